@@ -1,0 +1,251 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ConsumerMetrics are shared by every group consumer of a process; build once per registry.
+type ConsumerMetrics struct {
+	records    *prometheus.CounterVec
+	lag        *prometheus.GaugeVec
+	lagSeconds *prometheus.GaugeVec
+	failures   *prometheus.CounterVec
+	commits    *prometheus.CounterVec
+	batch      *prometheus.HistogramVec
+}
+
+// NewConsumerMetrics registers the consumer metrics on reg.
+func NewConsumerMetrics(reg prometheus.Registerer) *ConsumerMetrics {
+	m := &ConsumerMetrics{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_consumer_records_total", Help: "Records consumed and processed, by group and topic.",
+		}, []string{"group", "topic"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paystream_consumer_lag_records", Help: "Records behind the partition's high watermark after the last processed batch.",
+		}, []string{"group", "topic", "partition"}),
+		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paystream_consumer_lag_seconds", Help: "Age of the last processed record when the partition still had records waiting, else 0.",
+		}, []string{"group", "topic", "partition"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_consumer_batch_failures_total", Help: "Batches whose processing failed and was retried (offsets not committed).",
+		}, []string{"group"}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_consumer_commits_total", Help: "Offset commits by result.",
+		}, []string{"group", "result"}),
+		batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "paystream_consumer_batch_records", Help: "Records per processed batch.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}, []string{"group"}),
+	}
+	reg.MustRegister(m.records, m.lag, m.lagSeconds, m.failures, m.commits, m.batch)
+	return m
+}
+
+// ConsumerConfig describes one group consumer.
+type ConsumerConfig struct {
+	Group  string
+	Topics []string
+	// MaxPollRecords bounds a batch (default 2000): the memory a consumer holds is this many records.
+	MaxPollRecords int
+	// PollInterval bounds how long a poll waits for records before Idle runs (default 250ms).
+	PollInterval time.Duration
+	// Handle processes one polled batch. It returns nil only when every record is done for good;
+	// then the batch's offsets are committed. On error the same batch is handed again after a
+	// backoff (100ms doubling to 5s), forever until it succeeds or the consumer stops: a consumer
+	// whose dependency is down stops consuming and resumes by itself.
+	Handle func(ctx context.Context, fetches kgo.Fetches) error
+	// Idle, if set, runs after every poll (at least every PollInterval), between batches: work that
+	// must not interleave with a batch (expiry ticks) goes here. Its error is logged and retried next time.
+	Idle func(ctx context.Context) error
+	// OnAssigned and OnRevoked, if set, learn of partition moves. They run between batches.
+	OnAssigned func(ctx context.Context, assigned map[string][]int32)
+	OnRevoked  func(ctx context.Context, revoked map[string][]int32)
+	Metrics    *ConsumerMetrics
+	Logger     *slog.Logger
+}
+
+// Consumer is a manually committing group consumer: poll a batch, hand it to Handle, commit its
+// offsets only after Handle succeeded, allow rebalances only between batches.
+type Consumer struct {
+	cfg       ConsumerConfig
+	cl        *kgo.Client
+	log       *slog.Logger
+	closeOnce sync.Once
+}
+
+// NewConsumer builds the client; it starts nothing until Run.
+func NewConsumer(c Config, cc ConsumerConfig, extra ...kgo.Opt) (*Consumer, error) {
+	if cc.Handle == nil || cc.Group == "" || len(cc.Topics) == 0 {
+		return nil, errors.New("consumer needs a group, topics and a handler")
+	}
+	if cc.MaxPollRecords <= 0 {
+		cc.MaxPollRecords = 2000
+	}
+	if cc.PollInterval <= 0 {
+		cc.PollInterval = 250 * time.Millisecond
+	}
+	if cc.Logger == nil {
+		cc.Logger = slog.Default()
+	}
+	co := &Consumer{cfg: cc, log: cc.Logger.With("group", cc.Group)}
+	extra = append(extra,
+		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			co.log.Info("partitions assigned", "partitions", m)
+			if cc.OnAssigned != nil {
+				cc.OnAssigned(ctx, m)
+			}
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			co.log.Info("partitions revoked", "partitions", m)
+			co.forget(m)
+			if cc.OnRevoked != nil {
+				cc.OnRevoked(ctx, m)
+			}
+		}),
+		kgo.OnPartitionsLost(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+			co.log.Warn("partitions lost", "partitions", m)
+			co.forget(m)
+			if cc.OnRevoked != nil {
+				cc.OnRevoked(ctx, m)
+			}
+		}),
+	)
+	cl, err := NewGroupConsumer(c, cc.Group, cc.Topics, extra...)
+	if err != nil {
+		return nil, err
+	}
+	co.cl = cl
+	return co, nil
+}
+
+// Client is the underlying client; it may also produce (the matcher produces outcomes with it).
+func (co *Consumer) Client() *kgo.Client { return co.cl }
+
+func (co *Consumer) forget(m map[string][]int32) {
+	if co.cfg.Metrics == nil {
+		return
+	}
+	for t, ps := range m {
+		for _, p := range ps {
+			lbl := prometheus.Labels{"group": co.cfg.Group, "topic": t, "partition": strconv.Itoa(int(p))}
+			co.cfg.Metrics.lag.Delete(lbl)
+			co.cfg.Metrics.lagSeconds.Delete(lbl)
+		}
+	}
+}
+
+// Run polls and processes until ctx is done or the client is closed. It returns nil on a clean stop.
+func (co *Consumer) Run(ctx context.Context) error {
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		pctx, cancel := context.WithTimeout(ctx, co.cfg.PollInterval)
+		fetches := co.cl.PollRecords(pctx, co.cfg.MaxPollRecords)
+		cancel()
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				co.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		if n := fetches.NumRecords(); n > 0 {
+			if err := co.handle(ctx, fetches); err != nil {
+				co.cl.AllowRebalance()
+				return nil // ctx done mid-retry: stop without committing
+			}
+			co.observe(fetches, n)
+			co.commit(ctx)
+		}
+		if co.cfg.Idle != nil && ctx.Err() == nil {
+			if err := co.cfg.Idle(ctx); err != nil && ctx.Err() == nil {
+				co.log.Warn("idle work failed; will retry", "err", err)
+			}
+		}
+		co.cl.AllowRebalance()
+	}
+}
+
+func (co *Consumer) handle(ctx context.Context, fetches kgo.Fetches) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := co.cfg.Handle(ctx, fetches)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if co.cfg.Metrics != nil {
+			co.cfg.Metrics.failures.WithLabelValues(co.cfg.Group).Inc()
+		}
+		co.log.Warn("processing batch failed; retrying the same batch", "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (co *Consumer) observe(fetches kgo.Fetches, n int) {
+	m := co.cfg.Metrics
+	if m == nil {
+		return
+	}
+	m.batch.WithLabelValues(co.cfg.Group).Observe(float64(n))
+	now := time.Now()
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		last := p.Records[len(p.Records)-1]
+		m.records.WithLabelValues(co.cfg.Group, p.Topic).Add(float64(len(p.Records)))
+		lbl := prometheus.Labels{"group": co.cfg.Group, "topic": p.Topic, "partition": strconv.Itoa(int(p.Partition))}
+		lag := max(p.HighWatermark-last.Offset-1, 0)
+		m.lag.With(lbl).Set(float64(lag))
+		if lag > 0 {
+			m.lagSeconds.With(lbl).Set(now.Sub(last.Timestamp).Seconds())
+		} else {
+			m.lagSeconds.With(lbl).Set(0)
+		}
+	})
+}
+
+// commit commits what was polled (all of it was processed). A failed commit is logged: the batch
+// will be replayed after a restart or rebalance, which every handler tolerates (idempotent by id).
+func (co *Consumer) commit(ctx context.Context) {
+	err := co.cl.CommitUncommittedOffsets(ctx)
+	result := "ok"
+	if err != nil {
+		result = "error"
+		co.log.Warn("committing offsets failed; the batch may be replayed", "err", err)
+	}
+	if co.cfg.Metrics != nil {
+		co.cfg.Metrics.commits.WithLabelValues(co.cfg.Group, result).Inc()
+	}
+}
+
+// Close leaves the group and closes the client. Call after Run returned. Idempotent.
+func (co *Consumer) Close() {
+	co.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := co.cl.CommitUncommittedOffsets(ctx); err != nil {
+			co.log.Debug("final commit", "err", fmt.Sprint(err))
+		}
+		co.cl.Close()
+	})
+}

@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// EventKind names what an inbound event reports.
+type EventKind string
+
+// The inbound event kinds carried on the inbound topic.
+const (
+	// KindIntentCreated opens a payment intent on a wallet.
+	KindIntentCreated EventKind = "intent.created"
+	// KindPaymentReported reports money received by a wallet (SMS, SNS, txn API, simulator, tokenized).
+	KindPaymentReported EventKind = "payment.reported"
+)
+
+// Source names the inbound surface an event came through.
+type Source string
+
+// Inbound surfaces.
+const (
+	SourceMerchantAPI Source = "merchant_api"
+	SourceSandboxSim  Source = "sandbox_simulator"
+	SourceSMS         Source = "sms"
+	SourceSNS         Source = "sns"
+	SourceTxnAPI      Source = "bkash_txn_api"
+	SourceTokenized   Source = "bkash_tokenized"
+)
+
+// Dialect is the webhook and API flavour a merchant speaks.
+type Dialect string
+
+// Dialects.
+const (
+	DialectNative     Dialect = "native"     // SMS-Pay style (seed 004)
+	DialectBDQuickPay Dialect = "bdquickpay" // bdQuickPay style (seed 001)
+)
+
+// Event is the canonical inbound fact. Ingest builds one per accepted request, gives it a fresh
+// unique ID, and produces it to the inbound topic keyed by Wallet.Key(); the matcher, audit sink and
+// anything else read it from there. Events are immutable once produced: a replayed record carries
+// the same ID, so consumers use ID to recognise work they already did.
+type Event struct {
+	ID          string          `json:"id"`
+	Kind        EventKind       `json:"kind"`
+	Source      Source          `json:"source"`
+	Wallet      Wallet          `json:"wallet"`
+	MerchantID  string          `json:"merchantId"`
+	AcceptedAt  time.Time       `json:"acceptedAt"`
+	Intent      *Intent         `json:"intent,omitempty"`
+	Payment     *Payment        `json:"payment,omitempty"`
+	Raw         json.RawMessage `json:"raw,omitempty"` // the request body as received, for the audit
+	RequestID   string          `json:"requestId,omitempty"`
+	Environment Environment     `json:"environment"`
+}
+
+// Intent is a payment intent as created. Its status lives in the matcher's state, not here.
+type Intent struct {
+	ID                string          `json:"id"`
+	MerchantID        string          `json:"merchantId"`
+	Environment       Environment     `json:"environment"`
+	Amount            Money           `json:"amount"`
+	Currency          string          `json:"currency"`
+	CustomerReference string          `json:"customerReference"`
+	Provider          Provider        `json:"provider"`
+	ReceiverMsisdn    string          `json:"receiverMsisdn"`
+	IdempotencyKey    string          `json:"idempotencyKey,omitempty"`
+	SuccessURL        string          `json:"successUrl,omitempty"`
+	FailedURL         string          `json:"failedUrl,omitempty"`
+	CancelURL         string          `json:"cancelUrl,omitempty"`
+	ExpiredURL        string          `json:"expiredUrl,omitempty"`
+	WebhookURL        string          `json:"webhookUrl,omitempty"` // per-intent override (bdQuickPay dialect)
+	Dialect           Dialect         `json:"dialect"`
+	Metadata          json.RawMessage `json:"metadata,omitempty"`
+	CreatedAt         time.Time       `json:"createdAt"`
+	ExpiresAt         time.Time       `json:"expiresAt"`
+}
+
+// Wallet returns the receiving wallet the intent was assigned.
+func (in *Intent) Wallet() Wallet {
+	return Wallet{Provider: in.Provider, Account: in.ReceiverMsisdn, Environment: in.Environment}
+}
+
+// Payment is money received by a wallet, as one surface reported it.
+type Payment struct {
+	Provider   Provider  `json:"provider"`
+	TrxID      string    `json:"trxId"`
+	Amount     Money     `json:"amount"`
+	Sender     string    `json:"sender,omitempty"`
+	Reference  string    `json:"reference,omitempty"`
+	OccurredAt time.Time `json:"occurredAt"`
+}
+
+// ErrBadEvent reports an inbound record that cannot be a valid event.
+var ErrBadEvent = errors.New("malformed event")
+
+// Validate checks the invariants every consumer relies on.
+func (e *Event) Validate() error {
+	if e.ID == "" || !e.Wallet.Environment.Valid() || !e.Wallet.Provider.Valid() || e.Wallet.Account == "" {
+		return fmt.Errorf("%w: missing id or wallet", ErrBadEvent)
+	}
+	switch e.Kind {
+	case KindIntentCreated:
+		if e.Intent == nil || e.Intent.ID == "" || e.Intent.Amount <= 0 || e.Intent.ExpiresAt.IsZero() {
+			return fmt.Errorf("%w: intent.created without a valid intent", ErrBadEvent)
+		}
+	case KindPaymentReported:
+		if e.Payment == nil || e.Payment.TrxID == "" || e.Payment.Amount <= 0 {
+			return fmt.Errorf("%w: payment.reported without a valid payment", ErrBadEvent)
+		}
+	default:
+		return fmt.Errorf("%w: unknown kind %q", ErrBadEvent, e.Kind)
+	}
+	return nil
+}
+
+// EncodeEvent returns the JSON record value of e.
+func EncodeEvent(e *Event) ([]byte, error) { return json.Marshal(e) }
+
+// DecodeEvent parses and validates a record value.
+func DecodeEvent(b []byte) (*Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}

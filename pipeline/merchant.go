@@ -1,0 +1,50 @@
+package pipeline
+
+import "time"
+
+// Merchant is a merchant as stored (JSON) under Keys.Merchant(id). Ingest's admin API writes it;
+// ingest and the webhook sink read it. API keys are never stored: only their SHA-256 (Keys.APIKey).
+// Webhook signing secrets are stored because the sink must sign with them; the Redis holding them is
+// a secret store and must be protected as one.
+type Merchant struct {
+	ID        string                          `json:"id"`
+	Name      string                          `json:"name"`
+	Status    string                          `json:"status"` // ACTIVE or INACTIVE
+	Dialect   Dialect                         `json:"dialect"`
+	Wallets   []Wallet                        `json:"wallets"`
+	Webhooks  map[Environment]WebhookEndpoint `json:"webhooks"`
+	CreatedAt time.Time                       `json:"createdAt"`
+}
+
+// Merchant statuses.
+const (
+	MerchantActive   = "ACTIVE"
+	MerchantInactive = "INACTIVE"
+)
+
+// WebhookEndpoint is where one environment's events go and the secret that signs them.
+type WebhookEndpoint struct {
+	URL    string `json:"url"`
+	Secret string `json:"secret,omitempty"` // "whsec_" + base64 of 32 random bytes
+	// MaxAttempts and BackoffBase override the sink's defaults for this endpoint when > 0.
+	MaxAttempts int           `json:"maxAttempts,omitempty"`
+	BackoffBase time.Duration `json:"backoffBase,omitempty"`
+}
+
+// WalletsIn returns the merchant's wallets of environment env, in registration order.
+func (m *Merchant) WalletsIn(env Environment) []Wallet {
+	var ws []Wallet
+	for _, w := range m.Wallets {
+		if w.Environment == env {
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+// APIKeyRecord is what Keys.APIKey(sha256(key)) holds.
+type APIKeyRecord struct {
+	MerchantID  string      `json:"merchantId"`
+	Environment Environment `json:"environment"`
+	CreatedAt   time.Time   `json:"createdAt"`
+}

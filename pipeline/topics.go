@@ -1,0 +1,67 @@
+package pipeline
+
+import "time"
+
+// Topics names paystream's Kafka topics under one prefix (default "paystream.").
+type Topics struct{ Prefix string }
+
+func (t Topics) p() string {
+	if t.Prefix == "" {
+		return "paystream."
+	}
+	return t.Prefix
+}
+
+// Inbound carries Events keyed by Wallet.Key().
+func (t Topics) Inbound() string { return t.p() + "inbound" }
+
+// Outcomes carries Outcomes keyed by merchant id.
+func (t Topics) Outcomes() string { return t.p() + "outcomes" }
+
+// WebhookAttempts carries WebhookAttempts keyed by merchant id (for the audit).
+func (t Topics) WebhookAttempts() string { return t.p() + "webhook-attempts" }
+
+// All lists every topic, for creation at start.
+func (t Topics) All() []string { return []string{t.Inbound(), t.Outcomes(), t.WebhookAttempts()} }
+
+// Consumer groups.
+const (
+	GroupMatcher  = "paystream-matcher"
+	GroupWebhooks = "paystream-webhooks"
+	GroupAudit    = "paystream-audit"
+)
+
+// WebhookResult classifies one delivery attempt.
+type WebhookResult string
+
+// Webhook attempt results.
+const (
+	WebhookDelivered  WebhookResult = "delivered"
+	WebhookRetry      WebhookResult = "retry"       // failed, another attempt is scheduled
+	WebhookDeadLetter WebhookResult = "dead_letter" // failed, no attempts left
+)
+
+// WebhookAttempt is one HTTP delivery attempt of one outcome's webhook, produced by the webhook sink
+// to the webhook-attempts topic for the audit. ID is "<outcome id>/<attempt>".
+type WebhookAttempt struct {
+	ID          string        `json:"id"`
+	OutcomeID   string        `json:"outcomeId"`
+	MerchantID  string        `json:"merchantId"`
+	Environment Environment   `json:"environment"`
+	IntentID    string        `json:"intentId"`
+	EventType   string        `json:"eventType"`
+	Attempt     int           `json:"attempt"`
+	Result      WebhookResult `json:"result"`
+	HTTPStatus  int           `json:"httpStatus"`
+	Error       string        `json:"error,omitempty"`
+	Duration    time.Duration `json:"durationNs"`
+	URLHost     string        `json:"urlHost"`
+	AcceptedAt  time.Time     `json:"acceptedAt"`
+	AttemptedAt time.Time     `json:"attemptedAt"`
+}
+
+// TimeFormat is how every API and webhook writes time: RFC 3339 UTC with milliseconds, as seed 004.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime writes t in TimeFormat, in UTC ("2026-05-05T10:05:00.000Z").
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
