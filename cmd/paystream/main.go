@@ -1,0 +1,122 @@
+// Command paystream runs paystream's roles: ingest (HTTP), matcher, webhook sink and audit sink, each
+// alone (`paystream ingest`, ...) against a real Kafka/Redpanda, or all in one process on an
+// embedded broker (`paystream dev`). Every setting is a flag with an environment twin; see --help.
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is set at build time: -ldflags "-X main.version=v0.1.0".
+var version = "v0.1.0-dev"
+
+// Config is the one config tree, loaded and validated once here (flags > environment > defaults)
+// and handed to the stages as explicit structs.
+type Config struct {
+	HTTPAddr             string        `name:"http-addr" env:"PAYSTREAM_HTTP_ADDR" default:"127.0.0.1:8080" help:"Ingest HTTP listen address."`
+	MetricsAddr          string        `name:"metrics-addr" env:"PAYSTREAM_METRICS_ADDR" default:"127.0.0.1:9464" help:"Prometheus /metrics, /healthz and /readyz listen address."`
+	KafkaBrokers         []string      `name:"kafka-brokers" env:"PAYSTREAM_KAFKA_BROKERS" sep:"," help:"Kafka/Redpanda seed brokers (comma separated). Empty: paystream dev starts an embedded broker; other roles require it."`
+	KafkaPartitions      int32         `name:"kafka-partitions" env:"PAYSTREAM_KAFKA_PARTITIONS" default:"12" help:"Partitions of topics created at start."`
+	KafkaReplicas        int16         `name:"kafka-replicas" env:"PAYSTREAM_KAFKA_REPLICAS" default:"1" help:"Replication factor of topics created at start (3 on a real cluster)."`
+	TopicPrefix          string        `name:"topic-prefix" env:"PAYSTREAM_TOPIC_PREFIX" default:"paystream." help:"Prefix of every topic name."`
+	EmbeddedKafkaAddr    string        `name:"embedded-kafka-addr" env:"PAYSTREAM_EMBEDDED_KAFKA_ADDR" default:"127.0.0.1:9092" help:"Where the embedded broker listens (dev, kafka-dev)."`
+	DataDir              string        `name:"data-dir" env:"PAYSTREAM_DATA_DIR" default:".paystream" help:"Embedded broker data directory (log and consumer offsets survive restarts)."`
+	RedisAddr            []string      `name:"redis-addr" env:"PAYSTREAM_REDIS_ADDR" default:"127.0.0.1:6379" sep:"," help:"Redis address; several (comma separated) or --redis-cluster for Redis Cluster."`
+	RedisCluster         bool          `name:"redis-cluster" env:"PAYSTREAM_REDIS_CLUSTER" help:"Treat a single --redis-addr as a Redis Cluster endpoint."`
+	RedisPassword        string        `name:"redis-password" env:"PAYSTREAM_REDIS_PASSWORD" help:"Redis password."`
+	RedisPrefix          string        `name:"redis-prefix" env:"PAYSTREAM_REDIS_PREFIX" default:"ps" help:"Prefix of every Redis key (lets deployments share a Redis)."`
+	ClickHouseDSN        string        `name:"clickhouse-dsn" env:"PAYSTREAM_CLICKHOUSE_DSN" default:"clickhouse://127.0.0.1:9000/paystream" help:"ClickHouse native-protocol DSN; the database is created and migrated at start."`
+	AdminToken           string        `name:"admin-token" env:"PAYSTREAM_ADMIN_TOKEN" help:"Bearer token of the admin API. Empty: admin API closed (dev generates one)."`
+	PublicURL            string        `name:"public-url" env:"PAYSTREAM_PUBLIC_URL" help:"Public base URL of the ingest (base of checkoutUrl). Default http://<http-addr>."`
+	AllowPrivateWebhooks bool          `name:"allow-private-webhooks" env:"PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS" help:"Allow webhook URLs that resolve to loopback/private addresses (local development and tests only)."`
+	MaxBodyBytes         int           `name:"max-body-bytes" env:"PAYSTREAM_MAX_BODY_BYTES" default:"65536" help:"Request body limit."`
+	MaxInFlight          int           `name:"max-inflight" env:"PAYSTREAM_MAX_INFLIGHT" default:"4096" help:"Concurrent HTTP requests before answering 503."`
+	ProduceTimeout       time.Duration `name:"produce-timeout" env:"PAYSTREAM_PRODUCE_TIMEOUT" default:"5s" help:"How long a request waits for Kafka's acknowledgement before 503."`
+	WebhookTimeout       time.Duration `name:"webhook-timeout" env:"PAYSTREAM_WEBHOOK_TIMEOUT" default:"10s" help:"Timeout of one webhook delivery attempt."`
+	WebhookMaxAttempts   int           `name:"webhook-max-attempts" env:"PAYSTREAM_WEBHOOK_MAX_ATTEMPTS" default:"5" help:"Attempts before a webhook is dead-lettered."`
+	WebhookBackoff       time.Duration `name:"webhook-backoff" env:"PAYSTREAM_WEBHOOK_BACKOFF" default:"10s" help:"Delay before the 2nd attempt; each further one is 3x longer (±20% jitter, at most 1h)."`
+	WebhookConcurrency   int           `name:"webhook-merchant-concurrency" env:"PAYSTREAM_WEBHOOK_MERCHANT_CONCURRENCY" default:"4" help:"Concurrent deliveries per merchant."`
+	AuditBatchSize       int           `name:"audit-batch-size" env:"PAYSTREAM_AUDIT_BATCH_SIZE" default:"5000" help:"Rows per ClickHouse insert at most."`
+	AuditFlushInterval   time.Duration `name:"audit-flush-interval" env:"PAYSTREAM_AUDIT_FLUSH_INTERVAL" default:"1s" help:"Longest a row waits before its batch is inserted."`
+	ExpiryInterval       time.Duration `name:"expiry-interval" env:"PAYSTREAM_EXPIRY_INTERVAL" default:"1s" help:"How often the matcher looks for expired intents."`
+	LogLevel             string        `name:"log-level" env:"PAYSTREAM_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
+	LogFormat            string        `name:"log-format" env:"PAYSTREAM_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format."`
+}
+
+// CLI is the command line: Config applies to every command.
+type CLI struct {
+	Config
+
+	Dev      DevCmd      `cmd:"" help:"Every role in one process on an embedded Kafka-protocol broker (local development)."`
+	Ingest   RoleCmd     `cmd:"" help:"Run the HTTP ingest role."`
+	Matcher  RoleCmd     `cmd:"" help:"Run the matcher role."`
+	Webhooks RoleCmd     `cmd:"" help:"Run the webhook delivery sink."`
+	Audit    RoleCmd     `cmd:"" help:"Run the ClickHouse audit sink."`
+	Migrate  MigrateCmd  `cmd:"" help:"Create or migrate the ClickHouse schema, then exit."`
+	KafkaDev KafkaDevCmd `cmd:"" name:"kafka-dev" help:"Run only the embedded Kafka-protocol broker (for running roles as separate processes)."`
+	Demo     DemoCmd     `cmd:"" help:"Walk through a payment against a running paystream: onboard, intent, simulated payment, webhook, audit rows."`
+	Version  VersionCmd  `cmd:"" help:"Print the version."`
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+// Run prints the version.
+func (VersionCmd) Run() error {
+	fmt.Println("paystream", version)
+	return nil
+}
+
+func (c *Config) logger() *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// Validate is called by kong after parsing.
+func (c *Config) Validate() error {
+	var errs []string
+	if c.KafkaPartitions < 1 || c.KafkaPartitions > 10000 {
+		errs = append(errs, "--kafka-partitions must be between 1 and 10000")
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, "--max-body-bytes must be at least 1024")
+	}
+	if c.WebhookMaxAttempts < 1 || c.WebhookMaxAttempts > 20 {
+		errs = append(errs, "--webhook-max-attempts must be between 1 and 20")
+	}
+	if c.AuditBatchSize < 1 {
+		errs = append(errs, "--audit-batch-size must be positive")
+	}
+	if len(c.RedisAddr) == 0 {
+		errs = append(errs, "--redis-addr is required")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func main() {
+	var cli CLI
+	kctx := kong.Parse(&cli,
+		kong.Name("paystream"),
+		kong.Description("Payment-event pipeline for bKash, Nagad and Rocket aggregators."),
+		kong.UsageOnError(),
+		kong.Bind(&cli.Config),
+	)
+	if err := kctx.Run(&cli.Config); err != nil {
+		fmt.Fprintln(os.Stderr, "paystream:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,165 @@
+package ingest
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/netguard"
+	"github.com/paystream/paystream/pipeline/webhooksig"
+)
+
+type createMerchantReq struct {
+	Name     string                                   `json:"name"`
+	Dialect  pipeline.Dialect                         `json:"dialect"`
+	Wallets  []pipeline.Wallet                        `json:"wallets"`
+	Webhooks map[pipeline.Environment]webhookEndpoint `json:"webhooks"`
+}
+
+type webhookEndpoint struct {
+	URL         string `json:"url"`
+	MaxAttempts int    `json:"maxAttempts,omitempty"`
+}
+
+type webhookView struct {
+	URL         string `json:"url"`
+	Secret      string `json:"secret,omitempty"`
+	MaxAttempts int    `json:"maxAttempts,omitempty"`
+}
+
+type merchantView struct {
+	ID        string                               `json:"id"`
+	Name      string                               `json:"name"`
+	Status    string                               `json:"status"`
+	Dialect   pipeline.Dialect                     `json:"dialect"`
+	Wallets   []pipeline.Wallet                    `json:"wallets"`
+	Webhooks  map[pipeline.Environment]webhookView `json:"webhooks"`
+	APIKeys   map[pipeline.Environment]string      `json:"apiKeys,omitempty"`
+	CreatedAt string                               `json:"createdAt"`
+}
+
+// requireAdmin checks "Authorization: Bearer <admin token>" in constant time. With no admin token
+// configured the admin API is closed to everyone.
+func (s *Server) requireAdmin(ctx *fasthttp.RequestCtx) bool {
+	auth := string(ctx.Request.Header.Peek("Authorization"))
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if s.cfg.AdminToken == "" || !ok ||
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.AdminToken)) != 1 {
+		writeError(ctx, errf(http.StatusUnauthorized, "Missing or invalid admin token"))
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
+	if !s.requireAdmin(ctx) {
+		return
+	}
+	var req createMerchantReq
+	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || utf8.RuneCountInString(req.Name) > 200 {
+		writeError(ctx, errf(http.StatusBadRequest, "name is required (at most 200 characters)"))
+		return
+	}
+	if req.Dialect == "" {
+		req.Dialect = pipeline.DialectNative
+	}
+	if req.Dialect != pipeline.DialectNative && req.Dialect != pipeline.DialectBDQuickPay {
+		writeError(ctx, errf(http.StatusBadRequest, "dialect must be native or bdquickpay"))
+		return
+	}
+	if len(req.Wallets) == 0 || len(req.Wallets) > 50 {
+		writeError(ctx, errf(http.StatusBadRequest, "wallets must list between 1 and 50 receiving wallets"))
+		return
+	}
+	seen := map[string]bool{}
+	for i := range req.Wallets {
+		if err := req.Wallets[i].Validate(); err != nil {
+			writeError(ctx, errf(http.StatusBadRequest, "wallets[%d]: %v", i, err))
+			return
+		}
+		if seen[req.Wallets[i].Key()] {
+			writeError(ctx, errf(http.StatusBadRequest, "wallets[%d] is listed twice", i))
+			return
+		}
+		seen[req.Wallets[i].Key()] = true
+	}
+	now := time.Now().UTC()
+	m := &pipeline.Merchant{
+		ID: newMerchantID(), Name: req.Name, Status: pipeline.MerchantActive, Dialect: req.Dialect,
+		Wallets: req.Wallets, Webhooks: map[pipeline.Environment]pipeline.WebhookEndpoint{}, CreatedAt: now,
+	}
+	for env, wh := range req.Webhooks {
+		if !env.Valid() {
+			writeError(ctx, errf(http.StatusBadRequest, "webhooks: environment must be SANDBOX or LIVE, not %q", env))
+			return
+		}
+		if wh.MaxAttempts < 0 || wh.MaxAttempts > 20 {
+			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.maxAttempts must be between 1 and 20", env))
+			return
+		}
+		if err := netguard.CheckURL(ctx, wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
+			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err))
+			return
+		}
+		m.Webhooks[env] = pipeline.WebhookEndpoint{URL: wh.URL, Secret: webhooksig.NewSecret(), MaxAttempts: wh.MaxAttempts}
+	}
+	keys := map[pipeline.Environment]string{
+		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + randomToken(24),
+		pipeline.Live:    apiKeyPrefix(pipeline.Live) + randomToken(24),
+	}
+	if err := s.dir.create(ctx, m, keys); err != nil {
+		if errors.Is(err, errWalletTaken) {
+			writeError(ctx, errf(http.StatusConflict, "%v", err))
+			return
+		}
+		s.internal(ctx, "creating merchant", err)
+		return
+	}
+	s.log.Info("merchant created", "merchant", m.ID, "wallets", len(m.Wallets))
+	v := viewMerchant(m, true)
+	v.APIKeys = keys
+	writeJSON(ctx, http.StatusCreated, v)
+}
+
+func (s *Server) handleGetMerchant(ctx *fasthttp.RequestCtx) {
+	if !s.requireAdmin(ctx) {
+		return
+	}
+	id, _ := ctx.UserValue("id").(string)
+	m, err := s.dir.merchant(ctx, id)
+	if err != nil {
+		s.internal(ctx, "loading merchant", err)
+		return
+	}
+	if m == nil {
+		writeError(ctx, errf(http.StatusNotFound, "Merchant not found"))
+		return
+	}
+	writeJSON(ctx, http.StatusOK, viewMerchant(m, false))
+}
+
+func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {
+	v := merchantView{
+		ID: m.ID, Name: m.Name, Status: m.Status, Dialect: m.Dialect, Wallets: m.Wallets,
+		Webhooks: map[pipeline.Environment]webhookView{}, CreatedAt: pipeline.FormatTime(m.CreatedAt),
+	}
+	for env, wh := range m.Webhooks {
+		wv := webhookView{URL: wh.URL, MaxAttempts: wh.MaxAttempts}
+		if withSecrets {
+			wv.Secret = wh.Secret
+		}
+		v.Webhooks[env] = wv
+	}
+	return v
+}

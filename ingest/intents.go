@@ -1,0 +1,557 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// createIntentReq is seed 004's create body. Pointers tell "missing" from "zero".
+type createIntentReq struct {
+	Amount            *json.Number    `json:"amount"`
+	Currency          *string         `json:"currency"`
+	CustomerReference *string         `json:"customerReference"`
+	IdempotencyKey    string          `json:"idempotencyKey"`
+	TTLSeconds        *int64          `json:"ttlSeconds"`
+	SuccessURL        string          `json:"successUrl"`
+	FailedURL         string          `json:"failedUrl"`
+	CancelURL         string          `json:"cancelUrl"`
+	ExpiredURL        string          `json:"expiredUrl"`
+	Provider          string          `json:"provider"` // paystream extension: pick a wallet of this provider
+	Metadata          json.RawMessage `json:"metadata"`
+}
+
+// intentView is seed 004's PaymentIntent object, plus what paystream knows beyond it.
+type intentView struct {
+	ID                string          `json:"id"`
+	MerchantID        string          `json:"merchantId"`
+	Environment       string          `json:"environment"`
+	Amount            string          `json:"amount"`
+	Currency          string          `json:"currency"`
+	Status            string          `json:"status"`
+	CustomerReference string          `json:"customerReference"`
+	Provider          string          `json:"provider"`
+	ReceiverMsisdn    string          `json:"receiverMsisdn"`
+	CheckoutURL       string          `json:"checkoutUrl"`
+	ExpiresAt         string          `json:"expiresAt"`
+	CreatedAt         string          `json:"createdAt"`
+	UpdatedAt         string          `json:"updatedAt,omitempty"`
+	TrxID             string          `json:"trxId,omitempty"`
+	MatchType         string          `json:"matchType,omitempty"`
+	Reason            string          `json:"reason,omitempty"`
+	SuccessURL        string          `json:"successUrl,omitempty"`
+	FailedURL         string          `json:"failedUrl,omitempty"`
+	CancelURL         string          `json:"cancelUrl,omitempty"`
+	ExpiredURL        string          `json:"expiredUrl,omitempty"`
+	Metadata          json.RawMessage `json:"metadata,omitempty"`
+}
+
+const (
+	defaultTTL = 300
+	minTTL     = 30
+	maxTTL     = 7 * 24 * 3600
+	maxRefLen  = 100
+	maxIdemLen = 255
+	idemTTL    = 24 * time.Hour
+)
+
+var intentIDRE = regexp.MustCompile(`^[0-9a-fA-F-]{36}$`)
+
+// idemClaim is what an idempotency key holds: the request's fingerprint and the intent it created.
+type idemClaim struct {
+	Fingerprint string           `json:"fingerprint"`
+	Intent      *pipeline.Intent `json:"intent"`
+}
+
+func (s *Server) checkoutURL(id string) string {
+	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/checkout/" + id
+}
+
+func (s *Server) view(rec *state.IntentRecord) intentView {
+	in := rec.Intent
+	v := intentView{
+		ID: in.ID, MerchantID: in.MerchantID, Environment: string(in.Environment), Amount: in.Amount.String(),
+		Currency: in.Currency, Status: string(rec.Status), CustomerReference: in.CustomerReference,
+		Provider: string(in.Provider), ReceiverMsisdn: in.ReceiverMsisdn, CheckoutURL: s.checkoutURL(in.ID),
+		ExpiresAt: pipeline.FormatTime(in.ExpiresAt), CreatedAt: pipeline.FormatTime(in.CreatedAt),
+		TrxID: rec.TrxID, MatchType: string(rec.MatchType), Reason: rec.Reason,
+		SuccessURL: in.SuccessURL, FailedURL: in.FailedURL, CancelURL: in.CancelURL, ExpiredURL: in.ExpiredURL,
+		Metadata: in.Metadata,
+	}
+	if !rec.UpdatedAt.IsZero() {
+		v.UpdatedAt = pipeline.FormatTime(rec.UpdatedAt)
+	}
+	return v
+}
+
+// authMerchant resolves X-Api-Key; it answers 401 itself and returns nil when it fails.
+func (s *Server) authMerchant(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pipeline.Environment) {
+	key := strings.TrimSpace(string(ctx.Request.Header.Peek("X-Api-Key")))
+	if key == "" {
+		writeError(ctx, errUnauthorized)
+		return nil, ""
+	}
+	m, env, err := s.dir.authenticate(ctx, key)
+	if err != nil {
+		s.internal(ctx, "authenticating api key", err)
+		return nil, ""
+	}
+	if m == nil {
+		writeError(ctx, errUnauthorized)
+		return nil, ""
+	}
+	if m.Status != pipeline.MerchantActive {
+		writeError(ctx, errf(http.StatusForbidden, "Merchant account is inactive"))
+		return nil, ""
+	}
+	return m, env
+}
+
+func validURL(field, raw string) *apiError {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || len(raw) > 2048 || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errf(http.StatusBadRequest, "%s must be an absolute http(s) URL", field)
+	}
+	return nil
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validate checks the body and returns the normalised amount and TTL.
+func (r *createIntentReq) validate() (pipeline.Money, int64, *apiError) {
+	if r.Amount == nil {
+		return 0, 0, errf(http.StatusBadRequest, "amount is required")
+	}
+	amt, err := pipeline.ParseMoney(r.Amount.String())
+	if err != nil || amt <= 0 {
+		return 0, 0, errf(http.StatusBadRequest, "amount must be a positive number of BDT")
+	}
+	if !amt.Whole() {
+		return 0, 0, errf(http.StatusBadRequest, "amount must be a whole number of BDT (no decimals)")
+	}
+	if r.Currency == nil || *r.Currency == "" {
+		return 0, 0, errf(http.StatusBadRequest, "currency is required")
+	}
+	if *r.Currency != "BDT" {
+		return 0, 0, errf(http.StatusBadRequest, "currency must be BDT")
+	}
+	if r.CustomerReference == nil || strings.TrimSpace(*r.CustomerReference) == "" {
+		return 0, 0, errf(http.StatusBadRequest, "customerReference is required")
+	}
+	if ref := *r.CustomerReference; len(ref) > maxRefLen || !printable(ref) {
+		return 0, 0, errf(http.StatusBadRequest, "customerReference must be at most %d printable characters", maxRefLen)
+	}
+	if len(r.IdempotencyKey) > maxIdemLen || !printable(r.IdempotencyKey) {
+		return 0, 0, errf(http.StatusBadRequest, "idempotencyKey must be at most %d printable characters", maxIdemLen)
+	}
+	ttl := int64(defaultTTL)
+	if r.TTLSeconds != nil {
+		ttl = *r.TTLSeconds
+		if ttl < minTTL || ttl > maxTTL {
+			return 0, 0, errf(http.StatusBadRequest, "ttlSeconds must be between %d and %d", minTTL, maxTTL)
+		}
+	}
+	for _, f := range []struct{ name, v string }{
+		{"successUrl", r.SuccessURL}, {"failedUrl", r.FailedURL}, {"cancelUrl", r.CancelURL}, {"expiredUrl", r.ExpiredURL},
+	} {
+		if ae := validURL(f.name, f.v); ae != nil {
+			return 0, 0, ae
+		}
+	}
+	if len(r.Metadata) > 0 && (r.Metadata[0] != '{' || len(r.Metadata) > 4096) {
+		return 0, 0, errf(http.StatusBadRequest, "metadata must be a JSON object of at most 4096 bytes")
+	}
+	return amt, ttl, nil
+}
+
+// fingerprint identifies "the same body" for idempotency: the normalised request, so formatting
+// differences (spaces, key order) of an identical request are not a conflict.
+func (r *createIntentReq) fingerprint(amt pipeline.Money, ttl int64) string {
+	meta := ""
+	if len(r.Metadata) > 0 {
+		var v any
+		if json.Unmarshal(r.Metadata, &v) == nil {
+			b, _ := json.Marshal(v) // map keys are sorted by encoding/json
+			meta = string(b)
+		}
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
+		amt, *r.Currency, *r.CustomerReference, ttl, r.SuccessURL, r.FailedURL, r.CancelURL, r.ExpiredURL,
+		strings.ToLower(r.Provider), meta)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
+	m, env := s.authMerchant(ctx)
+	if m == nil {
+		return
+	}
+	var req createIntentReq
+	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	amt, ttl, ae := req.validate()
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	wallets := m.WalletsIn(env)
+	if req.Provider != "" {
+		var ws []pipeline.Wallet
+		for _, w := range wallets {
+			if string(w.Provider) == strings.ToLower(req.Provider) {
+				ws = append(ws, w)
+			}
+		}
+		wallets = ws
+	}
+	if len(wallets) == 0 {
+		writeError(ctx, errf(http.StatusUnprocessableEntity, "No %s wallet is configured for this merchant in %s", orAny(req.Provider), env))
+		return
+	}
+
+	var claimKey string
+	fp := req.fingerprint(amt, ttl)
+	if req.IdempotencyKey != "" {
+		claimKey = s.cfg.Keys.Idempotency(m.ID, env, hashSecret(req.IdempotencyKey))
+		prev, err := s.loadClaim(ctx, claimKey)
+		if err != nil {
+			s.internal(ctx, "reading idempotency key", err)
+			return
+		}
+		if prev != nil {
+			s.replayIntent(ctx, prev, fp)
+			return
+		}
+	}
+
+	wallet, err := s.pickWallet(ctx, wallets, amt)
+	if err != nil {
+		s.internal(ctx, "choosing wallet", err)
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	in := &pipeline.Intent{
+		ID: uuid.Must(uuid.NewV7()).String(), MerchantID: m.ID, Environment: env, Amount: amt, Currency: "BDT",
+		CustomerReference: strings.TrimSpace(*req.CustomerReference), Provider: wallet.Provider,
+		ReceiverMsisdn: wallet.Account, IdempotencyKey: req.IdempotencyKey,
+		SuccessURL: req.SuccessURL, FailedURL: req.FailedURL, CancelURL: req.CancelURL, ExpiredURL: req.ExpiredURL,
+		Dialect: m.Dialect, Metadata: req.Metadata, CreatedAt: now, ExpiresAt: now.Add(time.Duration(ttl) * time.Second),
+	}
+	if claimKey != "" {
+		b, _ := json.Marshal(idemClaim{Fingerprint: fp, Intent: in})
+		ok, err := s.rdb.SetNX(ctx, claimKey, b, idemTTL).Result()
+		if err != nil {
+			s.internal(ctx, "claiming idempotency key", err)
+			return
+		}
+		if !ok { // a concurrent request with the same key won the claim
+			prev, err := s.loadClaim(ctx, claimKey)
+			if err != nil || prev == nil {
+				s.internal(ctx, "reading idempotency key", err)
+				return
+			}
+			s.replayIntent(ctx, prev, fp)
+			return
+		}
+	}
+	s.acceptIntent(ctx, in, ctx.PostBody())
+}
+
+func orAny(p string) string {
+	if p == "" {
+		return "receiving"
+	}
+	return strings.ToLower(p)
+}
+
+func (s *Server) loadClaim(ctx context.Context, key string) (*idemClaim, error) {
+	b, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c idemClaim
+	if err := json.Unmarshal(b, &c); err != nil || c.Intent == nil {
+		return nil, fmt.Errorf("decoding idempotency claim: %v", err)
+	}
+	return &c, nil
+}
+
+// replayIntent answers a request whose idempotency key was used before: a different body is a
+// conflict; the same body gets the same intent. If the first request never got Kafka's ack (it
+// answered 503, or is still in flight), the same event (same ids) is produced again: downstream
+// drops the copy, so the intent exists exactly once either way.
+func (s *Server) replayIntent(ctx *fasthttp.RequestCtx, c *idemClaim, fp string) {
+	if c.Fingerprint != fp {
+		writeError(ctx, errf(http.StatusConflict, "idempotencyKey was already used with a different request body"))
+		return
+	}
+	rec, err := s.state.GetIntent(ctx, c.Intent.ID)
+	if err == nil {
+		ctx.Response.Header.Set("Idempotent-Replayed", "true")
+		writeJSON(ctx, http.StatusCreated, s.view(rec))
+		return
+	}
+	if !errors.Is(err, state.ErrNotFound) {
+		s.internal(ctx, "loading intent", err)
+		return
+	}
+	ctx.Response.Header.Set("Idempotent-Replayed", "true")
+	s.acceptIntent(ctx, c.Intent, nil)
+}
+
+// acceptIntent produces intent.created, waits for the ack, records the intent for immediate reads
+// and answers 201.
+func (s *Server) acceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) {
+	ev := &pipeline.Event{
+		ID: intentEventID(in.ID), Kind: pipeline.KindIntentCreated, Source: pipeline.SourceMerchantAPI,
+		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment,
+		AcceptedAt: time.Now().UTC(), Intent: in, Raw: compactRaw(raw), RequestID: requestID(ctx),
+	}
+	if err := s.publish(ctx, ev); err != nil {
+		s.unavailable(ctx, "producing intent.created", err)
+		return
+	}
+	// Read-your-writes: the intent is readable as soon as the 201 is out. If this write fails the
+	// intent is still safe in Kafka and the matcher writes the same record moments later.
+	if err := s.state.CreateIntent(ctx, in); err != nil {
+		s.log.Warn("recording intent for reads failed; the matcher will record it", "intent", in.ID, "err", err)
+	}
+	writeJSON(ctx, http.StatusCreated, s.view(&state.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
+}
+
+var intentEventNS = uuid.MustParse("0b6b1f0e-7f59-4c1e-9d43-2b7d7e0c1a55")
+
+// intentEventID is deterministic so that a re-produced intent.created (idempotent retry) is the same event.
+func intentEventID(intentID string) string {
+	return uuid.NewSHA1(intentEventNS, []byte("intent.created/"+intentID)).String()
+}
+
+func compactRaw(b []byte) json.RawMessage {
+	if len(b) == 0 || !json.Valid(b) {
+		return nil
+	}
+	return json.RawMessage(append([]byte(nil), b...))
+}
+
+// pickWallet spreads intents over the merchant's wallets so that two open intents of the same
+// amount share a wallet as rarely as possible: amount-only matching (rule 4) is ambiguous exactly
+// then. It prefers the first wallet with no open intent of this amount, else the least loaded.
+func (s *Server) pickWallet(ctx context.Context, ws []pipeline.Wallet, amt pipeline.Money) (pipeline.Wallet, error) {
+	if len(ws) == 1 {
+		return ws[0], nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(ws))
+	for i, w := range ws {
+		cmds[i] = pipe.ZCard(ctx, s.cfg.Keys.OpenByAmount(w, amt))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return pipeline.Wallet{}, err
+	}
+	best, bestN := 0, int64(-1)
+	for i, c := range cmds {
+		if n := c.Val(); bestN < 0 || n < bestN {
+			best, bestN = i, n
+		}
+	}
+	return ws[best], nil
+}
+
+func (s *Server) handleGetIntent(ctx *fasthttp.RequestCtx) {
+	m, env := s.authMerchant(ctx)
+	if m == nil {
+		return
+	}
+	id, _ := ctx.UserValue("id").(string)
+	if !intentIDRE.MatchString(id) {
+		writeError(ctx, errNotFound)
+		return
+	}
+	rec, err := s.state.GetIntent(ctx, id)
+	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
+		writeError(ctx, errNotFound) // another merchant's (or environment's) intent does not exist for you
+		return
+	}
+	if err != nil {
+		s.internal(ctx, "loading intent", err)
+		return
+	}
+	writeJSON(ctx, http.StatusOK, s.view(rec))
+}
+
+func (s *Server) handleListIntents(ctx *fasthttp.RequestCtx) {
+	m, env := s.authMerchant(ctx)
+	if m == nil {
+		return
+	}
+	args := ctx.QueryArgs()
+	page, ae := intArg(args, "page", 1, 1, 1_000_000)
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	limit, ae := intArg(args, "limit", 20, 1, 100)
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	status := pipeline.Status(strings.ToUpper(string(args.Peek("status"))))
+	if status != "" && !status.Valid() {
+		writeError(ctx, errf(http.StatusBadRequest, "status must be one of PENDING, PAID, EXPIRED, REJECTED, FAILED, REVIEW_REQUIRED"))
+		return
+	}
+	if (page-1)*limit > 10_000 {
+		writeError(ctx, errf(http.StatusBadRequest, "page is too deep: at most 10000 results can be paged; filter by status"))
+		return
+	}
+	recs, total, err := s.state.ListIntents(ctx, m.WalletsIn(env), status, (page-1)*limit, limit)
+	if err != nil {
+		s.internal(ctx, "listing intents", err)
+		return
+	}
+	data := make([]intentView, 0, len(recs))
+	for _, r := range recs {
+		data = append(data, s.view(r))
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+}
+
+func intArg(args *fasthttp.Args, name string, def, lo, hi int) (int, *apiError) {
+	raw := args.Peek(name)
+	if len(raw) == 0 {
+		return def, nil
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < lo || n > hi {
+		return 0, errf(http.StatusBadRequest, "%s must be an integer between %d and %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+// simulateReq is seed 004's sandbox SMS simulator body; reference is a paystream extension (the
+// "Ref" a customer may type in the wallet app), absent by default so matching is by amount, as real
+// SMS mostly are.
+type simulateReq struct {
+	PaymentIntentID *string      `json:"paymentIntentId"`
+	Amount          *json.Number `json:"amount"`
+	TrxID           *string      `json:"trxId"`
+	SenderMsisdn    string       `json:"senderMsisdn"`
+	Reference       string       `json:"reference"`
+}
+
+var trxIDRE = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
+
+func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
+	m, env := s.authMerchant(ctx)
+	if m == nil {
+		return
+	}
+	if env != pipeline.Sandbox {
+		writeError(ctx, errf(http.StatusForbidden, "The SMS simulator is available with SANDBOX keys only"))
+		return
+	}
+	var req simulateReq
+	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	if req.PaymentIntentID == nil || *req.PaymentIntentID == "" {
+		writeError(ctx, errf(http.StatusBadRequest, "paymentIntentId is required"))
+		return
+	}
+	if req.Amount == nil {
+		writeError(ctx, errf(http.StatusBadRequest, "amount is required"))
+		return
+	}
+	amt, err := pipeline.ParseMoney(req.Amount.String())
+	if err != nil || amt <= 0 {
+		writeError(ctx, errf(http.StatusBadRequest, "amount must be a positive number of BDT with at most two decimals"))
+		return
+	}
+	if req.TrxID == nil || *req.TrxID == "" {
+		writeError(ctx, errf(http.StatusBadRequest, "trxId is required"))
+		return
+	}
+	trx := strings.ToUpper(strings.TrimSpace(*req.TrxID))
+	if !trxIDRE.MatchString(trx) {
+		writeError(ctx, errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
+		return
+	}
+	sender := ""
+	if req.SenderMsisdn != "" {
+		var ok bool
+		if sender, ok = pipeline.NormalizeMSISDN(req.SenderMsisdn); !ok {
+			writeError(ctx, errf(http.StatusBadRequest, "senderMsisdn must be a Bangladeshi mobile number such as 01711111111"))
+			return
+		}
+	}
+	if len(req.Reference) > maxRefLen || !printable(req.Reference) {
+		writeError(ctx, errf(http.StatusBadRequest, "reference must be at most %d printable characters", maxRefLen))
+		return
+	}
+	id := *req.PaymentIntentID
+	if !intentIDRE.MatchString(id) {
+		writeError(ctx, errNotFound)
+		return
+	}
+	rec, err := s.state.GetIntent(ctx, id)
+	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
+		writeError(ctx, errNotFound)
+		return
+	}
+	if err != nil {
+		s.internal(ctx, "loading intent", err)
+		return
+	}
+	now := time.Now().UTC()
+	ev := &pipeline.Event{
+		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSandboxSim,
+		Wallet: rec.Intent.Wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
+		Payment: &pipeline.Payment{
+			Provider: rec.Provider, TrxID: trx, Amount: amt, Sender: sender,
+			Reference: strings.TrimSpace(req.Reference), OccurredAt: now,
+		},
+		Raw: compactRaw(ctx.PostBody()), RequestID: requestID(ctx),
+	}
+	if err := s.publish(ctx, ev); err != nil {
+		s.unavailable(ctx, "producing payment.reported", err)
+		return
+	}
+	writeJSON(ctx, http.StatusAccepted, map[string]any{
+		"accepted": true, "eventId": ev.ID, "paymentIntentId": id, "trxId": trx,
+		"amount": amt.String(), "receiverMsisdn": rec.ReceiverMsisdn,
+	})
+}

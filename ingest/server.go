@@ -1,0 +1,300 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// Config configures the HTTP edge. Zero values take the documented defaults.
+type Config struct {
+	Addr                 string // listen address (default 127.0.0.1:8080)
+	PublicURL            string // base of checkoutUrl (default http://<Addr>)
+	AdminToken           string // bearer token of /admin; empty closes the admin API
+	AllowPrivateWebhooks bool   // accept webhook URLs resolving to loopback/private addresses
+	Topics               pipeline.Topics
+	Keys                 pipeline.Keys
+	MaxBodyBytes         int           // request body limit (default 64 KiB); larger bodies get 413
+	MaxInFlight          int           // concurrent requests (default 4096); beyond it 503 + Retry-After
+	ProduceTimeout       time.Duration // how long a request waits for Kafka's ack (default 5s)
+	Logger               *slog.Logger
+}
+
+// Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
+// *bus.Producer implements it.
+type Publisher interface {
+	Send(ctx context.Context, topic string, key, value []byte) error
+}
+
+// Server is the ingest role. New starts nothing; Run serves until its context ends.
+type Server struct {
+	cfg   Config
+	rdb   redis.UniversalClient
+	pub   Publisher
+	state *state.Store
+	dir   *directory
+	log   *slog.Logger
+	m     *metrics
+	srv   *fasthttp.Server
+	sem   chan struct{}
+
+	closeOnce sync.Once
+	ln        net.Listener
+}
+
+// New builds the server. rdb holds merchants and idempotency claims; st the intents.
+func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, reg prometheus.Registerer) *Server {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.Addr
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 4096
+	}
+	if cfg.ProduceTimeout <= 0 {
+		cfg.ProduceTimeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{
+		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
+		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight),
+		sem: make(chan struct{}, cfg.MaxInFlight),
+	}
+	s.srv = &fasthttp.Server{
+		Handler:            s.routes(),
+		Name:               "paystream",
+		MaxRequestBodySize: cfg.MaxBodyBytes,
+		ReadTimeout:        10 * time.Second,
+		WriteTimeout:       10 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		ReadBufferSize:     8 << 10, // also bounds the request line + headers
+		NoDefaultDate:      false,
+		ErrorHandler:       s.transportError,
+		Logger:             slogAdapter{s.log},
+	}
+	return s
+}
+
+func (s *Server) routes() fasthttp.RequestHandler {
+	r := router.New()
+	r.RedirectTrailingSlash = false
+	r.HandleMethodNotAllowed = true
+	route := func(method, path, name string, h fasthttp.RequestHandler) {
+		r.Handle(method, path, s.instrument(name, h))
+	}
+	route(http.MethodPost, "/admin/v1/merchants", "admin_create_merchant", s.handleCreateMerchant)
+	route(http.MethodGet, "/admin/v1/merchants/{id}", "admin_get_merchant", s.handleGetMerchant)
+	route(http.MethodPost, "/v1/payments/intents", "create_intent", s.handleCreateIntent)
+	route(http.MethodGet, "/v1/payments/intents", "list_intents", s.handleListIntents)
+	route(http.MethodGet, "/v1/payments/intents/{id}", "get_intent", s.handleGetIntent)
+	route(http.MethodPost, "/v1/sandbox/sms-events/simulate", "sandbox_simulate", s.handleSimulate)
+	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
+	})
+	r.MethodNotAllowed = s.instrument("method_not_allowed", func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, errf(http.StatusMethodNotAllowed, "Method %s is not allowed on %s", ctx.Method(), ctx.Path()))
+	})
+	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
+		s.log.Error("handler panic", "path", string(ctx.Path()), "panic", fmt.Sprint(v), "request_id", requestID(ctx))
+		s.m.panics.Inc()
+		writeError(ctx, errUnavailable)
+	}
+	return r.Handler
+}
+
+// instrument adds the request id, the in-flight bound and the per-route metrics.
+func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		rid := string(ctx.Request.Header.Peek("X-Request-Id"))
+		if rid == "" || len(rid) > 128 {
+			rid = uuid.Must(uuid.NewV7()).String()
+		}
+		ctx.SetUserValue(ridKey{}, rid)
+		ctx.Response.Header.Set("X-Request-Id", rid)
+		select {
+		case s.sem <- struct{}{}:
+			s.m.inflight.Inc()
+			h(ctx)
+			<-s.sem
+			s.m.inflight.Dec()
+		default:
+			s.m.shed.Inc()
+			writeError(ctx, errBusy)
+		}
+		code := strconv.Itoa(ctx.Response.StatusCode())
+		s.m.requests.WithLabelValues(route, code).Inc()
+		s.m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	}
+}
+
+// transportError answers fasthttp's own failures (oversized body, malformed request) in our shape.
+func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
+	var status int
+	var msg string
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+	case isTimeout(err):
+		status, msg = http.StatusRequestTimeout, "Request was not received in time"
+	default:
+		var sizeErr *fasthttp.ErrSmallBuffer
+		if errors.As(err, &sizeErr) {
+			status, msg = http.StatusRequestHeaderFieldsTooLarge, "Request headers are too large"
+		} else {
+			status, msg = http.StatusBadRequest, "Malformed HTTP request"
+		}
+	}
+	s.m.requests.WithLabelValues("transport_error", strconv.Itoa(status)).Inc()
+	writeError(ctx, errf(status, "%s", msg))
+	ctx.SetConnectionClose()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+type ridKey struct{}
+
+func requestID(ctx *fasthttp.RequestCtx) string {
+	s, _ := ctx.UserValue(ridKey{}).(string)
+	return s
+}
+
+// publish produces ev to the inbound topic keyed by its wallet and waits for the ack.
+func (s *Server) publish(ctx *fasthttp.RequestCtx, ev *pipeline.Event) error {
+	b, err := pipeline.EncodeEvent(ev)
+	if err != nil {
+		return fmt.Errorf("encoding event: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), s.cfg.ProduceTimeout)
+	defer cancel()
+	if err := s.pub.Send(pctx, s.cfg.Topics.Inbound(), []byte(ev.Wallet.Key()), b); err != nil {
+		return err
+	}
+	s.m.accepted.WithLabelValues(string(ev.Kind), string(ev.Source), string(ev.Environment)).Inc()
+	return nil
+}
+
+// internal answers a dependency failure (Redis) as 503: the request did nothing irreversible.
+func (s *Server) internal(ctx *fasthttp.RequestCtx, what string, err error) {
+	s.log.Error(what+" failed", "err", err, "request_id", requestID(ctx))
+	writeError(ctx, errUnavailable)
+}
+
+// unavailable answers "Kafka did not acknowledge": 503 + Retry-After, never 2xx.
+func (s *Server) unavailable(ctx *fasthttp.RequestCtx, what string, err error) {
+	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", requestID(ctx))
+	s.m.unavailable.Inc()
+	writeError(ctx, errUnavailable)
+}
+
+// Listen binds the address; Run then serves. Splitting them lets callers learn a :0 port.
+func (s *Server) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	return ln.Addr(), nil
+}
+
+// Run serves until ctx is done, then stops accepting and waits (bounded) for in-flight requests.
+func (s *Server) Run(ctx context.Context) error {
+	if s.ln == nil {
+		if _, err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	s.log.Info("ingest listening", "addr", s.ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving http: %w", err)
+	case <-ctx.Done():
+	}
+	s.Close()
+	return nil
+}
+
+// Close stops the HTTP server, waiting up to 10 s for in-flight requests. Idempotent.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.srv.ShutdownWithContext(ctx); err != nil {
+			s.log.Warn("http shutdown", "err", err)
+		}
+	})
+}
+
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Printf(format string, args ...any) { a.l.Debug(fmt.Sprintf(format, args...)) }
+
+type metrics struct {
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	inflight    prometheus.Gauge
+	shed        prometheus.Counter
+	accepted    *prometheus.CounterVec
+	unavailable prometheus.Counter
+	panics      prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, capacity int) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "paystream_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 17),
+		}, []string{"route"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "paystream_http_inflight_requests", Help: "Requests being handled now.",
+		}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paystream_http_shed_total", Help: "Requests answered 503 because the in-flight bound was reached.",
+		}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_ingest_events_accepted_total", Help: "Inbound events acknowledged by Kafka, by kind, source and environment.",
+		}, []string{"kind", "source", "environment"}),
+		unavailable: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paystream_ingest_unavailable_total", Help: "Requests answered 503 because Kafka did not acknowledge.",
+		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paystream_http_panics_total", Help: "Handler panics (bugs); answered 503.",
+		}),
+	}
+	capG := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "paystream_http_inflight_capacity", Help: "Maximum concurrent requests before shedding.",
+	})
+	capG.Set(float64(capacity))
+	reg.MustRegister(m.requests, m.duration, m.inflight, m.shed, m.accepted, m.unavailable, m.panics, capG)
+	return m
+}
