@@ -108,7 +108,7 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.maxAttempts must be between 1 and 20", env))
 			return
 		}
-		if err := netguard.CheckURL(ctx, wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
+		if err := netguard.CheckURL(rc(ctx), wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
 			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err))
 			return
 		}
@@ -118,7 +118,7 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + randomToken(24),
 		pipeline.Live:    apiKeyPrefix(pipeline.Live) + randomToken(24),
 	}
-	if err := s.dir.create(ctx, m, keys); err != nil {
+	if err := s.dir.create(rc(ctx), m, keys); err != nil {
 		if errors.Is(err, errWalletTaken) {
 			writeError(ctx, errf(http.StatusConflict, "%v", err))
 			return
@@ -137,7 +137,7 @@ func (s *Server) handleGetMerchant(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)
-	m, err := s.dir.merchant(ctx, id)
+	m, err := s.dir.merchant(rc(ctx), id)
 	if err != nil {
 		s.internal(ctx, "loading merchant", err)
 		return

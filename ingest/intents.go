@@ -65,7 +65,7 @@ type intentView struct {
 
 const (
 	defaultTTL = 300
-	minTTL     = 30
+	minTTL     = 10
 	maxTTL     = 7 * 24 * 3600
 	maxRefLen  = 100
 	maxIdemLen = 255
@@ -108,7 +108,7 @@ func (s *Server) authMerchant(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pip
 		writeError(ctx, errUnauthorized)
 		return nil, ""
 	}
-	m, env, err := s.dir.authenticate(ctx, key)
+	m, env, err := s.dir.authenticate(rc(ctx), key)
 	if err != nil {
 		s.internal(ctx, "authenticating api key", err)
 		return nil, ""
@@ -243,7 +243,7 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 	fp := req.fingerprint(amt, ttl)
 	if req.IdempotencyKey != "" {
 		claimKey = s.cfg.Keys.Idempotency(m.ID, env, hashSecret(req.IdempotencyKey))
-		prev, err := s.loadClaim(ctx, claimKey)
+		prev, err := s.loadClaim(rc(ctx), claimKey)
 		if err != nil {
 			s.internal(ctx, "reading idempotency key", err)
 			return
@@ -254,7 +254,7 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		}
 	}
 
-	wallet, err := s.pickWallet(ctx, wallets, amt)
+	wallet, err := s.pickWallet(rc(ctx), wallets, amt)
 	if err != nil {
 		s.internal(ctx, "choosing wallet", err)
 		return
@@ -269,13 +269,13 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 	}
 	if claimKey != "" {
 		b, _ := json.Marshal(idemClaim{Fingerprint: fp, Intent: in})
-		ok, err := s.rdb.SetNX(ctx, claimKey, b, idemTTL).Result()
+		ok, err := s.rdb.SetNX(rc(ctx), claimKey, b, idemTTL).Result()
 		if err != nil {
 			s.internal(ctx, "claiming idempotency key", err)
 			return
 		}
 		if !ok { // a concurrent request with the same key won the claim
-			prev, err := s.loadClaim(ctx, claimKey)
+			prev, err := s.loadClaim(rc(ctx), claimKey)
 			if err != nil || prev == nil {
 				s.internal(ctx, "reading idempotency key", err)
 				return
@@ -318,7 +318,7 @@ func (s *Server) replayIntent(ctx *fasthttp.RequestCtx, c *idemClaim, fp string)
 		writeError(ctx, errf(http.StatusConflict, "idempotencyKey was already used with a different request body"))
 		return
 	}
-	rec, err := s.state.GetIntent(ctx, c.Intent.ID)
+	rec, err := s.state.GetIntent(rc(ctx), c.Intent.ID)
 	if err == nil {
 		ctx.Response.Header.Set("Idempotent-Replayed", "true")
 		writeJSON(ctx, http.StatusCreated, s.view(rec))
@@ -346,7 +346,7 @@ func (s *Server) acceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw
 	}
 	// Read-your-writes: the intent is readable as soon as the 201 is out. If this write fails the
 	// intent is still safe in Kafka and the matcher writes the same record moments later.
-	if err := s.state.CreateIntent(ctx, in); err != nil {
+	if err := s.state.CreateIntent(rc(ctx), in); err != nil {
 		s.log.Warn("recording intent for reads failed; the matcher will record it", "intent", in.ID, "err", err)
 	}
 	writeJSON(ctx, http.StatusCreated, s.view(&state.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
@@ -400,7 +400,7 @@ func (s *Server) handleGetIntent(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errNotFound)
 		return
 	}
-	rec, err := s.state.GetIntent(ctx, id)
+	rec, err := s.state.GetIntent(rc(ctx), id)
 	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
 		writeError(ctx, errNotFound) // another merchant's (or environment's) intent does not exist for you
 		return
@@ -437,7 +437,7 @@ func (s *Server) handleListIntents(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusBadRequest, "page is too deep: at most 10000 results can be paged; filter by status"))
 		return
 	}
-	recs, total, err := s.state.ListIntents(ctx, m.WalletsIn(env), status, (page-1)*limit, limit)
+	recs, total, err := s.state.ListIntents(rc(ctx), m.WalletsIn(env), status, (page-1)*limit, limit)
 	if err != nil {
 		s.internal(ctx, "listing intents", err)
 		return
@@ -527,7 +527,7 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errNotFound)
 		return
 	}
-	rec, err := s.state.GetIntent(ctx, id)
+	rec, err := s.state.GetIntent(rc(ctx), id)
 	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
 		writeError(ctx, errNotFound)
 		return

@@ -74,6 +74,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	if cfg.ProduceTimeout <= 0 {
 		cfg.ProduceTimeout = 5 * time.Second
 	}
+	cfg.ProduceTimeout = max(cfg.ProduceTimeout, time.Second) // franz-go's floor for a record timeout
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -133,6 +134,11 @@ func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.Re
 			rid = uuid.Must(uuid.NewV7()).String()
 		}
 		ctx.SetUserValue(ridKey{}, rid)
+		// fasthttp's RequestCtx is a poor context.Context (Done only fires at server shutdown):
+		// every dependency call gets this bounded one instead.
+		reqCtx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+		defer cancel()
+		ctx.SetUserValue(ctxKey{}, reqCtx)
 		ctx.Response.Header.Set("X-Request-Id", rid)
 		select {
 		case s.sem <- struct{}{}:
@@ -179,6 +185,19 @@ func isTimeout(err error) bool {
 
 type ridKey struct{}
 
+type ctxKey struct{}
+
+// requestTimeout bounds every dependency call a request makes (Redis, Kafka).
+const requestTimeout = 10 * time.Second
+
+// rc returns the request's bounded context.
+func rc(ctx *fasthttp.RequestCtx) context.Context {
+	if c, ok := ctx.UserValue(ctxKey{}).(context.Context); ok {
+		return c
+	}
+	return context.Background()
+}
+
 func requestID(ctx *fasthttp.RequestCtx) string {
 	s, _ := ctx.UserValue(ridKey{}).(string)
 	return s
@@ -190,7 +209,7 @@ func (s *Server) publish(ctx *fasthttp.RequestCtx, ev *pipeline.Event) error {
 	if err != nil {
 		return fmt.Errorf("encoding event: %w", err)
 	}
-	pctx, cancel := context.WithTimeout(context.Background(), s.cfg.ProduceTimeout)
+	pctx, cancel := context.WithTimeout(rc(ctx), s.cfg.ProduceTimeout)
 	defer cancel()
 	if err := s.pub.Send(pctx, s.cfg.Topics.Inbound(), []byte(ev.Wallet.Key()), b); err != nil {
 		return err

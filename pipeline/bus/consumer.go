@@ -227,7 +227,10 @@ func (co *Consumer) observe(fetches kgo.Fetches, n int) {
 // commit commits what was polled (all of it was processed). A failed commit is logged: the batch
 // will be replayed after a restart or rebalance, which every handler tolerates (idempotent by id).
 func (co *Consumer) commit(ctx context.Context) {
-	err := co.cl.CommitUncommittedOffsets(ctx)
+	// The batch is done even if we are stopping: commit it with a bounded context of its own.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := co.cl.CommitUncommittedOffsets(cctx)
 	result := "ok"
 	if err != nil {
 		result = "error"
