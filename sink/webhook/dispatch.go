@@ -1,0 +1,159 @@
+package webhook
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+const (
+	pollInterval  = 100 * time.Millisecond // how often due jobs are looked for when nothing wakes the dispatcher
+	claimBatch    = 128                    // jobs claimed per Redis call at most
+	gaugeInterval = 2 * time.Second        // queue gauges refresh
+	laneIdleTTL   = time.Minute            // an idle lane's statistics are forgotten after this
+	minLaneDefer  = 100 * time.Millisecond // a job whose lane is full comes back after at least this
+	maxLaneDefer  = time.Minute
+)
+
+// lane bounds one merchant environment's concurrent attempts. Guarded by Sink.mu.
+type lane struct {
+	active   int
+	avg      time.Duration // moving average of attempt durations, to space out deferred jobs
+	lastUsed time.Time
+}
+
+func laneKey(j *job) string { return j.MerchantID + "\x00" + string(j.Env) }
+
+// dispatch claims due jobs and starts them until ctx is done. Runs in one goroutine.
+func (s *Sink) dispatch(ctx context.Context) {
+	poll := time.NewTicker(pollInterval)
+	defer poll.Stop()
+	gauges := time.NewTicker(gaugeInterval)
+	defer gauges.Stop()
+	var lastErrLog time.Time
+	s.refreshGauges(ctx)
+	for {
+		if err := s.claimAndStart(ctx); err != nil && ctx.Err() == nil && time.Since(lastErrLog) > 10*time.Second {
+			lastErrLog = time.Now()
+			s.log.Warn("claiming webhook jobs failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+		case <-s.wake:
+		case <-gauges.C:
+			s.refreshGauges(ctx)
+		}
+	}
+}
+
+// claimAndStart claims as many due jobs as there is capacity for and starts them; jobs whose lane
+// is full go back to the due set for a little later, so they do not hold the head of the queue.
+func (s *Sink) claimAndStart(ctx context.Context) error {
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		free := s.cfg.MaxInFlight - s.inflight
+		s.mu.Unlock()
+		if free <= 0 {
+			return nil // a finishing attempt wakes the dispatcher
+		}
+		n := min(free, claimBatch)
+		now := time.Now()
+		jobs, err := s.store.claim(ctx, now, now.Add(s.cfg.lease()), n, uuid.NewString())
+		if err != nil {
+			return err
+		}
+		type deferred struct {
+			j  *job
+			at time.Time
+		}
+		var later []deferred
+		perLane := map[string]int{}
+		s.mu.Lock()
+		for _, j := range jobs {
+			k := laneKey(j)
+			ln := s.lanes[k]
+			if ln == nil {
+				ln = &lane{}
+				s.lanes[k] = ln
+			}
+			ln.lastUsed = now
+			if ln.active >= s.cfg.PerMerchantConcurrency {
+				// Space this lane's backlog out over roughly when its slots free up.
+				i := perLane[k]
+				perLane[k]++
+				d := max(minLaneDefer, ln.avg) * time.Duration(1+i/s.cfg.PerMerchantConcurrency)
+				d = min(d, maxLaneDefer)
+				d += time.Duration(float64(d) * 0.2 * (randJitter() + 1) / 2)
+				later = append(later, deferred{j, now.Add(d)})
+				continue
+			}
+			ln.active++
+			s.inflight++
+			s.workers.Add(1)
+			go s.work(j, ln)
+		}
+		inflight := s.inflight
+		s.mu.Unlock()
+		s.m.inflight.Set(float64(inflight))
+		if len(later) > 0 {
+			s.m.laneFull.Add(float64(len(later)))
+			for _, d := range later {
+				if _, err := s.store.reschedule(ctx, d.j, d.at); err != nil {
+					// The lease brings it back anyway.
+					s.log.Debug("deferring webhook job of a full lane", "err", err)
+				}
+			}
+		}
+		if len(jobs) < n {
+			return nil
+		}
+	}
+	return nil
+}
+
+// work runs one attempt and releases its slots.
+func (s *Sink) work(j *job, ln *lane) {
+	start := time.Now()
+	defer func() {
+		d := time.Since(start)
+		s.mu.Lock()
+		ln.active--
+		s.inflight--
+		if ln.avg == 0 {
+			ln.avg = d
+		} else {
+			ln.avg = (ln.avg*4 + d) / 5
+		}
+		ln.lastUsed = time.Now()
+		inflight := s.inflight
+		s.mu.Unlock()
+		s.m.inflight.Set(float64(inflight))
+		s.workers.Done()
+		s.poke()
+	}()
+	s.attempt(j)
+}
+
+// refreshGauges updates the queue gauges and forgets idle lanes.
+func (s *Sink) refreshGauges(ctx context.Context) {
+	now := time.Now()
+	s.mu.Lock()
+	for k, ln := range s.lanes {
+		if ln.active == 0 && now.Sub(ln.lastUsed) > laneIdleTTL {
+			delete(s.lanes, k)
+		}
+	}
+	s.mu.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	due, pending, dead, err := s.store.counts(cctx, now)
+	if err != nil {
+		return
+	}
+	s.m.due.Set(float64(due))
+	s.m.pending.Set(float64(pending))
+	s.m.dead.Set(float64(dead))
+}

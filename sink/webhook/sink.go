@@ -1,0 +1,269 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/netguard"
+)
+
+// drainGrace is added to Config.Timeout when waiting for in-flight attempts at shutdown: room for
+// producing their records and storing their results.
+const drainGrace = 5 * time.Second
+
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateClosed
+)
+
+// Sink delivers webhooks (see the package documentation). Build it with New, run it with Run, stop
+// it by cancelling Run's context, then Close it.
+type Sink struct {
+	cfg       Config
+	cm        *bus.ConsumerMetrics
+	co        atomic.Pointer[bus.Consumer] // built by Run (a kgo group client starts joining when built)
+	store     *store
+	merchants *merchantCache
+	client    *http.Client
+	m         *metrics
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	lanes    map[string]*lane
+	inflight int
+
+	wake     chan struct{}
+	workers  sync.WaitGroup
+	hardCtx  context.Context // attempts and their bookkeeping; cancelled only to abandon them
+	hardStop context.CancelFunc
+
+	state     atomic.Int32
+	stop      chan struct{}
+	stopOnce  sync.Once
+	runDone   chan struct{}
+	closeOnce sync.Once
+}
+
+// New builds a sink: the guarded HTTP client and the metrics, registered on reg (nil: not
+// registered); cm (may be nil) receives the consumer's metrics. It starts nothing and does no I/O
+// (the Kafka client is built by Run, because a group client starts joining its group as soon as
+// it exists); it fails on an invalid Config or a metrics registration conflict. The sink does not
+// own rdb: closing it is the caller's job, after Close.
+func New(cfg Config, rdb redis.UniversalClient, reg prometheus.Registerer, cm *bus.ConsumerMetrics) (*Sink, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	if rdb == nil {
+		return nil, fmt.Errorf("%w: a Redis client is required", ErrConfig)
+	}
+	m := newMetrics()
+	hardCtx, hardStop := context.WithCancel(context.Background())
+	s := &Sink{
+		cfg:       cfg,
+		cm:        cm,
+		store:     newStore(rdb, cfg.Keys),
+		merchants: newMerchantCache(rdb, cfg.Keys),
+		client:    netguard.NewHTTPClient(cfg.Timeout, cfg.AllowPrivate),
+		m:         m,
+		log:       cfg.Logger.With("component", "webhook-sink"),
+		lanes:     make(map[string]*lane),
+		wake:      make(chan struct{}, 1),
+		hardCtx:   hardCtx,
+		hardStop:  hardStop,
+		stop:      make(chan struct{}),
+		runDone:   make(chan struct{}),
+	}
+	if err := m.register(reg); err != nil {
+		hardStop()
+		return nil, err
+	}
+	m.capacity.Set(float64(cfg.MaxInFlight))
+	return s, nil
+}
+
+// Run consumes outcomes and delivers webhooks until ctx is done or Close is called, then stops
+// claiming jobs, lets in-flight attempts finish (bounded by Config.Timeout plus a few seconds;
+// attempts still running after that are abandoned and their jobs come back after the lease) and
+// returns nil. Redis or Kafka outages do not make it return: consumption and dispatch pause and
+// resume by themselves, and are logged. It returns ErrClosed if called twice or after Close, or the
+// error of building the Kafka consumer (group pipeline.GroupWebhooks on Topics.Outcomes()).
+func (s *Sink) Run(ctx context.Context) error {
+	if !s.state.CompareAndSwap(stateNew, stateRunning) {
+		return ErrClosed
+	}
+	defer close(s.runDone)
+	co, err := bus.NewConsumer(s.cfg.Bus, bus.ConsumerConfig{
+		Group:   pipeline.GroupWebhooks,
+		Topics:  []string{s.cfg.Topics.Outcomes()},
+		Handle:  s.handle,
+		Metrics: s.cm,
+		Logger:  s.cfg.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("building webhook sink consumer: %w", err)
+	}
+	s.co.Store(co)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := co.Run(ctx); err != nil {
+			s.log.Error("outcome consumer stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		s.dispatch(ctx)
+	}()
+	wg.Wait()
+	start := time.Now()
+	s.drain()
+	co.Close() // commits what was handled and leaves the group; no attempt produces any more
+	s.log.Info("webhook sink stopped", "drain", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// drain waits for in-flight attempts; past the bound it abandons them (their leases expire and
+// another claim takes the jobs over).
+func (s *Sink) drain() {
+	done := make(chan struct{})
+	go func() {
+		s.workers.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(s.cfg.Timeout + drainGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	s.log.Warn("in-flight webhook attempts did not finish in time; abandoning them (their jobs are retried after the lease)")
+	s.hardStop()
+	<-done
+}
+
+// Close stops Run if it is running and waits for it (bounded), then leaves the consumer group and
+// releases connections. Idempotent and safe to call concurrently with Run.
+func (s *Sink) Close() {
+	s.closeOnce.Do(func() {
+		s.stopOnce.Do(func() { close(s.stop) })
+		if s.state.Swap(stateClosed) == stateRunning {
+			t := time.NewTimer(s.cfg.Timeout + 2*drainGrace)
+			select {
+			case <-s.runDone:
+			case <-t.C:
+				s.log.Warn("webhook sink did not stop in time; closing anyway")
+			}
+			t.Stop()
+		}
+		s.hardStop()
+		if co := s.co.Load(); co != nil {
+			co.Close()
+		}
+		s.client.CloseIdleConnections()
+	})
+}
+
+// poke wakes the dispatcher without blocking.
+func (s *Sink) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// handle is the consumer's batch handler: it stores a job per webhook-worthy outcome and returns
+// nil only once Redis has them all, so that offsets are committed after the jobs are durable.
+func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
+	topic := s.cfg.Topics.Outcomes()
+	var (
+		jobs    []*job
+		skipped = map[string]int{}
+	)
+	fetches.EachRecord(func(r *kgo.Record) {
+		if r.Topic != topic {
+			return
+		}
+		j, err := jobFor(r.Value)
+		switch {
+		case err == nil && j == nil:
+		case errors.Is(err, ErrUnsupportedDialect):
+			skipped[skipUnsupported]++
+			s.log.Error("skipping webhook: the intent's dialect has no renderer", "partition", r.Partition, "offset", r.Offset, "err", err)
+		case err != nil:
+			skipped[skipMalformed]++
+			s.log.Error("skipping malformed outcome record", "partition", r.Partition, "offset", r.Offset, "err", err)
+		default:
+			jobs = append(jobs, j)
+		}
+	})
+	added, err := s.store.enqueue(ctx, jobs, time.Now())
+	if err != nil {
+		return fmt.Errorf("enqueueing webhooks: %w", err)
+	}
+	for reason, n := range skipped {
+		s.m.skipped.WithLabelValues(reason).Add(float64(n))
+	}
+	for _, j := range added {
+		s.m.enqueued.WithLabelValues(envLabel(j.Env)).Inc()
+	}
+	if len(added) > 0 {
+		s.poke()
+	}
+	return nil
+}
+
+// jobFor turns an outcome record into a job, or nil (and no error) when it has no webhook.
+func jobFor(value []byte) (*job, error) {
+	o, err := pipeline.DecodeOutcome(value)
+	if err != nil {
+		return nil, fmt.Errorf("decoding outcome: %w", err)
+	}
+	if o.Type != pipeline.OutcomeIntentStatus || pipeline.WebhookEvent(o.Status) == "" {
+		return nil, nil
+	}
+	if !o.Environment.Valid() {
+		o.Environment = o.Intent.Environment
+	}
+	if !o.Environment.Valid() {
+		return nil, fmt.Errorf("%w: outcome %s has no valid environment", pipeline.ErrBadOutcome, o.ID)
+	}
+	r, err := render(o)
+	if err != nil {
+		return nil, fmt.Errorf("rendering webhook of outcome %s: %w", o.ID, err)
+	}
+	return &job{
+		OutcomeID:  o.ID,
+		MerchantID: o.MerchantID,
+		Env:        o.Environment,
+		Event:      r.Event,
+		IntentID:   o.Intent.ID,
+		URL:        o.Intent.WebhookURL,
+		Body:       r.Body,
+		AcceptedAt: o.AcceptedAt,
+	}, nil
+}

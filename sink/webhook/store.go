@@ -1,0 +1,333 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paystream/paystream/pipeline"
+)
+
+// store is the durable webhook queue in Redis (layout in doc.go). Every script touches keys of the
+// one {wh} hash tag only. Job keys built inside the scripts share that tag, so the scripts stay
+// single-slot in Redis Cluster.
+type store struct {
+	rdb  redis.UniversalClient
+	tag  string
+	job  string // job key prefix: tag + ":job:"
+	due  string
+	dead string
+
+	enqueueLoaded atomic.Bool
+}
+
+func newStore(rdb redis.UniversalClient, keys pipeline.Keys) *store {
+	tag := keys.WebhookTag()
+	return &store{rdb: rdb, tag: tag, job: tag + ":job:", due: tag + ":due", dead: tag + ":dead"}
+}
+
+func (s *store) jobKey(id string) string  { return s.job + id }
+func (s *store) doneKey(id string) string { return s.tag + ":done:" + id }
+
+// job is one outcome's webhook as stored.
+type job struct {
+	OutcomeID  string
+	MerchantID string
+	Env        pipeline.Environment
+	Event      string
+	IntentID   string
+	URL        string // per-intent override of the endpoint URL, "" for none
+	Body       []byte
+	AcceptedAt time.Time
+	EnqueuedAt time.Time
+	Attempts   int // failed attempts in the current round (Redeliver resets it)
+	Seq        int // attempts ever made (never reset): attempt n has id "<outcome id>/<n>"
+	Lease      string
+
+	LastStatus    int
+	LastError     string
+	LastAttemptAt time.Time
+}
+
+// Hash field names.
+const (
+	fMerchant      = "merchant"
+	fEnv           = "env"
+	fEvent         = "event"
+	fIntent        = "intent"
+	fURL           = "url"
+	fBody          = "body"
+	fAcceptedAt    = "accepted_at"
+	fEnqueuedAt    = "enqueued_at"
+	fAttempts      = "attempts"
+	fSeq           = "seq"
+	fLease         = "lease"
+	fLastStatus    = "last_status"
+	fLastError     = "last_error"
+	fLastAttemptAt = "last_attempt_at"
+)
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(s string) time.Time {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n).UTC()
+}
+
+// formatTime and parseTime keep a time exactly (accepted_at is copied into attempt records, which
+// the audit joins with the outcome's).
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// jobFromFields decodes HGETALL output.
+func jobFromFields(id string, f map[string]string) *job {
+	return &job{
+		OutcomeID:     id,
+		MerchantID:    f[fMerchant],
+		Env:           pipeline.Environment(f[fEnv]),
+		Event:         f[fEvent],
+		IntentID:      f[fIntent],
+		URL:           f[fURL],
+		Body:          []byte(f[fBody]),
+		AcceptedAt:    parseTime(f[fAcceptedAt]),
+		EnqueuedAt:    fromMS(f[fEnqueuedAt]),
+		Attempts:      atoi(f[fAttempts]),
+		Seq:           atoi(f[fSeq]),
+		Lease:         f[fLease],
+		LastStatus:    atoi(f[fLastStatus]),
+		LastError:     f[fLastError],
+		LastAttemptAt: fromMS(f[fLastAttemptAt]),
+	}
+}
+
+// KEYS: job, done, due. ARGV: id, score, field/value pairs...
+// Returns 1 when stored, 0 when a job or done marker already exists (a replay).
+var enqueueScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+`)
+
+const enqueueChunk = 512
+
+// enqueue stores jobs that have neither a job nor a done marker yet, pipelined, and returns the
+// jobs that were new. It returns nil only when Redis answered every script.
+func (s *store) enqueue(ctx context.Context, jobs []*job, now time.Time) ([]*job, error) {
+	if !s.enqueueLoaded.Load() {
+		if err := enqueueScript.Load(ctx, s.rdb).Err(); err != nil {
+			return nil, fmt.Errorf("loading webhook enqueue script: %w", err)
+		}
+		s.enqueueLoaded.Store(true)
+	}
+	var added []*job
+	for start := 0; start < len(jobs); start += enqueueChunk {
+		chunk := jobs[start:min(start+enqueueChunk, len(jobs))]
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(chunk))
+		for i, j := range chunk {
+			cmds[i] = enqueueScript.EvalSha(ctx, pipe,
+				[]string{s.jobKey(j.OutcomeID), s.doneKey(j.OutcomeID), s.due},
+				j.OutcomeID, ms(now),
+				fMerchant, j.MerchantID, fEnv, string(j.Env), fEvent, j.Event, fIntent, j.IntentID,
+				fURL, j.URL, fBody, j.Body, fAcceptedAt, formatTime(j.AcceptedAt), fEnqueuedAt, ms(now),
+				fAttempts, 0, fSeq, 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			if redis.HasErrorPrefix(err, "NOSCRIPT") {
+				s.enqueueLoaded.Store(false) // Redis lost its script cache; load again on the retry
+			}
+			return nil, fmt.Errorf("storing %d webhook jobs: %w", len(chunk), err)
+		}
+		for i, c := range cmds {
+			if n, _ := c.Int(); n == 1 {
+				added = append(added, chunk[i])
+			}
+		}
+	}
+	return added, nil
+}
+
+// KEYS: due. ARGV: now ms, lease-until ms, limit, lease token, job key prefix.
+// Returns a flat array id1, fields1, id2, fields2, ... of the claimed jobs; ids whose job hash is
+// gone are dropped from the due set.
+var claimScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local jk = ARGV[5] .. id
+  local fields = redis.call('HGETALL', jk)
+  if #fields == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    redis.call('HSET', jk, 'lease', ARGV[4])
+    out[#out + 1] = id
+    out[#out + 1] = fields
+  end
+end
+return out
+`)
+
+// claim leases up to limit jobs due at now until leaseUntil under token.
+func (s *store) claim(ctx context.Context, now, leaseUntil time.Time, limit int, token string) ([]*job, error) {
+	v, err := claimScript.Run(ctx, s.rdb, []string{s.due}, ms(now), ms(leaseUntil), limit, token, s.job).Slice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("claiming due webhook jobs: %w", err)
+	}
+	jobs := make([]*job, 0, len(v)/2)
+	for i := 0; i+1 < len(v); i += 2 {
+		id, _ := v[i].(string)
+		raw, _ := v[i+1].([]any)
+		f := make(map[string]string, len(raw)/2)
+		for k := 0; k+1 < len(raw); k += 2 {
+			ks, _ := raw[k].(string)
+			vs, _ := raw[k+1].(string)
+			f[ks] = vs
+		}
+		j := jobFromFields(id, f)
+		j.Lease = token // the script read the fields before setting it
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
+// KEYS: job, due. ARGV: id, lease token, due-at ms, field/value pairs...
+// Re-scores a job this claimer still holds and updates fields; 0 when the lease was lost.
+var rescheduleScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[2] then
+  return 0
+end
+if #ARGV > 3 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+end
+redis.call('HSET', KEYS[1], 'lease', '')
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+`)
+
+// reschedule puts a held job back in the due set at at, setting fields (pairs) first. It reports
+// false when another claimer took the job over (lease expired): nothing was changed.
+func (s *store) reschedule(ctx context.Context, j *job, at time.Time, fields ...any) (bool, error) {
+	args := append([]any{j.OutcomeID, j.Lease, ms(at)}, fields...)
+	n, err := rescheduleScript.Run(ctx, s.rdb, []string{s.jobKey(j.OutcomeID), s.due}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("rescheduling webhook job: %w", err)
+	}
+	return n == 1, nil
+}
+
+// KEYS: job, due, dead. ARGV: id, lease token, dead-at ms, field/value pairs...
+var deadScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'lease') ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], 'lease', '')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+return 1
+`)
+
+// deadLetter moves a held job to the dead-letter set, keeping it for Redeliver.
+func (s *store) deadLetter(ctx context.Context, j *job, at time.Time, fields ...any) (bool, error) {
+	args := append([]any{j.OutcomeID, j.Lease, ms(at)}, fields...)
+	n, err := deadScript.Run(ctx, s.rdb, []string{s.jobKey(j.OutcomeID), s.due, s.dead}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("dead-lettering webhook job: %w", err)
+	}
+	return n == 1, nil
+}
+
+// KEYS: job, due, dead, done. ARGV: id, delivered-at ms, ttl seconds.
+// Unconditional: a delivered webhook is delivered, whoever holds the lease now.
+var doneScript = redis.NewScript(`
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SET', KEYS[4], ARGV[2], 'EX', tonumber(ARGV[3]))
+return 1
+`)
+
+// done records a delivery: the job is deleted and a done marker kept for DoneTTL.
+func (s *store) done(ctx context.Context, id string, at time.Time) error {
+	err := doneScript.Run(ctx, s.rdb, []string{s.jobKey(id), s.due, s.dead, s.doneKey(id)},
+		id, ms(at), int64(DoneTTL/time.Second)).Err()
+	if err != nil {
+		return fmt.Errorf("marking webhook delivered: %w", err)
+	}
+	return nil
+}
+
+// KEYS: job, due, dead, done. ARGV: id, now ms.
+// 1 moved, 0 no job, 2 delivered, 3 still scheduled.
+var redeliverScript = redis.NewScript(`
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) == false then
+  if redis.call('EXISTS', KEYS[4]) == 1 then return 2 end
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 3 end
+  return 0
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'attempts', 0, 'lease', '')
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+`)
+
+func (s *store) redeliver(ctx context.Context, id string, now time.Time) error {
+	n, err := redeliverScript.Run(ctx, s.rdb, []string{s.jobKey(id), s.due, s.dead, s.doneKey(id)}, id, ms(now)).Int()
+	if err != nil {
+		return fmt.Errorf("redelivering webhook %s: %w", id, err)
+	}
+	switch n {
+	case 1:
+		return nil
+	case 2:
+		return fmt.Errorf("redelivering webhook %s: %w", id, ErrAlreadyDelivered)
+	case 3:
+		return fmt.Errorf("redelivering webhook %s: %w", id, ErrNotDeadLettered)
+	default:
+		return fmt.Errorf("redelivering webhook %s: %w", id, ErrJobNotFound)
+	}
+}
+
+// counts returns the jobs due at now, all pending jobs and the dead letters.
+func (s *store) counts(ctx context.Context, now time.Time) (due, pending, dead int64, err error) {
+	pipe := s.rdb.Pipeline()
+	d := pipe.ZCount(ctx, s.due, "-inf", strconv.FormatInt(ms(now), 10))
+	p := pipe.ZCard(ctx, s.due)
+	x := pipe.ZCard(ctx, s.dead)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, 0, 0, fmt.Errorf("counting webhook jobs: %w", err)
+	}
+	return d.Val(), p.Val(), x.Val(), nil
+}
