@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -160,12 +159,12 @@ func (co *Consumer) Run(ctx context.Context) error {
 				co.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
-		if n := fetches.NumRecords(); n > 0 {
+		if fetches.NumRecords() > 0 {
+			co.Observe(fetches) // first, so a Handle that polls on observes fresher offsets after it
 			if err := co.handle(ctx, fetches); err != nil {
 				co.cl.AllowRebalance()
 				return nil // ctx done mid-retry: stop without committing
 			}
-			co.observe(fetches, n)
 			co.commit(ctx)
 		}
 		if co.cfg.Idle != nil && ctx.Err() == nil {
@@ -200,12 +199,14 @@ func (co *Consumer) handle(ctx context.Context, fetches kgo.Fetches) error {
 	}
 }
 
-func (co *Consumer) observe(fetches kgo.Fetches, n int) {
+// Observe updates the consumed-records and lag metrics for fetches. Run calls it for every batch
+// it hands to Handle; a Handle that polls more records itself (the audit sink) calls it for those.
+func (co *Consumer) Observe(fetches kgo.Fetches) {
 	m := co.cfg.Metrics
 	if m == nil {
 		return
 	}
-	m.batch.WithLabelValues(co.cfg.Group).Observe(float64(n))
+	m.batch.WithLabelValues(co.cfg.Group).Observe(float64(fetches.NumRecords()))
 	now := time.Now()
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) == 0 {
@@ -241,14 +242,11 @@ func (co *Consumer) commit(ctx context.Context) {
 	}
 }
 
-// Close leaves the group and closes the client. Call after Run returned. Idempotent.
+// Close leaves the group and closes the client. Call after Run returned. Idempotent. It commits
+// nothing: Run already committed every batch that Handle finished, and a batch that failed or was
+// interrupted must stay uncommitted so that the next owner replays it.
 func (co *Consumer) Close() {
 	co.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := co.cl.CommitUncommittedOffsets(ctx); err != nil {
-			co.log.Debug("final commit", "err", fmt.Sprint(err))
-		}
 		co.cl.Close()
 	})
 }

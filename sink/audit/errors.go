@@ -1,0 +1,33 @@
+package audit
+
+import "errors"
+
+// Errors returned (wrapped) by this package. Test with errors.Is.
+var (
+	// ErrBadConfig reports a Config or DSN that cannot work; the message says which field to fix.
+	ErrBadConfig = errors.New("invalid audit sink config")
+
+	// ErrSchemaMissing reports an insert into a database or table that does not exist: run
+	// `paystream migrate` (Migrate) against the same DSN. The sink keeps retrying the batch, so
+	// running the migration while it waits is enough; nothing is lost.
+	ErrSchemaMissing = errors.New("audit schema missing in clickhouse (run `paystream migrate`)")
+
+	// ErrClosed is returned by Run after Close.
+	ErrClosed = errors.New("audit sink closed")
+
+	// ErrStarted is returned by a second call of Run: a Sink runs once.
+	ErrStarted = errors.New("audit sink already started")
+)
+
+// Reasons a record is stored in audit_rejects instead of its table. DecodeEvent's and
+// DecodeOutcome's own errors (pipeline.ErrBadEvent, pipeline.ErrBadOutcome) are the other reasons.
+var (
+	// ErrUnknownOutcome reports an outcome whose type this sink has no table for.
+	ErrUnknownOutcome = errors.New("unknown outcome type")
+
+	// ErrBadAttempt reports a webhook-attempt record that is not JSON or lacks its ids.
+	ErrBadAttempt = errors.New("malformed webhook attempt")
+
+	// ErrUnknownTopic reports a record from a topic the sink does not subscribe to.
+	ErrUnknownTopic = errors.New("record from an unknown topic")
+)

@@ -1,0 +1,318 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
+)
+
+// Defaults and bounds of Config.
+const (
+	DefaultBatchSize     = 5000
+	DefaultFlushInterval = time.Second
+	// MaxBatchSize bounds Config.BatchSize (memory: one row per record, payloads included).
+	MaxBatchSize = 1_000_000
+)
+
+// insertTimeout bounds one flush (all tables). A flush is not interrupted by Run's context: a
+// shutdown waits for the insert in flight (at most this long) rather than tearing it down.
+const insertTimeout = 10 * time.Second
+
+// Config configures a Sink. The zero values of BatchSize, FlushInterval, Topics and Logger mean
+// their defaults.
+type Config struct {
+	// DSN is the native-protocol ClickHouse address and database,
+	// e.g. "clickhouse://127.0.0.1:9000/paystream". Migrate must have run against it.
+	DSN string
+	// Bus says where Kafka is.
+	Bus bus.Config
+	// Topics names the topics consumed: Inbound, Outcomes and WebhookAttempts.
+	Topics pipeline.Topics
+	// BatchSize is the most rows (one per record) buffered before a flush; default 5000.
+	BatchSize int
+	// FlushInterval is the longest a row waits in the buffer before a flush; default 1s.
+	FlushInterval time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Sink consumes the inbound, outcomes and webhook-attempts topics in group pipeline.GroupAudit and
+// writes every record as one ClickHouse row. See the package doc for the batching and commit
+// contract. Run and Close may be called from different goroutines.
+type Sink struct {
+	cfg  Config
+	db   string
+	conn driver.Conn
+	m    *metrics
+	cm   *bus.ConsumerMetrics
+	log  *slog.Logger
+	conv converter
+	buf  *buffer // owned by the consumer goroutine inside Run
+
+	// failed is set while the buffer holds rows ClickHouse has not accepted (a flush failed and the
+	// consumer is retrying the same batch). Read by Close after Run returned.
+	failed atomic.Bool
+	// first identifies the first record of the batch being retried; rejected counts the batch's
+	// undecodable records and firstReject describes one, logged once the batch is written.
+	first       recordID
+	rejected    int
+	firstReject string
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	cancel   context.CancelFunc // cancels Run's context
+	done     chan struct{}      // closed when Run returns
+	consumer *bus.Consumer
+	closeMu  sync.Once
+}
+
+// New validates cfg and builds a Sink and its metrics on reg (nil: metrics are kept but not
+// registered). cm is shared with the process's other consumers and may be nil. New starts nothing
+// and connects to nothing: Run does. Errors wrap ErrBadConfig, or a registration error.
+func New(cfg Config, reg prometheus.Registerer, cm *bus.ConsumerMetrics) (*Sink, error) {
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.FlushInterval == 0 {
+		cfg.FlushInterval = DefaultFlushInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	switch {
+	case cfg.BatchSize < 0 || cfg.BatchSize > MaxBatchSize:
+		return nil, fmt.Errorf("%w: BatchSize %d must be between 1 and %d", ErrBadConfig, cfg.BatchSize, MaxBatchSize)
+	case cfg.FlushInterval < 0:
+		return nil, fmt.Errorf("%w: FlushInterval %s must be positive", ErrBadConfig, cfg.FlushInterval)
+	case len(cfg.Bus.Brokers) == 0:
+		return nil, fmt.Errorf("%w: Bus.Brokers is empty: set the Kafka seed brokers", ErrBadConfig)
+	}
+	opts, db, err := parseDSN(cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(reg, cfg.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := clickhouse.Open(opts) // lazy: dials on first use
+	if err != nil {
+		return nil, fmt.Errorf("opening clickhouse %s: %w", db, err)
+	}
+	return &Sink{
+		cfg:  cfg,
+		db:   db,
+		conn: conn,
+		m:    m,
+		cm:   cm,
+		log:  cfg.Logger.With("component", "audit"),
+		conv: newConverter(cfg.Topics),
+		buf:  newBuffer(),
+		done: make(chan struct{}),
+	}, nil
+}
+
+// Run joins the consumer group and writes records to ClickHouse until ctx is done or Close is
+// called, then returns nil. It blocks. While ClickHouse refuses inserts Run keeps retrying the same
+// batch (consumption pauses, offsets stay uncommitted) and catches up when ClickHouse is back.
+// On stop, rows already buffered get one last flush bounded by 10 s; rows it could not flush are
+// left uncommitted and replayed by the next run. Run may be called once; it returns ErrStarted on
+// a second call, ErrClosed after Close, or an error when the Kafka client cannot be built.
+func (s *Sink) Run(ctx context.Context) error {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return ErrClosed
+	case s.started:
+		s.mu.Unlock()
+		return ErrStarted
+	}
+	s.started = true
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.cancel = cancel
+	defer close(s.done)
+	co, err := bus.NewConsumer(s.cfg.Bus, bus.ConsumerConfig{
+		Group:          pipeline.GroupAudit,
+		Topics:         []string{s.cfg.Topics.Inbound(), s.cfg.Topics.Outcomes(), s.cfg.Topics.WebhookAttempts()},
+		MaxPollRecords: s.cfg.BatchSize,
+		PollInterval:   s.cfg.FlushInterval,
+		Handle:         s.handle,
+		Metrics:        s.cm,
+		Logger:         s.cfg.Logger,
+	})
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("starting audit consumer: %w", err)
+	}
+	s.consumer = co
+	s.mu.Unlock()
+
+	s.log.Info("audit sink running", "database", s.db, "batch_size", s.cfg.BatchSize, "flush_interval", s.cfg.FlushInterval)
+	err = co.Run(ctx)
+	if s.failed.Load() {
+		s.log.Warn("audit sink stopped with an unflushed batch; its offsets stay uncommitted and it will be replayed",
+			"rows", s.buf.rows())
+	}
+	return err
+}
+
+// handle is the consumer's Handle: it owns the batch from the first polled record until
+// ClickHouse accepted every table's rows, polling more records itself (up to BatchSize rows or
+// FlushInterval after the first) so that small polls still make large inserts. It returns nil only
+// after a successful flush; bus.Consumer then commits everything polled so far. On error bus
+// hands the same fetches back after a backoff: the buffer already holds them (and the records
+// polled here), so only the flush is retried.
+func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
+	switch {
+	case !s.failed.Load():
+		s.first = firstID(fetches)
+		s.add(fetches)
+		s.fill(ctx)
+	case firstID(fetches) != s.first:
+		// bus promises to hand back the same batch after a failure; should it ever hand a new
+		// one, keep those records too rather than commit them unwritten.
+		s.log.Error("audit sink got a new batch while the previous one is unwritten; buffering both")
+		s.add(fetches)
+	}
+	return s.flush(ctx)
+}
+
+// recordID names a record by its Kafka position.
+type recordID struct {
+	topic     string
+	partition int32
+	offset    int64
+}
+
+func firstID(fetches kgo.Fetches) recordID {
+	it := fetches.RecordIter()
+	if it.Done() {
+		return recordID{}
+	}
+	r := it.Next()
+	return recordID{r.Topic, r.Partition, r.Offset}
+}
+
+// add converts fetched records into buffered rows.
+func (s *Sink) add(fetches kgo.Fetches) {
+	fetches.EachRecord(func(rec *kgo.Record) {
+		if err := s.conv.add(s.buf, rec); err != nil {
+			s.m.rejects.Inc()
+			if s.rejected == 0 {
+				s.firstReject = fmt.Sprintf("%s/%d@%d: %v", rec.Topic, rec.Partition, rec.Offset, err)
+			}
+			s.rejected++
+		}
+	})
+	s.m.buffered.Set(float64(s.buf.rows()))
+}
+
+// fill polls until the buffer holds BatchSize rows, FlushInterval passed since the first row, or
+// ctx is done. Polling while the consumer is inside Handle is safe: rebalances stay blocked until
+// the consumer allows them after the commit, so no partition moves while its rows are buffered.
+func (s *Sink) fill(ctx context.Context) {
+	deadline := time.Now().Add(s.cfg.FlushInterval)
+	cl := s.consumer.Client()
+	for s.buf.rows() < s.cfg.BatchSize && ctx.Err() == nil && time.Now().Before(deadline) {
+		pctx, cancel := context.WithDeadline(ctx, deadline)
+		fetches := cl.PollRecords(pctx, s.cfg.BatchSize-s.buf.rows())
+		cancel()
+		if fetches.IsClientClosed() {
+			return
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				s.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		s.consumer.Observe(fetches)
+		s.add(fetches)
+	}
+}
+
+// flush inserts every table's pending rows, one PrepareBatch per table, skipping tables already
+// accepted by an earlier attempt of the same batch. It runs even when ctx is done (the last flush
+// of a soft stop), bounded by insertTimeout.
+func (s *Sink) flush(ctx context.Context) error {
+	total := s.buf.rows()
+	if total == 0 {
+		return nil
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), insertTimeout)
+	defer cancel()
+	ingested := unixMs(time.Now())
+	for _, t := range s.buf.all {
+		n := t.pending()
+		if n == 0 {
+			continue
+		}
+		start := time.Now()
+		err := t.insert(fctx, s.conn, ingested)
+		s.m.insertDuration.WithLabelValues(t.tableName()).Observe(time.Since(start).Seconds())
+		if err != nil {
+			s.failed.Store(true)
+			s.m.insertFailures.WithLabelValues(t.tableName()).Inc()
+			return fmt.Errorf("inserting audit batch into %s.%s (%d rows): %w", s.db, t.tableName(), n, schemaHint(unreachableHint(err)))
+		}
+		s.m.rows.WithLabelValues(t.tableName()).Add(float64(n))
+	}
+	s.m.batchRows.Observe(float64(total))
+	if s.rejected > 0 {
+		s.log.Warn("stored undecodable records in audit_rejects", "records", s.rejected, "first", s.firstReject)
+		s.rejected, s.firstReject = 0, ""
+	}
+	s.buf.reset()
+	s.failed.Store(false)
+	s.m.buffered.Set(0)
+	return nil
+}
+
+// Close stops Run (if running) and waits for it to return, at most insertTimeout plus 5 s, then
+// leaves the consumer group and closes the ClickHouse connections. It is idempotent and safe to
+// call from any goroutine, before, during or after Run.
+//
+// Close commits offsets only when no batch is pending: after a failed flush it closes the Kafka
+// client without the consumer's final commit, which would otherwise commit the polled but
+// unwritten records and lose them.
+func (s *Sink) Close() {
+	s.closeMu.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		started, cancel := s.started, s.cancel
+		s.mu.Unlock()
+		if started {
+			if cancel != nil {
+				cancel()
+			}
+			select {
+			case <-s.done:
+			case <-time.After(insertTimeout + 5*time.Second):
+				s.log.Error("audit sink did not stop in time; closing its clients under it")
+			}
+		}
+		s.mu.Lock()
+		co := s.consumer
+		s.mu.Unlock()
+		if co != nil {
+			co.Close() // commits nothing: an unflushed batch stays uncommitted and is replayed
+		}
+		if err := s.conn.Close(); err != nil {
+			s.log.Debug("closing clickhouse", "err", err)
+		}
+	})
+}
