@@ -114,10 +114,14 @@ func (d DemoCmd) Run(cfg *Config) error {
 	printJSON(got)
 
 	step(6, "the audit trail in ClickHouse")
-	return demoAudit(ctx, cfg.ClickHouseDSN, merchant.ID, id)
+	if err := demoAudit(ctx, cfg.ClickHouseDSN, merchant.ID); err != nil {
+		return err
+	}
+	fmt.Printf("\nintent %s is PAID. Metrics: curl -s http://%s/metrics | grep ^paystream_\n", id, cfg.MetricsAddr)
+	return nil
 }
 
-func demoAudit(ctx context.Context, dsn, merchantID, intentID string) error {
+func demoAudit(ctx context.Context, dsn, merchantID string) error {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
 		return fmt.Errorf("parsing clickhouse dsn: %w", err)
@@ -164,7 +168,6 @@ func demoAudit(ctx context.Context, dsn, merchantID, intentID string) error {
 			time.Sleep(300 * time.Millisecond)
 		}
 	}
-	fmt.Printf("\nintent %s: done. Metrics: curl -s $METRICS/metrics | grep ^paystream_\n", intentID)
 	return nil
 }
 
