@@ -1,0 +1,395 @@
+package matcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// Bounds of the work one call does.
+const (
+	// maxConflictRetries bounds how often one event is decided again after conflicts before the
+	// batch fails (and is retried by the consumer with backoff).
+	maxConflictRetries = 8
+	// expiryBatch bounds the deadlines read at once; maxExpiryRounds bounds the batches of one
+	// partition per Idle call, so expiry cannot starve event processing.
+	expiryBatch     = 500
+	maxExpiryRounds = 4
+	// closeTimeout bounds each step of Close.
+	closeTimeout = 10 * time.Second
+	// expiryGrace delays an expiry past its deadline so that a payment ingest accepted just before
+	// the deadline, still on its way through Kafka, is decided first.
+	expiryGrace = time.Second
+)
+
+// Config configures a Matcher.
+type Config struct {
+	Bus    bus.Config      // where Kafka is; Brokers is required
+	Topics pipeline.Topics // consumes Topics.Inbound(), produces Topics.Outcomes()
+	// ExpiryInterval is how often owned partitions' deadlines are checked (default 1s). A caught-up
+	// matcher emits an expiry within about ExpiryInterval + 1s (grace for payments in flight) +
+	// 250ms (poll) of the deadline, plus one batch's processing time.
+	ExpiryInterval time.Duration
+	Logger         *slog.Logger // default slog.Default()
+}
+
+// Matcher consumes inbound events in group pipeline.GroupMatcher, decides, stores and emits
+// outcomes, and expires intents of the partitions it owns. Build with New, start with Run, stop with
+// Close (or cancel Run's context, then call Close to leave the group).
+type Matcher struct {
+	cfg Config
+	st  *state.Store
+	cm  *bus.ConsumerMetrics
+	log *slog.Logger
+	met *metrics
+	now func() time.Time
+
+	mu      sync.Mutex
+	co      *bus.Consumer
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	adm *kadm.Client // built by Run on the consumer's client
+
+	ownedMu sync.Mutex
+	owned   map[int32]bool
+	// lastSeen is, per owned partition, the timestamp of the last record of a finished batch: how
+	// far in (ingest's) time the partition has been decided.
+	lastSeen map[int32]time.Time
+
+	lastExpiry time.Time // touched only by the consumer goroutine (Idle)
+	closeOnce  sync.Once
+}
+
+// New validates cfg and registers the matcher's metrics on reg (nil: unregistered). cm, shared by
+// the process's consumers, may be nil. It starts nothing: the Kafka client is built by Run (a franz-go
+// group client joins its group as soon as it is built). Errors: ErrBadConfig, or a registration
+// error (metrics already registered on reg).
+func New(cfg Config, st *state.Store, reg prometheus.Registerer, cm *bus.ConsumerMetrics) (*Matcher, error) {
+	if st == nil {
+		return nil, fmt.Errorf("%w: a state store is required", ErrBadConfig)
+	}
+	if len(cfg.Bus.Brokers) == 0 {
+		return nil, fmt.Errorf("%w: Bus.Brokers is empty; set the Kafka seed brokers (the embedded broker's address in dev)", ErrBadConfig)
+	}
+	if cfg.ExpiryInterval <= 0 {
+		cfg.ExpiryInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	met, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Matcher{
+		cfg: cfg, st: st, cm: cm, met: met, now: time.Now,
+		log:   cfg.Logger.With("component", "matcher"),
+		owned: map[int32]bool{}, lastSeen: map[int32]time.Time{},
+	}, nil
+}
+
+// Run joins the group and processes until ctx is done or Close is called; it returns nil on a clean
+// stop. While Kafka or Redis fail it keeps retrying the same batch (nothing is committed, nothing is
+// skipped) and returns only when stopped. It may be called once. Errors: ErrAlreadyRun, or building
+// the Kafka client failed.
+func (m *Matcher) Run(ctx context.Context) error {
+	m.mu.Lock()
+	if m.started || m.closed {
+		m.mu.Unlock()
+		return ErrAlreadyRun
+	}
+	m.started = true
+	inbound := m.cfg.Topics.Inbound()
+	co, err := bus.NewConsumer(m.cfg.Bus, bus.ConsumerConfig{
+		Group:      pipeline.GroupMatcher,
+		Topics:     []string{inbound},
+		Handle:     m.handle,
+		Idle:       m.idle,
+		OnAssigned: func(_ context.Context, a map[string][]int32) { m.setOwned(a[inbound], true) },
+		OnRevoked:  func(_ context.Context, r map[string][]int32) { m.setOwned(r[inbound], false) },
+		Metrics:    m.cm,
+		Logger:     m.cfg.Logger,
+	})
+	if err != nil {
+		m.mu.Unlock()
+		return fmt.Errorf("starting matcher: %w", err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	m.co, m.adm, m.cancel, m.done = co, kadm.NewClient(co.Client()), cancel, make(chan struct{})
+	m.mu.Unlock()
+	defer close(m.done)
+	defer cancel()
+	m.log.Info("matcher running", "topic", inbound, "group", pipeline.GroupMatcher)
+	return co.Run(rctx)
+}
+
+// Close stops Run (waiting for it up to 10s), then leaves the group and closes the Kafka client.
+// Every finished batch was committed by Run; a batch interrupted by the stop stays uncommitted and
+// is replayed by the next owner (harmless: applied markers). Idempotent; bounded (about 20s at
+// worst); safe to call without Run or concurrently with it.
+func (m *Matcher) Close() {
+	m.closeOnce.Do(func() {
+		m.mu.Lock()
+		m.closed = true
+		co, cancel, done := m.co, m.cancel, m.done
+		m.mu.Unlock()
+		if co == nil {
+			return
+		}
+		start := time.Now()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(closeTimeout):
+			m.log.Warn("matcher run did not stop in time; closing the client under it", "waited", closeTimeout)
+		}
+		closed := make(chan struct{})
+		go func() {
+			defer close(closed)
+			co.Close() // commits nothing: an interrupted batch is replayed by the next owner
+		}()
+		select {
+		case <-closed:
+		case <-time.After(closeTimeout):
+			m.log.Warn("closing the matcher's kafka client timed out", "waited", closeTimeout)
+		}
+		m.log.Info("matcher closed", "took", time.Since(start))
+	})
+}
+
+func (m *Matcher) setOwned(ps []int32, own bool) {
+	m.ownedMu.Lock()
+	defer m.ownedMu.Unlock()
+	for _, p := range ps {
+		if own {
+			m.owned[p] = true
+		} else {
+			delete(m.owned, p)
+			delete(m.lastSeen, p)
+		}
+	}
+}
+
+// ownedPartitions returns the inbound partitions this member owns, ascending.
+func (m *Matcher) ownedPartitions() []int32 {
+	m.ownedMu.Lock()
+	defer m.ownedMu.Unlock()
+	out := make([]int32, 0, len(m.owned))
+	for p := range m.owned {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+type partitionBatch struct {
+	partition int32
+	records   []*kgo.Record
+}
+
+// handle is the consumer's Handle: partitions concurrently, each in order; outcomes produced once
+// every partition is done; nil only after Kafka acknowledged them all.
+func (m *Matcher) handle(ctx context.Context, fetches kgo.Fetches) error {
+	var batches []*partitionBatch
+	byPartition := map[int32]*partitionBatch{}
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		b := byPartition[p.Partition]
+		if b == nil {
+			b = &partitionBatch{partition: p.Partition}
+			byPartition[p.Partition] = b
+			batches = append(batches, b)
+		}
+		b.records = append(b.records, p.Records...)
+	})
+	outs := make([][]*kgo.Record, len(batches))
+	errs := make([]error, len(batches))
+	var wg sync.WaitGroup
+	for i, b := range batches {
+		wg.Go(func() { outs[i], errs[i] = m.processPartition(ctx, b) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var recs []*kgo.Record
+	for _, o := range outs {
+		recs = append(recs, o...)
+	}
+	if err := m.produce(ctx, recs); err != nil {
+		return err
+	}
+	m.ownedMu.Lock()
+	for _, b := range batches {
+		m.lastSeen[b.partition] = b.records[len(b.records)-1].Timestamp
+	}
+	m.ownedMu.Unlock()
+	return nil
+}
+
+func (m *Matcher) processPartition(ctx context.Context, b *partitionBatch) ([]*kgo.Record, error) {
+	var recs []*kgo.Record
+	for _, r := range b.records {
+		out, err := m.processRecord(ctx, b.partition, r)
+		if err != nil {
+			return nil, fmt.Errorf("partition %d offset %d: %w", b.partition, r.Offset, err)
+		}
+		recs = append(recs, m.outcomeRecords(out)...)
+	}
+	return recs, nil
+}
+
+// processRecord handles one inbound record and returns the outcomes to emit. A record that cannot
+// be used is logged, counted and skipped (nil, nil); an error means Redis failed.
+func (m *Matcher) processRecord(ctx context.Context, partition int32, r *kgo.Record) ([]json.RawMessage, error) {
+	ev, err := pipeline.DecodeEvent(r.Value)
+	if err != nil {
+		m.poison(kindUnknown, r, err)
+		return nil, nil
+	}
+	switch ev.Kind {
+	case pipeline.KindIntentCreated:
+		if ev.Intent.Wallet().Key() != ev.Wallet.Key() {
+			m.poison(string(ev.Kind), r, fmt.Errorf("intent %s is on wallet %s but the event on %s", ev.Intent.ID, ev.Intent.Wallet().Key(), ev.Wallet.Key()))
+			return nil, nil
+		}
+		err := m.st.CreateIntentWithDeadline(ctx, ev.Intent, partition)
+		if errors.Is(err, state.ErrInvalid) {
+			m.poison(string(ev.Kind), r, err)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("handling intent.created %s: %w", ev.ID, err)
+		}
+		m.met.events.WithLabelValues(string(ev.Kind), resultApplied).Inc()
+		return nil, nil
+	case pipeline.KindPaymentReported:
+		if w := ev.Wallet; w.Validate() == nil && w != ev.Wallet {
+			m.log.Warn("payment event on a non-canonical wallet; using its canonical form", "event", ev.ID, "wallet", ev.Wallet.Key())
+			ev.Wallet = w
+		}
+		_, createdUpTo := PaymentWindow(ev)
+		q := &state.SnapshotQuery{
+			Wallet: ev.Wallet, EventID: ev.ID, TrxID: ev.Payment.TrxID, Reference: ev.Payment.Reference,
+			Amount: ev.Payment.Amount, CreatedUpTo: createdUpTo,
+		}
+		out, err := m.decideAndApply(ctx, string(ev.Kind), q, func(*state.Snapshot) *pipeline.Event { return ev })
+		if err != nil {
+			return nil, fmt.Errorf("handling payment.reported %s: %w", ev.ID, err)
+		}
+		return out, nil
+	}
+	m.poison(string(ev.Kind), r, errors.New("unhandled event kind"))
+	return nil, nil
+}
+
+func (m *Matcher) poison(kind string, r *kgo.Record, err error) {
+	m.met.events.WithLabelValues(kind, resultPoison).Inc()
+	m.log.Warn("skipping unusable inbound record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+}
+
+// decideAndApply loads the snapshot q describes, decides over it the event eventFor builds from it
+// (nil: nothing to decide), and applies the decision, deciding again on conflicts. It returns the
+// outcomes to emit, exactly as stored (nil when nothing was decided).
+func (m *Matcher) decideAndApply(ctx context.Context, kind string, q *state.SnapshotQuery, eventFor func(*state.Snapshot) *pipeline.Event) ([]json.RawMessage, error) {
+	for attempt := 1; ; attempt++ {
+		snap, err := m.st.LoadSnapshot(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if snap.Applied != nil {
+			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
+			return snap.Applied, nil
+		}
+		ev := eventFor(snap)
+		if ev == nil {
+			m.met.events.WithLabelValues(kind, resultNoop).Inc()
+			return nil, nil
+		}
+		now := m.now().UTC()
+		d := Decide(ev, Snapshot{TrxSeenBy: snap.TrxSeenBy, Intents: snap.Intents}, now)
+		if len(d.Outcomes) == 0 {
+			m.met.events.WithLabelValues(kind, resultNoop).Inc()
+			return nil, nil
+		}
+		out, replayed, err := m.st.Apply(ctx, d.Change(ev))
+		if errors.Is(err, state.ErrConflict) {
+			m.met.conflicts.Inc()
+			m.log.Info("state changed under a decision; deciding again", "event", ev.ID, "attempt", attempt, "err", err)
+			if attempt >= maxConflictRetries {
+				return nil, fmt.Errorf("%w: event %s: %w", ErrTooManyConflicts, ev.ID, err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if replayed {
+			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
+			return out, nil
+		}
+		m.observe(ev, &d, now)
+		m.met.events.WithLabelValues(kind, resultApplied).Inc()
+		return out, nil
+	}
+}
+
+func (m *Matcher) observe(ev *pipeline.Event, d *Decision, now time.Time) {
+	env := string(ev.Wallet.Environment)
+	for _, o := range d.Outcomes {
+		status := string(o.Status)
+		if o.Type == pipeline.OutcomePayment {
+			status = string(o.Disposition)
+			if o.Disposition == pipeline.DispositionDuplicate {
+				m.met.dups.WithLabelValues(env).Inc()
+			}
+		}
+		m.met.decisions.WithLabelValues(string(o.Rule), status, env).Inc()
+	}
+	if !ev.AcceptedAt.IsZero() {
+		m.met.latency.WithLabelValues(env).Observe(max(now.Sub(ev.AcceptedAt), 0).Seconds())
+	}
+}
+
+// outcomeRecords makes outcomes records of the outcomes topic, keyed by merchant id, values as stored.
+func (m *Matcher) outcomeRecords(out []json.RawMessage) []*kgo.Record {
+	recs := make([]*kgo.Record, 0, len(out))
+	for _, raw := range out {
+		var head struct {
+			MerchantID string `json:"merchantId"`
+		}
+		_ = json.Unmarshal(raw, &head) // stored by Apply from a valid Outcome; an empty key is still delivered
+		recs = append(recs, &kgo.Record{Topic: m.cfg.Topics.Outcomes(), Key: []byte(head.MerchantID), Value: raw})
+	}
+	return recs
+}
+
+// produce sends recs with acks=all and waits for all of them.
+func (m *Matcher) produce(ctx context.Context, recs []*kgo.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := m.co.Client().ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return fmt.Errorf("producing %d outcomes: %w", len(recs), err)
+	}
+	m.met.produced.Add(float64(len(recs)))
+	return nil
+}

@@ -1,0 +1,75 @@
+package matcher
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Values of the kind label of paystream_matcher_events_total besides the inbound event kinds.
+const (
+	kindUnknown = "unknown" // a record that did not decode
+	kindExpiry  = string(KindExpiry)
+)
+
+// Values of the result label of paystream_matcher_events_total.
+const (
+	resultApplied  = "applied"  // decided and stored now
+	resultReplayed = "replayed" // found applied before: stored outcomes re-emitted
+	resultNoop     = "noop"     // nothing to decide (expiry of an intent no longer PENDING)
+	resultPoison   = "poison"   // undecodable or unusable record, skipped
+)
+
+type metrics struct {
+	events    *prometheus.CounterVec
+	decisions *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	dups      *prometheus.CounterVec
+	conflicts prometheus.Counter
+	produced  prometheus.Counter
+}
+
+// newMetrics builds the matcher's metrics and registers them on reg (nil: not registered).
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_matcher_events_total",
+			Help: "Inbound events and expiry ticks handled, by kind and result (applied, replayed, noop, poison).",
+		}, []string{"kind", "result"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_matcher_decisions_total",
+			Help: "Outcomes decided, by rule and status (intent status, or payment disposition) and environment.",
+		}, []string{"rule", "status", "environment"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "paystream_matcher_decision_latency_seconds",
+			Help:    "Time from ingest accepting an event (or an intent's deadline) to the matcher's decision.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 17), // 1ms .. ~65s
+		}, []string{"environment"}),
+		dups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_matcher_duplicates_total",
+			Help: "Payments whose TrxID was reported before on the same wallet.",
+		}, []string{"environment"}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paystream_matcher_apply_conflicts_total",
+			Help: "Decisions whose compare-and-set failed because the state changed; they were decided again.",
+		}),
+		produced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paystream_matcher_outcomes_produced_total",
+			Help: "Outcome records acknowledged by Kafka (replays included).",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{m.events, m.decisions, m.latency, m.dups, m.conflicts, m.produced} {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("registering matcher metrics: %w", err)
+	}
+	return m, nil
+}
