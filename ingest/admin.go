@@ -41,6 +41,7 @@ type merchantView struct {
 	Wallets   []pipeline.Wallet                    `json:"wallets"`
 	Webhooks  map[pipeline.Environment]webhookView `json:"webhooks"`
 	APIKeys   map[pipeline.Environment]string      `json:"apiKeys,omitempty"`
+	Secrets   map[pipeline.Environment]string      `json:"webhookSecrets,omitempty"`
 	CreatedAt string                               `json:"createdAt"`
 }
 
@@ -112,7 +113,14 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err))
 			return
 		}
-		m.Webhooks[env] = pipeline.WebhookEndpoint{URL: wh.URL, Secret: webhooksig.NewSecret(), MaxAttempts: wh.MaxAttempts}
+		m.Webhooks[env] = pipeline.WebhookEndpoint{URL: wh.URL, MaxAttempts: wh.MaxAttempts}
+	}
+	// Both environments get a signing secret now, so a URL set later signs with a secret the
+	// merchant already has.
+	for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
+		wh := m.Webhooks[env]
+		wh.Secret = webhooksig.NewSecret()
+		m.Webhooks[env] = wh
 	}
 	keys := map[pipeline.Environment]string{
 		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + randomToken(24),
@@ -129,6 +137,10 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	s.log.Info("merchant created", "merchant", m.ID, "wallets", len(m.Wallets))
 	v := viewMerchant(m, true)
 	v.APIKeys = keys
+	v.Secrets = map[pipeline.Environment]string{}
+	for env, wh := range m.Webhooks {
+		v.Secrets[env] = wh.Secret
+	}
 	writeJSON(ctx, http.StatusCreated, v)
 }
 
@@ -155,6 +167,9 @@ func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {
 		Webhooks: map[pipeline.Environment]webhookView{}, CreatedAt: pipeline.FormatTime(m.CreatedAt),
 	}
 	for env, wh := range m.Webhooks {
+		if wh.URL == "" && !withSecrets {
+			continue
+		}
 		wv := webhookView{URL: wh.URL, MaxAttempts: wh.MaxAttempts}
 		if withSecrets {
 			wv.Secret = wh.Secret

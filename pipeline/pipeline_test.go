@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestParseMoney(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Money
+		ok   bool
+	}{
+		{"500", 50000, true}, {"1,250.5", 125050, true}, {"1250.50", 125050, true}, {"0.01", 1, true},
+		{" 7 ", 700, true}, {"", 0, false}, {"-5", 0, false}, {"1e3", 0, false}, {"1.234", 0, false},
+		{"1.", 0, false}, {".5", 0, false}, {"abc", 0, false}, {"100000001", 0, false}, {"99999999999999999999", 0, false},
+	} {
+		got, err := ParseMoney(c.in)
+		if (err == nil) != c.ok || (c.ok && got != c.want) {
+			t.Errorf("ParseMoney(%q) = %d, %v; want %d ok=%v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestMoneyJSON(t *testing.T) {
+	var m struct{ A, B, C Money }
+	if err := json.Unmarshal([]byte(`{"A":500,"B":"12.5","C":"1,000"}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(m)
+	if string(b) != `{"A":"500","B":"12.50","C":"1000"}` {
+		t.Fatalf("round trip: %s", b)
+	}
+	if err := json.Unmarshal([]byte(`{"A":1.234}`), &m); err == nil {
+		t.Fatal("three decimals accepted")
+	}
+}
+
+func TestWallet(t *testing.T) {
+	for in, want := range map[string]string{
+		"01700000001": "01700000001", "+8801700000001": "01700000001", "8801700000001": "01700000001",
+		"00880 1700-000001": "01700000001", "0170000000": "", "01200000001": "", "abc": "",
+	} {
+		got, ok := NormalizeMSISDN(in)
+		if (want == "") == ok || (ok && got != want) {
+			t.Errorf("NormalizeMSISDN(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	w := Wallet{Provider: "BKash", Account: "+8801700000001", Environment: "sandbox"}
+	if err := w.Validate(); err != nil || w.Key() != "bkash:01700000001:SANDBOX" {
+		t.Fatalf("validate: %v %s", err, w.Key())
+	}
+	back, err := ParseWalletKey(w.Key())
+	if err != nil || back != w {
+		t.Fatalf("ParseWalletKey: %v %+v", err, back)
+	}
+	if _, err := ParseWalletKey("bkash:017:LIVE"); err == nil {
+		t.Fatal("bad key parsed")
+	}
+}
+
+func TestOutcomeIDsAreDeterministic(t *testing.T) {
+	a, b := IntentOutcomeID("i1", 2, StatusPaid), IntentOutcomeID("i1", 2, StatusPaid)
+	if a != b || a == IntentOutcomeID("i1", 3, StatusPaid) || a == IntentOutcomeID("i1", 2, StatusExpired) {
+		t.Fatal("intent outcome ids are not a function of (intent, version, status)")
+	}
+	if PaymentOutcomeID("e1") != PaymentOutcomeID("e1") || PaymentOutcomeID("e1") == PaymentOutcomeID("e2") {
+		t.Fatal("payment outcome ids are not a function of the event id")
+	}
+}
