@@ -27,6 +27,16 @@ type webhookEndpoint struct {
 	MaxAttempts int    `json:"maxAttempts,omitempty"`
 }
 
+// appKeyPair is a bdQuickPay dialect credential pair; SecretKey is shown only at creation.
+type appKeyPair struct {
+	AppKey    string `json:"appKey"`
+	SecretKey string `json:"secretKey,omitempty"`
+}
+
+// bdQuickPayRetry is seed 001's retry delay ("retried after 5 minutes"), the default first backoff
+// of merchants of that dialect.
+const bdQuickPayRetry = 5 * time.Minute
+
 type webhookView struct {
 	URL         string `json:"url"`
 	Secret      string `json:"secret,omitempty"`
@@ -42,6 +52,7 @@ type merchantView struct {
 	Webhooks  map[pipeline.Environment]webhookView `json:"webhooks"`
 	APIKeys   map[pipeline.Environment]string      `json:"apiKeys,omitempty"`
 	Secrets   map[pipeline.Environment]string      `json:"webhookSecrets,omitempty"`
+	AppKeys   map[pipeline.Environment]appKeyPair  `json:"appKeys,omitempty"`
 	CreatedAt string                               `json:"createdAt"`
 }
 
@@ -120,13 +131,25 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
 		wh := m.Webhooks[env]
 		wh.Secret = webhooksig.NewSecret()
+		if m.Dialect == pipeline.DialectBDQuickPay {
+			wh.BackoffBase = bdQuickPayRetry
+		}
 		m.Webhooks[env] = wh
+	}
+	var pairs map[pipeline.Environment]appKeyPair
+	if m.Dialect == pipeline.DialectBDQuickPay {
+		pairs = map[pipeline.Environment]appKeyPair{}
+		m.AppKeys = map[pipeline.Environment]string{}
+		for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
+			p := appKeyPair{AppKey: "app_" + strings.ToLower(string(env)) + "_" + randomToken(18), SecretKey: "sec_" + randomToken(24)}
+			pairs[env], m.AppKeys[env] = p, p.AppKey
+		}
 	}
 	keys := map[pipeline.Environment]string{
 		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + randomToken(24),
 		pipeline.Live:    apiKeyPrefix(pipeline.Live) + randomToken(24),
 	}
-	if err := s.dir.create(rc(ctx), m, keys); err != nil {
+	if err := s.dir.create(rc(ctx), m, keys, pairs); err != nil {
 		if errors.Is(err, errWalletTaken) {
 			writeError(ctx, errf(http.StatusConflict, "%v", err))
 			return
@@ -137,6 +160,7 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	s.log.Info("merchant created", "merchant", m.ID, "wallets", len(m.Wallets))
 	v := viewMerchant(m, true)
 	v.APIKeys = keys
+	v.AppKeys = pairs
 	v.Secrets = map[pipeline.Environment]string{}
 	for env, wh := range m.Webhooks {
 		v.Secrets[env] = wh.Secret
@@ -165,6 +189,12 @@ func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {
 	v := merchantView{
 		ID: m.ID, Name: m.Name, Status: m.Status, Dialect: m.Dialect, Wallets: m.Wallets,
 		Webhooks: map[pipeline.Environment]webhookView{}, CreatedAt: pipeline.FormatTime(m.CreatedAt),
+	}
+	if len(m.AppKeys) > 0 {
+		v.AppKeys = map[pipeline.Environment]appKeyPair{}
+		for env, k := range m.AppKeys {
+			v.AppKeys[env] = appKeyPair{AppKey: k}
+		}
 	}
 	for env, wh := range m.Webhooks {
 		if wh.URL == "" && !withSecrets {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,9 +37,39 @@ type nativeError struct {
 	Error      string `json:"error"`
 }
 
-// writeError answers err in the native error shape. Errors that are not *apiError are internal:
-// they are logged by the caller and answered as 503 (a dependency failed: retrying is safe), never
-// with their text.
+// surface is the API dialect a path belongs to; each answers errors in its seed's own shape.
+type surface int
+
+const (
+	surfaceNative     surface = iota // seed 004: {"statusCode","message","error"}
+	surfaceBDQuickPay                // seed 001: {"status": false, "message"}
+	surfaceTxnAPI                    // seed 002: {"code","message","type":"error"}
+	surfaceSNS                       // seed 003: {"code","message"}
+)
+
+// Path prefixes of the seed surfaces.
+const (
+	prefixBDQuickPay = "/api/bkash/v1/"
+	prefixTxnAPI     = "/api/external/v1/bkash/"
+	prefixSNS        = "/webhooks/notifications"
+)
+
+func surfaceOf(path []byte) surface {
+	switch {
+	case bytes.HasPrefix(path, []byte(prefixBDQuickPay)):
+		return surfaceBDQuickPay
+	case bytes.HasPrefix(path, []byte(prefixTxnAPI)):
+		return surfaceTxnAPI
+	case bytes.HasPrefix(path, []byte(prefixSNS)):
+		return surfaceSNS
+	}
+	return surfaceNative
+}
+
+// writeError answers err in the error shape of the surface the request's path belongs to. Errors
+// that are not *apiError are internal: they are logged by the caller and answered as 503 (a
+// dependency failed: retrying is safe), never with their text. Surfaces with richer error bodies
+// (per-field validation errors) write those themselves.
 func writeError(ctx *fasthttp.RequestCtx, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
@@ -47,7 +78,16 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 	if ae.RetryAfter > 0 {
 		ctx.Response.Header.Set("Retry-After", fmt.Sprint(ae.RetryAfter))
 	}
-	writeJSON(ctx, ae.Status, nativeError{StatusCode: ae.Status, Message: ae.Message, Error: http.StatusText(ae.Status)})
+	switch surfaceOf(ctx.Path()) {
+	case surfaceBDQuickPay:
+		writeJSON(ctx, ae.Status, map[string]any{"status": false, "message": ae.Message})
+	case surfaceTxnAPI:
+		writeJSON(ctx, ae.Status, map[string]any{"code": ae.Status, "message": ae.Message, "type": "error"})
+	case surfaceSNS:
+		writeJSON(ctx, ae.Status, map[string]any{"code": ae.Status, "message": ae.Message})
+	default:
+		writeJSON(ctx, ae.Status, nativeError{StatusCode: ae.Status, Message: ae.Message, Error: http.StatusText(ae.Status)})
+	}
 }
 
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {

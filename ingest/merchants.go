@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -72,7 +73,7 @@ func apiKeyPrefix(env pipeline.Environment) string {
 
 // create stores m and its API keys (given in plain text, stored as SHA-256 only). Wallets are claimed
 // first (SET NX per wallet); if one is taken, the claims made are released and errWalletTaken returned.
-func (d *directory) create(ctx context.Context, m *pipeline.Merchant, apiKeys map[pipeline.Environment]string) error {
+func (d *directory) create(ctx context.Context, m *pipeline.Merchant, apiKeys map[pipeline.Environment]string, appKeys map[pipeline.Environment]appKeyPair) error {
 	var claimed []string
 	for _, w := range m.Wallets {
 		k := d.keys.WalletOwner(w)
@@ -97,6 +98,12 @@ func (d *directory) create(ctx context.Context, m *pipeline.Merchant, apiKeys ma
 		return fmt.Errorf("storing merchant: %w", err)
 	}
 	d.rdb.SAdd(ctx, d.keys.MerchantIndex(), m.ID)
+	for env, p := range appKeys {
+		rec, _ := json.Marshal(pipeline.AppKeyRecord{MerchantID: m.ID, Environment: env, SecretKeyHash: hashSecret(p.SecretKey), CreatedAt: m.CreatedAt})
+		if err := d.rdb.Set(ctx, d.keys.AppKey(hashSecret(p.AppKey)), rec, 0).Err(); err != nil {
+			return fmt.Errorf("storing app key: %w", err)
+		}
+	}
 	for env, key := range apiKeys {
 		rec, _ := json.Marshal(pipeline.APIKeyRecord{MerchantID: m.ID, Environment: env, CreatedAt: m.CreatedAt})
 		if err := d.rdb.Set(ctx, d.keys.APIKey(hashSecret(key)), rec, 0).Err(); err != nil {
@@ -159,4 +166,15 @@ func (d *directory) authenticate(ctx context.Context, apiKey string) (*pipeline.
 	d.cache[h] = cachedKey{m: m, env: rec.Environment, at: now}
 	d.mu.Unlock()
 	return m, rec.Environment, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// equalHash compares two hex digests in constant time.
+func equalHash(a, b string) bool {
+	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

@@ -32,7 +32,13 @@ type Config struct {
 	MaxBodyBytes         int           // request body limit (default 64 KiB); larger bodies get 413
 	MaxInFlight          int           // concurrent requests (default 4096); beyond it 503 + Retry-After
 	ProduceTimeout       time.Duration // how long a request waits for Kafka's ack (default 5s)
-	Logger               *slog.Logger
+	// SNSRequireSignature refuses SNS messages without a valid AWS signature (seed 003 senders that
+	// relay notifications without SNS's signature fields then get 401).
+	SNSRequireSignature bool
+	// SNSExtraHosts are hosts trusted like sns.<region>.amazonaws.com for SubscribeURL and
+	// SigningCertURL (and fetched over plain http if so given): for tests only.
+	SNSExtraHosts []string
+	Logger        *slog.Logger
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
@@ -102,7 +108,7 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	r := router.New()
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = true
-	route := func(method, path, name string, h fasthttp.RequestHandler) {
+	route := func(method, path, name string, h fasthttp.RequestHandler) { // name: the metrics label
 		r.Handle(method, path, s.instrument(name, h))
 	}
 	route(http.MethodPost, "/admin/v1/merchants", "admin_create_merchant", s.handleCreateMerchant)
@@ -111,6 +117,10 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	route(http.MethodGet, "/v1/payments/intents", "list_intents", s.handleListIntents)
 	route(http.MethodGet, "/v1/payments/intents/{id}", "get_intent", s.handleGetIntent)
 	route(http.MethodPost, "/v1/sandbox/sms-events/simulate", "sandbox_simulate", s.handleSimulate)
+	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
+	s.bdquickpayRoutes(route)
+	s.txnAPIRoutes(route)
+	s.snsRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
 	})

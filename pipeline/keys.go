@@ -31,6 +31,27 @@ func (k Keys) MerchantIndex() string { return k.p() + ":merchants" }
 // APIKey holds the APIKeyRecord of the key whose SHA-256 hex is hash.
 func (k Keys) APIKey(hash string) string { return k.p() + ":apikey:" + hash }
 
+// AppKey holds the AppKeyRecord of a bdQuickPay App Key whose SHA-256 hex is hash.
+func (k Keys) AppKey(hash string) string { return k.p() + ":appkey:" + hash }
+
+// Integration holds the JSON Integration with this id.
+func (k Keys) Integration(id string) string { return k.p() + ":integration:" + id }
+
+// IntegrationKey maps a credential (the SHA-256 hex of a transaction-API key, or an SNS shunno_id)
+// of one integration kind to the integration's id.
+func (k Keys) IntegrationKey(kind IntegrationKind, credential string) string {
+	return k.p() + ":integrationkey:" + string(kind) + ":" + credential
+}
+
+// ShunnoSeq is the counter that numbers SNS integrations (shunno_id).
+func (k Keys) ShunnoSeq() string { return k.p() + ":shunnoseq" }
+
+// ReportedTrx marks a TrxID as reported to ingest for a wallet (value: the event id), so that a
+// surface whose seed answers duplicates synchronously (409, 400) can do so before the matcher ran.
+func (k Keys) ReportedTrx(w Wallet, trxID string) string {
+	return k.WalletTag(w) + ":reported:" + strings.ToUpper(trxID)
+}
+
 // WalletOwner holds the id of the merchant a wallet belongs to.
 func (k Keys) WalletOwner(w Wallet) string { return k.p() + ":walletowner:" + w.Key() }
 

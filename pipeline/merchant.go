@@ -7,13 +7,16 @@ import "time"
 // Webhook signing secrets are stored because the sink must sign with them; the Redis holding them is
 // a secret store and must be protected as one.
 type Merchant struct {
-	ID        string                          `json:"id"`
-	Name      string                          `json:"name"`
-	Status    string                          `json:"status"` // ACTIVE or INACTIVE
-	Dialect   Dialect                         `json:"dialect"`
-	Wallets   []Wallet                        `json:"wallets"`
-	Webhooks  map[Environment]WebhookEndpoint `json:"webhooks"`
-	CreatedAt time.Time                       `json:"createdAt"`
+	ID       string                          `json:"id"`
+	Name     string                          `json:"name"`
+	Status   string                          `json:"status"` // ACTIVE or INACTIVE
+	Dialect  Dialect                         `json:"dialect"`
+	Wallets  []Wallet                        `json:"wallets"`
+	Webhooks map[Environment]WebhookEndpoint `json:"webhooks"`
+	// AppKeys are the bdQuickPay dialect's App Keys per environment. They are identifiers, sent back
+	// in every webhook's X-App-Key header, so they are stored as is; the paired Secret Keys are not.
+	AppKeys   map[Environment]string `json:"appKeys,omitempty"`
+	CreatedAt time.Time              `json:"createdAt"`
 }
 
 // Merchant statuses.
@@ -47,4 +50,14 @@ type APIKeyRecord struct {
 	MerchantID  string      `json:"merchantId"`
 	Environment Environment `json:"environment"`
 	CreatedAt   time.Time   `json:"createdAt"`
+}
+
+// HasWallet reports whether w (validated) is one of the merchant's wallets.
+func (m *Merchant) HasWallet(w Wallet) bool {
+	for _, x := range m.Wallets {
+		if x == w {
+			return true
+		}
+	}
+	return false
 }

@@ -45,6 +45,8 @@ type Config struct {
 	AuditBatchSize       int           `name:"audit-batch-size" env:"PAYSTREAM_AUDIT_BATCH_SIZE" default:"5000" help:"Rows per ClickHouse insert at most."`
 	AuditFlushInterval   time.Duration `name:"audit-flush-interval" env:"PAYSTREAM_AUDIT_FLUSH_INTERVAL" default:"1s" help:"Longest a row waits before its batch is inserted."`
 	ExpiryInterval       time.Duration `name:"expiry-interval" env:"PAYSTREAM_EXPIRY_INTERVAL" default:"1s" help:"How often the matcher looks for expired intents."`
+	SNSRequireSignature  bool          `name:"sns-require-signature" env:"PAYSTREAM_SNS_REQUIRE_SIGNATURE" help:"Refuse SNS notifications that carry no valid AWS SNS signature."`
+	SNSTestHosts         []string      `name:"sns-test-hosts" env:"PAYSTREAM_SNS_TEST_HOSTS" sep:"," help:"Extra hosts (host:port) trusted like sns.<region>.amazonaws.com for SubscribeURL/SigningCertURL. Tests only."`
 	LogLevel             string        `name:"log-level" env:"PAYSTREAM_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 	LogFormat            string        `name:"log-format" env:"PAYSTREAM_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format."`
 }

@@ -133,6 +133,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken,
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
+			SNSRequireSignature: cfg.SNSRequireSignature, SNSExtraHosts: cfg.SNSTestHosts,
 		}, rt.rdb, rt.producer, st, rt.reg)
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {
 			return nil, err

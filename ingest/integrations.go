@@ -1,0 +1,209 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline"
+)
+
+// routeFunc registers one route with its metrics label.
+type routeFunc func(method, path, name string, h fasthttp.RequestHandler)
+
+// snsClientApps are the client_app values seed 003 lists; any other value is answered 404.
+var snsClientApps = map[string]bool{
+	"NETFEE": true, "HISABNIKASH": true, "BAYANNOPAY": true, "SHUNNOIT": true, "ROOT_BILLING": true, "SILICON_ISP": true,
+}
+
+type createIntegrationReq struct {
+	Type            pipeline.IntegrationKind `json:"type"`
+	Environment     pipeline.Environment     `json:"environment"`
+	AllowAnyAccount bool                     `json:"allowAnyAccount"`
+	Wallet          *pipeline.Wallet         `json:"wallet"`
+}
+
+// handleCreateIntegration creates credentials for an upstream surface of a merchant:
+//
+//	{"type": "bkash_txn_api", "environment": "LIVE", "allowAnyAccount": false}
+//	  → {id, type, environment, apiKey, signingSecret}            (seed 002)
+//	{"type": "sns", "environment": "LIVE", "wallet": {"provider": "bkash", "account": "017…"}}
+//	  → {id, type, environment, shunnoId, appSecret, clientSecret, notificationUrl}   (seed 003)
+//
+// Secrets are shown only in this answer.
+func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
+	if !s.requireAdmin(ctx) {
+		return
+	}
+	id, _ := ctx.UserValue("id").(string)
+	m, err := s.dir.merchant(rc(ctx), id)
+	if err != nil {
+		s.internal(ctx, "loading merchant", err)
+		return
+	}
+	if m == nil {
+		writeError(ctx, errf(http.StatusNotFound, "Merchant not found"))
+		return
+	}
+	var req createIntegrationReq
+	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	if req.Environment == "" {
+		req.Environment = pipeline.Sandbox
+	}
+	if !req.Environment.Valid() {
+		writeError(ctx, errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		return
+	}
+	in := &pipeline.Integration{
+		ID: "int_" + randomHex(10), Kind: req.Type, MerchantID: m.ID, Environment: req.Environment,
+		CreatedAt: time.Now().UTC(), Status: pipeline.MerchantActive,
+	}
+	answer := map[string]any{"id": in.ID, "type": in.Kind, "environment": in.Environment, "merchantId": m.ID}
+	var credKey string
+	switch req.Type {
+	case pipeline.IntegrationTxnAPI:
+		apiKey := "bkt_" + randomToken(24)
+		in.APIKeyHash, in.SigningSecret, in.AllowAnyAccount = hashSecret(apiKey), randomToken(32), req.AllowAnyAccount
+		credKey = s.cfg.Keys.IntegrationKey(in.Kind, in.APIKeyHash)
+		answer["apiKey"], answer["signingSecret"], answer["allowAnyAccount"] = apiKey, in.SigningSecret, in.AllowAnyAccount
+		answer["endpoints"] = []string{
+			s.publicURL(prefixTxnAPI + "transactions/check"), s.publicURL(prefixTxnAPI + "transactions/complete"),
+		}
+	case pipeline.IntegrationSNS:
+		if req.Wallet == nil {
+			writeError(ctx, errf(http.StatusBadRequest, "wallet is required: the receiving wallet the notifications report on"))
+			return
+		}
+		w := *req.Wallet
+		w.Environment = req.Environment
+		if err := w.Validate(); err != nil || !m.HasWallet(w) {
+			writeError(ctx, errf(http.StatusBadRequest, "wallet must be one of the merchant's %s wallets", req.Environment))
+			return
+		}
+		n, err := s.rdb.Incr(rc(ctx), s.cfg.Keys.ShunnoSeq()).Result()
+		if err != nil {
+			s.internal(ctx, "numbering integration", err)
+			return
+		}
+		appSecret, clientSecret := randomToken(24), randomToken(24)
+		in.ShunnoID, in.Wallet = strconv.FormatInt(1000+n, 10), &w
+		in.AppSecretHash, in.ClientSecretHash = hashSecret(appSecret), hashSecret(clientSecret)
+		credKey = s.cfg.Keys.IntegrationKey(in.Kind, in.ShunnoID)
+		answer["shunnoId"], answer["wallet"], answer["appSecret"], answer["clientSecret"] = in.ShunnoID, w, appSecret, clientSecret
+		answer["notificationUrl"] = s.publicURL(prefixSNS + "?shunno_id=" + url.QueryEscape(in.ShunnoID) + "&client_app=SHUNNOIT")
+	default:
+		writeError(ctx, errf(http.StatusBadRequest, "type must be %s or %s", pipeline.IntegrationTxnAPI, pipeline.IntegrationSNS))
+		return
+	}
+	b, _ := json.Marshal(in)
+	if err := s.rdb.Set(rc(ctx), s.cfg.Keys.Integration(in.ID), b, 0).Err(); err != nil {
+		s.internal(ctx, "storing integration", err)
+		return
+	}
+	if err := s.rdb.Set(rc(ctx), credKey, in.ID, 0).Err(); err != nil { // credentials last: usable only when complete
+		s.internal(ctx, "storing integration credentials", err)
+		return
+	}
+	s.log.Info("integration created", "merchant", m.ID, "integration", in.ID, "type", in.Kind)
+	writeJSON(ctx, http.StatusCreated, answer)
+}
+
+func (s *Server) publicURL(path string) string {
+	u := s.cfg.PublicURL
+	for len(u) > 0 && u[len(u)-1] == '/' {
+		u = u[:len(u)-1]
+	}
+	return u + path
+}
+
+// integration finds an active integration of kind by its credential (the SHA-256 hex of a
+// transaction-API key, or an SNS shunno_id); (nil, nil) when none.
+func (d *directory) integration(ctx context.Context, kind pipeline.IntegrationKind, credential string) (*pipeline.Integration, error) {
+	id, err := d.rdb.Get(ctx, d.keys.IntegrationKey(kind, credential)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up integration: %w", err)
+	}
+	b, err := d.rdb.Get(ctx, d.keys.Integration(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading integration %s: %w", id, err)
+	}
+	var in pipeline.Integration
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, fmt.Errorf("decoding integration %s: %w", id, err)
+	}
+	if in.Status != pipeline.MerchantActive {
+		return nil, nil
+	}
+	return &in, nil
+}
+
+// appKey resolves a bdQuickPay App Key / Secret Key pair to its merchant and environment; (nil, "",
+// nil) when the App Key is unknown or the Secret Key does not match (compared in constant time).
+func (d *directory) appKey(ctx context.Context, appKey, secretKey string) (*pipeline.Merchant, pipeline.Environment, error) {
+	if appKey == "" || secretKey == "" || len(appKey) > 128 || len(secretKey) > 128 {
+		return nil, "", nil
+	}
+	b, err := d.rdb.Get(ctx, d.keys.AppKey(hashSecret(appKey))).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("looking up app key: %w", err)
+	}
+	var rec pipeline.AppKeyRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, "", fmt.Errorf("decoding app key record: %w", err)
+	}
+	if !equalHash(hashSecret(secretKey), rec.SecretKeyHash) {
+		return nil, "", nil
+	}
+	m, err := d.merchant(ctx, rec.MerchantID)
+	if err != nil || m == nil {
+		return nil, "", err
+	}
+	return m, rec.Environment, nil
+}
+
+// claimTrx records that ingest accepted a report of trxID for wallet w (as event eventID), so a
+// later report of the same TrxID can be answered "duplicate" synchronously, as seeds 002 and 003
+// require. dup is true when the TrxID was reported (or decided) before. The matcher's dedupe stays
+// the authority: this only lets ingest answer early. Call releaseTrx if the event is not produced.
+func (s *Server) claimTrx(ctx context.Context, w pipeline.Wallet, trxID, eventID string) (dup bool, err error) {
+	decided, err := s.rdb.Exists(ctx, s.cfg.Keys.Trx(w, trxID)).Result()
+	if err != nil {
+		return false, fmt.Errorf("checking trx: %w", err)
+	}
+	if decided > 0 {
+		return true, nil
+	}
+	ok, err := s.rdb.SetNX(ctx, s.cfg.Keys.ReportedTrx(w, trxID), eventID, 0).Result()
+	if err != nil {
+		return false, fmt.Errorf("claiming trx: %w", err)
+	}
+	return !ok, nil
+}
+
+// releaseTrx undoes claimTrx after the event could not be produced, if the claim is still ours.
+func (s *Server) releaseTrx(ctx context.Context, w pipeline.Wallet, trxID, eventID string) {
+	k := s.cfg.Keys.ReportedTrx(w, trxID)
+	if v, err := s.rdb.Get(ctx, k).Result(); err == nil && v == eventID {
+		s.rdb.Del(ctx, k)
+	}
+}
