@@ -70,7 +70,9 @@ type instance struct {
 	logs                      *bytes.Buffer
 }
 
-func startDev(t *testing.T) *instance {
+// startDev starts `paystream dev` on free ports with a fresh data dir, Redis prefix and ClickHouse
+// database; extraEnv ("NAME=value") overrides the defaults.
+func startDev(t *testing.T, extraEnv ...string) *instance {
 	t.Helper()
 	in := &instance{
 		base:    "http://" + freePort(t),
@@ -97,6 +99,7 @@ func startDev(t *testing.T) *instance {
 		"PAYSTREAM_AUDIT_FLUSH_INTERVAL=200ms",
 		"PAYSTREAM_LOG_FORMAT=text",
 	)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	var mu sync.Mutex
 	cmd.Stdout = lockedWriter{&mu, in.logs}
 	cmd.Stderr = lockedWriter{&mu, in.logs}
