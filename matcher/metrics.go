@@ -3,6 +3,7 @@ package matcher
 import (
 	"errors"
 	"fmt"
+	"github.com/paystream/paystream/pipeline"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -58,6 +59,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "paystream_matcher_outcomes_produced_total",
 			Help: "Outcome records acknowledged by Kafka (replays included).",
 		}),
+	}
+	// Families that only move on trouble are exported at zero from the start, so dashboards and
+	// alert rules find them on a healthy process.
+	for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
+		m.dups.WithLabelValues(string(env))
 	}
 	if reg == nil {
 		return m, nil

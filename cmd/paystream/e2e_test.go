@@ -629,6 +629,7 @@ func TestE2E(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		checkDeployMetrics(t, b)
 		for _, name := range []string{
 			"paystream_http_requests_total", "paystream_http_request_duration_seconds", "paystream_kafka_produce_duration_seconds",
 			"paystream_consumer_records_total", "paystream_consumer_lag_records", "paystream_matcher_decisions_total",

@@ -5,6 +5,6 @@
 # last thing printed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-deploy/local/services.sh
+deploy/local/services.sh --test-tools
 go vet ./...
 exec go test -race -shuffle=on -count=1 -timeout 14m ./...

@@ -96,6 +96,10 @@ func NewConsumer(c Config, cc ConsumerConfig, extra ...kgo.Opt) (*Consumer, erro
 		cc.Logger = slog.Default()
 	}
 	co := &Consumer{cfg: cc, log: cc.Logger.With("group", cc.Group)}
+	if cc.Metrics != nil { // exported at zero from the start, so alert rules find them
+		cc.Metrics.failures.WithLabelValues(cc.Group)
+		cc.Metrics.commits.WithLabelValues(cc.Group, "error")
+	}
 	extra = append(extra,
 		kgo.OnPartitionsAssigned(func(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
 			co.log.Info("partitions assigned", "partitions", m)
