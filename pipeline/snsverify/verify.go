@@ -106,7 +106,6 @@ type Verifier struct {
 	public  *http.Client // AWS hosts: internal addresses refused
 	private *http.Client // ExtraHosts only; nil without any
 	certs   certCache
-	now     func() time.Time
 }
 
 // New returns a Verifier. It starts nothing.
@@ -125,7 +124,7 @@ func New(cfg Config) *Verifier {
 	}
 	v := &Verifier{
 		cfg: cfg, extra: map[string]bool{}, public: netguard.NewHTTPClient(cfg.Timeout, false),
-		certs: certCache{max: cfg.MaxCerts, ttl: cfg.CertTTL, m: map[string]certEntry{}}, now: time.Now,
+		certs: certCache{max: cfg.MaxCerts, ttl: cfg.CertTTL, m: map[string]certEntry{}},
 	}
 	for _, h := range cfg.ExtraHosts {
 		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
@@ -277,7 +276,7 @@ func (v *Verifier) get(ctx context.Context, u *url.URL, private bool) ([]byte, e
 // certificate returns the RSA key of the certificate at u, from the cache or fetched.
 func (v *Verifier) certificate(ctx context.Context, u *url.URL, private bool) (*rsa.PublicKey, error) {
 	k := u.String()
-	if key, ok := v.certs.get(k, v.now()); ok {
+	if key, ok := v.certs.get(k, time.Now()); ok {
 		return key, nil
 	}
 	b, err := v.get(ctx, u, private)
@@ -291,7 +290,7 @@ func (v *Verifier) certificate(ctx context.Context, u *url.URL, private bool) (*
 	if err != nil {
 		return nil, err
 	}
-	v.certs.put(k, key, v.now())
+	v.certs.put(k, key, time.Now())
 	return key, nil
 }
 
