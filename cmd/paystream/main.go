@@ -62,6 +62,7 @@ type CLI struct {
 	Audit    RoleCmd     `cmd:"" help:"Run the ClickHouse audit sink."`
 	Migrate  MigrateCmd  `cmd:"" help:"Create or migrate the ClickHouse schema, then exit."`
 	KafkaDev KafkaDevCmd `cmd:"" name:"kafka-dev" help:"Run only the embedded Kafka-protocol broker (for running roles as separate processes)."`
+	SMS      SMSCmd      `cmd:"" name:"sms" help:"SMS tools: paystream sms parse [--from SENDER] < sms.txt"`
 	Demo     DemoCmd     `cmd:"" help:"Walk through a payment against a running paystream: onboard, intent, simulated payment, webhook, audit rows."`
 	Version  VersionCmd  `cmd:"" help:"Print the version."`
 }
