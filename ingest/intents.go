@@ -527,31 +527,56 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errNotFound)
 		return
 	}
-	rec, err := s.state.GetIntent(rc(ctx), id)
-	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
-		writeError(ctx, errNotFound)
-		return
-	}
-	if err != nil {
-		s.internal(ctx, "loading intent", err)
-		return
-	}
-	now := time.Now().UTC()
-	ev := &pipeline.Event{
-		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSandboxSim,
-		Wallet: rec.Intent.Wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
-		Payment: &pipeline.Payment{
-			Provider: rec.Provider, TrxID: trx, Amount: amt, Sender: sender,
-			Reference: strings.TrimSpace(req.Reference), OccurredAt: now,
-		},
-		Raw: compactRaw(ctx.PostBody()), RequestID: requestID(ctx),
-	}
-	if err := s.publish(ctx, ev); err != nil {
-		s.unavailable(ctx, "producing payment.reported", err)
+	ev, rec := s.reportSandboxPayment(ctx, m, env, sandboxPayment{
+		IntentID: id, Amount: amt, TrxID: trx, Sender: sender, Reference: strings.TrimSpace(req.Reference),
+	}, errNotFound)
+	if ev == nil {
 		return
 	}
 	writeJSON(ctx, http.StatusAccepted, map[string]any{
 		"accepted": true, "eventId": ev.ID, "paymentIntentId": id, "trxId": trx,
 		"amount": amt.String(), "receiverMsisdn": rec.ReceiverMsisdn,
 	})
+}
+
+// sandboxPayment is a validated sandbox payment report, whichever dialect's simulator took it.
+type sandboxPayment struct {
+	IntentID  string         // the intent whose wallet receives the money
+	Amount    pipeline.Money // positive
+	TrxID     string         // upper case, matching trxIDRE
+	Sender    string         // normalised MSISDN, or ""
+	Reference string         // trimmed "Ref" the customer typed, or ""
+}
+
+// reportSandboxPayment reports p to the wallet of its intent, as a forwarded wallet SMS would: the
+// matcher then decides by the matching rules, exactly as for a real payment. It answers notFound
+// when the intent does not exist or is not m's in env, and 503 when Redis or Kafka fails; it then
+// returns nil and the request is answered. Otherwise it returns the payment.reported event, which
+// Kafka acknowledged, and the intent as loaded; the caller answers in its dialect. m and env must
+// come from the request's credentials and env must be SANDBOX (callers check it first).
+func (s *Server) reportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, p sandboxPayment, notFound *apiError) (*pipeline.Event, *state.IntentRecord) {
+	rec, err := s.state.GetIntent(rc(ctx), p.IntentID)
+	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
+		writeError(ctx, notFound)
+		return nil, nil
+	}
+	if err != nil {
+		s.internal(ctx, "loading intent", err)
+		return nil, nil
+	}
+	now := time.Now().UTC()
+	ev := &pipeline.Event{
+		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSandboxSim,
+		Wallet: rec.Intent.Wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
+		Payment: &pipeline.Payment{
+			Provider: rec.Provider, TrxID: p.TrxID, Amount: p.Amount, Sender: p.Sender,
+			Reference: p.Reference, OccurredAt: now,
+		},
+		Raw: compactRaw(ctx.PostBody()), RequestID: requestID(ctx),
+	}
+	if err := s.publish(ctx, ev); err != nil {
+		s.unavailable(ctx, "producing payment.reported", err)
+		return nil, nil
+	}
+	return ev, rec
 }

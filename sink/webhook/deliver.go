@@ -73,7 +73,7 @@ func (s *Sink) attempt(j *job) {
 	}
 
 	now := time.Now()
-	res := s.post(ctx, target, ep.Secret, j, now)
+	res := s.post(ctx, target, ep.Secret, dialectHeaders(m, j.Env), j, now)
 	if ctx.Err() != nil {
 		return // shutdown cut the attempt short: not the merchant's failure; the lease brings the job back
 	}
@@ -172,9 +172,10 @@ func (s *Sink) record(ctx context.Context, a *pipeline.WebhookAttempt) error {
 	return nil
 }
 
-// post signs and sends the job's body to rawURL. Errors are described for the audit and for
-// operators without the URL's path or query (they may carry the merchant's tokens).
-func (s *Sink) post(ctx context.Context, rawURL, secret string, j *job, now time.Time) result {
+// post signs and sends the job's body to rawURL with the dialect's extra headers (which never
+// replace the signature headers). Errors are described for the audit and for operators without the
+// URL's path or query (they may carry the merchant's tokens).
+func (s *Sink) post(ctx context.Context, rawURL, secret string, extra http.Header, j *job, now time.Time) result {
 	var r result
 	if rawURL == "" {
 		r.err = fmt.Sprintf("no webhook URL configured for %s", j.Env)
@@ -203,6 +204,13 @@ func (s *Sink) post(ctx context.Context, rawURL, secret string, j *job, now time
 		return r
 	}
 	req.Header = h
+	for k, vs := range extra {
+		if req.Header.Get(k) == "" {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
 

@@ -239,14 +239,16 @@ type receiver struct {
 	hold func(id string)
 
 	mu        sync.Mutex
-	requests  map[string]int    // webhook id → requests
-	delivered map[string]int    // webhook id → 2xx answers
-	bodies    map[string][]byte // webhook id → first body
+	requests  map[string]int         // webhook id → requests
+	delivered map[string]int         // webhook id → 2xx answers
+	bodies    map[string][]byte      // webhook id → first body
+	headers   map[string]http.Header // webhook id → headers of the latest request
 	total     int
 }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{t: t, secret: webhooksig.NewSecret(), requests: map[string]int{}, delivered: map[string]int{}, bodies: map[string][]byte{}}
+	r := &receiver{t: t, secret: webhooksig.NewSecret(), requests: map[string]int{}, delivered: map[string]int{}, bodies: map[string][]byte{},
+		headers: map[string]http.Header{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -267,6 +269,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.total++
 	r.requests[id]++
+	r.headers[id] = req.Header.Clone()
 	n := r.requests[id]
 	if prev, ok := r.bodies[id]; ok && string(prev) != string(body) {
 		r.t.Errorf("retry of %s sent a different body", id)

@@ -4,28 +4,47 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/paystream/paystream/pipeline"
 )
 
 // rendered is a webhook as every attempt will send it: its event name and exact body bytes.
 // Rendering happens once, at enqueue, so retries are byte-identical (signatures and receivers'
-// dedupe rely on it).
+// dedupe rely on it). An empty Event means the dialect sends no webhook for this change.
 type rendered struct {
 	Event string
 	Body  []byte
 }
 
 // render turns an intent status change into the webhook of the intent's dialect. It is pure.
-// To add a dialect, add a case here and a render<Dialect> function next to renderNative.
+// To add a dialect, add a case here and a render<Dialect> function next to renderNative, and, if
+// the dialect sends headers of its own, a case in dialectHeaders.
 func render(o *pipeline.Outcome) (rendered, error) {
 	d := o.Intent.Dialect
 	switch d {
 	case pipeline.DialectNative, "":
 		return renderNative(o)
+	case pipeline.DialectBDQuickPay:
+		return renderBDQuickPay(o)
 	default:
 		return rendered{}, fmt.Errorf("%w %q", ErrUnsupportedDialect, d)
 	}
+}
+
+// dialectHeaders returns the request headers a merchant's dialect adds to every webhook of env, or
+// nil. They are read at delivery from the merchant record (m may be nil when it is gone), not
+// frozen into the job at enqueue, so they follow the merchant's current credentials; they are not
+// covered by the signatures. A merchant's intents all speak the merchant's dialect.
+func dialectHeaders(m *pipeline.Merchant, env pipeline.Environment) http.Header {
+	if m == nil {
+		return nil
+	}
+	switch m.Dialect {
+	case pipeline.DialectBDQuickPay:
+		return bdquickpayHeaders(m, env)
+	}
+	return nil
 }
 
 // nativeBody is the SMS Pay webhook (seed 004). Field order is the JSON order.

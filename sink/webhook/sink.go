@@ -256,6 +256,9 @@ func jobFor(value []byte) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering webhook of outcome %s: %w", o.ID, err)
 	}
+	if r.Event == "" { // the intent's dialect has no webhook for this change
+		return nil, nil
+	}
 	return &job{
 		OutcomeID:  o.ID,
 		MerchantID: o.MerchantID,
