@@ -408,7 +408,7 @@ func (s *Server) handleBQPCreate(ctx *fasthttp.RequestCtx) {
 	ev := &pipeline.Event{
 		ID: intentEventID(in.ID), Kind: pipeline.KindIntentCreated, Source: pipeline.SourceMerchantAPI,
 		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment,
-		AcceptedAt: time.Now().UTC(), Intent: in, Raw: compactRaw(ctx.PostBody()), RequestID: requestID(ctx),
+		AcceptedAt: time.Now().UTC(), Intent: in, Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
 	}
 	if err := s.publish(ctx, ev); err != nil {
 		s.unavailable(ctx, "producing intent.created", err)

@@ -338,7 +338,7 @@ func (s *Server) acceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw
 	ev := &pipeline.Event{
 		ID: intentEventID(in.ID), Kind: pipeline.KindIntentCreated, Source: pipeline.SourceMerchantAPI,
 		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment,
-		AcceptedAt: time.Now().UTC(), Intent: in, Raw: compactRaw(raw), RequestID: requestID(ctx),
+		AcceptedAt: time.Now().UTC(), Intent: in, Raw: rawCopy(raw), RequestID: requestID(ctx),
 	}
 	if err := s.publish(ctx, ev); err != nil {
 		s.unavailable(ctx, "producing intent.created", err)
@@ -359,11 +359,13 @@ func intentEventID(intentID string) string {
 	return uuid.NewSHA1(intentEventNS, []byte("intent.created/"+intentID)).String()
 }
 
-func compactRaw(b []byte) json.RawMessage {
-	if len(b) == 0 || !json.Valid(b) {
+// rawCopy keeps a request body exactly as received for the event's Raw field (fasthttp reuses its
+// buffers, so it must be copied).
+func rawCopy(b []byte) []byte {
+	if len(b) == 0 {
 		return nil
 	}
-	return json.RawMessage(append([]byte(nil), b...))
+	return append([]byte(nil), b...)
 }
 
 // pickWallet spreads intents over the merchant's wallets so that two open intents of the same
@@ -572,7 +574,7 @@ func (s *Server) reportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merc
 			Provider: rec.Provider, TrxID: p.TrxID, Amount: p.Amount, Sender: p.Sender,
 			Reference: p.Reference, OccurredAt: now,
 		},
-		Raw: compactRaw(ctx.PostBody()), RequestID: requestID(ctx),
+		Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
 	}
 	if err := s.publish(ctx, ev); err != nil {
 		s.unavailable(ctx, "producing payment.reported", err)

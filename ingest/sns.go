@@ -294,7 +294,7 @@ func (h *snsHandler) notification(ctx *fasthttp.RequestCtx, in *pipeline.Integra
 	ev := &pipeline.Event{
 		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSNS,
 		Wallet: *in.Wallet, MerchantID: in.MerchantID, Environment: in.Wallet.Environment, AcceptedAt: time.Now().UTC(),
-		Payment: pay, Raw: compactRaw(ctx.PostBody()), RequestID: requestID(ctx),
+		Payment: pay, Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
 	}
 	dup, err := h.s.claimTrx(rc(ctx), ev.Wallet, pay.TrxID, ev.ID)
 	if err != nil {

@@ -187,7 +187,7 @@ func (s *Server) handleTxnComplete(ctx *fasthttp.RequestCtx) {
 			Provider: pipeline.BKash, TrxID: strings.ToUpper(trx), Amount: pipeline.BDT(amount),
 			Sender: from, Reference: ref, OccurredAt: occurred,
 		},
-		Raw: compactRaw(ctx.PostBody()), RequestID: requestID(ctx),
+		Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
 	}
 	dup, err := s.claimTrx(rc(ctx), wallet, ev.Payment.TrxID, ev.ID)
 	if err != nil {

@@ -45,17 +45,19 @@ const (
 // anything else read it from there. Events are immutable once produced: a replayed record carries
 // the same ID, so consumers use ID to recognise work they already did.
 type Event struct {
-	ID          string          `json:"id"`
-	Kind        EventKind       `json:"kind"`
-	Source      Source          `json:"source"`
-	Wallet      Wallet          `json:"wallet"`
-	MerchantID  string          `json:"merchantId"`
-	AcceptedAt  time.Time       `json:"acceptedAt"`
-	Intent      *Intent         `json:"intent,omitempty"`
-	Payment     *Payment        `json:"payment,omitempty"`
-	Raw         json.RawMessage `json:"raw,omitempty"` // the request body as received, for the audit
-	RequestID   string          `json:"requestId,omitempty"`
-	Environment Environment     `json:"environment"`
+	ID         string    `json:"id"`
+	Kind       EventKind `json:"kind"`
+	Source     Source    `json:"source"`
+	Wallet     Wallet    `json:"wallet"`
+	MerchantID string    `json:"merchantId"`
+	AcceptedAt time.Time `json:"acceptedAt"`
+	Intent     *Intent   `json:"intent,omitempty"`
+	Payment    *Payment  `json:"payment,omitempty"`
+	// Raw is the request body exactly as received (byte for byte, base64 in the JSON record), so the
+	// audit keeps what the upstream sent, not a re-encoding of it.
+	Raw         []byte      `json:"raw,omitempty"`
+	RequestID   string      `json:"requestId,omitempty"`
+	Environment Environment `json:"environment"`
 }
 
 // Intent is a payment intent as created. Its status lives in the matcher's state, not here.

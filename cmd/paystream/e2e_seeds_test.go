@@ -63,6 +63,8 @@ func TestE2EOneTrxIDManySurfaces(t *testing.T) {
 	waitCount(t, in.dsn, 1, 30*time.Second, "SELECT count() FROM payments FINAL WHERE trx_id = ? AND disposition = 'matched'", trx)
 	waitCount(t, in.dsn, 1, 30*time.Second, "SELECT count() FROM payments FINAL WHERE trx_id = ? AND disposition = 'duplicate'", trx)
 	waitCount(t, in.dsn, 1, 30*time.Second, "SELECT count() FROM intent_status_changes FINAL WHERE intent_id = ?", id)
+	// The audit keeps each upstream's body exactly as it was sent.
+	waitCount(t, in.dsn, 1, 30*time.Second, "SELECT count() FROM inbound_events FINAL WHERE trx_id = ? AND source = 'sns' AND raw = ?", trx, note)
 	if n := len(rcv.waitHooks(t, 0, 0, func(x hook) bool { return x.path == m.path })); n != 1 {
 		t.Fatalf("the merchant got %d webhooks for one payment, want 1", n)
 	}
