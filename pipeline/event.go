@@ -16,7 +16,64 @@ const (
 	KindIntentCreated EventKind = "intent.created"
 	// KindPaymentReported reports money received by a wallet (SMS, SNS, txn API, simulator, tokenized).
 	KindPaymentReported EventKind = "payment.reported"
+	// KindClaimSubmitted is a customer's claim, from the hosted checkout page, that they paid
+	// intent Claim.IntentID with transaction Claim.TrxID (SPEC rule 3).
+	KindClaimSubmitted EventKind = "claim.submitted"
+	// KindReviewDecided is an operator's decision on an intent under review, or an unmatched
+	// payment attached to an intent (SPEC rule 6).
+	KindReviewDecided EventKind = "review.decided"
+	// KindSMSReceived is a forwarded wallet SMS that pays nothing (outgoing, OTP, promo,
+	// unparseable, untrusted sender, ...): kept for the audit, review and re-parsing, and for the
+	// wallet's balance chain. A paying SMS is a KindPaymentReported with SMS set.
+	KindSMSReceived EventKind = "sms.received"
 )
+
+// SourceCheckout is the hosted checkout page (claims); SourceOperator the admin API (reviews).
+const (
+	SourceCheckout Source = "checkout"
+	SourceOperator Source = "operator"
+)
+
+// Claim is a customer's statement that they paid an intent with a transaction.
+type Claim struct {
+	IntentID     string `json:"intentId"`
+	TrxID        string `json:"trxId"`
+	SenderMsisdn string `json:"senderMsisdn,omitempty"`
+}
+
+// Review actions.
+const (
+	ReviewApprove = "approve" // the intent under review is PAID (MANUAL)
+	ReviewReject  = "reject"  // the intent under review is REJECTED
+	ReviewAttach  = "attach"  // the unmatched payment PaymentEventID pays the PENDING or REVIEW_REQUIRED intent (MANUAL)
+)
+
+// ReviewDecision is an operator's decision, made through the admin API.
+type ReviewDecision struct {
+	IntentID       string `json:"intentId"`
+	Action         string `json:"action"`
+	PaymentEventID string `json:"paymentEventId,omitempty"` // attach: the unmatched payment's event id
+	TrxID          string `json:"trxId,omitempty"`          // approve: the payment the operator accepts, if known
+	Operator       string `json:"operator,omitempty"`
+	Note           string `json:"note,omitempty"`
+}
+
+// SMS describes a forwarded wallet SMS: who sent it, through which device, and what the parser
+// read. Parsed holds pipeline/smsparse's Result as JSON (this package does not import the parser).
+type SMS struct {
+	Sender     string          `json:"sender"`
+	Text       string          `json:"text"`
+	DeviceID   string          `json:"deviceId"`
+	SIM        string          `json:"sim,omitempty"`
+	ReceivedAt time.Time       `json:"receivedAt,omitempty"`
+	Trusted    bool            `json:"trusted"` // the sender is the provider's own
+	Kind       string          `json:"kind"`
+	Direction  string          `json:"direction"` // credit, debit, none
+	Balance    *Money          `json:"balance,omitempty"`
+	Amount     *Money          `json:"amount,omitempty"`
+	TrxID      string          `json:"trxId,omitempty"`
+	Parsed     json.RawMessage `json:"parsed,omitempty"`
+}
 
 // Source names the inbound surface an event came through.
 type Source string
@@ -45,14 +102,17 @@ const (
 // anything else read it from there. Events are immutable once produced: a replayed record carries
 // the same ID, so consumers use ID to recognise work they already did.
 type Event struct {
-	ID         string    `json:"id"`
-	Kind       EventKind `json:"kind"`
-	Source     Source    `json:"source"`
-	Wallet     Wallet    `json:"wallet"`
-	MerchantID string    `json:"merchantId"`
-	AcceptedAt time.Time `json:"acceptedAt"`
-	Intent     *Intent   `json:"intent,omitempty"`
-	Payment    *Payment  `json:"payment,omitempty"`
+	ID         string          `json:"id"`
+	Kind       EventKind       `json:"kind"`
+	Source     Source          `json:"source"`
+	Wallet     Wallet          `json:"wallet"`
+	MerchantID string          `json:"merchantId"`
+	AcceptedAt time.Time       `json:"acceptedAt"`
+	Intent     *Intent         `json:"intent,omitempty"`
+	Payment    *Payment        `json:"payment,omitempty"`
+	Claim      *Claim          `json:"claim,omitempty"`
+	Review     *ReviewDecision `json:"review,omitempty"`
+	SMS        *SMS            `json:"sms,omitempty"`
 	// Raw is the request body exactly as received (byte for byte, base64 in the JSON record), so the
 	// audit keeps what the upstream sent, not a re-encoding of it.
 	Raw         []byte      `json:"raw,omitempty"`
@@ -113,6 +173,20 @@ func (e *Event) Validate() error {
 	case KindPaymentReported:
 		if e.Payment == nil || e.Payment.TrxID == "" || e.Payment.Amount <= 0 {
 			return fmt.Errorf("%w: payment.reported without a valid payment", ErrBadEvent)
+		}
+	case KindClaimSubmitted:
+		if e.Claim == nil || e.Claim.IntentID == "" || e.Claim.TrxID == "" {
+			return fmt.Errorf("%w: claim.submitted without an intent and a TrxID", ErrBadEvent)
+		}
+	case KindReviewDecided:
+		r := e.Review
+		if r == nil || r.IntentID == "" || (r.Action != ReviewApprove && r.Action != ReviewReject && r.Action != ReviewAttach) ||
+			(r.Action == ReviewAttach && r.PaymentEventID == "") {
+			return fmt.Errorf("%w: review.decided without an intent and a valid action", ErrBadEvent)
+		}
+	case KindSMSReceived:
+		if e.SMS == nil {
+			return fmt.Errorf("%w: sms.received without the SMS", ErrBadEvent)
 		}
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrBadEvent, e.Kind)

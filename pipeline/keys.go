@@ -52,6 +52,12 @@ func (k Keys) ReportedTrx(w Wallet, trxID string) string {
 	return k.WalletTag(w) + ":reported:" + strings.ToUpper(trxID)
 }
 
+// Device holds the JSON Device (an SMS forwarder) registered under a device id.
+func (k Keys) Device(id string) string { return k.p() + ":device:" + id }
+
+// DeviceToken maps the SHA-256 hex of a device token to the device id.
+func (k Keys) DeviceToken(hash string) string { return k.p() + ":devicetoken:" + hash }
+
 // WalletOwner holds the id of the merchant a wallet belongs to.
 func (k Keys) WalletOwner(w Wallet) string { return k.p() + ":walletowner:" + w.Key() }
 

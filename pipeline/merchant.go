@@ -61,3 +61,22 @@ func (m *Merchant) HasWallet(w Wallet) bool {
 	}
 	return false
 }
+
+// Device is a registered SMS forwarder: a phone that forwards the wallet SMS it receives. Its token
+// (in the forwarding URL, as many forwarder apps cannot set headers) is stored as SHA-256 only.
+type Device struct {
+	ID         string            `json:"id"`
+	MerchantID string            `json:"merchantId"`
+	Name       string            `json:"name"`
+	Status     string            `json:"status"`               // ACTIVE, or REVOKED: its SMS are refused at once
+	Wallets    map[string]Wallet `json:"wallets"`              // SIM slot ("1", "2", or "*" for any) -> receiving wallet
+	SigningKey string            `json:"signingKey,omitempty"` // "SMS Gateway for Android" webhook signing key, if set
+	TokenHash  string            `json:"tokenHash"`
+	CreatedAt  time.Time         `json:"createdAt"`
+}
+
+// Device statuses.
+const (
+	DeviceActive  = "ACTIVE"
+	DeviceRevoked = "REVOKED"
+)
