@@ -24,6 +24,8 @@ type Config struct {
 	KafkaBrokers         []string      `name:"kafka-brokers" env:"PAYSTREAM_KAFKA_BROKERS" sep:"," help:"Kafka/Redpanda seed brokers (comma separated). Empty: paystream dev starts an embedded broker; other roles require it."`
 	KafkaPartitions      int32         `name:"kafka-partitions" env:"PAYSTREAM_KAFKA_PARTITIONS" default:"12" help:"Partitions of topics created at start."`
 	KafkaReplicas        int16         `name:"kafka-replicas" env:"PAYSTREAM_KAFKA_REPLICAS" default:"1" help:"Replication factor of topics created at start (3 on a real cluster)."`
+	KafkaSessionTimeout  time.Duration `name:"kafka-session-timeout" env:"PAYSTREAM_KAFKA_SESSION_TIMEOUT" default:"45s" help:"How long a consumer group waits for a silent member (e.g. killed) before reassigning its partitions."`
+	KafkaInstanceID      string        `name:"kafka-instance-id" env:"PAYSTREAM_KAFKA_INSTANCE_ID" help:"Static consumer-group membership id of this process (unique per process; e.g. the pod name): a restart takes over its partitions at once."`
 	TopicPrefix          string        `name:"topic-prefix" env:"PAYSTREAM_TOPIC_PREFIX" default:"paystream." help:"Prefix of every topic name."`
 	EmbeddedKafkaAddr    string        `name:"embedded-kafka-addr" env:"PAYSTREAM_EMBEDDED_KAFKA_ADDR" default:"127.0.0.1:9092" help:"Where the embedded broker listens (dev, kafka-dev)."`
 	DataDir              string        `name:"data-dir" env:"PAYSTREAM_DATA_DIR" default:".paystream" help:"Embedded broker data directory (log and consumer offsets survive restarts)."`

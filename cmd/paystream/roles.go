@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -40,7 +41,7 @@ const (
 type RoleCmd struct{}
 
 // Run runs one role until SIGINT/SIGTERM.
-func (RoleCmd) Run(kctx interface{ Command() string }, cfg *Config) error {
+func (RoleCmd) Run(kctx *kong.Context, cfg *Config) error {
 	role := kctx.Command()
 	if len(cfg.KafkaBrokers) == 0 {
 		return fmt.Errorf("%s needs --kafka-brokers / PAYSTREAM_KAFKA_BROKERS (start one with `paystream kafka-dev`, or use `paystream dev`)", role)
@@ -91,7 +92,10 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 	slog.SetDefault(log)
 	rt := &runtime{
 		cfg: cfg, log: log, roles: roles, reg: prometheus.NewRegistry(),
-		busCfg: bus.Config{Brokers: brokers, Partitions: cfg.KafkaPartitions, Replicas: cfg.KafkaReplicas, Logger: log},
+		busCfg: bus.Config{
+			Brokers: brokers, Partitions: cfg.KafkaPartitions, Replicas: cfg.KafkaReplicas,
+			SessionTimeout: cfg.KafkaSessionTimeout, InstanceID: cfg.KafkaInstanceID, Logger: log,
+		},
 		topics: pipeline.Topics{Prefix: cfg.TopicPrefix},
 		keys:   pipeline.Keys{Prefix: cfg.RedisPrefix},
 	}

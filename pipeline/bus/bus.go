@@ -19,6 +19,15 @@ type Config struct {
 	Partitions int32    // partition count of topics created at start (default 12)
 	Replicas   int16    // replication factor of topics created at start (default 1; 3 on a real cluster)
 	ClientID   string   // default "paystream"
+	// SessionTimeout is how long the group waits for a silent member (a process killed with -9)
+	// before giving its partitions to the others; 0 keeps franz-go's default (45 s).
+	SessionTimeout time.Duration
+	// InstanceID, if set, makes this process a static group member (KIP-345): when it restarts
+	// (crash, kill -9, rolling update) with the same id it takes over its old membership at once,
+	// with no rebalance and no wait for the old session to time out. It must be unique per
+	// process within a role (a StatefulSet pod name is ideal). Static members do not leave the
+	// group on shutdown: their partitions move only after SessionTimeout.
+	InstanceID string // also bounds the rebalance timeout (2x, at least 10 s)
 	Logger     *slog.Logger
 }
 
@@ -65,6 +74,19 @@ func NewGroupConsumer(c Config, group string, topics []string, extra ...kgo.Opt)
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
 	)
+	if c.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(c.InstanceID+"-"+group))
+	}
+	if c.SessionTimeout > 0 {
+		// A member killed in the middle of a rebalance is bounded by the rebalance timeout, not the
+		// session timeout (Kafka's default is 60 s): tie both to the one setting. A batch that takes
+		// longer than this to finish (a dependency down) costs its member the partitions, and
+		// its uncommitted records are replayed by the next owner.
+		opts = append(opts,
+			kgo.SessionTimeout(c.SessionTimeout),
+			kgo.RebalanceTimeout(max(2*c.SessionTimeout, 10*time.Second)),
+			kgo.HeartbeatInterval(max(c.SessionTimeout/10, 100*time.Millisecond)))
+	}
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
