@@ -221,3 +221,33 @@ func FuzzCreateIntent(f *testing.F) {
 		}
 	})
 }
+
+// TestKafkaGoneAfterUseAnswers503 closes the broker after the producer has used it: the next
+// request must still answer 503 with Retry-After (not hang until franz-go gives up on the
+// connection).
+func TestKafkaGoneAfterUseAnswers503(t *testing.T) {
+	f := newFixture(t, time.Second)
+	key, _ := f.onboard(t)
+	if code, m, _ := f.do("POST", "/v1/payments/intents", map[string]string{"X-Api-Key": key}, `{"amount":5,"currency":"BDT","customerReference":"a"}`); code != 201 {
+		t.Fatalf("with kafka up: %d %v", code, m)
+	}
+	f.broker.Close()
+	type answer struct {
+		code int
+		m    map[string]any
+		ra   string
+	}
+	got := make(chan answer, 1)
+	go func() {
+		code, m, resp := f.do("POST", "/v1/payments/intents", map[string]string{"X-Api-Key": key}, `{"amount":6,"currency":"BDT","customerReference":"b"}`)
+		got <- answer{code, m, string(resp.Header.Peek("Retry-After"))}
+	}()
+	select {
+	case a := <-got:
+		if a.code != 503 || a.ra == "" || a.m["statusCode"] != float64(503) {
+			t.Fatalf("with kafka gone: %d %v Retry-After %q", a.code, a.m, a.ra)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request hung with kafka gone instead of answering 503")
+	}
+}

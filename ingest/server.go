@@ -56,6 +56,7 @@ type Server struct {
 	dir   *directory
 	log   *slog.Logger
 	m     *metrics
+	sms   *smsMetrics
 	srv   *fasthttp.Server
 	sem   chan struct{}
 
@@ -86,7 +87,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	}
 	s := &Server{
 		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
-		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight),
+		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight), sms: newSMSMetrics(reg),
 		sem: make(chan struct{}, cfg.MaxInFlight),
 	}
 	s.srv = &fasthttp.Server{
@@ -121,6 +122,9 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	s.bdquickpayRoutes(route)
 	s.txnAPIRoutes(route)
 	s.snsRoutes(route)
+	s.checkoutRoutes(route)
+	s.smsRoutes(route)
+	s.reviewRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
 	})

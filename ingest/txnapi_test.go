@@ -134,7 +134,6 @@ func sameJSON(t testing.TB, what string, got []byte, want string) {
 	}
 }
 
-
 func expect(t testing.TB, what string, code int, body []byte, wantCode int, want string) {
 	t.Helper()
 	if code != wantCode {

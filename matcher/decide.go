@@ -13,12 +13,6 @@ import (
 // never travels on Kafka.
 const KindExpiry pipeline.EventKind = "intent.expiry"
 
-// ReasonIntentClosed is the reason of a payment kept for review because its reference names only
-// intents that are final or already under review: it is never matched by amount to another intent,
-// so an intent is never paid twice and a second payment for a paid order is never pinned on a
-// stranger's intent.
-const ReasonIntentClosed = "intent_closed"
-
 // OccurredAtTolerance widens the "created before the payment" test of the amount-and-window rule:
 // wallet SMS timestamps have minute precision and phone clocks drift, so an intent created up to
 // this long after the reported payment time (but never after ingest accepted the payment) still
@@ -39,33 +33,87 @@ func ExpiryEvent(w pipeline.Wallet, in *pipeline.Intent) *pipeline.Event {
 
 // Snapshot is the state of one wallet that Decide may look at.
 type Snapshot struct {
-	// TrxSeenBy is the id of the event that first reported the payment's TrxID on this wallet, or ""
-	// when it was never seen.
+	// TrxSeenBy is the id of the event that first reported the TrxID the event concerns (the
+	// payment's, the claim's, the approval's) on this wallet, or "" when it was never seen.
 	TrxSeenBy string
 	// Intents are the intents the rules may consider: those the payment's reference names (by id or
-	// customer reference, in any status), the PENDING ones of the payment's amount, or the expiring
-	// one. Order and duplicates do not matter.
+	// customer reference, in any status), the PENDING ones of the payment's amount, the ones that
+	// claimed the payment's TrxID, or the expiring, claimed or reviewed one. Order and duplicates do
+	// not matter.
 	Intents []*state.IntentRecord
+	// Claims are the customers' claims waiting for the event's TrxID (payments).
+	Claims []state.ClaimRecord
+	// IntentClaims are the TrxIDs already claimed for the claimed intent (claims).
+	IntentClaims []string
+	// Payments are the kept payments (unmatched or review) the event may use: the one that reported
+	// the claimed or approved TrxID, the one an attach names, the reviewed intent's candidates.
+	// Order and duplicates do not matter.
+	Payments []*state.PaymentRecord
+	// Candidates are the event ids of the reviewed intent's candidate payments (reviews).
+	Candidates []string
+	// TrxPaid maps TrxIDs (state.NormalizeTrxID) to the intent each paid, for the TrxIDs the event
+	// concerns.
+	TrxPaid map[string]string
+	// Balance is the wallet's balance chain head (SMS), nil when none.
+	Balance *state.BalanceHead
 }
 
-// Decision is what Decide concluded: the intent transitions and payment disposition to store and
-// the outcomes to emit, in emission order (intent changes oldest intent first, then the payment
-// record). A zero Decision (no outcomes) changes nothing.
+// SnapshotOf returns the part of a loaded snapshot Decide looks at.
+func SnapshotOf(s *state.Snapshot) Snapshot {
+	return Snapshot{
+		TrxSeenBy: s.TrxSeenBy, Intents: s.Intents, Claims: s.Claims, IntentClaims: s.IntentClaims,
+		Payments: s.Payments, Candidates: s.Candidates, TrxPaid: s.TrxPaid, Balance: s.Balance,
+	}
+}
+
+// Decision is what Decide concluded: the intent transitions, payment disposition and other state
+// to store, and the outcomes to emit, in emission order (intent changes oldest intent first, then
+// the payment record, then GapOutcome). A zero Decision (Empty) changes nothing.
 type Decision struct {
 	Rule        pipeline.Rule        // the rule that decided ("" when nothing was decided)
 	Disposition pipeline.Disposition // for payments
 	SeenTrxID   string               // the TrxID to mark seen ("" for duplicates and expiries)
 	Transitions []state.Transition
-	Payment     *state.PaymentRecord // kept for operators when unmatched or sent to review
+	Payment     *state.PaymentRecord // kept for operators when unmatched or sent to review (or moved by a claim)
 	Outcomes    []*pipeline.Outcome
+
+	// Ignored, for a claim, an operator decision or an SMS, is why the event changes nothing (one
+	// of the Ignore* reasons, a metric label). Such a decision is still applied (an empty applied
+	// marker), so that a replay repeats it instead of deciding again over later state.
+	Ignored string
+	// UsedPayments are kept payments that now paid an intent (a claim, an approval, an attach).
+	UsedPayments []*state.PaymentRecord
+	// Claims records a claim that waits for its payment.
+	Claims *state.ClaimsUpdate
+	// DropClaims are TrxIDs whose waiting claims this payment settled.
+	DropClaims []string
+	// Balance is the wallet's new balance chain head; Gap a break of the chain and GapOutcome its
+	// outcome (OutcomeBalanceGap).
+	Balance    *state.BalanceHead
+	Gap        *state.BalanceGap
+	GapOutcome *BalanceGapOutcome
 }
 
-// Change returns the decision as a state change of ev's wallet, applied under ev.ID.
+// Empty reports whether d neither changes state nor emits anything (nothing to apply).
+func (d *Decision) Empty() bool {
+	return len(d.Outcomes) == 0 && len(d.Transitions) == 0 && d.Payment == nil && d.SeenTrxID == "" &&
+		d.Ignored == "" && len(d.UsedPayments) == 0 && d.Claims == nil && len(d.DropClaims) == 0 &&
+		d.Balance == nil && d.Gap == nil && d.GapOutcome == nil
+}
+
+// Change returns the decision as a state change of ev's wallet, applied under ev.ID. The caller
+// sets IfVersion to the version of the snapshot the decision was taken over.
 func (d *Decision) Change(ev *pipeline.Event) *state.Change {
-	return &state.Change{
+	ch := &state.Change{
 		Wallet: ev.Wallet, EventID: ev.ID, SeenTrxID: d.SeenTrxID,
 		Transitions: d.Transitions, Payment: d.Payment, Outcomes: d.Outcomes,
+		UsedPayments: d.UsedPayments, Claims: d.Claims, DropClaims: d.DropClaims,
+		Balance: d.Balance, Gap: d.Gap, RecordNoop: d.Ignored != "",
 	}
+	if d.GapOutcome != nil {
+		ch.OtherOutcomes = []any{d.GapOutcome}
+	}
+	return ch
 }
 
 // PaymentWindow returns the time the rules take a payment to have happened (OccurredAt, or
@@ -84,14 +132,20 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 	return at, createdUpTo
 }
 
-// Decide applies the matching rules (SPEC "Matching rules" 1, 2, 4, 5) to one event over snap and
-// returns the decision, taken at now. It is pure and deterministic: no I/O, no clock; the same
-// arguments always give an equal Decision with the same outcome ids. It never changes a final
-// intent, never pays more than one intent per payment, and only moves intents out of the status and
-// version snap shows (Apply's compare-and-set enforces that nothing changed in between).
+// Decide applies the matching rules (SPEC "Matching rules") to one event over snap and returns
+// the decision, taken at now. It is pure and deterministic: no I/O, no clock; the same arguments
+// always give an equal Decision with the same outcome ids. It never changes a final intent, never
+// pays more than one intent per event, never pays with a TrxID that paid another intent, and only
+// moves intents out of the status and version snap shows (Apply's compare-and-sets enforce that
+// nothing changed in between).
 //
-//   - payment.reported: rule 1 (TrxID seen => duplicate), else rule 2 (the reference names intents),
-//     else rule 4 (amount and window); every payment yields exactly one OutcomePayment.
+//   - payment.reported: the balance chain when it came from an SMS (see below), then rule 1 (TrxID
+//     seen, or known to have paid an intent => duplicate), else rule 3 (claims waiting for the TrxID), else rule 2 (the reference
+//     names intents), else rule 4 (amount and window); every payment yields exactly one
+//     OutcomePayment.
+//   - claim.submitted: rule 3 from the claim's side (decide_claims.go).
+//   - review.decided: rule 6, an operator's approve, reject or attach (decide_review.go).
+//   - sms.received: the balance chain only (decide_balance.go); its only outcome is a balance gap.
 //   - KindExpiry (ExpiryEvent): rule 5, a PENDING intent whose ExpiresAt <= now becomes EXPIRED.
 //   - intent.created and anything else: a zero Decision (creation is CreateIntent's job).
 //
@@ -111,26 +165,53 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 //   - Rule 4 candidates are PENDING, same amount, created at or before PaymentWindow's
 //     createdUpTo and not expired at payment time. Ambiguity sends every candidate the snapshot
 //     holds to review (the store loads at most state.DefaultMaxAmountCandidates, newest first).
-//   - Review transitions carry the payment's TrxID and Reason and no MatchType.
+//   - Review transitions carry the payment's TrxID and Reason and no MatchType. An intent already
+//     REVIEW_REQUIRED that a payment concerns is not changed again: the payment is linked to it
+//     (a review candidate, state.ReviewCandidatesKey) and the payment outcome names it.
+//   - A payment whose SMS balance is lower than the chain allows (ReasonBalanceMismatch) goes to
+//     review instead of paying or staying unmatched.
 func Decide(ev *pipeline.Event, snap Snapshot, now time.Time) Decision {
-	x := &decider{ev: ev, now: now}
+	x := &decider{ev: ev, now: now, snap: snap}
 	switch ev.Kind {
 	case pipeline.KindPaymentReported:
 		if ev.Payment != nil {
-			x.payment(snap)
+			x.pay = ev.Payment
+			x.balance()
+			x.payment()
+		}
+	case pipeline.KindClaimSubmitted:
+		if ev.Claim != nil {
+			x.claim()
+		}
+	case pipeline.KindReviewDecided:
+		if ev.Review != nil {
+			x.operator()
+		}
+	case pipeline.KindSMSReceived:
+		if ev.SMS != nil {
+			x.balance()
 		}
 	case KindExpiry:
 		if ev.Intent != nil {
-			x.expiry(snap)
+			x.expiry()
 		}
 	}
+	x.finishGap()
 	return x.d
 }
 
 type decider struct {
-	ev  *pipeline.Event
-	now time.Time
-	d   Decision
+	ev   *pipeline.Event
+	now  time.Time
+	snap Snapshot
+	d    Decision
+	// pay is the payment the decision is about: the reported one, or the kept one a claim or an
+	// operator decision uses. Outcomes and transitions carry a copy.
+	pay *pipeline.Payment
+	// suspect is set by the balance chain: the paying SMS reports a lower balance than the chain
+	// allows, so the payment goes to review (ReasonBalanceMismatch) instead of paying.
+	suspect    bool
+	suspectHit bool // a payment was sent to review because of suspect
 }
 
 // intents returns snap's records without nils and duplicate ids (the first one wins), oldest first.
@@ -147,8 +228,31 @@ func intents(snap Snapshot) []*state.IntentRecord {
 	return out
 }
 
-func (x *decider) expiry(snap Snapshot) {
-	for _, r := range intents(snap) {
+// intentByID returns the snapshot's record of id, nil when absent.
+func (x *decider) intentByID(id string) *state.IntentRecord {
+	for _, r := range intents(x.snap) {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// keptPayment returns the snapshot's kept payment whose event id is eventID, nil when absent.
+func (x *decider) keptPayment(eventID string) *state.PaymentRecord {
+	if eventID == "" {
+		return nil
+	}
+	for _, p := range x.snap.Payments {
+		if p != nil && p.EventID == eventID {
+			return p
+		}
+	}
+	return nil
+}
+
+func (x *decider) expiry() {
+	for _, r := range intents(x.snap) {
 		if r.ID != x.ev.Intent.ID {
 			continue
 		}
@@ -160,16 +264,21 @@ func (x *decider) expiry(snap Snapshot) {
 	}
 }
 
-func (x *decider) payment(snap Snapshot) {
+func (x *decider) payment() {
 	p := x.ev.Payment
-	if snap.TrxSeenBy != "" {
+	// A TrxID that paid an intent was seen, even if its mark were missing (state written before
+	// the mark existed, or by hand): never let it pay again.
+	if x.snap.TrxSeenBy != "" || x.snap.TrxPaid[state.NormalizeTrxID(p.TrxID)] != "" {
 		x.d.Rule, x.d.Disposition = pipeline.RuleDedupe, pipeline.DispositionDuplicate
 		x.recordPayment(pipeline.DispositionDuplicate, pipeline.RuleDedupe, "", nil, false)
 		return
 	}
 	x.d.SeenTrxID = p.TrxID
-	all := intents(snap)
+	all := intents(x.snap)
 	at, createdUpTo := PaymentWindow(x.ev)
+	if x.byClaims(all, at) {
+		return
+	}
 	if ref := strings.TrimSpace(p.Reference); ref != "" {
 		if cands := referenced(all, ref); len(cands) > 0 {
 			x.byReference(cands, at)
@@ -184,10 +293,16 @@ func (x *decider) payment(snap Snapshot) {
 	}
 	switch len(cands) {
 	case 0:
+		if x.suspect {
+			x.suspectHit = true
+			x.d.Rule, x.d.Disposition = pipeline.RuleNone, pipeline.DispositionReview
+			x.recordPayment(pipeline.DispositionReview, pipeline.RuleNone, ReasonBalanceMismatch, nil, true)
+			return
+		}
 		x.d.Rule, x.d.Disposition = pipeline.RuleNone, pipeline.DispositionUnmatched
 		x.recordPayment(pipeline.DispositionUnmatched, pipeline.RuleNone, "", nil, true)
 	case 1:
-		x.pay(cands[0], pipeline.RuleAmount, pipeline.MatchAuto)
+		x.payIntent(cands[0], pipeline.RuleAmount, pipeline.MatchAuto)
 	default:
 		x.review(cands, pipeline.RuleAmount, pipeline.ReasonAmbiguous)
 	}
@@ -225,7 +340,7 @@ func (x *decider) byReference(cands []*state.IntentRecord, at time.Time) {
 		exact := withAmount(open, amount)
 		switch {
 		case len(exact) == 1:
-			x.pay(exact[0], pipeline.RuleReference, pipeline.MatchReference)
+			x.payIntent(exact[0], pipeline.RuleReference, pipeline.MatchReference)
 		case len(exact) > 1:
 			x.review(exact, pipeline.RuleReference, pipeline.ReasonAmbiguous)
 		case len(open) == 1:
@@ -256,29 +371,40 @@ func withAmount(rs []*state.IntentRecord, amount pipeline.Money) []*state.Intent
 	return out
 }
 
-func (x *decider) pay(r *state.IntentRecord, rule pipeline.Rule, mt pipeline.MatchType) {
+// payIntent pays r with the reported payment, or sends it to review when the balance chain
+// contradicts the payment's SMS.
+func (x *decider) payIntent(r *state.IntentRecord, rule pipeline.Rule, mt pipeline.MatchType) {
+	if x.suspect {
+		x.suspectHit = true
+		x.review([]*state.IntentRecord{r}, rule, ReasonBalanceMismatch)
+		return
+	}
 	x.d.Rule, x.d.Disposition = rule, pipeline.DispositionMatched
 	x.change(r, pipeline.StatusPaid, rule, mt, "")
 	x.recordPayment(pipeline.DispositionMatched, rule, "", []string{r.ID}, false)
 }
 
+// review sends the reported payment to review with rs: each intent not yet REVIEW_REQUIRED goes
+// there; those already under review only get the payment as a candidate.
 func (x *decider) review(rs []*state.IntentRecord, rule pipeline.Rule, reason string) {
 	x.d.Rule, x.d.Disposition = rule, pipeline.DispositionReview
 	ids := make([]string, len(rs))
 	for i, r := range rs {
-		x.change(r, pipeline.StatusReviewRequired, rule, "", reason)
+		if r.Status != pipeline.StatusReviewRequired {
+			x.change(r, pipeline.StatusReviewRequired, rule, "", reason)
+		}
 		ids[i] = r.ID
 	}
 	x.recordPayment(pipeline.DispositionReview, rule, reason, ids, true)
 }
 
-// change records the transition of r to status and its outcome.
+// change records the transition of r to status and its outcome, carrying x.pay.
 func (x *decider) change(r *state.IntentRecord, to pipeline.Status, rule pipeline.Rule, mt pipeline.MatchType, reason string) {
 	ev := x.ev
 	var pay *pipeline.Payment
 	trx := ""
-	if ev.Payment != nil {
-		p := *ev.Payment
+	if x.pay != nil {
+		p := *x.pay
 		pay, trx = &p, p.TrxID
 	}
 	x.d.Transitions = append(x.d.Transitions, state.Transition{
@@ -300,7 +426,7 @@ func (x *decider) change(r *state.IntentRecord, to pipeline.Status, rule pipelin
 	})
 }
 
-// recordPayment adds the payment's outcome and, if keep, the record kept for operators.
+// recordPayment adds the reported payment's outcome and, if keep, the record kept for operators.
 func (x *decider) recordPayment(disp pipeline.Disposition, rule pipeline.Rule, reason string, intentIDs []string, keep bool) {
 	ev := x.ev
 	p := *ev.Payment
@@ -322,4 +448,9 @@ func (x *decider) recordPayment(disp pipeline.Disposition, rule pipeline.Rule, r
 			AcceptedAt: ev.AcceptedAt, DecidedAt: x.now,
 		}
 	}
+}
+
+// ignore records that the event changes nothing, and why.
+func (x *decider) ignore(rule pipeline.Rule, reason string) {
+	x.d = Decision{Rule: rule, Ignored: reason}
 }

@@ -193,7 +193,7 @@ func TestDecide(t *testing.T) {
 			if got := summarize(d); got != tc.want {
 				t.Errorf("Decide =\n  %+v\nwant\n  %+v", got, tc.want)
 			}
-			checkInvariants(t, tc.ev, tc.snap, d)
+			checkInvariants(t, tc.ev, tc.snap, tc.now, d)
 		})
 	}
 }
@@ -262,7 +262,7 @@ func TestDecideOutcomeFields(t *testing.T) {
 }
 
 // checkInvariants asserts what must hold for every decision (shared with FuzzDecide).
-func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, d Decision) {
+func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.Time, d Decision) {
 	t.Helper()
 	byID := map[string]*state.IntentRecord{}
 	for _, r := range snap.Intents {
@@ -270,6 +270,12 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, d Decision
 			if _, dup := byID[r.ID]; !dup {
 				byID[r.ID] = r
 			}
+		}
+	}
+	kept := map[string]*state.PaymentRecord{}
+	for _, p := range snap.Payments {
+		if p != nil {
+			kept[p.EventID] = p
 		}
 	}
 	paid := 0
@@ -292,6 +298,9 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, d Decision
 		changed[tr.IntentID] = true
 		if tr.To == pipeline.StatusPaid {
 			paid++
+			if p := snap.TrxPaid[state.NormalizeTrxID(tr.TrxID)]; tr.TrxID != "" && p != "" && p != tr.IntentID {
+				t.Fatalf("intent %s paid with TrxID %s that paid %s", tr.IntentID, tr.TrxID, p)
+			}
 		}
 	}
 	if paid > 1 {
@@ -314,6 +323,10 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, d Decision
 				o.ID != pipeline.IntentOutcomeID(tr.IntentID, tr.Version+1, tr.To) {
 				t.Fatalf("outcome %d %+v does not match transition %+v", i, o, tr)
 			}
+			// A claim never pays an intent whose amount differs.
+			if o.MatchType == pipeline.MatchClaim && (o.Status != pipeline.StatusPaid || o.Payment == nil || o.Payment.Amount != o.Intent.Amount) {
+				t.Fatalf("claim match %+v with payment %+v", o, o.Payment)
+			}
 		case pipeline.OutcomePayment:
 			paymentOutcomes++
 			if i != len(d.Outcomes)-1 || o.ID != pipeline.PaymentOutcomeID(ev.ID) || o.Disposition != d.Disposition {
@@ -325,6 +338,21 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, d Decision
 	}
 	if intentOutcomes != len(d.Transitions) {
 		t.Fatalf("%d intent outcomes for %d transitions", intentOutcomes, len(d.Transitions))
+	}
+	for _, u := range d.UsedPayments {
+		if kept[u.EventID] == nil || paid != 1 {
+			t.Fatalf("payment %s used (kept %v) with %d intents paid", u.EventID, kept[u.EventID] != nil, paid)
+		}
+	}
+	if (d.Gap == nil) != (d.GapOutcome == nil) || (d.Gap != nil && d.Balance == nil) {
+		t.Fatalf("gap %+v, gap outcome %+v, head %+v", d.Gap, d.GapOutcome, d.Balance)
+	}
+	if o := d.GapOutcome; o != nil && (o.ID != BalanceGapOutcomeID(ev.ID) || o.Type != OutcomeBalanceGap || o.EventID != ev.ID || o.BalanceGap != d.Gap) {
+		t.Fatalf("gap outcome %+v", o)
+	}
+	if d.Ignored != "" && (len(d.Outcomes) != 0 || len(d.Transitions) != 0 || d.Payment != nil || d.SeenTrxID != "" ||
+		len(d.UsedPayments) != 0 || d.Claims != nil || len(d.DropClaims) != 0 || d.Balance != nil || d.Gap != nil) {
+		t.Fatalf("ignored (%s) decision changes state: %+v", d.Ignored, d)
 	}
 	switch ev.Kind {
 	case pipeline.KindPaymentReported:
@@ -339,36 +367,67 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, d Decision
 			t.Fatalf("disposition %s, kept payment %v", d.Disposition, d.Payment != nil)
 		}
 		if d.Disposition == pipeline.DispositionDuplicate {
-			if len(d.Transitions) != 0 || d.SeenTrxID != "" {
+			if len(d.Transitions) != 0 || d.SeenTrxID != "" || d.Claims != nil || len(d.DropClaims) != 0 {
 				t.Fatalf("duplicate changed state: %+v", d)
 			}
 		} else if d.SeenTrxID != ev.Payment.TrxID {
 			t.Fatalf("TrxID %q not marked seen (%q)", ev.Payment.TrxID, d.SeenTrxID)
+		}
+		if len(d.UsedPayments) != 0 || d.Claims != nil || d.Ignored != "" {
+			t.Fatalf("payment decision uses kept payments or records claims: %+v", d)
+		}
+	case pipeline.KindClaimSubmitted:
+		if paymentOutcomes != 0 || len(d.Transitions) > 1 || d.SeenTrxID != "" || d.Gap != nil || d.Balance != nil {
+			t.Fatalf("claim decision %+v", d)
+		}
+		if paid == 1 && (len(d.UsedPayments) != 1 || d.Transitions[0].IntentID != ev.Claim.IntentID) {
+			t.Fatalf("claim paid without using the kept payment: %+v", d)
+		}
+		if d.Claims != nil && (len(d.Transitions) != 0 || d.Claims.IntentID != ev.Claim.IntentID ||
+			len(d.Claims.IntentTrxIDs) > state.MaxClaimsPerIntent || len(d.Claims.Claims) > state.MaxClaimsPerTrx) {
+			t.Fatalf("claim recorded with %+v", d)
+		}
+	case pipeline.KindReviewDecided:
+		if paymentOutcomes != 0 || len(d.Transitions) > 1 || d.Gap != nil || d.Balance != nil || d.Claims != nil || d.Payment != nil {
+			t.Fatalf("operator decision %+v", d)
+		}
+		for _, tr := range d.Transitions {
+			ok := tr.IntentID == ev.Review.IntentID && tr.MatchType == map[pipeline.Status]pipeline.MatchType{pipeline.StatusPaid: pipeline.MatchManual}[tr.To]
+			switch ev.Review.Action {
+			case pipeline.ReviewApprove:
+				ok = ok && tr.From == pipeline.StatusReviewRequired && tr.To == pipeline.StatusPaid
+			case pipeline.ReviewReject:
+				ok = ok && tr.From == pipeline.StatusReviewRequired && tr.To == pipeline.StatusRejected
+			case pipeline.ReviewAttach:
+				ok = ok && (tr.From == pipeline.StatusPending || tr.From == pipeline.StatusReviewRequired) && tr.To == pipeline.StatusPaid &&
+					len(d.UsedPayments) == 1 && d.UsedPayments[0].EventID == ev.Review.PaymentEventID
+			}
+			if !ok {
+				t.Fatalf("operator %s made transition %+v", ev.Review.Action, tr)
+			}
+		}
+	case pipeline.KindSMSReceived:
+		if len(d.Outcomes) != 0 || len(d.Transitions) != 0 || d.Payment != nil || d.SeenTrxID != "" || len(d.UsedPayments) != 0 {
+			t.Fatalf("sms decision %+v", d)
 		}
 	case KindExpiry:
 		if paymentOutcomes != 0 || len(d.Transitions) > 1 || (len(d.Transitions) == 1 && d.Transitions[0].To != pipeline.StatusExpired) {
 			t.Fatalf("expiry decision %+v", d)
 		}
 	default:
-		if len(d.Outcomes) != 0 || len(d.Transitions) != 0 {
+		if !d.Empty() {
 			t.Fatalf("%s decided %+v", ev.Kind, d)
 		}
 	}
 	// Same input, same output (byte for byte once encoded).
-	again := Decide(ev, snap, d.decidedAt())
+	again := Decide(ev, snap, now)
 	a, _ := json.Marshal(d.Outcomes)
 	b, _ := json.Marshal(again.Outcomes)
-	if len(d.Outcomes) > 0 && (string(a) != string(b) || !reflect.DeepEqual(d, again)) {
+	ga, _ := json.Marshal(d.GapOutcome)
+	gb, _ := json.Marshal(again.GapOutcome)
+	if string(a) != string(b) || string(ga) != string(gb) || !reflect.DeepEqual(d, again) {
 		t.Fatalf("Decide is not deterministic:\n%s\n%s", a, b)
 	}
-}
-
-// decidedAt returns the now a decision was taken at (zero when it has no outcomes).
-func (d *Decision) decidedAt() time.Time {
-	if len(d.Outcomes) == 0 {
-		return time.Time{}
-	}
-	return d.Outcomes[0].DecidedAt
 }
 
 func BenchmarkDecide(b *testing.B) {

@@ -281,24 +281,40 @@ func (m *Matcher) processRecord(ctx context.Context, partition int32, r *kgo.Rec
 		}
 		m.met.events.WithLabelValues(string(ev.Kind), resultApplied).Inc()
 		return nil, nil
-	case pipeline.KindPaymentReported:
+	case pipeline.KindPaymentReported, pipeline.KindClaimSubmitted, pipeline.KindReviewDecided, pipeline.KindSMSReceived:
 		if w := ev.Wallet; w.Validate() == nil && w != ev.Wallet {
-			m.log.Warn("payment event on a non-canonical wallet; using its canonical form", "event", ev.ID, "wallet", ev.Wallet.Key())
+			m.log.Warn("event on a non-canonical wallet; using its canonical form", "event", ev.ID, "kind", ev.Kind, "wallet", ev.Wallet.Key())
 			ev.Wallet = w
 		}
-		_, createdUpTo := PaymentWindow(ev)
-		q := &state.SnapshotQuery{
-			Wallet: ev.Wallet, EventID: ev.ID, TrxID: ev.Payment.TrxID, Reference: ev.Payment.Reference,
-			Amount: ev.Payment.Amount, CreatedUpTo: createdUpTo,
-		}
-		out, err := m.decideAndApply(ctx, string(ev.Kind), q, func(*state.Snapshot) *pipeline.Event { return ev })
+		out, err := m.decideAndApply(ctx, string(ev.Kind), snapshotQuery(ev), func(*state.Snapshot) *pipeline.Event { return ev })
 		if err != nil {
-			return nil, fmt.Errorf("handling payment.reported %s: %w", ev.ID, err)
+			return nil, fmt.Errorf("handling %s %s: %w", ev.Kind, ev.ID, err)
 		}
 		return out, nil
 	}
 	m.poison(string(ev.Kind), r, errors.New("unhandled event kind"))
 	return nil, nil
+}
+
+// snapshotQuery returns the state Decide needs for ev (a payment, claim, operator decision or SMS).
+func snapshotQuery(ev *pipeline.Event) *state.SnapshotQuery {
+	q := &state.SnapshotQuery{Wallet: ev.Wallet, EventID: ev.ID, Balance: ev.SMS != nil}
+	switch ev.Kind {
+	case pipeline.KindPaymentReported:
+		_, createdUpTo := PaymentWindow(ev)
+		q.TrxID, q.Reference, q.Amount, q.CreatedUpTo = ev.Payment.TrxID, ev.Payment.Reference, ev.Payment.Amount, createdUpTo
+	case pipeline.KindClaimSubmitted:
+		q.TrxID, q.LoadWhenSeen = ev.Claim.TrxID, true
+		q.IntentIDs, q.ClaimsOfIntent = []string{ev.Claim.IntentID}, ev.Claim.IntentID
+	case pipeline.KindReviewDecided:
+		rv := ev.Review
+		q.TrxID, q.LoadWhenSeen, q.TrxOfLoaded = rv.TrxID, true, true
+		q.IntentIDs, q.CandidatesOf = []string{rv.IntentID}, rv.IntentID
+		if rv.PaymentEventID != "" {
+			q.PaymentEventIDs = []string{rv.PaymentEventID}
+		}
+	}
+	return q
 }
 
 func (m *Matcher) poison(kind string, r *kgo.Record, err error) {
@@ -325,12 +341,14 @@ func (m *Matcher) decideAndApply(ctx context.Context, kind string, q *state.Snap
 			return nil, nil
 		}
 		now := m.now().UTC()
-		d := Decide(ev, Snapshot{TrxSeenBy: snap.TrxSeenBy, Intents: snap.Intents}, now)
-		if len(d.Outcomes) == 0 {
+		d := Decide(ev, SnapshotOf(snap), now)
+		if d.Empty() {
 			m.met.events.WithLabelValues(kind, resultNoop).Inc()
 			return nil, nil
 		}
-		out, replayed, err := m.st.Apply(ctx, d.Change(ev))
+		ch := d.Change(ev)
+		ch.IfVersion = &snap.Version
+		out, replayed, err := m.st.Apply(ctx, ch)
 		if errors.Is(err, state.ErrConflict) {
 			m.met.conflicts.Inc()
 			m.log.Info("state changed under a decision; deciding again", "event", ev.ID, "attempt", attempt, "err", err)
@@ -347,6 +365,16 @@ func (m *Matcher) decideAndApply(ctx context.Context, kind string, q *state.Snap
 			return out, nil
 		}
 		m.observe(ev, &d, now)
+		if d.Ignored != "" {
+			m.met.events.WithLabelValues(kind, resultIgnored).Inc()
+			m.met.ignored.WithLabelValues(kind, d.Ignored).Inc()
+			m.logIgnored(ctx, ev, d.Ignored)
+			return out, nil
+		}
+		if rv := ev.Review; rv != nil {
+			m.log.Info("operator decision applied", "event", ev.ID, "intent", rv.IntentID, "action", rv.Action,
+				"operator", rv.Operator, "payment_event", rv.PaymentEventID, "trx_id", rv.TrxID, "note", rv.Note)
+		}
 		m.met.events.WithLabelValues(kind, resultApplied).Inc()
 		return out, nil
 	}
@@ -364,9 +392,34 @@ func (m *Matcher) observe(ev *pipeline.Event, d *Decision, now time.Time) {
 		}
 		m.met.decisions.WithLabelValues(string(o.Rule), status, env).Inc()
 	}
-	if !ev.AcceptedAt.IsZero() {
+	if d.Gap != nil {
+		m.met.gaps.WithLabelValues(env).Inc()
+		g := d.Gap
+		m.log.Warn("balance chain broken: possible missed SMS", "event", ev.ID, "wallet", ev.Wallet.Key(),
+			"previous_event", g.PreviousEventID, "expected_paisa", g.ExpectedPaisa, "actual_paisa", g.ActualPaisa,
+			"payment_to_review", g.Review)
+	}
+	if len(d.Outcomes) > 0 && !ev.AcceptedAt.IsZero() {
 		m.met.latency.WithLabelValues(env).Observe(max(now.Sub(ev.AcceptedAt), 0).Seconds())
 	}
+}
+
+// logIgnored logs an event that changed nothing (a race the admin API or the checkout page could
+// not see, or a repeat), with what an operator needs to find it.
+func (m *Matcher) logIgnored(ctx context.Context, ev *pipeline.Event, reason string) {
+	args := []any{"event", ev.ID, "kind", ev.Kind, "reason", reason, "wallet", ev.Wallet.Key()}
+	switch {
+	case ev.Claim != nil:
+		args = append(args, "intent", ev.Claim.IntentID, "trx_id", ev.Claim.TrxID)
+	case ev.Review != nil:
+		args = append(args, "intent", ev.Review.IntentID, "action", ev.Review.Action, "operator", ev.Review.Operator,
+			"payment_event", ev.Review.PaymentEventID, "trx_id", ev.Review.TrxID)
+	}
+	level := slog.LevelWarn
+	if ev.Kind == pipeline.KindSMSReceived {
+		level = slog.LevelInfo // reordered or repeated SMS are routine
+	}
+	m.log.Log(ctx, level, "event changed nothing", args...)
 }
 
 // outcomeRecords makes outcomes records of the outcomes topic, keyed by merchant id, values as stored.

@@ -18,7 +18,8 @@ const (
 const (
 	resultApplied  = "applied"  // decided and stored now
 	resultReplayed = "replayed" // found applied before: stored outcomes re-emitted
-	resultNoop     = "noop"     // nothing to decide (expiry of an intent no longer PENDING)
+	resultNoop     = "noop"     // nothing to decide (expiry of an intent no longer PENDING, an SMS without a trusted balance)
+	resultIgnored  = "ignored"  // decided to change nothing (paystream_matcher_ignored_total says why), marker stored
 	resultPoison   = "poison"   // undecodable or unusable record, skipped
 )
 
@@ -27,6 +28,8 @@ type metrics struct {
 	decisions *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	dups      *prometheus.CounterVec
+	ignored   *prometheus.CounterVec
+	gaps      *prometheus.CounterVec
 	conflicts prometheus.Counter
 	produced  prometheus.Counter
 }
@@ -51,6 +54,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "paystream_matcher_duplicates_total",
 			Help: "Payments whose TrxID was reported before on the same wallet.",
 		}, []string{"environment"}),
+		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_matcher_ignored_total",
+			Help: "Claims, operator decisions and SMS that changed nothing, by kind and reason (unknown_intent, trx_paid_other_intent, not_under_review, sms_out_of_order, ...).",
+		}, []string{"kind", "reason"}),
+		gaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_matcher_balance_gaps_total",
+			Help: "Wallet SMS whose balance does not follow from the previous one: possible missed SMS.",
+		}, []string{"environment"}),
 		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "paystream_matcher_apply_conflicts_total",
 			Help: "Decisions whose compare-and-set failed because the state changed; they were decided again.",
@@ -64,12 +75,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	// alert rules find them on a healthy process.
 	for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
 		m.dups.WithLabelValues(string(env))
+		m.gaps.WithLabelValues(string(env))
 	}
 	if reg == nil {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.events, m.decisions, m.latency, m.dups, m.conflicts, m.produced} {
+	for _, c := range []prometheus.Collector{m.events, m.decisions, m.latency, m.dups, m.ignored, m.gaps, m.conflicts, m.produced} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

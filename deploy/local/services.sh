@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts what paystream needs on one machine: Redis and ClickHouse.
-# With --test-tools also the tools the test suite uses (promtool).
+# With --test-tools also the tools the test suite uses (promtool, chromium).
 # Idempotent: anything already installed or already answering is left alone. Needs root for apt-get.
 set -euo pipefail
 
@@ -11,9 +11,11 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 { [ -x /usr/sbin/clickhouse-server ] || [ -x /usr/bin/clickhouse-server ]; } || need+=(clickhouse-server)
 command -v clickhouse-client >/dev/null 2>&1 || need+=(clickhouse-client)
-# --test-tools: what only the test suite needs (promtool validates deploy/monitoring).
+# --test-tools: what only the test suite needs (promtool validates deploy/monitoring; the hosted
+# checkout's browser test drives Debian's chromium).
 if [ "${1:-}" = "--test-tools" ]; then
   command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+  command -v chromium >/dev/null || need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"

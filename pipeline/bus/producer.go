@@ -56,12 +56,24 @@ func NewBusProducer(c Config, deliveryTimeout time.Duration, maxBuffered int, re
 }
 
 // Send produces one record and blocks until Kafka acknowledged it, ctx ended, or the delivery
-// timeout passed. Any failure wraps ErrUnavailable. The record may still have been written when
-// Send fails on ctx (at-least-once): every consumer dedupes by the record's own id.
+// timeout passed, whichever comes first. Any failure wraps ErrUnavailable. Send returns at ctx's
+// deadline even when the record is still in flight to an unresponsive broker (franz-go cannot
+// recall a record once it is on the wire): the record may then still be written later
+// (at-least-once), which every consumer tolerates because it dedupes by the record's own id.
+// Records left in flight stay bounded by the producer's buffer limit.
 func (p *Producer) Send(ctx context.Context, topic string, key, value []byte) error {
 	start := time.Now()
-	res := p.cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: key, Value: value})
-	if err := res.FirstErr(); err != nil {
+	done := make(chan error, 1)
+	p.cl.Produce(ctx, &kgo.Record{Topic: topic, Key: key, Value: value}, func(_ *kgo.Record, err error) {
+		done <- err
+	})
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
 		p.failures.WithLabelValues(topic).Inc()
 		return fmt.Errorf("%w: producing to %s: %v", ErrUnavailable, topic, err)
 	}
@@ -72,8 +84,11 @@ func (p *Producer) Send(ctx context.Context, topic string, key, value []byte) er
 // Ping checks that a broker answers.
 func (p *Producer) Ping(ctx context.Context) error { return p.cl.Ping(ctx) }
 
-// Close flushes buffered records (bounded by ctx) and closes the client. Idempotent.
+// Close flushes buffered records and closes the client, failing what could not be flushed. The
+// flush is bounded by ctx and by 10 s at most (an unresponsive broker must not block shutdown).
 func (p *Producer) Close(ctx context.Context) {
-	_ = p.cl.Flush(ctx)
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_ = p.cl.Flush(fctx)
 	p.cl.Close()
 }

@@ -1,16 +1,17 @@
 // Package state is paystream's Redis-backed intent and matcher state. Ingest uses it to create
 // intents (read-your-writes right after Kafka acknowledged the intent.created event) and to read and
-// list them; the matcher uses it to load the state one decision needs (LoadSnapshot), to store a
-// decision atomically and idempotently (Apply), and to keep intent deadlines (AddDeadline,
+// list them, and to answer synchronously what the matcher knows (TrxUse, ReviewQueue, BalanceGaps,
+// ListPayments); the matcher uses it to load the state one decision needs (LoadSnapshot), to store
+// a decision atomically and idempotently (Apply), and to keep intent deadlines (AddDeadline,
 // DueDeadlines, RemoveDeadlines).
 //
 // # Redis layout
 //
-// Every key is built by pipeline.Keys, plus the two payment keys of this package (see
-// PaymentRecordsKey and ReviewPaymentsKey). Keys of one receiving wallet share the hash tag
-// {w:<wallet key>}; deadlines of one inbound partition share {exp:<partition>}. Every Lua script
-// receives all its keys in KEYS[] and they always carry one hash tag (checked before the script is
-// sent), so the store works unchanged on Redis Cluster: no CROSSSLOT by construction.
+// Every key is built by pipeline.Keys, plus the wallet keys of this package (keys.go). Keys of one
+// receiving wallet share the hash tag {w:<wallet key>}; deadlines of one inbound partition share
+// {exp:<partition>}. Every Lua script receives all its keys in KEYS[] and they always carry one
+// hash tag (checked before the script is sent), so the store works unchanged on Redis Cluster: no
+// CROSSSLOT by construction. TRXID below is the TrxID trimmed and upper-cased (NormalizeTrxID).
 //
 //	<tag>:intent:<id>          hash   json, status, version, updatedAt (unix ms), trxId, matchType, reason
 //	<tag>:idx:all              zset   intent ids by creation time (ms)
@@ -18,17 +19,37 @@
 //	<tag>:open:amt:<paisa>     zset   PENDING intent ids of that amount by creation time (ms)
 //	<tag>:ref:<REFERENCE>      set    intent ids whose customer reference is REFERENCE (upper-cased), any status
 //	<tag>:trx:<TRXID>          string the id of the event that reported the TrxID first (no TTL)
+//	<tag>:trxpaid              hash   TRXID -> the intent it paid (no TTL; TrxUse)
 //	<tag>:unmatched            zset   unmatched payment event ids by payment time (ms)
 //	<tag>:pay:review           zset   payment event ids kept for review, by payment time (ms)
 //	<tag>:pay:records          hash   event id -> PaymentRecord JSON (unmatched and review payments)
+//	<tag>:review:cand:<id>     set    event ids of the kept payments an intent under review may take (ReviewQueue)
+//	<tag>:claim:<TRXID>        string JSON array of ClaimRecord waiting for that TrxID (TTL ClaimTTL)
+//	<tag>:iclaims:<id>         string JSON array of the TRXIDs claimed for an intent (TTL ClaimTTL)
+//	<tag>:balance              string BalanceHead JSON: the newest trusted SMS balance
+//	<tag>:balance:gaps         zset   BalanceGap JSON by SMS time (ms), newest MaxBalanceGaps
+//	<tag>:ver                  string the wallet's version: +1 per applied decision
 //	<tag>:applied:<event id>   string the JSON array of outcomes the event produced (TTL 7 days)
 //	<prefix>:intentloc:<id>    string the intent's wallet key (no tag: a single-key record)
 //	<prefix>:{exp:<p>}:deadlines zset "<wallet key>|<intent id>" by expiry (ms, rounded up)
 //
+// Apply is one Lua script: it checks the applied marker, the wallet's version (Change.IfVersion),
+// the TrxID mark and every changed intent's status and version, and only then runs the write
+// operations Go computed (applyArgs), so a decision is all or nothing. Besides the fields of a
+// Change it keeps three links itself: a transition to PAID with a TrxID writes trxpaid; a
+// transition out of REVIEW_REQUIRED deletes the intent's candidates; a payment kept in review is
+// added to the candidates of its intents, and a used payment is removed from them.
+//
+// Readers for other stages: ingest uses CreateIntent, GetIntent, ListIntents, ListPayments,
+// OpenIntentsByReference, TrxUse (the checkout page), ReviewQueue and BalanceGaps (the admin API).
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use. Correctness across processes rests on two rules: every write
-// of one wallet is one Lua script on the wallet's slot, and Apply is a compare-and-set on the status
-// and version of every intent it changes (and on the TrxID mark), so a zombie matcher that lost its
-// partition cannot overwrite a newer decision: it gets a *ConflictError instead.
+// of one wallet is one Lua script on the wallet's slot, and Apply is a compare-and-set on the
+// wallet's version as the decision loaded it (IfVersion: claims, kept payments, the balance chain
+// and everything else the snapshot read), on the status and version of every intent it changes
+// and on the TrxID mark, so a zombie matcher that lost its partition cannot overwrite a newer
+// decision: it gets a *ConflictError instead. Intents that ingest creates do not move the version
+// (creating an intent changes no decision already taken).
 package state

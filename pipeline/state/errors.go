@@ -20,14 +20,19 @@ var ErrInvalid = errors.New("invalid state input")
 
 // ConflictError says what was found instead of what the decision expected.
 type ConflictError struct {
-	IntentID string // the intent whose status or version differed ("" when the TrxID mark conflicted)
+	IntentID string // the intent whose status or version differed ("" when the TrxID mark or the wallet version conflicted)
 	Status   string // its current status ("" if it does not exist)
 	Version  string // its current version
 	// TrxSeenBy is the event id that marked the payment's TrxID first, when that caused the conflict.
 	TrxSeenBy string
+	// WalletVersion is the wallet's current version, when Change.IfVersion caused the conflict.
+	WalletVersion string
 }
 
 func (e *ConflictError) Error() string {
+	if e.WalletVersion != "" {
+		return fmt.Sprintf("%v: wallet state is at version %s", ErrConflict, e.WalletVersion)
+	}
 	if e.IntentID == "" {
 		return fmt.Sprintf("%v: trx already reported by event %s", ErrConflict, e.TrxSeenBy)
 	}

@@ -28,56 +28,84 @@ end
 return 1
 `)
 
-// applyScript stores one decision, all or nothing.
+// applyScript stores one decision, all or nothing: it checks every precondition before it writes
+// anything, and the write operations it runs are validated first, so a malformed call writes
+// nothing either.
 //
-//	KEYS: 1 applied marker, 2 trx key (or KEYS[1] when ARGV[4] is '0'), 3 payment records hash,
-//	      4 payment index zset (unmatched or review), then 4 per transition starting at 5:
-//	      intent hash, old status index, new status index, open-by-amount index
+//	KEYS: 1 applied marker, 2 wallet version, 3 trx key (or KEYS[1] when ARGV[4] is '0'),
+//	      then one intent hash per transition (compare-and-set), then the keys of the operations
 //	ARGV: 1 outcomes JSON, 2 marker TTL seconds, 3 event id, 4 mark trx '1'/'0',
-//	      5 payment record JSON ('' for none), 6 payment score ms, 7 transition count, 8 'PENDING',
-//	      then 10 per transition starting at 9: intent id, from status, from version, to status,
-//	      to version, updatedAt ms, trx id, match type, reason, created ms
+//	      5 expected wallet version ('' for no check), 6 transition count n, 7 operation count m,
+//	      then 3 per transition: intent id, from status, from version,
+//	      then 4 per operation: name, key index, a, b (see the table in the script)
 //
 // Returns {1, outcomes} when the marker existed (nothing written), {2, kind, a, b} on a failed
-// compare-and-set (nothing written), {0, outcomes} when applied.
+// compare-and-set (nothing written; kind is 'trx', 'version' or the intent id), {0, outcomes} when
+// applied.
 var applyScript = redis.NewScript(`
 local prev = redis.call('GET', KEYS[1])
 if prev then
   return {1, prev}
 end
+if ARGV[5] ~= '' then
+  local v = redis.call('GET', KEYS[2]) or '0'
+  if v ~= ARGV[5] then
+    return {2, 'version', v, ''}
+  end
+end
 if ARGV[4] == '1' then
-  local seen = redis.call('GET', KEYS[2])
+  local seen = redis.call('GET', KEYS[3])
   if seen and seen ~= ARGV[3] then
     return {2, 'trx', seen, ''}
   end
 end
-local n = tonumber(ARGV[7])
-for i = 0, n - 1 do
-  local a = 9 + i * 10
-  local k = 5 + i * 4
-  local cur = redis.call('HMGET', KEYS[k], 'status', 'version')
+local n = tonumber(ARGV[6])
+local m = tonumber(ARGV[7])
+local a = 8
+for i = 1, n do
+  local cur = redis.call('HMGET', KEYS[3 + i], 'status', 'version')
   if cur[1] ~= ARGV[a + 1] or cur[2] ~= ARGV[a + 2] then
     return {2, ARGV[a], cur[1] or '', cur[2] or ''}
   end
+  a = a + 3
 end
-for i = 0, n - 1 do
-  local a = 9 + i * 10
-  local k = 5 + i * 4
-  redis.call('HSET', KEYS[k], 'status', ARGV[a + 3], 'version', ARGV[a + 4], 'updatedAt', ARGV[a + 5],
-    'trxId', ARGV[a + 6], 'matchType', ARGV[a + 7], 'reason', ARGV[a + 8])
-  redis.call('ZREM', KEYS[k + 1], ARGV[a])
-  redis.call('ZADD', KEYS[k + 2], ARGV[a + 9], ARGV[a])
-  if ARGV[a + 1] == ARGV[8] then
-    redis.call('ZREM', KEYS[k + 3], ARGV[a])
+local known = {hset = true, hdel = true, zadd = true, zrem = true, sadd = true, srem = true,
+  set = true, setex = true, del = true, zcap = true}
+for i = 0, m - 1 do
+  local o = a + i * 4
+  if not known[ARGV[o]] or not KEYS[tonumber(ARGV[o + 1])] then
+    return redis.error_reply('applyScript: bad operation ' .. tostring(ARGV[o]) .. ' on key ' .. tostring(ARGV[o + 1]))
+  end
+end
+for i = 0, m - 1 do
+  local o = a + i * 4
+  local op, k, x, y = ARGV[o], KEYS[tonumber(ARGV[o + 1])], ARGV[o + 2], ARGV[o + 3]
+  if op == 'hset' then
+    redis.call('HSET', k, x, y)
+  elseif op == 'hdel' then
+    redis.call('HDEL', k, x)
+  elseif op == 'zadd' then
+    redis.call('ZADD', k, x, y)
+  elseif op == 'zrem' then
+    redis.call('ZREM', k, x)
+  elseif op == 'sadd' then
+    redis.call('SADD', k, x)
+  elseif op == 'srem' then
+    redis.call('SREM', k, x)
+  elseif op == 'set' then
+    redis.call('SET', k, x)
+  elseif op == 'setex' then
+    redis.call('SET', k, x, 'EX', y)
+  elseif op == 'del' then
+    redis.call('DEL', k)
+  elseif op == 'zcap' then
+    redis.call('ZREMRANGEBYRANK', k, 0, -tonumber(x) - 1)
   end
 end
 if ARGV[4] == '1' then
-  redis.call('SET', KEYS[2], ARGV[3])
+  redis.call('SET', KEYS[3], ARGV[3])
 end
-if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[3], ARGV[3], ARGV[5])
-  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[3])
-end
+redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return {0, ARGV[1]}
 `)

@@ -21,25 +21,42 @@ func TestHashTag(t *testing.T) {
 	}
 }
 
-// Every script's keys must share one hash tag (Redis Cluster), whatever the inputs.
+// Every script's keys must share one hash tag (Redis Cluster), whatever the inputs, and every
+// operation names a key the script receives.
 func TestApplyKeysShareOneSlot(t *testing.T) {
 	st := New(nil, pipeline.Keys{Prefix: "x"})
 	in := testIntent("pi-1", walletA, 500, "Ref{odd}", t0)
 	tr := payTransition(in, "T", t0)
 	tr2 := tr
 	tr2.IntentID = "pi-{2}"
+	tr2.From = pipeline.StatusReviewRequired
+	v := int64(7)
+	used := &PaymentRecord{EventID: "ev{u}", IntentIDs: []string{"pi-{3}"}}
 	ch := &Change{Wallet: walletA, EventID: "ev{1}", SeenTrxID: "t{x}", Transitions: []Transition{tr, tr2},
-		Payment:  &PaymentRecord{Disposition: pipeline.DispositionReview},
-		Outcomes: []*pipeline.Outcome{{ID: "o"}}}
-	keys, _, err := st.applyArgs(ch)
+		Payment:      &PaymentRecord{EventID: "ev{k}", Disposition: pipeline.DispositionReview, IntentIDs: []string{"pi-{4}"}},
+		UsedPayments: []*PaymentRecord{used}, IfVersion: &v,
+		Claims:     &ClaimsUpdate{TrxID: "T{c}", IntentID: "pi-{5}", Claims: []ClaimRecord{{IntentID: "pi-{5}"}}, IntentTrxIDs: []string{"T{c}"}},
+		DropClaims: []string{"D{d}"}, Balance: &BalanceHead{EventID: "ev{1}"}, Gap: &BalanceGap{EventID: "ev{1}"},
+		Outcomes: []*pipeline.Outcome{{ID: "o"}}, OtherOutcomes: []any{map[string]string{"id": "g"}}}
+	keys, args, err := st.applyArgs(ch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := sameSlot(keys); err != nil {
 		t.Errorf("apply keys: %v", err)
 	}
-	if len(keys) != 4+2*4 {
-		t.Errorf("apply passes %d keys, want 12", len(keys))
+	n, m := args[5].(int), args[6].(int)
+	ops := args[7+3*n:]
+	if len(ops) != 4*m {
+		t.Fatalf("%d operation arguments for %d operations", len(ops), m)
+	}
+	for i := 0; i < len(ops); i += 4 {
+		if idx := ops[i+1].(int); idx < 1 || idx > len(keys) {
+			t.Errorf("operation %v names key %d of %d", ops[i], idx, len(keys))
+		}
+	}
+	if keys[keyVersion-1] != WalletVersionKey(st.Keys(), walletA) || args[4] != "7" {
+		t.Errorf("version key %q, expected version %v", keys[keyVersion-1], args[4])
 	}
 	if err := sameSlot([]string{"a:{w:1}:x", "a:{w:2}:x"}); !errors.Is(err, errCrossSlot) {
 		t.Errorf("sameSlot of two wallets = %v, want errCrossSlot", err)

@@ -1,0 +1,885 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// The hosted checkout (SPEC "Hosted checkout page", matching rule 3) is the customer's side of an
+// intent: a public page, reached through the intent's checkoutUrl, that shows what to send where,
+// and takes the customer's claim that they paid ("I sent it, here is the TrxID"). A claim is an
+// event like any other: claim.submitted on the intent's wallet, answered only after Kafka
+// acknowledged it; the matcher completes the match with whichever of claim and payment comes second.
+//
+// The page is server-rendered (html/template) and works without JavaScript; an inline script,
+// allowed by a per-response CSP nonce, adds copy buttons, a live countdown and a status poll that
+// follows the intent to its end. Every answer carries the security headers of coSecurityHeaders.
+
+const (
+	coPathPrefix = "/v1/checkout/"
+	// coPollRefresh is the no-JavaScript refresh (seconds) of a page that waits for a decision.
+	coPollRefresh = 15
+	// coMaxTrxInput bounds the TrxID as typed (labels and spaces included) before it is checked.
+	coMaxTrxInput = 64
+)
+
+// Claim rate limits (GCRA, Redis-backed so every ingest replica shares them). Per intent they stop
+// TrxID guessing against one intent; per client address they stop one client spraying many.
+var (
+	coIntentLimit = redis_rate.Limit{Rate: 5, Burst: 5, Period: 10 * time.Minute}
+	coClientLimit = redis_rate.Limit{Rate: 20, Burst: 20, Period: 10 * time.Minute}
+)
+
+//go:embed templates/checkout.html templates/checkout.css templates/checkout.js
+var coFiles embed.FS
+
+var (
+	coTemplates = template.Must(template.ParseFS(coFiles, "templates/checkout.html"))
+	// The page's own static CSS and JS (this package's embedded files, never input), inserted as
+	// is under the response's CSP nonce.
+	coCSS = template.CSS(mustReadEmbedded("templates/checkout.css"))
+	coJS  = template.JS(mustReadEmbedded("templates/checkout.js"))
+	coNS  = uuid.MustParse("5f0c3b52-9a7e-4c1d-8f2b-6d4e1a9c7b30") // namespace of claim event ids
+)
+
+func mustReadEmbedded(name string) string {
+	b, err := coFiles.ReadFile(name)
+	if err != nil {
+		panic(fmt.Sprintf("reading embedded %s: %v", name, err))
+	}
+	return string(b)
+}
+
+// checkoutRoutes registers the hosted checkout: the page, its status poll and the claim form.
+// All three are public (no key): an intent id is unguessable (UUIDv7 or 103 random bits) and
+// the page shows only what the customer needs to pay.
+func (s *Server) checkoutRoutes(route routeFunc) {
+	route(http.MethodGet, coPathPrefix+"{id}", "checkout_page", s.handleCheckoutPage)
+	route(http.MethodGet, coPathPrefix+"{id}/status", "checkout_status", s.handleCheckoutStatus)
+	route(http.MethodPost, coPathPrefix+"{id}/claim", "checkout_claim", s.handleCheckoutClaim)
+}
+
+// coIntent loads the intent behind a checkout id and its merchant. It returns nil records and a
+// nil error when there is no payable checkout: a malformed or unknown id, or a merchant that is
+// gone or inactive. Errors are Redis's (answer 503).
+func (s *Server) coIntent(ctx *fasthttp.RequestCtx, id string) (*state.IntentRecord, *pipeline.Merchant, error) {
+	if !intentIDRE.MatchString(id) && !invoiceIDRE.MatchString(id) {
+		return nil, nil, nil
+	}
+	rec, err := s.state.GetIntent(rc(ctx), id)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.dir.merchant(rc(ctx), rec.MerchantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m == nil || m.Status != pipeline.MerchantActive {
+		return nil, nil, nil
+	}
+	return rec, m, nil
+}
+
+// coDestination is where a decided intent sends the customer: the merchant's URL for the status
+// (successUrl for PAID, failedUrl for REJECTED/FAILED, expiredUrl for EXPIRED; "" when the merchant
+// gave none, and the page then shows the final status itself). decided is false while a customer
+// can still act (PENDING, REVIEW_REQUIRED).
+func coDestination(rec *state.IntentRecord) (dest string, decided bool) {
+	switch rec.Status {
+	case pipeline.StatusPaid:
+		return rec.SuccessURL, true
+	case pipeline.StatusRejected, pipeline.StatusFailed:
+		return rec.FailedURL, true
+	case pipeline.StatusExpired:
+		return rec.ExpiredURL, true
+	}
+	return "", false
+}
+
+// coClaimable reports whether a claim on an intent in status st can still matter: PENDING (the
+// payment has not been matched yet), or REVIEW_REQUIRED (an operator decides, and the customer's
+// TrxID is exactly the evidence that resolves an ambiguous match).
+func coClaimable(st pipeline.Status) bool {
+	return st == pipeline.StatusPending || st == pipeline.StatusReviewRequired
+}
+
+// coPath is the path of a checkout page as the customer reaches it: the path of PublicURL (a
+// reverse proxy may serve paystream under a prefix) + /v1/checkout/<id>. Links and redirects use
+// it, so they work behind such a proxy and whatever PublicURL's host is.
+func (s *Server) coPath(id string) string {
+	prefix := ""
+	if u, err := url.Parse(s.cfg.PublicURL); err == nil {
+		prefix = strings.TrimRight(u.EscapedPath(), "/")
+	}
+	return prefix + coPathPrefix + id
+}
+
+// --- the page --------------------------------------------------------------------------------
+
+func (s *Server) handleCheckoutPage(ctx *fasthttp.RequestCtx) {
+	id, _ := ctx.UserValue("id").(string)
+	lang := coLang(string(ctx.QueryArgs().Peek("lang")), ctx)
+	rec, m, err := s.coIntent(ctx, id)
+	if err != nil {
+		s.log.Error("loading checkout failed", "err", err, "request_id", requestID(ctx))
+		s.coRenderProblem(ctx, lang, http.StatusServiceUnavailable, true)
+		return
+	}
+	if rec == nil {
+		s.coRenderProblem(ctx, lang, http.StatusNotFound, true)
+		return
+	}
+	if dest, decided := coDestination(rec); decided && dest != "" {
+		coSecurityHeaders(ctx, "", nil)
+		ctx.Response.Header.Set("Location", dest)
+		ctx.SetStatusCode(http.StatusSeeOther)
+		return
+	}
+	p := s.coNewPage(rec, m, lang)
+	if ctx.QueryArgs().Has("sent") && rec.Status == pipeline.StatusPending {
+		p.Notice, p.NoticeID, p.AutoRefresh, p.ClaimTitle = p.T.Checking, "claim-sent", coPollRefresh, p.T.ClaimAgain
+		p.LangURL += "&sent=1"
+	}
+	s.coRender(ctx, http.StatusOK, p)
+}
+
+// coPage is what the templates render. Strings are plain text: the template escapes them.
+type coPage struct {
+	Lang, OtherLang, OtherLangName, LangURL string
+	T                                       *coText
+	Nonce                                   string
+	CSS                                     template.CSS
+	JS                                      template.JS
+	Title                                   string
+	AutoRefresh                             int
+
+	Status, ProviderKey, ProviderName string
+	Merchant, Amount, Reference       string
+	Sandbox                           bool
+	Wallet, SendTo                    string
+	Steps                             []coStep
+	ShowTimer                         bool
+	Remaining                         int // seconds
+	RemainingText                     string
+	ExpiresAt, ExpiresAtText          string
+	StatusURL, ClaimURL, CancelURL    string
+	ClaimTitle, TrxLabel              string
+	TrxHint, TrxExample               string
+	TrxID, Sender                     string // the form's values after a refused claim
+	Notice, NoticeID, Error           string
+	Review                            bool
+
+	FinalKind, FinalTitle, FinalMessage string // "final" template: ok or bad
+	formTargets                         []string
+}
+
+// coStep is one instruction: Pre, then Strong emphasised (a number, an amount), then Post.
+type coStep struct{ Pre, Strong, Post string }
+
+func (s *Server) coNewPage(rec *state.IntentRecord, m *pipeline.Merchant, lang string) *coPage {
+	t := coTexts[lang]
+	prov := coProviders[rec.Provider]
+	amount := coDigits(lang, rec.Amount.String())
+	remaining := max(0, int(math.Ceil(time.Until(rec.ExpiresAt).Seconds())))
+	path := s.coPath(rec.ID)
+	p := &coPage{
+		Lang: lang, T: t, Title: fmt.Sprintf(t.TitleFmt, amount, m.Name),
+		Status: string(rec.Status), ProviderKey: string(rec.Provider), ProviderName: prov.name(lang),
+		Merchant: m.Name, Amount: amount, Reference: rec.CustomerReference,
+		Sandbox: rec.Environment == pipeline.Sandbox, Wallet: rec.ReceiverMsisdn,
+		SendTo:    fmt.Sprintf(t.SendToFmt, prov.name(lang)),
+		Steps:     coSteps(lang, prov, rec.ReceiverMsisdn, amount, rec.CustomerReference),
+		ShowTimer: rec.Status == pipeline.StatusPending, Remaining: remaining,
+		RemainingText: coClock(lang, remaining), ExpiresAt: pipeline.FormatTime(rec.ExpiresAt),
+		ExpiresAtText: coDigits(lang, rec.ExpiresAt.In(dhaka).Format("02/01/2006 15:04")) + " (" + t.DhakaTime + ")",
+		StatusURL:     path + "/status", ClaimURL: path + "/claim", CancelURL: rec.CancelURL,
+		ClaimTitle: t.ClaimTitle, TrxLabel: fmt.Sprintf(t.TrxLabelFmt, prov.trxWord), TrxHint: prov.hint(lang), TrxExample: prov.example,
+	}
+	if remaining == 0 {
+		p.RemainingText = t.TimeUp // the matcher expires the intent within seconds
+	}
+	p.setLang(path)
+	if rec.Status == pipeline.StatusReviewRequired {
+		p.Notice, p.NoticeID, p.Review, p.AutoRefresh = t.Review, "review", true, coPollRefresh
+	}
+	p.formTargets = []string{rec.SuccessURL, rec.FailedURL, rec.ExpiredURL, rec.CancelURL}
+	return p
+}
+
+// setLang sets the link to the page in the other language: path + ?lang=, where path is the
+// page's path, or "" for the current URL's (a GET page's).
+func (p *coPage) setLang(path string) {
+	p.OtherLang = "bn"
+	if p.Lang == "bn" {
+		p.OtherLang = "en"
+	}
+	p.OtherLangName = coTexts[p.OtherLang].LangName
+	p.LangURL = path + "?lang=" + p.OtherLang
+}
+
+// coFinal fills p for the "final" template: a decided intent without a merchant URL to go to.
+func (p *coPage) coFinal(st pipeline.Status) {
+	t := p.T
+	switch st {
+	case pipeline.StatusPaid:
+		p.FinalKind, p.FinalTitle, p.FinalMessage = "ok", t.PaidTitle, t.PaidText
+	case pipeline.StatusExpired:
+		p.FinalKind, p.FinalTitle, p.FinalMessage = "bad", t.ExpiredTitle, t.ExpiredText
+	default:
+		p.FinalKind, p.FinalTitle, p.FinalMessage = "bad", t.FailedTitle, t.FailedText
+	}
+	p.Title = p.FinalTitle
+}
+
+// coRender writes p with the page template, or the final one when the intent is decided.
+func (s *Server) coRender(ctx *fasthttp.RequestCtx, status int, p *coPage) {
+	name := "page"
+	if _, decided := coDestination(&state.IntentRecord{Status: pipeline.Status(p.Status)}); decided {
+		name = "final"
+		p.coFinal(pipeline.Status(p.Status))
+	}
+	s.coExecute(ctx, status, name, p)
+}
+
+// coRenderProblem answers a friendly 404 (no such checkout) or 503 (Redis failed) page; onPage
+// says whether the request was the page's GET (the only URL the language link can reload).
+func (s *Server) coRenderProblem(ctx *fasthttp.RequestCtx, lang string, status int, onPage bool) {
+	t := coTexts[lang]
+	p := &coPage{Lang: lang, T: t, FinalKind: "bad", FinalTitle: t.NotFoundTitle, FinalMessage: t.NotFoundText}
+	if status == http.StatusServiceUnavailable {
+		p.FinalTitle, p.FinalMessage = t.UnavailableTitle, t.UnavailableText
+		ctx.Response.Header.Set("Retry-After", "5")
+	}
+	p.Title = p.FinalTitle
+	if onPage {
+		p.setLang("")
+	}
+	s.coExecute(ctx, status, "final", p)
+}
+
+func (s *Server) coExecute(ctx *fasthttp.RequestCtx, status int, name string, p *coPage) {
+	p.Nonce, p.CSS = coNonce(), coCSS
+	if name == "page" {
+		p.JS = coJS
+	}
+	var buf bytes.Buffer
+	buf.Grow(16 << 10)
+	if err := coTemplates.ExecuteTemplate(&buf, name, p); err != nil {
+		// Only a bug in the template can get here; never show a half-written page.
+		s.log.Error("rendering checkout failed", "template", name, "err", err, "request_id", requestID(ctx))
+		coSecurityHeaders(ctx, "", nil)
+		ctx.Response.Header.Set("Retry-After", "5")
+		ctx.SetStatusCode(http.StatusServiceUnavailable)
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("Service temporarily unavailable, retry later\n")
+		return
+	}
+	coSecurityHeaders(ctx, p.Nonce, p.formTargets)
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.SetBody(buf.Bytes())
+}
+
+// coNonce returns a fresh CSP nonce (128 random bits).
+func coNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])                            // crypto/rand.Read never returns an error
+	return base64.RawURLEncoding.EncodeToString(b[:]) // no "+/=": nothing to escape in the attribute
+}
+
+var coOriginRE = regexp.MustCompile(`^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
+
+// coSecurityHeaders sets the headers every checkout answer carries. With a nonce (an HTML page),
+// the CSP allows only that response's inline style and script, fetches to the same origin, and
+// form submissions to the same origin plus the origins of formTargets: Chrome checks form-action
+// on every redirect that follows a submission, and a claim's redirect back to the page may go on
+// to the merchant's URL if the intent was decided meanwhile.
+func coSecurityHeaders(ctx *fasthttp.RequestCtx, nonce string, formTargets []string) {
+	h := &ctx.Response.Header
+	csp := "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+	if nonce != "" {
+		actions := []string{"'self'"}
+		for _, raw := range formTargets {
+			if u, err := url.Parse(raw); err == nil && raw != "" {
+				if o := u.Scheme + "://" + u.Host; coOriginRE.MatchString(o) {
+					actions = append(actions, o)
+				}
+			}
+		}
+		csp = "default-src 'none'; style-src 'nonce-" + nonce + "'; script-src 'nonce-" + nonce + "'; " +
+			"connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; " +
+			"form-action " + strings.Join(actions, " ")
+	}
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// --- the status poll -------------------------------------------------------------------------
+
+// coStatus is the status poll's answer: nothing the page does not show already.
+type coStatus struct {
+	Status      string  `json:"status"`
+	ExpiresAt   string  `json:"expiresAt"`
+	RedirectURL *string `json:"redirectUrl"` // where the page would send the customer now, or null
+}
+
+func (s *Server) handleCheckoutStatus(ctx *fasthttp.RequestCtx) {
+	coSecurityHeaders(ctx, "", nil)
+	id, _ := ctx.UserValue("id").(string)
+	rec, _, err := s.coIntent(ctx, id)
+	if err != nil {
+		s.internal(ctx, "loading checkout", err)
+		return
+	}
+	if rec == nil {
+		writeError(ctx, errNotFound)
+		return
+	}
+	out := coStatus{Status: string(rec.Status), ExpiresAt: pipeline.FormatTime(rec.ExpiresAt)}
+	if dest, decided := coDestination(rec); decided && dest != "" {
+		out.RedirectURL = &dest
+	}
+	writeJSON(ctx, http.StatusOK, out)
+}
+
+// --- claims ----------------------------------------------------------------------------------
+
+// coClaimBody is the JSON form of a claim (the page's form posts the same fields form-encoded).
+type coClaimBody struct {
+	TrxID        *string `json:"trxId"`
+	SenderMsisdn *string `json:"senderMsisdn"`
+}
+
+// coProblem is a refused claim: Status and the English Message for JSON clients; Page, the
+// customer's message in the page's language.
+type coProblem struct {
+	Status     int
+	Message    string
+	Page       string
+	RetryAfter int
+}
+
+// handleCheckoutClaim is POST /v1/checkout/:id/claim. A JSON body (Content-Type application/json)
+// is answered in JSON (202, or the native error shape); anything else is the page's form and is
+// answered in HTML (303 back to the page, or the page again with the message). Checks, in order:
+// the checkout exists (404), the client's rate (429), the TrxID's and sender's format (400), the
+// intent still takes claims (409 JSON / 303 to the page), the intent's rate (429), the TrxID did
+// not pay another intent (409); then claim.submitted is produced (503 + Retry-After if Kafka did not
+// acknowledge it).
+func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
+	id, _ := ctx.UserValue("id").(string)
+	asJSON := coIsJSON(ctx)
+	var rawTrx, rawSender, formLang string
+	var decodeErr *apiError
+	if asJSON {
+		var body coClaimBody
+		if decodeErr = decodeJSON(ctx.PostBody(), &body); decodeErr == nil {
+			if body.TrxID != nil {
+				rawTrx = *body.TrxID
+			}
+			if body.SenderMsisdn != nil {
+				rawSender = *body.SenderMsisdn
+			}
+		}
+	} else {
+		args := ctx.PostArgs()
+		rawTrx, rawSender, formLang = string(args.Peek("trxId")), string(args.Peek("senderMsisdn")), string(args.Peek("lang"))
+	}
+	lang := coLang(formLang, ctx)
+
+	rec, m, err := s.coIntent(ctx, id)
+	if err != nil {
+		s.coClaimUnavailable(ctx, asJSON, lang, nil, "loading checkout", err)
+		return
+	}
+	if rec == nil {
+		if asJSON {
+			coSecurityHeaders(ctx, "", nil)
+			writeError(ctx, errNotFound)
+		} else {
+			s.coRenderProblem(ctx, lang, http.StatusNotFound, false)
+		}
+		return
+	}
+	page := func() *coPage { // the page again, with what the customer typed
+		p := s.coNewPage(rec, m, lang)
+		p.TrxID, p.Sender = coClip(rawTrx, coMaxTrxInput), coClip(rawSender, 32)
+		return p
+	}
+	refuse := func(pr coProblem) {
+		if asJSON {
+			coSecurityHeaders(ctx, "", nil)
+			writeError(ctx, &apiError{Status: pr.Status, Message: pr.Message, RetryAfter: pr.RetryAfter})
+			return
+		}
+		if pr.RetryAfter > 0 {
+			ctx.Response.Header.Set("Retry-After", strconv.Itoa(pr.RetryAfter))
+		}
+		p := page()
+		p.Error = pr.Page
+		s.coRender(ctx, pr.Status, p)
+	}
+
+	if pr, err := s.coLimit(ctx, lang, "client:"+coClientKey(ctx), coClientLimit, "from this address"); err != nil {
+		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking claim rate", err)
+		return
+	} else if pr != nil {
+		refuse(*pr)
+		return
+	}
+	if decodeErr != nil {
+		refuse(coProblem{Status: decodeErr.Status, Message: decodeErr.Message, Page: coTexts[lang].ErrTrxRequired})
+		return
+	}
+	prov := coProviders[rec.Provider]
+	trx, pr := coValidTrx(lang, prov, rawTrx)
+	if pr == nil {
+		var sender string
+		if sender, pr = coValidSender(lang, rawSender); pr == nil {
+			rawSender = sender
+		}
+	}
+	if pr != nil {
+		refuse(*pr)
+		return
+	}
+	if !coClaimable(rec.Status) {
+		if asJSON {
+			coSecurityHeaders(ctx, "", nil)
+			writeError(ctx, errf(http.StatusConflict, "Payment intent is %s: claims are accepted only while it is PENDING or REVIEW_REQUIRED", rec.Status))
+			return
+		}
+		s.coSeeOther(ctx, rec.ID, lang, false) // the page shows the decision (or goes on to the merchant)
+		return
+	}
+	if pr, err := s.coLimit(ctx, lang, "intent:"+rec.ID, coIntentLimit, "for this payment"); err != nil {
+		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking claim rate", err)
+		return
+	} else if pr != nil {
+		refuse(*pr)
+		return
+	}
+	w := rec.Intent.Wallet()
+	used, err := s.coTrxPaidAnother(rc(ctx), w, trx, rec.ID)
+	if err != nil {
+		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking trx id", err)
+		return
+	}
+	if used {
+		refuse(coProblem{
+			Status:  http.StatusConflict,
+			Message: fmt.Sprintf("trxId %s was already used to pay another payment intent", trx),
+			Page:    coTexts[lang].ErrTrxUsed,
+		})
+		return
+	}
+
+	ev := &pipeline.Event{
+		ID: coClaimEventID(rec.ID, trx, rawSender), Kind: pipeline.KindClaimSubmitted, Source: pipeline.SourceCheckout,
+		Wallet: w, MerchantID: rec.MerchantID, Environment: rec.Environment, AcceptedAt: time.Now().UTC(),
+		Claim: &pipeline.Claim{IntentID: rec.ID, TrxID: trx, SenderMsisdn: rawSender},
+		Raw:   rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
+	}
+	if err := s.publish(ctx, ev); err != nil {
+		s.m.unavailable.Inc()
+		s.coClaimUnavailable(ctx, asJSON, lang, page, "producing claim.submitted", err)
+		return
+	}
+	if asJSON {
+		coSecurityHeaders(ctx, "", nil)
+		writeJSON(ctx, http.StatusAccepted, map[string]any{
+			"accepted": true, "eventId": ev.ID, "intentId": rec.ID, "trxId": trx, "status": string(rec.Status),
+			"message": "We are checking your payment",
+		})
+		return
+	}
+	s.coSeeOther(ctx, rec.ID, lang, true)
+}
+
+// coSeeOther redirects (303) a form submission back to the checkout page, marked "sent" after
+// an accepted claim so that the page says the payment is being checked.
+func (s *Server) coSeeOther(ctx *fasthttp.RequestCtx, id, lang string, sent bool) {
+	q := url.Values{"lang": {lang}}
+	if sent {
+		q.Set("sent", "1")
+	}
+	coSecurityHeaders(ctx, "", nil)
+	ctx.Response.Header.Set("Location", s.coPath(id)+"?"+q.Encode())
+	ctx.SetStatusCode(http.StatusSeeOther)
+}
+
+// coClaimUnavailable answers a claim that failed on Redis or Kafka: 503 with Retry-After, as JSON
+// or as the page again (page is nil when the intent could not be loaded).
+func (s *Server) coClaimUnavailable(ctx *fasthttp.RequestCtx, asJSON bool, lang string, page func() *coPage, what string, err error) {
+	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", requestID(ctx))
+	if asJSON || page == nil {
+		if asJSON {
+			coSecurityHeaders(ctx, "", nil)
+			writeError(ctx, errUnavailable)
+		} else {
+			s.coRenderProblem(ctx, lang, http.StatusServiceUnavailable, false)
+		}
+		return
+	}
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(errUnavailable.RetryAfter))
+	p := page()
+	p.Error = coTexts[lang].ErrUnavailable
+	s.coRender(ctx, http.StatusServiceUnavailable, p)
+}
+
+// coLimit takes one claim from the bucket key under limit. It returns the 429 to answer when the
+// bucket is empty, nil when the claim may go on, or Redis's error.
+func (s *Server) coLimit(ctx *fasthttp.RequestCtx, lang, key string, limit redis_rate.Limit, scope string) (*coProblem, error) {
+	prefix := s.cfg.Keys.Prefix
+	if prefix == "" {
+		prefix = "ps"
+	}
+	// redis_rate stores the bucket under "rate:" + this key; it expires once the bucket is full again.
+	res, err := redis_rate.NewLimiter(s.rdb).Allow(rc(ctx), prefix+":checkout:claims:"+key, limit)
+	if err != nil {
+		return nil, fmt.Errorf("rate limiting claims: %w", err)
+	}
+	if res.Allowed > 0 {
+		return nil, nil
+	}
+	secs := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
+	return &coProblem{
+		Status: http.StatusTooManyRequests, RetryAfter: secs,
+		Message: fmt.Sprintf("Too many claims %s; retry in %d seconds", scope, secs),
+		Page:    fmt.Sprintf(coTexts[lang].ErrRateLimitedFmt, coDigits(lang, strconv.Itoa(max(1, (secs+59)/60)))),
+	}, nil
+}
+
+// coTrxPaidAnother reports whether trx already paid an intent of wallet w other than intentID,
+// as the matcher's state knows it (state.Store.TrxUse): a TrxID that is unmatched, under review or
+// not reported yet can still be claimed. The state lags the inbound topic, so a payment decided
+// moments ago may not be known yet; the matcher still lets a TrxID pay at most one intent (rule 1).
+func (s *Server) coTrxPaidAnother(ctx context.Context, w pipeline.Wallet, trx, intentID string) (bool, error) {
+	_, paid, err := s.state.TrxUse(ctx, w, trx)
+	if err != nil {
+		return false, fmt.Errorf("reading the use of trx %s: %w", trx, err)
+	}
+	return paid != "" && paid != intentID, nil
+}
+
+// coClaimEventID is deterministic: the same claim submitted twice (a double tap, a retry after a
+// 503) is the same event, which the matcher and the audit recognise as already handled.
+func coClaimEventID(intentID, trx, sender string) string {
+	return uuid.NewSHA1(coNS, []byte("claim.submitted/"+intentID+"/"+trx+"/"+sender)).String()
+}
+
+// coTrxLabelRE strips a label a customer may paste with the id ("TrxID: 8HJ2XKPQ91").
+var coTrxLabelRE = regexp.MustCompile(`^(?:TRX|TXN)\s*ID\s*[:#.\-]?\s*`)
+
+// coValidTrx normalises a typed TrxID (trimmed, upper-cased, a pasted "TrxID:" label removed) and
+// checks it is 6 to 32 letters and digits (trxIDRE, as every other surface).
+func coValidTrx(lang string, prov coProvider, raw string) (string, *coProblem) {
+	t := coTexts[lang]
+	trx := strings.ToUpper(strings.TrimSpace(raw))
+	if len(trx) <= coMaxTrxInput {
+		trx = coTrxLabelRE.ReplaceAllString(trx, "")
+	}
+	if trx == "" {
+		return "", &coProblem{Status: http.StatusBadRequest, Message: "trxId is required", Page: t.ErrTrxRequired}
+	}
+	if !trxIDRE.MatchString(trx) {
+		return "", &coProblem{
+			Status:  http.StatusBadRequest,
+			Message: "trxId must be 6 to 32 letters and digits; " + lowerFirst(prov.hint("en")),
+			Page:    t.ErrTrxFormat + " " + prov.hint(lang),
+		}
+	}
+	return trx, nil
+}
+
+// coValidSender normalises the optional sender number; "" stays "".
+func coValidSender(lang, raw string) (string, *coProblem) {
+	if strings.TrimSpace(raw) == "" {
+		return "", nil
+	}
+	if n, ok := pipeline.NormalizeMSISDN(raw); ok {
+		return n, nil
+	}
+	return "", &coProblem{
+		Status:  http.StatusBadRequest,
+		Message: "senderMsisdn must be a Bangladeshi mobile number such as 01711111111",
+		Page:    coTexts[lang].ErrSender,
+	}
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// coIsJSON reports whether the request body is JSON (the page's script, API clients); the form posts
+// application/x-www-form-urlencoded.
+func coIsJSON(ctx *fasthttp.RequestCtx) bool {
+	ct := strings.ToLower(string(ctx.Request.Header.ContentType()))
+	return strings.HasPrefix(ct, "application/json") || (strings.HasPrefix(ct, "application/") && strings.Contains(ct, "+json"))
+}
+
+// coClip bounds a value echoed back into the form to n bytes, without cutting a UTF-8 sequence.
+func coClip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// coClientKey is the client address claims are counted under. It is the TCP peer, unless the peer
+// is a loopback or private address (a reverse proxy or load balancer in front of ingest): then it is
+// the rightmost public address of X-Forwarded-For (entries to the left of it can be forged by the
+// client), or its rightmost address when all are private. IPv6 clients are counted per /64, the
+// block one subscriber usually gets.
+func coClientKey(ctx *fasthttp.RequestCtx) string {
+	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	peer = peer.Unmap()
+	client := peer
+	if peer.IsLoopback() || peer.IsPrivate() {
+		var hops []netip.Addr
+		for _, v := range ctx.Request.Header.PeekAll("X-Forwarded-For") {
+			for _, part := range strings.Split(string(v), ",") {
+				if a, err := netip.ParseAddr(strings.TrimSpace(part)); err == nil {
+					hops = append(hops, a.Unmap())
+				}
+			}
+		}
+		for i := len(hops) - 1; i >= 0; i-- {
+			if i == len(hops)-1 {
+				client = hops[i]
+			}
+			if a := hops[i]; !a.IsLoopback() && !a.IsPrivate() {
+				client = a
+				break
+			}
+		}
+	}
+	if client.Is6() {
+		if p, err := client.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	if !client.IsValid() {
+		return "unknown"
+	}
+	return client.String()
+}
+
+// --- language --------------------------------------------------------------------------------
+
+// coLang picks the page language: an explicit choice ("bn" or "en", from ?lang= or the form),
+// else the first of Bangla or English in Accept-Language, else English.
+func coLang(choice string, ctx *fasthttp.RequestCtx) string {
+	if _, ok := coTexts[choice]; ok {
+		return choice
+	}
+	for _, part := range strings.Split(string(ctx.Request.Header.Peek("Accept-Language")), ",") {
+		tag, _, _ := strings.Cut(part, ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		switch {
+		case tag == "bn" || strings.HasPrefix(tag, "bn-"):
+			return "bn"
+		case tag == "en" || strings.HasPrefix(tag, "en-"):
+			return "en"
+		}
+	}
+	return "en"
+}
+
+// dhaka is Bangladesh Standard Time (UTC+6, no daylight saving), without needing tzdata.
+var dhaka = time.FixedZone("BST", 6*3600)
+
+// coDigits writes ASCII digits as Bangla digits for lang "bn".
+func coDigits(lang, s string) string {
+	if lang != "bn" {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '০' + (r - '0')
+		}
+		return r
+	}, s)
+}
+
+// coClock formats seconds as m:ss, or h:mm:ss from an hour on.
+func coClock(lang string, sec int) string {
+	h, m, s := sec/3600, sec%3600/60, sec%60
+	if h > 0 {
+		return coDigits(lang, fmt.Sprintf("%d:%02d:%02d", h, m, s))
+	}
+	return coDigits(lang, fmt.Sprintf("%02d:%02d", m, s))
+}
+
+// coProvider is what the page says about one wallet provider.
+type coProvider struct {
+	en, bn     string // display names
+	ussd       string // the USSD menu, for phones without the app
+	trxWord    string // what the provider's SMS calls the transaction id
+	trxLen     int    // its usual length
+	digitsOnly bool
+	example    string
+}
+
+var coProviders = map[pipeline.Provider]coProvider{
+	pipeline.BKash:  {en: "bKash", bn: "বিকাশ", ussd: "*247#", trxWord: "TrxID", trxLen: 10, example: "8HJ2XKPQ91"},
+	pipeline.Nagad:  {en: "Nagad", bn: "নগদ", ussd: "*167#", trxWord: "TxnID", trxLen: 8, example: "75K92M3Z"},
+	pipeline.Rocket: {en: "Rocket", bn: "রকেট", ussd: "*322#", trxWord: "TxnId", trxLen: 10, digitsOnly: true, example: "6578516337"},
+	pipeline.Upay:   {en: "Upay", bn: "উপায়", ussd: "*268#", trxWord: "TrxID", trxLen: 10, example: "01K7C8Z24V"},
+}
+
+func (p coProvider) name(lang string) string {
+	if lang == "bn" {
+		return p.bn
+	}
+	return p.en
+}
+
+// hint tells what the provider's transaction ids usually look like.
+func (p coProvider) hint(lang string) string {
+	if p.en == "" {
+		return ""
+	}
+	if lang == "bn" {
+		kind := "অক্ষর ও সংখ্যা"
+		if p.digitsOnly {
+			kind = "সংখ্যা"
+		}
+		return fmt.Sprintf("%s-এর %s সাধারণত %sটি %s, যেমন %s।", p.bn, p.trxWord, coDigits("bn", strconv.Itoa(p.trxLen)), kind, p.example)
+	}
+	kind := "letters and digits"
+	if p.digitsOnly {
+		kind = "digits"
+	}
+	return fmt.Sprintf("A %s %s is usually %d %s, such as %s.", p.en, p.trxWord, p.trxLen, kind, p.example)
+}
+
+// coMaxRefStep is the longest customer reference the steps ask to type into the wallet app's
+// Reference field (longer ones do not fit there).
+const coMaxRefStep = 50
+
+// coSteps are the provider's "Send Money" steps.
+func coSteps(lang string, p coProvider, wallet, amount, ref string) []coStep {
+	showRef := ref != "" && len(ref) <= coMaxRefStep && printable(ref)
+	if lang == "bn" {
+		steps := []coStep{
+			{Pre: p.bn + " অ্যাপ খুলে \"সেন্ড মানি\" বেছে নিন (অ্যাপ না থাকলে ডায়াল করুন ", Strong: p.ussd, Post: ")।"},
+			{Pre: "এই নম্বরটি দিন: ", Strong: wallet},
+			{Pre: "টাকার পরিমাণ লিখুন: ", Strong: "৳" + amount, Post: " (ঠিক এই পরিমাণ)।"},
+		}
+		if showRef {
+			steps = append(steps, coStep{Pre: "রেফারেন্সে লিখুন: ", Strong: ref, Post: " (ঐচ্ছিক)।"})
+		}
+		return append(steps,
+			coStep{Pre: "আপনার " + p.bn + " পিন দিয়ে নিশ্চিত করুন।"},
+			coStep{Pre: "কনফার্মেশন SMS থেকে " + p.trxWord + " নিচের ফর্মে লিখে জমা দিন।"},
+		)
+	}
+	steps := []coStep{
+		{Pre: "Open the " + p.en + " app and tap \"Send Money\" (no app? dial ", Strong: p.ussd, Post: ")."},
+		{Pre: "Enter this number: ", Strong: wallet},
+		{Pre: "Enter the amount: ", Strong: "৳" + amount, Post: " (exactly this amount)."},
+	}
+	if showRef {
+		steps = append(steps, coStep{Pre: "In Reference, write ", Strong: ref, Post: " (optional)."})
+	}
+	return append(steps,
+		coStep{Pre: "Confirm with your " + p.en + " PIN."},
+		coStep{Pre: "Copy the " + p.trxWord + " from the confirmation SMS into the form below and submit it."},
+	)
+}
+
+// coText is the page's text in one language.
+type coText struct {
+	LangName, TitleFmt, PayTo, Order, Sandbox                                string
+	TimeLeft, TimeUp, PayBefore, DhakaTime                                   string
+	SendToFmt, Copy, Copied, HowTo                                           string
+	ClaimTitle, ClaimAgain, TrxLabelFmt, SenderLabel, Submit, Cancel, Footer string
+	Checking, Review                                                         string
+	PaidTitle, PaidText, FailedTitle, FailedText                             string
+	ExpiredTitle, ExpiredText, NotFoundTitle, NotFoundText                   string
+	UnavailableTitle, UnavailableText                                        string
+	ErrTrxRequired, ErrTrxFormat, ErrSender, ErrTrxUsed                      string
+	ErrRateLimitedFmt, ErrUnavailable                                        string
+}
+
+var coTexts = map[string]*coText{
+	"en": {
+		LangName: "English", TitleFmt: "Pay ৳%s to %s", PayTo: "Pay to", Order: "Order",
+		Sandbox:  "SANDBOX: a test payment, no real money moves.",
+		TimeLeft: "Time left", TimeUp: "Time is up", PayBefore: "Pay before", DhakaTime: "Dhaka time",
+		SendToFmt: "Send Money to this %s number", Copy: "Copy", Copied: "Copied", HowTo: "How to pay",
+		ClaimTitle: "Paid already? Enter your transaction ID", ClaimAgain: "Typed a wrong transaction ID? Send the right one", TrxLabelFmt: "Transaction ID (%s) from the confirmation SMS",
+		SenderLabel: "The number you paid from (optional)", Submit: "Submit", Cancel: "Cancel and return to the shop",
+		Footer:    "Never share your PIN or OTP with anyone. Secured by paystream.",
+		Checking:  "Thank you! We are checking your payment. This page updates by itself and takes you back to the shop once it is confirmed.",
+		Review:    "Your payment is being reviewed. This page updates by itself.",
+		PaidTitle: "Payment received", PaidText: "Thank you. You can close this page.",
+		FailedTitle: "Payment not completed", FailedText: "This payment was not accepted. Please contact the shop.",
+		ExpiredTitle: "This payment link has expired", ExpiredText: "If you already sent money, contact the shop with your transaction ID.",
+		NotFoundTitle: "Payment not found", NotFoundText: "This payment link is not valid. Please go back to the shop and try again.",
+		UnavailableTitle: "Please try again in a moment", UnavailableText: "We cannot load this payment right now.",
+		ErrTrxRequired:    "Please enter the transaction ID from your confirmation SMS.",
+		ErrTrxFormat:      "That transaction ID does not look right.",
+		ErrSender:         "The number you paid from must be a Bangladeshi mobile number such as 01711111111.",
+		ErrTrxUsed:        "This transaction ID was already used for another payment. Please check the SMS and try again.",
+		ErrRateLimitedFmt: "Too many attempts. Please wait %s minute(s) and try again.",
+		ErrUnavailable:    "We could not record your transaction ID just now. Please try again in a moment.",
+	},
+	"bn": {
+		LangName: "বাংলা", TitleFmt: "৳%s পেমেন্ট করুন — %s", PayTo: "প্রাপক:", Order: "অর্ডার",
+		Sandbox:  "স্যান্ডবক্স: পরীক্ষামূলক পেমেন্ট, আসল টাকা লেনদেন হয় না।",
+		TimeLeft: "বাকি সময়", TimeUp: "সময় শেষ", PayBefore: "শেষ সময়", DhakaTime: "ঢাকা সময়",
+		SendToFmt: "এই %s নম্বরে সেন্ড মানি করুন", Copy: "কপি", Copied: "কপি হয়েছে", HowTo: "কীভাবে পেমেন্ট করবেন",
+		ClaimTitle: "পেমেন্ট করেছেন? ট্রানজেকশন আইডি দিন", ClaimAgain: "ভুল ট্রানজেকশন আইডি দিয়েছেন? সঠিকটি পাঠান", TrxLabelFmt: "কনফার্মেশন SMS-এর ট্রানজেকশন আইডি (%s)",
+		SenderLabel: "যে নম্বর থেকে পাঠিয়েছেন (ঐচ্ছিক)", Submit: "জমা দিন", Cancel: "বাতিল করে দোকানে ফিরে যান",
+		Footer:    "আপনার পিন বা OTP কাউকে জানাবেন না। paystream দ্বারা সুরক্ষিত।",
+		Checking:  "ধন্যবাদ! আমরা আপনার পেমেন্ট যাচাই করছি। এই পেজটি নিজে থেকেই আপডেট হবে এবং নিশ্চিত হলে আপনাকে দোকানে ফিরিয়ে নেবে।",
+		Review:    "আপনার পেমেন্ট যাচাই করা হচ্ছে। এই পেজটি নিজে থেকেই আপডেট হবে।",
+		PaidTitle: "পেমেন্ট সম্পন্ন হয়েছে", PaidText: "ধন্যবাদ। আপনি এই পেজটি বন্ধ করতে পারেন।",
+		FailedTitle: "পেমেন্ট সম্পন্ন হয়নি", FailedText: "এই পেমেন্টটি গ্রহণ করা হয়নি। অনুগ্রহ করে দোকানের সাথে যোগাযোগ করুন।",
+		ExpiredTitle: "এই পেমেন্ট লিংকের মেয়াদ শেষ", ExpiredText: "টাকা পাঠিয়ে থাকলে ট্রানজেকশন আইডিসহ দোকানের সাথে যোগাযোগ করুন।",
+		NotFoundTitle: "পেমেন্ট পাওয়া যায়নি", NotFoundText: "এই পেমেন্ট লিংকটি সঠিক নয়। অনুগ্রহ করে দোকানে ফিরে গিয়ে আবার চেষ্টা করুন।",
+		UnavailableTitle: "কিছুক্ষণ পর আবার চেষ্টা করুন", UnavailableText: "এই মুহূর্তে পেমেন্টটি দেখানো যাচ্ছে না।",
+		ErrTrxRequired:    "কনফার্মেশন SMS থেকে ট্রানজেকশন আইডি লিখুন।",
+		ErrTrxFormat:      "ট্রানজেকশন আইডিটি সঠিক মনে হচ্ছে না।",
+		ErrSender:         "যে নম্বর থেকে পাঠিয়েছেন সেটি 01711111111-এর মতো একটি বাংলাদেশি মোবাইল নম্বর হতে হবে।",
+		ErrTrxUsed:        "এই ট্রানজেকশন আইডি আগেই অন্য একটি পেমেন্টে ব্যবহার হয়েছে। SMS দেখে আবার চেষ্টা করুন।",
+		ErrRateLimitedFmt: "অনেকবার চেষ্টা করা হয়েছে। %s মিনিট পর আবার চেষ্টা করুন।",
+		ErrUnavailable:    "এই মুহূর্তে আপনার ট্রানজেকশন আইডি জমা নেওয়া যায়নি। কিছুক্ষণ পর আবার চেষ্টা করুন।",
+	},
+}

@@ -1,0 +1,322 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline"
+)
+
+// Devices: the SMS forwarders (Android phones) of a merchant, registered through the admin API.
+//
+//	POST   /admin/v1/merchants/:id/devices  {"name", "wallets": {"1": {"provider","account"}, "*": {...}},
+//	                                         "environment": "SANDBOX"|"LIVE", "signingKey"?}
+//	  → 201 {id, merchantId, name, environment, status, wallets, signed, token, forwardingUrls, createdAt}
+//	GET    /admin/v1/merchants/:id/devices  → 200 {data: [device without token], total}
+//	DELETE /admin/v1/devices/:id            → 200 the device, status REVOKED
+//
+// The token is shown only in the 201 and stored as SHA-256 (Keys.DeviceToken → device id). A
+// device record (Keys.Device) is read on every forwarded SMS, never cached, so revoking one (status
+// REVOKED, then its token mapping deleted) refuses its next SMS at once.
+
+const (
+	deviceTokenPrefix = "dvt_"
+	maxDeviceSlots    = 8   // SIM slots "1".."8" and "*"
+	maxSigningKeyLen  = 256 // SMS Gateway for Android generates short keys; a user may paste their own
+	maxDeviceNameLen  = 100
+)
+
+// Forwarding URL formats, as the device's 201 names them.
+const (
+	smsFormatNative     = "native"
+	smsFormatForwarder  = "forwarder"
+	smsFormatSMSGateway = "smsgateway"
+)
+
+// createDeviceReq is the registration body; unknown fields are ignored.
+type createDeviceReq struct {
+	Name        string                      `json:"name"`
+	Wallets     map[string]*deviceWalletReq `json:"wallets"`
+	Environment pipeline.Environment        `json:"environment"`
+	SigningKey  *string                     `json:"signingKey"`
+}
+
+type deviceWalletReq struct {
+	Provider pipeline.Provider `json:"provider"`
+	Account  string            `json:"account"`
+}
+
+// deviceView is a device as the admin API shows it. Token and URLs appear only in the creation
+// answer; the signing key never appears (signed says whether one is set).
+type deviceView struct {
+	ID             string                     `json:"id"`
+	MerchantID     string                     `json:"merchantId"`
+	Name           string                     `json:"name"`
+	Environment    pipeline.Environment       `json:"environment"`
+	Status         string                     `json:"status"`
+	Wallets        map[string]pipeline.Wallet `json:"wallets"`
+	Signed         bool                       `json:"signed"`
+	Token          string                     `json:"token,omitempty"`
+	ForwardingURLs map[string]string          `json:"forwardingUrls,omitempty"`
+	CreatedAt      string                     `json:"createdAt"`
+}
+
+func viewDevice(d *pipeline.Device) deviceView {
+	v := deviceView{
+		ID: d.ID, MerchantID: d.MerchantID, Name: d.Name, Status: d.Status, Wallets: d.Wallets,
+		Signed: d.SigningKey != "", CreatedAt: pipeline.FormatTime(d.CreatedAt),
+	}
+	for _, w := range d.Wallets {
+		v.Environment = w.Environment // every wallet of a device is of its environment
+		break
+	}
+	return v
+}
+
+// deviceIndexKey is the set of a merchant's device ids (single-key record, no hash tag).
+func deviceIndexKey(k pipeline.Keys, merchantID string) string {
+	return k.Merchant(merchantID) + ":devices"
+}
+
+// deviceRoutes registers the device admin API.
+func (s *Server) deviceRoutes(route routeFunc) {
+	route(http.MethodPost, "/admin/v1/merchants/{id}/devices", "admin_create_device", s.handleCreateDevice)
+	route(http.MethodGet, "/admin/v1/merchants/{id}/devices", "admin_list_devices", s.handleListDevices)
+	route(http.MethodDelete, "/admin/v1/devices/{id}", "admin_revoke_device", s.handleRevokeDevice)
+}
+
+// adminMerchant authenticates the admin and loads the merchant named by the path's id; it answers
+// the request itself (401, 404, 503) and returns nil when it cannot go on.
+func (s *Server) adminMerchant(ctx *fasthttp.RequestCtx) *pipeline.Merchant {
+	if !s.requireAdmin(ctx) {
+		return nil
+	}
+	id, _ := ctx.UserValue("id").(string)
+	m, err := s.dir.merchant(rc(ctx), id)
+	if err != nil {
+		s.internal(ctx, "loading merchant", err)
+		return nil
+	}
+	if m == nil {
+		writeError(ctx, errf(http.StatusNotFound, "Merchant not found"))
+		return nil
+	}
+	return m
+}
+
+// validSlot reports whether k names a SIM slot of a device's wallet map: "1".."8" or "*".
+func validSlot(k string) bool {
+	return k == "*" || (len(k) == 1 && k[0] >= '1' && k[0] < '1'+maxDeviceSlots)
+}
+
+func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
+	m := s.adminMerchant(ctx)
+	if m == nil {
+		return
+	}
+	var req createDeviceReq
+	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || utf8.RuneCountInString(req.Name) > maxDeviceNameLen || !printable(req.Name) {
+		writeError(ctx, errf(http.StatusBadRequest, "name is required (at most %d printable characters)", maxDeviceNameLen))
+		return
+	}
+	env := pipeline.Environment(strings.ToUpper(string(req.Environment)))
+	if !env.Valid() {
+		writeError(ctx, errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		return
+	}
+	if len(req.Wallets) == 0 {
+		writeError(ctx, errf(http.StatusBadRequest, `wallets is required: SIM slot ("1", "2", or "*" for any) -> {"provider", "account"} of one of the merchant's wallets`))
+		return
+	}
+	wallets := make(map[string]pipeline.Wallet, len(req.Wallets))
+	for _, slot := range slices.Sorted(maps.Keys(req.Wallets)) {
+		wr := req.Wallets[slot]
+		if !validSlot(slot) {
+			writeError(ctx, errf(http.StatusBadRequest, `wallets: %q is not a SIM slot: use "1" to "%d", or "*" for any slot`, clip(slot, 20), maxDeviceSlots))
+			return
+		}
+		if wr == nil {
+			writeError(ctx, errf(http.StatusBadRequest, "wallets.%s must be an object with provider and account", slot))
+			return
+		}
+		w := pipeline.Wallet{Provider: wr.Provider, Account: wr.Account, Environment: env}
+		if err := w.Validate(); err != nil || !m.HasWallet(w) {
+			writeError(ctx, errf(http.StatusBadRequest, "wallets.%s must be one of the merchant's %s wallets", slot, env))
+			return
+		}
+		wallets[slot] = w
+	}
+	signingKey := ""
+	if req.SigningKey != nil {
+		signingKey = strings.TrimSpace(*req.SigningKey)
+		if signingKey == "" || len(signingKey) > maxSigningKeyLen || !printable(signingKey) {
+			writeError(ctx, errf(http.StatusBadRequest, "signingKey must be 1 to %d printable characters (the key SMS Gateway for Android shows in Settings → Webhooks)", maxSigningKeyLen))
+			return
+		}
+	}
+	token := deviceTokenPrefix + randomToken(24)
+	d := &pipeline.Device{
+		ID: "dev_" + randomHex(10), MerchantID: m.ID, Name: req.Name, Status: pipeline.DeviceActive,
+		Wallets: wallets, SigningKey: signingKey, TokenHash: hashSecret(token), CreatedAt: time.Now().UTC(),
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		s.internal(ctx, "encoding device", err)
+		return
+	}
+	c := rc(ctx)
+	if err := s.rdb.Set(c, s.cfg.Keys.Device(d.ID), b, 0).Err(); err != nil {
+		s.internal(ctx, "storing device", err)
+		return
+	}
+	if err := s.rdb.SAdd(c, deviceIndexKey(s.cfg.Keys, m.ID), d.ID).Err(); err != nil {
+		s.internal(ctx, "indexing device", err)
+		return
+	}
+	// The token last: the device is usable only when its record is complete.
+	if err := s.rdb.Set(c, s.cfg.Keys.DeviceToken(d.TokenHash), d.ID, 0).Err(); err != nil {
+		s.internal(ctx, "storing device token", err)
+		return
+	}
+	s.log.Info("device registered", "merchant", m.ID, "device", d.ID, "slots", len(wallets), "signed", signingKey != "")
+	v := viewDevice(d)
+	v.Token = token
+	base := "/v1/sms/" + token
+	v.ForwardingURLs = map[string]string{
+		smsFormatNative:     s.publicURL(base),
+		smsFormatForwarder:  s.publicURL(base + "/forwarder"),
+		smsFormatSMSGateway: s.publicURL(base + "/smsgateway"),
+	}
+	writeJSON(ctx, http.StatusCreated, v)
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func (s *Server) handleListDevices(ctx *fasthttp.RequestCtx) {
+	m := s.adminMerchant(ctx)
+	if m == nil {
+		return
+	}
+	c := rc(ctx)
+	ids, err := s.rdb.SMembers(c, deviceIndexKey(s.cfg.Keys, m.ID)).Result()
+	if err != nil {
+		s.internal(ctx, "listing devices", err)
+		return
+	}
+	data := make([]deviceView, 0, len(ids))
+	for _, id := range ids {
+		d, err := s.loadDevice(c, id)
+		if err != nil {
+			s.internal(ctx, "loading device", err)
+			return
+		}
+		if d != nil {
+			data = append(data, viewDevice(d))
+		}
+	}
+	slices.SortFunc(data, func(a, b deviceView) int { // newest first
+		if c := strings.Compare(b.CreatedAt, a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": len(data)})
+}
+
+// handleRevokeDevice marks the device REVOKED, then deletes its token mapping: its next SMS is
+// answered 401 whichever of the two writes a concurrent request sees. Revoking twice is a no-op.
+func (s *Server) handleRevokeDevice(ctx *fasthttp.RequestCtx) {
+	if !s.requireAdmin(ctx) {
+		return
+	}
+	id, _ := ctx.UserValue("id").(string)
+	c := rc(ctx)
+	d, err := s.loadDevice(c, id)
+	if err != nil {
+		s.internal(ctx, "loading device", err)
+		return
+	}
+	if d == nil {
+		writeError(ctx, errf(http.StatusNotFound, "Device not found"))
+		return
+	}
+	if d.Status != pipeline.DeviceRevoked {
+		d.Status = pipeline.DeviceRevoked
+		b, _ := json.Marshal(d)
+		if err := s.rdb.Set(c, s.cfg.Keys.Device(d.ID), b, 0).Err(); err != nil {
+			s.internal(ctx, "revoking device", err)
+			return
+		}
+		s.log.Info("device revoked", "merchant", d.MerchantID, "device", d.ID)
+	}
+	if err := s.rdb.Del(c, s.cfg.Keys.DeviceToken(d.TokenHash)).Err(); err != nil {
+		s.internal(ctx, "deleting device token", err)
+		return
+	}
+	writeJSON(ctx, http.StatusOK, viewDevice(d))
+}
+
+// loadDevice reads a device record; (nil, nil) when there is none.
+func (s *Server) loadDevice(ctx context.Context, id string) (*pipeline.Device, error) {
+	if id == "" || len(id) > 64 {
+		return nil, nil
+	}
+	b, err := s.rdb.Get(ctx, s.cfg.Keys.Device(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading device %s: %w", id, err)
+	}
+	var d pipeline.Device
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("decoding device %s: %w", id, err)
+	}
+	return &d, nil
+}
+
+// deviceByToken resolves a device token from a forwarding URL to its active device; (nil, nil)
+// when the token is unknown or the device revoked, which callers answer alike. The token is hashed
+// before the lookup, so the time taken does not depend on how much of it is right.
+func (s *Server) deviceByToken(ctx context.Context, token string) (*pipeline.Device, error) {
+	if len(token) < 16 || len(token) > 128 {
+		return nil, nil
+	}
+	h := hashSecret(token)
+	id, err := s.rdb.Get(ctx, s.cfg.Keys.DeviceToken(h)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up device token: %w", err)
+	}
+	d, err := s.loadDevice(ctx, id)
+	if err != nil || d == nil {
+		return nil, err
+	}
+	if d.Status != pipeline.DeviceActive || !equalHash(d.TokenHash, h) {
+		return nil, nil
+	}
+	return d, nil
+}

@@ -1,0 +1,330 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// Operators (SPEC rule 6), admin API:
+//
+//	GET  /admin/v1/merchants/:id/review?env=&page=&limit=             intents under review, with reason and candidate payments
+//	POST /admin/v1/intents/:id/approve {"trxId"?, "operator"?, "note"?} → 202; the matcher makes it PAID (MANUAL)
+//	POST /admin/v1/intents/:id/reject  {"operator"?, "note"?}           → 202; the matcher makes it REJECTED
+//	GET  /admin/v1/merchants/:id/payments/unmatched?env=&page=&limit= payments that matched no intent
+//	POST /admin/v1/intents/:id/attach {"paymentEventId", "operator"?, "note"?} → 202; the payment pays the intent (MANUAL)
+//
+// Decisions are events (review.decided, source operator) on the intent's wallet, so the matcher
+// applies them in order with everything else that happens to that wallet; ingest checks only what
+// it can see now (the intent exists and is in a status the action applies to; an attached payment
+// is kept, unmatched or under review, on the intent's wallet) and answers 409 otherwise. The event id
+// is derived from (intent, its version, action, payment), so repeating a request (after a 503, or
+// a double click) is the same decision; a decision the matcher finds stale (the intent changed in
+// between) changes nothing.
+
+const (
+	maxOperatorLen = 100
+	maxNoteLen     = 1000
+)
+
+// reviewRoutes registers the operators' API.
+func (s *Server) reviewRoutes(route routeFunc) {
+	route(http.MethodGet, "/admin/v1/merchants/{id}/review", "admin_review_queue", s.handleReviewQueue)
+	route(http.MethodGet, "/admin/v1/merchants/{id}/payments/unmatched", "admin_unmatched_payments", s.handleUnmatchedPayments)
+	route(http.MethodPost, "/admin/v1/intents/{id}/approve", "admin_review_approve", s.reviewDecision(pipeline.ReviewApprove))
+	route(http.MethodPost, "/admin/v1/intents/{id}/reject", "admin_review_reject", s.reviewDecision(pipeline.ReviewReject))
+	route(http.MethodPost, "/admin/v1/intents/{id}/attach", "admin_review_attach", s.reviewDecision(pipeline.ReviewAttach))
+}
+
+// paymentView is a payment the matcher kept for operators.
+type paymentView struct {
+	EventID     string               `json:"eventId"`
+	Source      pipeline.Source      `json:"source"`
+	Environment pipeline.Environment `json:"environment"`
+	Provider    pipeline.Provider    `json:"provider"`
+	Wallet      string               `json:"receiverMsisdn"`
+	TrxID       string               `json:"trxId"`
+	Amount      string               `json:"amount"`
+	Sender      string               `json:"senderMsisdn,omitempty"`
+	Reference   string               `json:"reference,omitempty"`
+	OccurredAt  string               `json:"occurredAt,omitempty"`
+	AcceptedAt  string               `json:"acceptedAt"`
+	Disposition pipeline.Disposition `json:"disposition"`
+	Reason      string               `json:"reason,omitempty"`
+	IntentIDs   []string             `json:"intentIds,omitempty"`
+}
+
+func viewPayment(r *state.PaymentRecord) paymentView {
+	v := paymentView{
+		EventID: r.EventID, Source: r.Source, Environment: r.Wallet.Environment, Provider: r.Wallet.Provider,
+		Wallet: r.Wallet.Account, TrxID: r.Payment.TrxID, Amount: r.Payment.Amount.String(), Sender: r.Payment.Sender,
+		Reference: r.Payment.Reference, AcceptedAt: pipeline.FormatTime(r.AcceptedAt), Disposition: r.Disposition,
+		Reason: r.Reason, IntentIDs: r.IntentIDs,
+	}
+	if !r.Payment.OccurredAt.IsZero() {
+		v.OccurredAt = pipeline.FormatTime(r.Payment.OccurredAt)
+	}
+	return v
+}
+
+// reviewItem is one intent under review with the payments that concern it.
+type reviewItem struct {
+	Intent     intentView    `json:"intent"`
+	Reason     string        `json:"reason"`
+	Candidates []paymentView `json:"candidates"`
+}
+
+// adminWallets returns the merchant's wallets of env ("" = all).
+func adminWallets(m *pipeline.Merchant, env pipeline.Environment) []pipeline.Wallet {
+	if env == "" {
+		return m.Wallets
+	}
+	return m.WalletsIn(env)
+}
+
+// pageArgs reads page and limit (default 20, at most 100, at most state.MaxListOffset deep).
+func pageArgs(args *fasthttp.Args) (page, limit int, ae *apiError) {
+	if page, ae = intArg(args, "page", 1, 1, 1_000_000); ae != nil {
+		return 0, 0, ae
+	}
+	if limit, ae = intArg(args, "limit", 20, 1, state.MaxListLimit); ae != nil {
+		return 0, 0, ae
+	}
+	if (page-1)*limit > state.MaxListOffset {
+		return 0, 0, errf(http.StatusBadRequest, "page is too deep: at most %d results can be paged", state.MaxListOffset)
+	}
+	return page, limit, nil
+}
+
+// handleReviewQueue lists the merchant's REVIEW_REQUIRED intents, newest first, each with its
+// reason and candidate payments (state.Store.ReviewQueue: the kept payments that put it under
+// review, or that carry the TrxID its review recorded), oldest payment first.
+func (s *Server) handleReviewQueue(ctx *fasthttp.RequestCtx) {
+	m := s.adminMerchant(ctx)
+	if m == nil {
+		return
+	}
+	env, ae := envArg(ctx.QueryArgs())
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	page, limit, ae := pageArgs(ctx.QueryArgs())
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	items, total, err := s.state.ReviewQueue(rc(ctx), adminWallets(m, env), (page-1)*limit, limit)
+	if err != nil {
+		s.internal(ctx, "listing the review queue", err)
+		return
+	}
+	data := make([]reviewItem, 0, len(items))
+	for _, it := range items {
+		ri := reviewItem{Intent: s.view(it.IntentRecord), Reason: it.Reason, Candidates: make([]paymentView, 0, len(it.Payments))}
+		for _, p := range it.Payments {
+			ri.Candidates = append(ri.Candidates, viewPayment(p))
+		}
+		data = append(data, ri)
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+}
+
+// handleUnmatchedPayments lists the payments the matcher kept as unmatched, newest first.
+func (s *Server) handleUnmatchedPayments(ctx *fasthttp.RequestCtx) {
+	m := s.adminMerchant(ctx)
+	if m == nil {
+		return
+	}
+	env, ae := envArg(ctx.QueryArgs())
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	page, limit, ae := pageArgs(ctx.QueryArgs())
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	recs, total, err := s.state.ListPayments(rc(ctx), adminWallets(m, env), pipeline.DispositionUnmatched, (page-1)*limit, limit)
+	if err != nil {
+		s.internal(ctx, "listing unmatched payments", err)
+		return
+	}
+	data := make([]paymentView, 0, len(recs))
+	for _, r := range recs {
+		data = append(data, viewPayment(r))
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+}
+
+// reviewReq is the body of approve, reject and attach (each uses its own fields; an empty body is {}).
+type reviewReq struct {
+	TrxID          *string `json:"trxId"`
+	PaymentEventID *string `json:"paymentEventId"`
+	Operator       string  `json:"operator"`
+	Note           string  `json:"note"`
+}
+
+var reviewEventNS = uuid.MustParse("a3c5e1d2-4b6f-4a8e-9c0d-7e2f1b3a5c69")
+
+// reviewEventID is deterministic: the same decision on the same version of an intent is one event.
+func reviewEventID(intentID string, version int, action, trxID, paymentEventID string) string {
+	return uuid.NewSHA1(reviewEventNS, []byte("review/"+intentID+"/"+strconv.Itoa(version)+"/"+action+"/"+trxID+"/"+paymentEventID)).String()
+}
+
+// reviewDecision returns the handler of one operator action.
+func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		if !s.requireAdmin(ctx) {
+			return
+		}
+		var req reviewReq
+		if body := ctx.PostBody(); len(strings.TrimSpace(string(body))) > 0 {
+			if ae := decodeJSON(body, &req); ae != nil {
+				writeError(ctx, ae)
+				return
+			}
+		}
+		d := pipeline.ReviewDecision{Action: action, Operator: strings.TrimSpace(req.Operator), Note: strings.TrimSpace(req.Note)}
+		if utf8.RuneCountInString(d.Operator) > maxOperatorLen || !printable(d.Operator) {
+			writeError(ctx, errf(http.StatusBadRequest, "operator must be at most %d printable characters", maxOperatorLen))
+			return
+		}
+		if utf8.RuneCountInString(d.Note) > maxNoteLen || !printable(strings.ReplaceAll(d.Note, "\n", " ")) {
+			writeError(ctx, errf(http.StatusBadRequest, "note must be at most %d printable characters", maxNoteLen))
+			return
+		}
+		switch action {
+		case pipeline.ReviewApprove:
+			if req.TrxID != nil && strings.TrimSpace(*req.TrxID) != "" {
+				d.TrxID = strings.ToUpper(strings.TrimSpace(*req.TrxID))
+				if !trxIDRE.MatchString(d.TrxID) {
+					writeError(ctx, errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
+					return
+				}
+			}
+		case pipeline.ReviewAttach:
+			if req.PaymentEventID == nil || strings.TrimSpace(*req.PaymentEventID) == "" {
+				writeError(ctx, errf(http.StatusBadRequest, "paymentEventId is required: the eventId of an unmatched payment (GET /admin/v1/merchants/:id/payments/unmatched)"))
+				return
+			}
+			d.PaymentEventID = strings.TrimSpace(*req.PaymentEventID)
+			if len(d.PaymentEventID) > 128 || !printable(d.PaymentEventID) {
+				writeError(ctx, errf(http.StatusBadRequest, "paymentEventId must be at most 128 printable characters"))
+				return
+			}
+		}
+		id, _ := ctx.UserValue("id").(string)
+		if !intentIDRE.MatchString(id) {
+			writeError(ctx, errNotFound)
+			return
+		}
+		c := rc(ctx)
+		rec, err := s.state.GetIntent(c, id)
+		if errors.Is(err, state.ErrNotFound) {
+			writeError(ctx, errNotFound)
+			return
+		}
+		if err != nil {
+			s.internal(ctx, "loading intent", err)
+			return
+		}
+		d.IntentID = rec.ID
+		if ae := reviewAllowed(action, rec.Status); ae != nil {
+			writeError(ctx, ae)
+			return
+		}
+		w := rec.Intent.Wallet()
+		if action == pipeline.ReviewAttach {
+			if err := s.checkAttachable(c, rec, d.PaymentEventID); err != nil {
+				var ae *apiError
+				if errors.As(err, &ae) {
+					writeError(ctx, ae)
+				} else {
+					s.internal(ctx, "checking payment", err)
+				}
+				return
+			}
+		}
+		ev := &pipeline.Event{
+			ID: reviewEventID(rec.ID, rec.Version, action, d.TrxID, d.PaymentEventID), Kind: pipeline.KindReviewDecided,
+			Source: pipeline.SourceOperator, Wallet: w, MerchantID: rec.MerchantID, Environment: rec.Environment,
+			AcceptedAt: time.Now().UTC(), Review: &d, Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
+		}
+		if err := s.publish(ctx, ev); err != nil {
+			s.unavailable(ctx, "producing review.decided", err)
+			return
+		}
+		s.log.Info("review decision accepted", "intent", rec.ID, "action", action, "operator", d.Operator, "event", ev.ID)
+		writeJSON(ctx, http.StatusAccepted, map[string]any{
+			"accepted": true, "eventId": ev.ID, "intentId": rec.ID, "action": action, "status": rec.Status,
+		})
+	}
+}
+
+// reviewAllowed says whether action applies to an intent in status now.
+func reviewAllowed(action string, now pipeline.Status) *apiError {
+	switch action {
+	case pipeline.ReviewAttach:
+		if now != pipeline.StatusPending && now != pipeline.StatusReviewRequired {
+			return errf(http.StatusConflict, "Intent is %s: a payment can be attached only to a PENDING or REVIEW_REQUIRED intent", now)
+		}
+	default:
+		if now != pipeline.StatusReviewRequired {
+			hint := ""
+			if now == pipeline.StatusPending {
+				hint = " (to pay a PENDING intent with a payment that matched nothing, attach it)"
+			}
+			return errf(http.StatusConflict, "Intent is %s: only REVIEW_REQUIRED intents can be %sd%s", now, action, hint)
+		}
+	}
+	return nil
+}
+
+// checkAttachable checks that paymentEventID is a payment the matcher kept (unmatched or under
+// review) on the intent's wallet. Errors: *apiError (409 on another wallet of the merchant, 404
+// not kept anywhere) or a Redis error.
+func (s *Server) checkAttachable(c context.Context, rec *state.IntentRecord, paymentEventID string) error {
+	w := rec.Intent.Wallet()
+	err := s.rdb.HGet(c, state.PaymentRecordsKey(s.cfg.Keys, w), paymentEventID).Err()
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("loading payment: %w", err)
+	}
+	// Not on the intent's wallet: say whether it is on another wallet of the merchant.
+	m, err := s.dir.merchant(c, rec.MerchantID)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		for _, other := range m.Wallets {
+			if other == w {
+				continue
+			}
+			err := s.rdb.HGet(c, state.PaymentRecordsKey(s.cfg.Keys, other), paymentEventID).Err()
+			if err == nil {
+				return errf(http.StatusConflict, "Payment %s was received by %s wallet %s (%s), not by the intent's wallet %s",
+					paymentEventID, other.Provider, other.Account, other.Environment, w.Account)
+			}
+			if !errors.Is(err, redis.Nil) {
+				return fmt.Errorf("loading payment: %w", err)
+			}
+		}
+	}
+	return errf(http.StatusNotFound, "Payment %s not found: only unmatched payments and payments under review can be attached", paymentEventID)
+}

@@ -1,0 +1,102 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paystream/paystream/pipeline"
+)
+
+// MaxBalanceGaps bounds the balance gaps kept per wallet (the newest ones).
+const MaxBalanceGaps = 1000
+
+// BalanceHead is the last link of a wallet's balance chain: the newest trusted SMS that carried a
+// balance (BalanceKey).
+type BalanceHead struct {
+	EventID string         `json:"eventId"`
+	At      time.Time      `json:"at"` // the SMS's time (see the matcher's balance rule)
+	Balance pipeline.Money `json:"balance"`
+	// DeltaPaisa is the change of balance the SMS itself reports (+amount for a credit, -amount-fee
+	// for a debit), valid when HasDelta.
+	DeltaPaisa int64  `json:"deltaPaisa"`
+	HasDelta   bool   `json:"hasDelta"`
+	TrxID      string `json:"trxId,omitempty"`
+}
+
+// BalanceGap is a break of a wallet's balance chain, "a possible missed SMS": an SMS whose balance
+// is not the previous balance plus or minus its own amount. Signed amounts are in paisa (int64),
+// because an expected balance may be negative.
+type BalanceGap struct {
+	EventID         string          `json:"eventId"` // the SMS that broke the chain
+	MerchantID      string          `json:"merchantId"`
+	Wallet          pipeline.Wallet `json:"wallet"`
+	Direction       string          `json:"direction"` // credit or debit
+	Amount          pipeline.Money  `json:"amount"`
+	FeePaisa        int64           `json:"feePaisa,omitempty"`
+	TrxID           string          `json:"trxId,omitempty"`
+	At              time.Time       `json:"at"`
+	PreviousEventID string          `json:"previousEventId"`
+	PreviousAt      time.Time       `json:"previousAt"`
+	PreviousBalance pipeline.Money  `json:"previousBalance"`
+	// ExpectedPaisa is the previous balance plus or minus the SMS's amount (and fee); ActualPaisa the
+	// balance the SMS reports; DifferencePaisa = actual - expected (> 0: money arrived that no SMS
+	// reported, typically a missed credit; < 0: a missed debit, or the SMS overstates a credit).
+	ExpectedPaisa   int64 `json:"expectedPaisa"`
+	ActualPaisa     int64 `json:"actualPaisa"`
+	DifferencePaisa int64 `json:"differencePaisa"`
+	// Review is true when the SMS was a payment that was sent to review (balance_mismatch) because of it.
+	Review     bool      `json:"review,omitempty"`
+	DetectedAt time.Time `json:"detectedAt"`
+}
+
+// BalanceGaps returns the newest balance gaps of wallets, newest SMS first, at most limit
+// (1..MaxListLimit). It blocks for one pipelined round trip. Errors: ErrInvalid (wrapped) for a bad
+// limit; Redis or decoding errors.
+func (s *Store) BalanceGaps(ctx context.Context, wallets []pipeline.Wallet, limit int) ([]BalanceGap, error) {
+	if limit < 1 || limit > MaxListLimit {
+		return nil, fmt.Errorf("%w: need 1 <= limit <= %d, got %d", ErrInvalid, MaxListLimit, limit)
+	}
+	ws := uniqueWallets(wallets)
+	if len(ws) == 0 {
+		return []BalanceGap{}, nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, len(ws))
+	for i, w := range ws {
+		cmds[i] = pipe.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: BalanceGapsKey(s.keys, w), Start: 0, Stop: limit - 1, Rev: true})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("listing balance gaps: %w", err)
+	}
+	type scored struct {
+		gap   BalanceGap
+		score float64
+	}
+	var all []scored
+	for _, c := range cmds {
+		for _, z := range c.Val() {
+			m, _ := z.Member.(string)
+			var g BalanceGap
+			if err := json.Unmarshal([]byte(m), &g); err != nil {
+				return nil, fmt.Errorf("listing balance gaps: decoding %q: %w", m, err)
+			}
+			all = append(all, scored{g, z.Score})
+		}
+	}
+	sort.SliceStable(all, func(a, b int) bool {
+		if all[a].score != all[b].score {
+			return all[a].score > all[b].score
+		}
+		return all[a].gap.EventID > all[b].gap.EventID
+	})
+	out := make([]BalanceGap, 0, min(limit, len(all)))
+	for i := 0; i < len(all) && i < limit; i++ {
+		out = append(out, all[i].gap)
+	}
+	return out, nil
+}
