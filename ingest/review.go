@@ -43,6 +43,7 @@ const (
 func (s *Server) reviewRoutes(route routeFunc) {
 	route(http.MethodGet, "/admin/v1/merchants/{id}/review", "admin_review_queue", s.handleReviewQueue)
 	route(http.MethodGet, "/admin/v1/merchants/{id}/payments/unmatched", "admin_unmatched_payments", s.handleUnmatchedPayments)
+	route(http.MethodGet, "/admin/v1/merchants/{id}/balance-gaps", "admin_balance_gaps", s.handleBalanceGaps)
 	route(http.MethodPost, "/admin/v1/intents/{id}/approve", "admin_review_approve", s.reviewDecision(pipeline.ReviewApprove))
 	route(http.MethodPost, "/admin/v1/intents/{id}/reject", "admin_review_reject", s.reviewDecision(pipeline.ReviewReject))
 	route(http.MethodPost, "/admin/v1/intents/{id}/attach", "admin_review_attach", s.reviewDecision(pipeline.ReviewAttach))
@@ -168,6 +169,35 @@ func (s *Server) handleUnmatchedPayments(ctx *fasthttp.RequestCtx) {
 		data = append(data, viewPayment(r))
 	}
 	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+}
+
+// handleBalanceGaps lists the "possible missed SMS" signals of the merchant's wallets: SMS whose
+// balance did not follow from the previous SMS's balance and amount, newest first (at most limit,
+// default 20, up to 100).
+func (s *Server) handleBalanceGaps(ctx *fasthttp.RequestCtx) {
+	m := s.adminMerchant(ctx)
+	if m == nil {
+		return
+	}
+	env, ae := envArg(ctx.QueryArgs())
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	_, limit, ae := pageArgs(ctx.QueryArgs())
+	if ae != nil {
+		writeError(ctx, ae)
+		return
+	}
+	gaps, err := s.state.BalanceGaps(rc(ctx), adminWallets(m, env), limit)
+	if err != nil {
+		s.internal(ctx, "listing balance gaps", err)
+		return
+	}
+	if gaps == nil {
+		gaps = []state.BalanceGap{}
+	}
+	writeJSON(ctx, http.StatusOK, map[string]any{"data": gaps, "total": len(gaps), "limit": limit})
 }
 
 // reviewReq is the body of approve, reject and attach (each uses its own fields; an empty body is {}).
