@@ -69,7 +69,7 @@ func TestE2EBalanceGap(t *testing.T) {
 	}
 	for i, s := range []string{
 		sms("500.00", "1,500.00", smsE2ETrx(), at),
-		sms("300.00", "1,800.00", smsE2ETrx(), at.Add(time.Minute)),  // chains: 1500 + 300
+		sms("300.00", "1,800.00", smsE2ETrx(), at.Add(time.Minute)),   // chains: 1500 + 300
 		sms("200.00", "2,500.00", smsE2ETrx(), at.Add(2*time.Minute)), // expected 2000: a credit was missed
 	} {
 		if code, out, _ := call(t, "POST", fwd, nil, smsE2EForwarder("bKash", s)); code != http.StatusAccepted {
@@ -96,4 +96,3 @@ func TestE2EBalanceGap(t *testing.T) {
 		t.Fatal("paystream_matcher_balance_gaps_total{environment=\"SANDBOX\"} is not 1")
 	}
 }
-
