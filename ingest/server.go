@@ -38,7 +38,10 @@ type Config struct {
 	// SNSExtraHosts are hosts trusted like sns.<region>.amazonaws.com for SubscribeURL and
 	// SigningCertURL (and fetched over plain http if so given): for tests only.
 	SNSExtraHosts []string
-	Logger        *slog.Logger
+	// SMSTrustedSenders are the sender ids whose SMS may pay, per provider; a provider absent here
+	// keeps pipeline/smsparse's defaults (bKash: "bKash"; nagad: "NAGAD"; rocket: "16216"; upay: "upay").
+	SMSTrustedSenders map[pipeline.Provider][]string
+	Logger            *slog.Logger
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.

@@ -176,8 +176,8 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 
 // acceptSMS parses sms, produces its event (deduplicated) and answers.
 func (s *Server) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms *forwardedSMS) {
-	w, routed := routeSMS(dev, sms)
-	res := smsparse.ParseFrom(sms.From, sms.Text, walletSenders(w.Provider))
+	w, routed := s.routeSMS(dev, sms)
+	res := smsparse.ParseFrom(sms.From, sms.Text, s.walletSenders(w.Provider))
 	now := time.Now().UTC()
 	trusted := res.SenderTrusted != nil && *res.SenderTrusted
 	result := classifySMS(res, trusted, routed, w.Provider)
@@ -280,16 +280,24 @@ func smsEventID(deviceID string, sms *forwardedSMS) string {
 	return uuid.NewSHA1(smsEventNS, []byte("sms\x00"+deviceID+"\x00"+sms.From+"\x00"+sms.Text+"\x00"+sms.Identity)).String()
 }
 
-// walletSenders trusts only the default senders of provider p: an SMS reaching a bKash wallet is
-// trusted only from bKash's sender id, whatever other providers' senders say.
-func walletSenders(p pipeline.Provider) smsparse.Options {
-	return smsparse.Options{TrustedSenders: map[pipeline.Provider][]string{p: smsparse.DefaultOptions().TrustedSenders[p]}}
+// walletSenders trusts only the senders of provider p (Config.SMSTrustedSenders, else the
+// parser's defaults): an SMS reaching a bKash wallet is trusted only from bKash's sender ids,
+// whatever other providers' senders say.
+func (s *Server) walletSenders(p pipeline.Provider) smsparse.Options {
+	return smsparse.Options{TrustedSenders: map[pipeline.Provider][]string{p: s.trustedSenders(p)}}
+}
+
+func (s *Server) trustedSenders(p pipeline.Provider) []string {
+	if ts, ok := s.cfg.SMSTrustedSenders[p]; ok {
+		return ts
+	}
+	return smsparse.DefaultOptions().TrustedSenders[p]
 }
 
 // trustsSender reports whether provider p sends from sender (ASCII, case-insensitive, as smsparse).
-func trustsSender(p pipeline.Provider, sender string) bool {
+func (s *Server) trustsSender(p pipeline.Provider, sender string) bool {
 	sender = strings.TrimSpace(sender)
-	for _, t := range smsparse.DefaultOptions().TrustedSenders[p] {
+	for _, t := range s.trustedSenders(p) {
 		if len(t) == len(sender) && asciiFold(t) == asciiFold(sender) {
 			return true
 		}
@@ -314,7 +322,7 @@ func asciiFold(s string) string {
 // wallet. A known slot the device does not map is a SIM paystream was not told about: unrouted.
 // With no slot: the device's only wallet, or else the only one whose provider sends from the SMS's
 // sender. Otherwise the SMS is unrouted and reported on the device's first wallet (lowest slot).
-func routeSMS(dev *pipeline.Device, sms *forwardedSMS) (pipeline.Wallet, bool) {
+func (s *Server) routeSMS(dev *pipeline.Device, sms *forwardedSMS) (pipeline.Wallet, bool) {
 	if w, ok := dev.Wallets[sms.Slot]; ok && sms.Slot != "" {
 		return w, true
 	}
@@ -333,7 +341,7 @@ func routeSMS(dev *pipeline.Device, sms *forwardedSMS) (pipeline.Wallet, bool) {
 		}
 		if !containsWallet(distinct, w) {
 			distinct = append(distinct, w)
-			if trustsSender(w.Provider, sms.From) {
+			if s.trustsSender(w.Provider, sms.From) {
 				trusting = append(trusting, w)
 			}
 		}

@@ -297,7 +297,7 @@ func TestSMSRouting(t *testing.T) {
 		{"unknown slot, sender does not tell", map[string]pipeline.Wallet{"1": bk, "2": ng}, "", "01711111111", bk, false},
 		{"unknown slot, two bKash wallets", map[string]pipeline.Wallet{"1": bk, "2": bk2}, "", "bKash", bk, false},
 	} {
-		w, routed := routeSMS(&pipeline.Device{Wallets: c.wallets}, &forwardedSMS{Slot: c.slot, From: c.from})
+		w, routed := (&Server{}).routeSMS(&pipeline.Device{Wallets: c.wallets}, &forwardedSMS{Slot: c.slot, From: c.from})
 		if w != c.want || routed != c.routed {
 			t.Errorf("%s: %v %v, want %v %v", c.name, w, routed, c.want, c.routed)
 		}

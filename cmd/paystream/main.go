@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/paystream/paystream/pipeline"
 )
 
 // version is set at build time: -ldflags "-X main.version=v0.1.0".
@@ -49,6 +51,7 @@ type Config struct {
 	ExpiryInterval       time.Duration `name:"expiry-interval" env:"PAYSTREAM_EXPIRY_INTERVAL" default:"1s" help:"How often the matcher looks for expired intents."`
 	SNSRequireSignature  bool          `name:"sns-require-signature" env:"PAYSTREAM_SNS_REQUIRE_SIGNATURE" help:"Refuse SNS notifications that carry no valid AWS SNS signature."`
 	SNSTestHosts         []string      `name:"sns-test-hosts" env:"PAYSTREAM_SNS_TEST_HOSTS" sep:"," help:"Extra hosts (host:port) trusted like sns.<region>.amazonaws.com for SubscribeURL/SigningCertURL. Tests only."`
+	SMSTrustedSenders    string        `name:"sms-trusted-senders" env:"PAYSTREAM_SMS_TRUSTED_SENDERS" help:"Sender ids whose SMS may pay, per provider, replacing the defaults for the providers named: 'bkash=bKash;nagad=NAGAD|Nagad;rocket=16216;upay=upay'."`
 	LogLevel             string        `name:"log-level" env:"PAYSTREAM_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 	LogFormat            string        `name:"log-format" env:"PAYSTREAM_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format."`
 }
@@ -106,6 +109,9 @@ func (c *Config) Validate() error {
 	if len(c.RedisAddr) == 0 {
 		errs = append(errs, "--redis-addr is required")
 	}
+	if _, err := parseTrustedSenders(c.SMSTrustedSenders); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
@@ -124,4 +130,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "paystream:", err)
 		os.Exit(1)
 	}
+}
+
+// parseTrustedSenders reads "bkash=bKash;nagad=NAGAD|Nagad" into sender ids per provider.
+func parseTrustedSenders(v string) (map[pipeline.Provider][]string, error) {
+	out := map[pipeline.Provider][]string{}
+	for _, part := range strings.Split(v, ";") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		p, list, ok := strings.Cut(part, "=")
+		prov := pipeline.Provider(strings.ToLower(strings.TrimSpace(p)))
+		if !ok || !prov.Valid() {
+			return nil, fmt.Errorf("--sms-trusted-senders: %q is not provider=sender|sender (providers: bkash, nagad, rocket, upay)", part)
+		}
+		for _, sndr := range strings.Split(list, "|") {
+			if sndr = strings.TrimSpace(sndr); sndr != "" {
+				out[prov] = append(out[prov], sndr)
+			}
+		}
+		if len(out[prov]) == 0 {
+			return nil, fmt.Errorf("--sms-trusted-senders: no sender for %s", prov)
+		}
+	}
+	return out, nil
 }

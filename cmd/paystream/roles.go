@@ -129,6 +129,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 	st := state.New(rt.rdb, rt.keys)
 	var err error
 	if rt.has(roleIngest) {
+		trusted, _ := parseTrustedSenders(cfg.SMSTrustedSenders) // validated in Config.Validate
 		rt.producer, err = bus.NewBusProducer(rt.busCfg, cfg.ProduceTimeout, 100_000, rt.reg)
 		if err != nil {
 			return nil, err
@@ -138,6 +139,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
 			SNSRequireSignature: cfg.SNSRequireSignature, SNSExtraHosts: cfg.SNSTestHosts,
+			SMSTrustedSenders: trusted,
 		}, rt.rdb, rt.producer, st, rt.reg)
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {
 			return nil, err
