@@ -41,7 +41,10 @@ type Config struct {
 	// SMSTrustedSenders are the sender ids whose SMS may pay, per provider; a provider absent here
 	// keeps pipeline/smsparse's defaults (bKash: "bKash"; nagad: "NAGAD"; rocket: "16216"; upay: "upay").
 	SMSTrustedSenders map[pipeline.Provider][]string
-	Logger            *slog.Logger
+	// Webhooks, if set, serves the admin API's dead-letter list and redelivery (cmd wires the
+	// webhook sink's queue in; without it those routes answer 501).
+	Webhooks WebhookAdmin
+	Logger   *slog.Logger
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
@@ -125,6 +128,7 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	s.bdquickpayRoutes(route)
 	s.txnAPIRoutes(route)
 	s.snsRoutes(route)
+	s.webhookAdminRoutes(route)
 	s.checkoutRoutes(route)
 	s.smsRoutes(route)
 	s.reviewRoutes(route)

@@ -139,7 +139,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
 			SNSRequireSignature: cfg.SNSRequireSignature, SNSExtraHosts: cfg.SNSTestHosts,
-			SMSTrustedSenders: trusted,
+			SMSTrustedSenders: trusted, Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys},
 		}, rt.rdb, rt.producer, st, rt.reg)
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {
 			return nil, err
