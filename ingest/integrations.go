@@ -40,17 +40,8 @@ type createIntegrationReq struct {
 //
 // Secrets are shown only in this answer.
 func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
-		return
-	}
-	id, _ := ctx.UserValue("id").(string)
-	m, err := s.dir.merchant(rc(ctx), id)
-	if err != nil {
-		s.internal(ctx, "loading merchant", err)
-		return
-	}
+	m := s.adminMerchant(ctx)
 	if m == nil {
-		writeError(ctx, errf(http.StatusNotFound, "Merchant not found"))
 		return
 	}
 	var req createIntegrationReq

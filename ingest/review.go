@@ -109,24 +109,41 @@ func pageArgs(args *fasthttp.Args) (page, limit int, ae *apiError) {
 	return page, limit, nil
 }
 
-// handleReviewQueue lists the merchant's REVIEW_REQUIRED intents, newest first, each with its
-// reason and candidate payments (state.Store.ReviewQueue: the kept payments that put it under
-// review, or that carry the TrxID its review recorded), oldest payment first.
-func (s *Server) handleReviewQueue(ctx *fasthttp.RequestCtx) {
+// adminListing is what every admin list of one merchant starts with: the admin token, the
+// merchant (:id), ?env= and ?page=&limit=. It answers the error itself and returns ok=false.
+type adminListing struct {
+	m           *pipeline.Merchant
+	env         pipeline.Environment
+	page, limit int
+}
+
+func (s *Server) adminListing(ctx *fasthttp.RequestCtx) (adminListing, bool) {
 	m := s.adminMerchant(ctx)
 	if m == nil {
-		return
+		return adminListing{}, false
 	}
 	env, ae := envArg(ctx.QueryArgs())
 	if ae != nil {
 		writeError(ctx, ae)
-		return
+		return adminListing{}, false
 	}
 	page, limit, ae := pageArgs(ctx.QueryArgs())
 	if ae != nil {
 		writeError(ctx, ae)
+		return adminListing{}, false
+	}
+	return adminListing{m: m, env: env, page: page, limit: limit}, true
+}
+
+// handleReviewQueue lists the merchant's REVIEW_REQUIRED intents, newest first, each with its
+// reason and candidate payments (state.Store.ReviewQueue: the kept payments that put it under
+// review, or that carry the TrxID its review recorded), oldest payment first.
+func (s *Server) handleReviewQueue(ctx *fasthttp.RequestCtx) {
+	l, ok := s.adminListing(ctx)
+	if !ok {
 		return
 	}
+	m, env, page, limit := l.m, l.env, l.page, l.limit
 	items, total, err := s.state.ReviewQueue(rc(ctx), adminWallets(m, env), (page-1)*limit, limit)
 	if err != nil {
 		s.internal(ctx, "listing the review queue", err)
@@ -145,20 +162,11 @@ func (s *Server) handleReviewQueue(ctx *fasthttp.RequestCtx) {
 
 // handleUnmatchedPayments lists the payments the matcher kept as unmatched, newest first.
 func (s *Server) handleUnmatchedPayments(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
-	if m == nil {
+	l, ok := s.adminListing(ctx)
+	if !ok {
 		return
 	}
-	env, ae := envArg(ctx.QueryArgs())
-	if ae != nil {
-		writeError(ctx, ae)
-		return
-	}
-	page, limit, ae := pageArgs(ctx.QueryArgs())
-	if ae != nil {
-		writeError(ctx, ae)
-		return
-	}
+	m, env, page, limit := l.m, l.env, l.page, l.limit
 	recs, total, err := s.state.ListPayments(rc(ctx), adminWallets(m, env), pipeline.DispositionUnmatched, (page-1)*limit, limit)
 	if err != nil {
 		s.internal(ctx, "listing unmatched payments", err)
@@ -175,20 +183,11 @@ func (s *Server) handleUnmatchedPayments(ctx *fasthttp.RequestCtx) {
 // balance did not follow from the previous SMS's balance and amount, newest first (at most limit,
 // default 20, up to 100).
 func (s *Server) handleBalanceGaps(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
-	if m == nil {
+	l, ok := s.adminListing(ctx)
+	if !ok {
 		return
 	}
-	env, ae := envArg(ctx.QueryArgs())
-	if ae != nil {
-		writeError(ctx, ae)
-		return
-	}
-	_, limit, ae := pageArgs(ctx.QueryArgs())
-	if ae != nil {
-		writeError(ctx, ae)
-		return
-	}
+	m, env, limit := l.m, l.env, l.limit
 	gaps, err := s.state.BalanceGaps(rc(ctx), adminWallets(m, env), limit)
 	if err != nil {
 		s.internal(ctx, "listing balance gaps", err)
