@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -76,77 +75,103 @@ func waitHTTP(t *testing.T, url string, within time.Duration) {
 	})
 }
 
-// TestE2ECrashRecovery runs ingest, matcher, webhook sink and audit sink as separate processes
-// against a standalone embedded broker (paystream kafka-dev) and the real Redis and ClickHouse,
-// drives a steady stream of intents and payments, and kill -9s the matcher, then a sink, then
-// ingest, at random moments, restarting each. At the end every accepted intent has exactly one
-// decision, every decision exactly one delivered webhook event id, and ClickHouse neither lost
-// nor duplicated a row (after FINAL).
-func TestE2ECrashRecovery(t *testing.T) {
-	broker := freePort(t)
+// fleet is a multi-process paystream: a standalone embedded broker (paystream kafka-dev) and role
+// processes sharing the real Redis (own key prefix) and ClickHouse (own database).
+type fleet struct {
+	t        *testing.T
+	broker   string
+	common   []string
+	httpAddr string
+	base     string
+	kafka    *proc
+	procs    []*proc
+	ready    map[*proc]string
+	in       *instance
+	rcv      *receiver
+	merchant []merchant
+}
+
+func newFleet(t *testing.T) *fleet {
+	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}}
 	admin := "adm_" + randHex(8)
-	dsn := "clickhouse://127.0.0.1:9000/paystream_crash_" + randHex(4)
+	dsn := "clickhouse://127.0.0.1:9000/paystream_fleet_" + randHex(4)
 	t.Cleanup(func() { dropDatabase(dsn) })
-	common := []string{
-		"PAYSTREAM_KAFKA_BROKERS=" + broker, "PAYSTREAM_KAFKA_PARTITIONS=4", "PAYSTREAM_KAFKA_SESSION_TIMEOUT=6s",
-		"PAYSTREAM_REDIS_PREFIX=crash" + randHex(4), "PAYSTREAM_CLICKHOUSE_DSN=" + dsn, "PAYSTREAM_ADMIN_TOKEN=" + admin,
+	f.common = []string{
+		"PAYSTREAM_KAFKA_BROKERS=" + f.broker, "PAYSTREAM_KAFKA_PARTITIONS=4", "PAYSTREAM_KAFKA_SESSION_TIMEOUT=6s",
+		"PAYSTREAM_REDIS_PREFIX=fleet" + randHex(4), "PAYSTREAM_CLICKHOUSE_DSN=" + dsn, "PAYSTREAM_ADMIN_TOKEN=" + admin,
 		"PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true", "PAYSTREAM_WEBHOOK_BACKOFF=200ms", "PAYSTREAM_WEBHOOK_TIMEOUT=2s",
 		"PAYSTREAM_AUDIT_FLUSH_INTERVAL=200ms", "PAYSTREAM_LOG_FORMAT=text", "PAYSTREAM_LOG_LEVEL=info",
 	}
-	kafka := &proc{name: "kafka-dev", args: []string{"kafka-dev"}, env: append(common,
-		"PAYSTREAM_EMBEDDED_KAFKA_ADDR="+broker, "PAYSTREAM_DATA_DIR="+t.TempDir())}
-	kafka.start(t)
+	f.kafka = &proc{name: "kafka-dev", args: []string{"kafka-dev"}, env: append(append([]string{}, f.common...),
+		"PAYSTREAM_EMBEDDED_KAFKA_ADDR="+f.broker, "PAYSTREAM_DATA_DIR="+t.TempDir())}
+	f.kafka.start(t)
 	waitFor(t, 10*time.Second, "the broker", func() bool {
-		c, err := net.Dial("tcp", broker)
+		c, err := net.Dial("tcp", f.broker)
 		if err == nil {
 			c.Close()
 		}
 		return err == nil
 	})
-	httpAddr := freePort(t)
-	base := "http://" + httpAddr
-	roles := map[string]*proc{}
-	readyURL := map[string]string{}
-	for _, r := range []string{"ingest", "matcher", "webhooks", "audit"} {
-		met := freePort(t)
-		env := append(append([]string{}, common...), "PAYSTREAM_METRICS_ADDR="+met, "PAYSTREAM_KAFKA_INSTANCE_ID=crash-"+r)
-		if r == "ingest" {
-			env = append(env, "PAYSTREAM_HTTP_ADDR="+httpAddr)
-		}
-		roles[r] = &proc{name: r, args: []string{r}, env: env}
-		readyURL[r] = "http://" + met + "/readyz"
-	}
+	f.httpAddr = freePort(t)
+	f.base = "http://" + f.httpAddr
+	f.in = &instance{base: f.base, admin: admin, dsn: dsn}
 	t.Cleanup(func() {
-		for _, p := range roles {
+		for _, p := range f.procs {
 			p.stop()
 		}
-		kafka.stop()
+		f.kafka.stop()
 		if t.Failed() {
-			for _, p := range append([]*proc{kafka}, roles["ingest"], roles["matcher"], roles["webhooks"], roles["audit"]) {
+			for _, p := range append([]*proc{f.kafka}, f.procs...) {
 				p.mu.Lock()
 				t.Logf("--- %s logs:\n%s", p.name, p.logs.String())
 				p.mu.Unlock()
 			}
 		}
 	})
-	for _, p := range roles {
-		p.start(t)
-	}
-	for r := range roles {
-		waitHTTP(t, readyURL[r], 60*time.Second)
-	}
+	return f
+}
 
-	in := &instance{base: base, admin: admin, dsn: dsn}
-	rcv := newReceiver(t)
-	merchants := []merchant{onboard(t, in, rcv, wallet()), onboard(t, in, rcv, wallet()), onboard(t, in, rcv, wallet())}
+// add starts one more process of role (ingest listens on the fleet's HTTP address) with its own
+// metrics port and static group membership id, and waits until it is ready.
+func (f *fleet) add(role string) *proc {
+	f.t.Helper()
+	met := freePort(f.t)
+	name := fmt.Sprintf("%s-%d", role, len(f.procs))
+	env := append(append([]string{}, f.common...), "PAYSTREAM_METRICS_ADDR="+met, "PAYSTREAM_KAFKA_INSTANCE_ID="+name)
+	if role == "ingest" {
+		env = append(env, "PAYSTREAM_HTTP_ADDR="+f.httpAddr)
+	}
+	p := &proc{name: name, args: []string{role}, env: env}
+	f.procs = append(f.procs, p)
+	f.ready[p] = "http://" + met + "/readyz"
+	p.start(f.t)
+	waitHTTP(f.t, f.ready[p], 60*time.Second)
+	return p
+}
 
-	// Traffic: each intent is created (idempotency key) and paid, retrying through crashes.
-	const n = 90
-	ids := make([]string, n)
-	var accepted atomic.Int64
-	trafficDone := make(chan struct{})
+// restart starts p again after it was killed or stopped, and waits until it is ready.
+func (f *fleet) restart(p *proc) {
+	f.t.Helper()
+	p.start(f.t)
+	waitHTTP(f.t, f.ready[p], 60*time.Second)
+}
+
+// onboard creates three merchants whose webhooks go to a test receiver.
+func (f *fleet) onboard() {
+	f.rcv = newReceiver(f.t)
+	for range 3 {
+		f.merchant = append(f.merchant, onboard(f.t, f.in, f.rcv, wallet()))
+	}
+}
+
+// traffic creates n intents (idempotency keys) and pays each once, retrying through crashes
+// (503, refused connections), in the background. The returned channel yields the intent ids and
+// the number of payments accepted when it is done.
+func (f *fleet) traffic(n int, pause time.Duration) <-chan trafficResult {
+	out := make(chan trafficResult, 1)
 	go func() {
-		defer close(trafficDone)
+		ids := make([]string, n)
+		accepted := 0
 		client := &http.Client{Timeout: 5 * time.Second}
 		post := func(url, key, body string) (int, string) {
 			req, _ := http.NewRequest("POST", url, strings.NewReader(body))
@@ -170,50 +195,46 @@ func TestE2ECrashRecovery(t *testing.T) {
 			return ""
 		}
 		for i := range n {
-			m := merchants[i%len(merchants)]
-			amt := 100 + i/len(merchants)
-			b := retry(201, base+"/v1/payments/intents", m.testKey,
-				fmt.Sprintf(`{"amount":%d,"currency":"BDT","customerReference":"CR-%d","idempotencyKey":"crash-%d","ttlSeconds":3600}`, amt, i, i))
+			m := f.merchant[i%len(f.merchant)]
+			amt := 100 + i/len(f.merchant)
+			b := retry(201, f.base+"/v1/payments/intents", m.testKey,
+				fmt.Sprintf(`{"amount":%d,"currency":"BDT","customerReference":"FL-%d","idempotencyKey":"fleet-%d","ttlSeconds":3600}`, amt, i, i))
 			id := between(b, `"id":"`, `"`)
 			if id == "" {
 				continue
 			}
 			ids[i] = id
-			if retry(202, base+"/v1/sandbox/sms-events/simulate", m.testKey,
-				fmt.Sprintf(`{"paymentIntentId":%q,"amount":%d,"trxId":"CR%08d"}`, id, amt, i)) != "" {
-				accepted.Add(1)
+			if retry(202, f.base+"/v1/sandbox/sms-events/simulate", m.testKey,
+				fmt.Sprintf(`{"paymentIntentId":%q,"amount":%d,"trxId":"FL%08d"}`, id, amt, i)) != "" {
+				accepted++
 			}
-			time.Sleep(40 * time.Millisecond)
+			time.Sleep(pause)
 		}
+		out <- trafficResult{ids: ids, accepted: accepted}
 	}()
+	return out
+}
 
-	// Chaos: kill -9 each role at random moments while traffic flows, then restart it.
-	order := []string{"matcher", "webhooks", "audit", "ingest", "matcher", "webhooks", "ingest"}
-	kills := 0
-	for _, r := range order {
-		select {
-		case <-trafficDone:
-		default:
-		}
-		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
-		roles[r].kill9()
-		kills++
-		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
-		roles[r].start(t)
-		waitHTTP(t, readyURL[r], 60*time.Second)
-	}
-	<-trafficDone
-	if accepted.Load() != n {
-		t.Fatalf("only %d of %d payments were accepted through the crashes", accepted.Load(), n)
-	}
+type trafficResult struct {
+	ids      []string
+	accepted int
+}
 
-	// Every intent is paid exactly once, and its merchant got exactly one event id for it.
-	for i, id := range ids {
-		waitStatus(t, in, merchants[i%len(merchants)].testKey, id, "PAID", 90*time.Second)
+// verify checks the end state: every intent PAID once, one webhook event id per decision, and
+// ClickHouse (after FINAL) with exactly one row per fact. It returns a summary.
+func (f *fleet) verify(r trafficResult) string {
+	t := f.t
+	t.Helper()
+	n := len(r.ids)
+	if r.accepted != n {
+		t.Fatalf("only %d of %d payments were accepted", r.accepted, n)
+	}
+	for i, id := range r.ids {
+		waitStatus(t, f.in, f.merchant[i%len(f.merchant)].testKey, id, "PAID", 90*time.Second)
 	}
 	deliveries := 0
-	for _, id := range ids {
-		hs := rcv.waitHooks(t, 1, 60*time.Second, forIntent(id))
+	for _, id := range r.ids {
+		hs := f.rcv.waitHooks(t, 1, 90*time.Second, forIntent(id))
 		eventIDs := map[string]bool{}
 		for _, h := range hs {
 			eventIDs[h.header.Get("webhook-id")] = true
@@ -223,14 +244,69 @@ func TestE2ECrashRecovery(t *testing.T) {
 		}
 		deliveries += len(hs)
 	}
-	mids := fmt.Sprintf("'%s','%s','%s'", merchants[0].id, merchants[1].id, merchants[2].id)
-	waitCount(t, dsn, n, 60*time.Second, "SELECT count() FROM intent_status_changes FINAL WHERE merchant_id IN ("+mids+") AND status = 'PAID'")
-	waitCount(t, dsn, n, 60*time.Second, "SELECT count() FROM payments FINAL WHERE merchant_id IN ("+mids+") AND disposition = 'matched'")
-	waitCount(t, dsn, n, 60*time.Second, "SELECT count() FROM inbound_events FINAL WHERE merchant_id IN ("+mids+") AND kind = 'intent.created'")
-	waitCount(t, dsn, n, 60*time.Second, "SELECT uniqExact(outcome_id) FROM webhook_attempts FINAL WHERE merchant_id IN ("+mids+") AND result = 'delivered'")
+	mids := fmt.Sprintf("'%s','%s','%s'", f.merchant[0].id, f.merchant[1].id, f.merchant[2].id)
+	dsn := f.in.dsn
+	want := uint64(n)
+	waitCount(t, dsn, want, 60*time.Second, "SELECT count() FROM intent_status_changes FINAL WHERE merchant_id IN ("+mids+") AND status = 'PAID'")
+	waitCount(t, dsn, want, 60*time.Second, "SELECT count() FROM intent_status_changes FINAL WHERE merchant_id IN ("+mids+")")
+	waitCount(t, dsn, want, 60*time.Second, "SELECT count() FROM payments FINAL WHERE merchant_id IN ("+mids+") AND disposition = 'matched'")
+	waitCount(t, dsn, want, 60*time.Second, "SELECT count() FROM inbound_events FINAL WHERE merchant_id IN ("+mids+") AND kind = 'intent.created'")
+	waitCount(t, dsn, want, 60*time.Second, "SELECT uniqExact(outcome_id) FROM webhook_attempts FINAL WHERE merchant_id IN ("+mids+") AND result = 'delivered'")
 	dupReports := chQuery(t, dsn, "SELECT count() FROM payments FINAL WHERE merchant_id IN ("+mids+") AND disposition = 'duplicate'")
-	t.Logf("crash test: %d kill -9s; %d intents accepted, %d PAID once each, %d webhook deliveries for %d decisions (retries allowed, one event id each); %d duplicate payment reports (client retries through crashes) dropped by TrxID dedupe; ClickHouse after FINAL: %d status changes, %d matched payments, no loss, no duplicate",
-		kills, n, n, deliveries, n, dupReports, n, n)
+	return fmt.Sprintf("%d intents, each PAID exactly once; %d webhook deliveries for %d decisions (one event id each); %d duplicate payment reports from client retries dropped by TrxID dedupe; ClickHouse after FINAL: %d status changes, %d matched payments, %d intents created, no loss, no duplicate",
+		n, deliveries, n, dupReports, n, n, n)
+}
+
+// TestE2ECrashRecovery runs ingest, matcher, webhook sink and audit sink as separate processes
+// against a standalone embedded broker (paystream kafka-dev) and the real Redis and ClickHouse,
+// drives a steady stream of intents and payments, and kill -9s the matcher, then a sink, then
+// ingest, at random moments, restarting each. At the end every accepted intent has exactly one
+// decision, every decision exactly one delivered webhook event id, and ClickHouse neither lost
+// nor duplicated a row (after FINAL).
+func TestE2ECrashRecovery(t *testing.T) {
+	f := newFleet(t)
+	roles := map[string]*proc{}
+	for _, r := range []string{"ingest", "matcher", "webhooks", "audit"} {
+		roles[r] = f.add(r)
+	}
+	f.onboard()
+	done := f.traffic(90, 40*time.Millisecond)
+	kills := 0
+	for _, r := range []string{"matcher", "webhooks", "audit", "ingest", "matcher", "webhooks", "ingest"} {
+		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
+		roles[r].kill9()
+		kills++
+		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+		f.restart(roles[r])
+	}
+	t.Logf("crash test: %d kill -9s; %s", kills, f.verify(<-done))
+}
+
+// TestE2EScaleOut runs three matchers and two of each sink sharing the work, then adds and removes
+// members while traffic flows (rebalances); the same exactly-once counts hold.
+func TestE2EScaleOut(t *testing.T) {
+	f := newFleet(t)
+	f.add("ingest")
+	var matchers, webhooks, audits []*proc
+	for range 3 {
+		matchers = append(matchers, f.add("matcher"))
+	}
+	for range 2 {
+		webhooks = append(webhooks, f.add("webhooks"))
+		audits = append(audits, f.add("audit"))
+	}
+	f.onboard()
+	done := f.traffic(90, 40*time.Millisecond)
+	time.Sleep(700 * time.Millisecond)
+	f.add("matcher") // scale out: a fourth matcher joins (4 partitions: one each)
+	time.Sleep(700 * time.Millisecond)
+	matchers[0].stop() // scale in: a matcher leaves gracefully
+	webhooks = append(webhooks, f.add("webhooks"))
+	time.Sleep(700 * time.Millisecond)
+	audits[1].stop()
+	webhooks[0].stop()
+	t.Logf("scale-out test: 3 matchers, 2 webhook sinks, 2 audit sinks; +1 matcher, -1 matcher, +1 webhook sink, -1 webhook sink, -1 audit sink during traffic; %s",
+		f.verify(<-done))
 }
 
 // between returns the text of s between the first from and the following to.
