@@ -91,7 +91,7 @@ type fleet struct {
 	merchant []merchant
 }
 
-func newFleet(t *testing.T) *fleet {
+func newFleet(t *testing.T, extraEnv ...string) *fleet {
 	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}}
 	admin := "adm_" + randHex(8)
 	dsn := "clickhouse://127.0.0.1:9000/paystream_fleet_" + randHex(4)
@@ -102,6 +102,7 @@ func newFleet(t *testing.T) *fleet {
 		"PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true", "PAYSTREAM_WEBHOOK_BACKOFF=200ms", "PAYSTREAM_WEBHOOK_TIMEOUT=2s",
 		"PAYSTREAM_AUDIT_FLUSH_INTERVAL=200ms", "PAYSTREAM_LOG_FORMAT=text", "PAYSTREAM_LOG_LEVEL=info",
 	}
+	f.common = append(f.common, extraEnv...)
 	f.kafka = &proc{name: "kafka-dev", args: []string{"kafka-dev"}, env: append(append([]string{}, f.common...),
 		"PAYSTREAM_EMBEDDED_KAFKA_ADDR="+f.broker, "PAYSTREAM_DATA_DIR="+t.TempDir())}
 	f.kafka.start(t)
@@ -321,4 +322,52 @@ func between(s, from, to string) string {
 		return ""
 	}
 	return s[:j]
+}
+
+// startPrivateRedis runs a redis-server of the test's own on a free port, persisting every write
+// (AOF, fsync always) so a restart keeps the state, like a production Redis would.
+func startPrivateRedis(t *testing.T) (addr string, start, stop func()) {
+	t.Helper()
+	addr = freePort(t)
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	dir := t.TempDir()
+	var cmd *exec.Cmd
+	start = func() {
+		cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
+			"--appendonly", "yes", "--appendfsync", "always", "--save", "")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "redis on "+addr, func() bool {
+			return exec.Command("redis-cli", "-p", port, "ping").Run() == nil
+		})
+	}
+	stop = func() {
+		if cmd != nil && cmd.Process != nil {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+		}
+	}
+	start()
+	t.Cleanup(stop)
+	return addr, start, stop
+}
+
+// TestE2ERedisDown: Redis disappears while traffic flows and comes back a few seconds later.
+// Meanwhile ingest answers 503 (clients retry), the matcher and the webhook sink stop consuming
+// without committing, and afterwards everything resumes by itself: every intent is paid once,
+// with one webhook event id per decision and exact audit rows.
+func TestE2ERedisDown(t *testing.T) {
+	addr, startRedis, stopRedis := startPrivateRedis(t)
+	f := newFleet(t, "PAYSTREAM_REDIS_ADDR="+addr)
+	for _, r := range []string{"ingest", "matcher", "webhooks", "audit"} {
+		f.add(r)
+	}
+	f.onboard()
+	done := f.traffic(60, 40*time.Millisecond)
+	time.Sleep(800 * time.Millisecond)
+	stopRedis()
+	time.Sleep(3 * time.Second)
+	startRedis()
+	t.Logf("redis-down test: redis killed for 3 s mid-traffic; %s", f.verify(<-done))
 }
