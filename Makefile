@@ -1,5 +1,5 @@
 # Convenience targets; the README's two commands are deploy/local/dev.sh and deploy/local/test.sh.
-.PHONY: dev test test-unit test-integration e2e fuzz bench lint build
+.PHONY: dev test test-unit test-integration e2e chaos fuzz bench lint build
 
 build:
 	go build -o bin/paystream ./cmd/paystream
@@ -21,6 +21,12 @@ test-integration:
 e2e:
 	deploy/local/services.sh
 	go test -count=1 -run E2E -v ./cmd/paystream
+
+# The failure tests alone (they also run in `make test` / CI): kill -9, scale-out, Redis down,
+# Redis Cluster, dead letters, overload.
+chaos:
+	deploy/local/services.sh
+	go test -count=1 -v -run 'TestE2E(CrashRecovery|ScaleOut|RedisDown|RedisCluster|DeadLetterAndRedeliver|OverloadSheds)$$' ./cmd/paystream
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzDecide -fuzztime 30s ./matcher
