@@ -28,9 +28,22 @@ chaos:
 	deploy/local/services.sh
 	go test -count=1 -v -run 'TestE2E(CrashRecovery|ScaleOut|RedisDown|RedisCluster|DeadLetterAndRedeliver|OverloadSheds)$$' ./cmd/paystream
 
+# Every fuzz test for a bounded time each (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
 fuzz:
-	go test -run '^$$' -fuzz FuzzDecide -fuzztime 30s ./matcher
-	go test -run '^$$' -fuzz FuzzCreateIntent -fuzztime 30s ./ingest
+	deploy/local/services.sh
+	go test -run '^$$' -fuzz '^FuzzBDQuickPayCreate$$' -fuzztime $(FUZZTIME) ./ingest
+	go test -run '^$$' -fuzz '^FuzzCheckoutClaim$$' -fuzztime $(FUZZTIME) ./ingest
+	go test -run '^$$' -fuzz '^FuzzCreateIntent$$' -fuzztime $(FUZZTIME) ./ingest
+	go test -run '^$$' -fuzz '^FuzzJSONTooDeep$$' -fuzztime $(FUZZTIME) ./ingest
+	go test -run '^$$' -fuzz '^FuzzSMSIngest$$' -fuzztime $(FUZZTIME) ./ingest
+	go test -run '^$$' -fuzz '^FuzzSNSNotification$$' -fuzztime $(FUZZTIME) ./ingest
+	go test -run '^$$' -fuzz '^FuzzTxnAPI$$' -fuzztime $(FUZZTIME) ./ingest
+	go test -run '^$$' -fuzz '^FuzzDecide$$' -fuzztime $(FUZZTIME) ./matcher
+	go test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME) ./pipeline/netguard
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pipeline/smsparse
+	go test -run '^$$' -fuzz '^FuzzVerifyStandard$$' -fuzztime $(FUZZTIME) ./pipeline/webhooksig
+	go test -run '^$$' -fuzz '^FuzzVerifyXSignature$$' -fuzztime $(FUZZTIME) ./pipeline/webhooksig
 
 bench:
 	deploy/local/services.sh

@@ -91,7 +91,7 @@ func bqpAmount(m pipeline.Money) json.Number {
 
 // authAppKey resolves X-App-Key/X-Secret-Key to a bdQuickPay merchant and environment. It answers
 // 401 (unknown or mismatched pair, a native sk_ key, a merchant of another dialect), 403 (inactive
-// merchant) or 503 (Redis) itself and then returns nil.
+// merchant), 429 (the key's rate limit) or 503 (Redis) itself and then returns nil.
 func (s *Server) authAppKey(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pipeline.Environment) {
 	appKey := strings.TrimSpace(string(ctx.Request.Header.Peek("X-App-Key")))
 	secretKey := strings.TrimSpace(string(ctx.Request.Header.Peek("X-Secret-Key")))
@@ -110,6 +110,9 @@ func (s *Server) authAppKey(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pipel
 	}
 	if m.Status != pipeline.MerchantActive {
 		writeError(ctx, errBQPInactive)
+		return nil, ""
+	}
+	if !s.allowKey(ctx, "appkey:"+m.ID+":"+string(env)) {
 		return nil, ""
 	}
 	return m, env

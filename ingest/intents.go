@@ -101,7 +101,8 @@ func (s *Server) view(rec *state.IntentRecord) intentView {
 	return v
 }
 
-// authMerchant resolves X-Api-Key; it answers 401 itself and returns nil when it fails.
+// authMerchant resolves X-Api-Key; it answers 401, 403, 429 (the key's rate limit) or 503 itself
+// and returns nil when it fails.
 func (s *Server) authMerchant(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pipeline.Environment) {
 	key := strings.TrimSpace(string(ctx.Request.Header.Peek("X-Api-Key")))
 	if key == "" {
@@ -119,6 +120,9 @@ func (s *Server) authMerchant(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pip
 	}
 	if m.Status != pipeline.MerchantActive {
 		writeError(ctx, errf(http.StatusForbidden, "Merchant account is inactive"))
+		return nil, ""
+	}
+	if !s.allowKey(ctx, "apikey:"+m.ID+":"+string(env)) {
 		return nil, ""
 	}
 	return m, env

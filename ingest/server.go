@@ -32,6 +32,12 @@ type Config struct {
 	MaxBodyBytes         int           // request body limit (default 64 KiB); larger bodies get 413
 	MaxInFlight          int           // concurrent requests (default 4096); beyond it 503 + Retry-After
 	ProduceTimeout       time.Duration // how long a request waits for Kafka's ack (default 5s)
+	// RateLimitKey and RateLimitIP are requests per second (burst twice that) per verified
+	// credential and per client address (every route but /admin), shared by every replica through
+	// Redis; over them 429 + Retry-After. Unlike the other fields, 0 disables the limit (cmd's
+	// defaults are 200 and 1000). See limits.go.
+	RateLimitKey int
+	RateLimitIP  int
 	// SNSRequireSignature refuses SNS messages without a valid AWS signature (seed 003 senders that
 	// relay notifications without SNS's signature fields then get 401).
 	SNSRequireSignature bool
@@ -65,6 +71,7 @@ type Server struct {
 	sms   *smsMetrics
 	srv   *fasthttp.Server
 	sem   chan struct{}
+	limit *rateLimiter
 
 	closeOnce sync.Once
 	ln        net.Listener
@@ -96,6 +103,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight), sms: newSMSMetrics(reg),
 		sem: make(chan struct{}, cfg.MaxInFlight),
 	}
+	s.limit = newRateLimiter(rdb, cfg.Keys.Prefix, cfg.RateLimitKey, cfg.RateLimitIP, s.log, reg)
 	s.srv = &fasthttp.Server{
 		Handler:            s.routes(),
 		Name:               "paystream",
@@ -146,7 +154,8 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	return r.Handler
 }
 
-// instrument adds the request id, the in-flight bound and the per-route metrics.
+// instrument adds the request id, the in-flight bound, the shared request limits (admit) and the
+// per-route metrics.
 func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		start := time.Now()
@@ -164,7 +173,9 @@ func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.Re
 		select {
 		case s.sem <- struct{}{}:
 			s.m.inflight.Inc()
-			h(ctx)
+			if s.admit(ctx) {
+				h(ctx)
+			}
 			<-s.sem
 			s.m.inflight.Dec()
 		default:
@@ -190,6 +201,7 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 		var sizeErr *fasthttp.ErrSmallBuffer
 		if errors.As(err, &sizeErr) {
 			status, msg = http.StatusRequestHeaderFieldsTooLarge, "Request headers are too large"
+			restorePath(ctx, err) // so that writeError picks the surface's shape
 		} else {
 			status, msg = http.StatusBadRequest, "Malformed HTTP request"
 		}

@@ -33,7 +33,7 @@ import (
 //	                                body + X-Timestamp) when the device has a signing key
 //
 // Order of checks: the token (unknown and revoked answer the same 401, from a hash lookup), then
-// the SMS Gateway signature, then the body (400s). Then every SMS is parsed (smsparse.ParseFrom,
+// the device's rate limit (429, limits.go), then the SMS Gateway signature, then the body (400s). Then every SMS is parsed (smsparse.ParseFrom,
 // trusting only the senders of the receiving wallet's provider, smsparse.DefaultOptions: a config
 // field for the sender lists is not wired yet) and produced, never dropped:
 //
@@ -140,6 +140,9 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 		if dev == nil {
 			s.sms.refused.WithLabelValues("token").Inc()
 			writeError(ctx, errDeviceToken)
+			return
+		}
+		if !s.allowKey(ctx, "device:"+dev.ID) {
 			return
 		}
 		body := ctx.PostBody()

@@ -27,7 +27,9 @@ import (
 //     must be given: else 404 "Not Found". This depends on no tenant, so it tells nothing.
 //  2. shunno_id must name an active SNS integration: else 404 "Not Found".
 //  3. Both secrets must match (each SHA-256 compared in constant time, both always compared): else
-//     401 "Invalid app or client secret", the same for either or both wrong or missing.
+//     401 "Invalid app or client secret", the same for either or both wrong or missing. Then the
+//     integration's rate limit: 429 + Retry-After (limits.go; the per-address limit and the JSON
+//     depth bound, which depend on no tenant, apply before check 1).
 //  4. Only then is the body read: malformed JSON, wrong types or missing fields are 400. So an
 //     unauthenticated caller never learns whether a body would have been valid, and never makes
 //     paystream fetch anything.
@@ -161,7 +163,8 @@ func (h *snsHandler) handle(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// authenticate runs checks 1-3 and answers the request itself when they fail (nil result).
+// authenticate runs checks 1-3 and the integration's rate limit, and answers the request itself
+// when they fail (nil result).
 func (h *snsHandler) authenticate(ctx *fasthttp.RequestCtx) *pipeline.Integration {
 	args := ctx.QueryArgs()
 	shunnoID, app := string(args.Peek("shunno_id")), string(args.Peek("client_app"))
@@ -182,6 +185,9 @@ func (h *snsHandler) authenticate(ctx *fasthttp.RequestCtx) *pipeline.Integratio
 	clientOK := equalHash(hashSecret(string(ctx.Request.Header.Peek("x-client-secret"))), in.ClientSecretHash)
 	if !appOK || !clientOK {
 		writeError(ctx, errSNSSecret)
+		return nil
+	}
+	if !h.s.allowKey(ctx, "sns:"+in.ID) {
 		return nil
 	}
 	return in

@@ -221,7 +221,7 @@ type txnRequest struct {
 
 // authTxn authenticates the request (API-Key, then X-Signature over the body) and decodes the body
 // into its top-level fields. On failure it answers itself (401, 422 for a body that is not a JSON
-// object, 503 when Redis did not answer) and returns nil.
+// object, 429 over the key's rate limit, 503 when Redis did not answer) and returns nil.
 func (s *Server) authTxn(ctx *fasthttp.RequestCtx) *txnRequest {
 	key := strings.TrimSpace(string(ctx.Request.Header.Peek("API-Key")))
 	if key == "" || len(key) > 128 {
@@ -249,6 +249,9 @@ func (s *Server) authTxn(ctx *fasthttp.RequestCtx) *txnRequest {
 	}
 	if m == nil || m.Status != pipeline.MerchantActive {
 		writeJSON(ctx, http.StatusUnauthorized, txnDenied)
+		return nil
+	}
+	if !s.allowKey(ctx, "txnapi:"+in.ID) {
 		return nil
 	}
 	var fields map[string]json.RawMessage

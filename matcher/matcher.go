@@ -268,7 +268,7 @@ func (m *Matcher) processRecord(ctx context.Context, partition int32, r *kgo.Rec
 	switch ev.Kind {
 	case pipeline.KindIntentCreated:
 		if ev.Intent.Wallet().Key() != ev.Wallet.Key() {
-			m.poison(string(ev.Kind), r, fmt.Errorf("intent %s is on wallet %s but the event on %s", ev.Intent.ID, ev.Intent.Wallet().Key(), ev.Wallet.Key()))
+			m.poison(string(ev.Kind), r, fmt.Errorf("intent %s is on wallet %s but the event on %s", ev.Intent.ID, ev.Intent.Wallet().Masked(), ev.Wallet.Masked()))
 			return nil, nil
 		}
 		err := m.st.CreateIntentWithDeadline(ctx, ev.Intent, partition)
@@ -283,7 +283,7 @@ func (m *Matcher) processRecord(ctx context.Context, partition int32, r *kgo.Rec
 		return nil, nil
 	case pipeline.KindPaymentReported, pipeline.KindClaimSubmitted, pipeline.KindReviewDecided, pipeline.KindSMSReceived:
 		if w := ev.Wallet; w.Validate() == nil && w != ev.Wallet {
-			m.log.Warn("event on a non-canonical wallet; using its canonical form", "event", ev.ID, "kind", ev.Kind, "wallet", ev.Wallet.Key())
+			m.log.Warn("event on a non-canonical wallet; using its canonical form", "event", ev.ID, "kind", ev.Kind, "wallet", ev.Wallet.Masked())
 			ev.Wallet = w
 		}
 		out, err := m.decideAndApply(ctx, string(ev.Kind), snapshotQuery(ev), func(*state.Snapshot) *pipeline.Event { return ev })
@@ -395,7 +395,7 @@ func (m *Matcher) observe(ev *pipeline.Event, d *Decision, now time.Time) {
 	if d.Gap != nil {
 		m.met.gaps.WithLabelValues(env).Inc()
 		g := d.Gap
-		m.log.Warn("balance chain broken: possible missed SMS", "event", ev.ID, "wallet", ev.Wallet.Key(),
+		m.log.Warn("balance chain broken: possible missed SMS", "event", ev.ID, "wallet", ev.Wallet.Masked(),
 			"previous_event", g.PreviousEventID, "expected_paisa", g.ExpectedPaisa, "actual_paisa", g.ActualPaisa,
 			"payment_to_review", g.Review)
 	}

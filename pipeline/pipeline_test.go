@@ -68,3 +68,13 @@ func TestOutcomeIDsAreDeterministic(t *testing.T) {
 		t.Fatal("payment outcome ids are not a function of the event id")
 	}
 }
+
+func TestMasking(t *testing.T) {
+	w := Wallet{Provider: BKash, Account: "01700000001", Environment: Sandbox}
+	if got := w.Masked(); got != "bkash:017*****001:SANDBOX" {
+		t.Fatalf("Masked() = %q", got)
+	}
+	if MaskMSISDN("123") != "***" {
+		t.Fatal("short values must be masked whole")
+	}
+}

@@ -98,3 +98,18 @@ func ParseWalletKey(k string) (Wallet, error) {
 	}
 	return w, nil
 }
+
+// MaskMSISDN hides the middle of a phone number for logs: "01700000001" → "017*****001".
+// Anything shorter than 7 characters is masked whole.
+func MaskMSISDN(s string) string {
+	if len(s) < 7 {
+		return strings.Repeat("*", len(s))
+	}
+	return s[:3] + strings.Repeat("*", len(s)-6) + s[len(s)-3:]
+}
+
+// Masked is Key with the account masked, for logs: "bkash:017*****001:SANDBOX". Logs never carry
+// a full MSISDN.
+func (w Wallet) Masked() string {
+	return fmt.Sprintf("%s:%s:%s", w.Provider, MaskMSISDN(w.Account), w.Environment)
+}

@@ -354,6 +354,8 @@ func spawn(bin string) (func(), string, string, error) {
 		"PAYSTREAM_KAFKA_BROKERS=", "PAYSTREAM_DATA_DIR="+dir, "PAYSTREAM_REDIS_PREFIX=bench"+randHex(3),
 		"PAYSTREAM_CLICKHOUSE_DSN=clickhouse://127.0.0.1:9000/"+db, "PAYSTREAM_ADMIN_TOKEN="+admin,
 		"PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true", "PAYSTREAM_LOG_LEVEL=warn",
+		// The benchmark measures capacity, from one address with few keys: rate limits off.
+		"PAYSTREAM_RATE_LIMIT_IP=0", "PAYSTREAM_RATE_LIMIT_KEY=0",
 	)
 	if err := cmd.Start(); err != nil {
 		return nil, "", "", err

@@ -42,6 +42,8 @@ type Config struct {
 	MaxBodyBytes         int           `name:"max-body-bytes" env:"PAYSTREAM_MAX_BODY_BYTES" default:"65536" help:"Request body limit."`
 	MaxInFlight          int           `name:"max-inflight" env:"PAYSTREAM_MAX_INFLIGHT" default:"4096" help:"Concurrent HTTP requests before answering 503."`
 	ProduceTimeout       time.Duration `name:"produce-timeout" env:"PAYSTREAM_PRODUCE_TIMEOUT" default:"5s" help:"How long a request waits for Kafka's acknowledgement before 503."`
+	RateLimitKey         int           `name:"rate-limit-key" env:"PAYSTREAM_RATE_LIMIT_KEY" default:"200" help:"Requests per second per API key or integration credential (burst 2x), shared by every ingest replica through Redis; beyond it 429. 0 disables."`
+	RateLimitIP          int           `name:"rate-limit-ip" env:"PAYSTREAM_RATE_LIMIT_IP" default:"1000" help:"Requests per second per client address (burst 2x) on every route but /admin, shared through Redis; beyond it 429. 0 disables."`
 	WebhookTimeout       time.Duration `name:"webhook-timeout" env:"PAYSTREAM_WEBHOOK_TIMEOUT" default:"10s" help:"Timeout of one webhook delivery attempt."`
 	WebhookMaxAttempts   int           `name:"webhook-max-attempts" env:"PAYSTREAM_WEBHOOK_MAX_ATTEMPTS" default:"5" help:"Attempts before a webhook is dead-lettered."`
 	WebhookBackoff       time.Duration `name:"webhook-backoff" env:"PAYSTREAM_WEBHOOK_BACKOFF" default:"10s" help:"Delay before the 2nd attempt; each further one is 3x longer (±20% jitter, at most 1h)."`
@@ -99,6 +101,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, "--max-body-bytes must be at least 1024")
+	}
+	if c.RateLimitKey < 0 || c.RateLimitIP < 0 {
+		errs = append(errs, "--rate-limit-key and --rate-limit-ip must be 0 (off) or positive")
 	}
 	if c.WebhookMaxAttempts < 1 || c.WebhookMaxAttempts > 20 {
 		errs = append(errs, "--webhook-max-attempts must be between 1 and 20")

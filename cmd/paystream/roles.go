@@ -138,6 +138,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken,
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
+			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP,
 			SNSRequireSignature: cfg.SNSRequireSignature, SNSExtraHosts: cfg.SNSTestHosts,
 			SMSTrustedSenders: trusted, Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys},
 		}, rt.rdb, rt.producer, st, rt.reg)

@@ -1,0 +1,246 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+)
+
+// Request limits that apply to every route, whatever its surface:
+//
+//   - Rate limits, GCRA in Redis (redis_rate) so every ingest replica shares the buckets:
+//     per client address (coClientKey: the TCP peer, or the rightmost public X-Forwarded-For hop
+//     behind a loopback/private proxy) on every route but /admin, checked in instrument before the
+//     handler; and per credential, checked by each surface's authentication once the credential
+//     proved valid (allowKey), so requests with a wrong credential never spend a merchant's budget.
+//     Over the limit → 429 + Retry-After (whole seconds, rounded up) in the surface's error shape.
+//     When Redis cannot answer, the limiter lets the request through (fails open), counts it, and
+//     lets every request through unchecked for rateLimitBypass after that, so an outage does not
+//     add a failing Redis round trip (dial retries included) to every request: refusing payments
+//     because a limiter is down is worse than serving them unlimited.
+//   - JSON nesting depth: a body that is JSON (its first non-blank byte is { or [) and nests
+//     deeper than maxJSONDepth is answered 400 before any handler unmarshals it.
+//   - Header size is bounded by fasthttp's ReadBufferSize (431, see transportError and
+//     restorePath) and the body by MaxRequestBodySize (413).
+//
+// Redis keys: rate:<prefix>:ratelimit:{key|ip}:<identity>; each expires once its bucket is full again.
+
+// maxJSONDepth is the deepest nesting of arrays and objects a request body may have. The seeds'
+// bodies nest a few levels; 32 leaves room for merchant metadata.
+const maxJSONDepth = 32
+
+// Rate-limit scopes: the label values of the metrics and part of the Redis key.
+const (
+	scopeKey = "key"
+	scopeIP  = "ip"
+)
+
+const (
+	// rateLimitBypass is how long the limiter lets requests through unchecked after Redis failed.
+	rateLimitBypass = time.Second
+	// rateLimitLogEvery bounds the limiter's error log to one line per interval while Redis is down.
+	rateLimitLogEvery = 10 * time.Second
+)
+
+// rateLimiter holds the two GCRA limits. A zero Rate disables its scope. Safe for concurrent use.
+type rateLimiter struct {
+	lim    *redis_rate.Limiter
+	prefix string // Redis key prefix (pipeline.Keys.Prefix)
+	key    redis_rate.Limit
+	ip     redis_rate.Limit
+	log    *slog.Logger
+
+	rejected    *prometheus.CounterVec
+	errors      prometheus.Counter
+	bypassUntil atomic.Int64 // unix nanoseconds: until then requests go through unchecked
+	lastLog     atomic.Int64 // unix nanoseconds of the last error logged
+}
+
+// newRateLimiter builds the limiter on rdb: keyRate and ipRate are requests per second (burst
+// twice that); 0 disables that scope. Its metrics are registered on reg.
+func newRateLimiter(rdb redis.UniversalClient, prefix string, keyRate, ipRate int, log *slog.Logger, reg prometheus.Registerer) *rateLimiter {
+	if prefix == "" {
+		prefix = "ps"
+	}
+	l := &rateLimiter{
+		lim: redis_rate.NewLimiter(rdb), prefix: prefix, log: log,
+		key: perSecondBurst2x(keyRate), ip: perSecondBurst2x(ipRate),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_ratelimit_rejected_total", Help: "Requests answered 429 by the rate limits, by scope (key: per credential; ip: per client address).",
+		}, []string{"scope"}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paystream_ratelimit_errors_total", Help: "Rate-limit checks that Redis did not answer, or that were skipped for a second after such a failure; those requests were let through.",
+		}),
+	}
+	l.rejected.WithLabelValues(scopeKey)
+	l.rejected.WithLabelValues(scopeIP)
+	reg.MustRegister(l.rejected, l.errors)
+	return l
+}
+
+func perSecondBurst2x(rate int) redis_rate.Limit {
+	if rate <= 0 {
+		return redis_rate.Limit{}
+	}
+	return redis_rate.Limit{Rate: rate, Burst: 2 * rate, Period: time.Second}
+}
+
+// allow takes one request from the bucket of identity in scope. It returns the 429 to answer, or
+// nil when the request may go on: within the limit, the scope is disabled, or Redis failed now or
+// less than rateLimitBypass ago (counted; logged at most once per rateLimitLogEvery).
+func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *apiError {
+	limit := l.ip
+	what := "client address"
+	if scope == scopeKey {
+		limit, what = l.key, "API key"
+	}
+	if limit.IsZero() {
+		return nil
+	}
+	if time.Now().UnixNano() < l.bypassUntil.Load() {
+		l.errors.Inc()
+		return nil
+	}
+	res, err := l.lim.Allow(rc(ctx), l.prefix+":ratelimit:"+scope+":"+identity, limit)
+	if err != nil {
+		l.errors.Inc()
+		now := time.Now().UnixNano()
+		l.bypassUntil.Store(now + int64(rateLimitBypass))
+		if last := l.lastLog.Load(); now-last >= int64(rateLimitLogEvery) && l.lastLog.CompareAndSwap(last, now) {
+			l.log.Warn("rate limiter unavailable; letting requests through", "scope", scope, "err", err, "request_id", requestID(ctx))
+		}
+		return nil
+	}
+	if res.Allowed > 0 {
+		return nil
+	}
+	l.rejected.WithLabelValues(scope).Inc()
+	secs := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
+	return &apiError{
+		Status: http.StatusTooManyRequests, RetryAfter: secs,
+		Message: fmt.Sprintf("Rate limit of this %s exceeded; retry in %d seconds", what, secs),
+	}
+}
+
+// admit applies the limits every route shares before its handler runs: the per-address rate limit
+// (not on /admin) and the JSON nesting depth. When the request may not go on it answers itself and
+// returns false.
+func (s *Server) admit(ctx *fasthttp.RequestCtx) bool {
+	path := ctx.Path()
+	if !bytes.Equal(path, []byte("/admin")) && !bytes.HasPrefix(path, []byte("/admin/")) {
+		if ae := s.limit.allow(ctx, scopeIP, coClientKey(ctx)); ae != nil {
+			s.refuse(ctx, ae)
+			return false
+		}
+	}
+	if body := ctx.PostBody(); isJSONDoc(body) && jsonTooDeep(body, maxJSONDepth) {
+		s.refuse(ctx, errf(http.StatusBadRequest, "Request body nests JSON deeper than %d levels", maxJSONDepth))
+		return false
+	}
+	return true
+}
+
+// allowKey applies the per-credential rate limit to a request whose credential was just verified;
+// identity names the credential (kind and id, never the secret). When the credential is over its
+// limit it answers 429 itself and returns false.
+func (s *Server) allowKey(ctx *fasthttp.RequestCtx, identity string) bool {
+	if ae := s.limit.allow(ctx, scopeKey, identity); ae != nil {
+		s.refuse(ctx, ae)
+		return false
+	}
+	return true
+}
+
+// refuse answers ae in the surface's error shape; the hosted checkout's answers also carry its
+// security headers.
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, ae *apiError) {
+	if bytes.HasPrefix(ctx.Path(), []byte(coPathPrefix)) {
+		coSecurityHeaders(ctx, "", nil)
+	}
+	writeError(ctx, ae)
+}
+
+// restorePath gives ctx back the path of a request whose headers overflowed the read buffer.
+// fasthttp resets the request before calling the ErrorHandler, so its request line survives only in
+// the error's text (`... contents: "POST /path HTTP/1.1\r\n..."...`, absent with
+// SecureErrorLogMessage); when it cannot be found there the path stays "/" (native shape). The
+// path only chooses the error's shape: nothing routes on it.
+func restorePath(ctx *fasthttp.RequestCtx, err error) {
+	_, snippet, ok := strings.Cut(err.Error(), "contents: ")
+	if !ok || len(ctx.Path()) > 1 {
+		return
+	}
+	quoted, qerr := strconv.QuotedPrefix(snippet)
+	if qerr != nil {
+		return
+	}
+	text, uerr := strconv.Unquote(quoted)
+	if uerr != nil {
+		return
+	}
+	line, _, _ := strings.Cut(text, "\n")
+	if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[1], "/") {
+		p, _, _ := strings.Cut(f[1], "?")
+		ctx.URI().SetPath(p)
+	}
+}
+
+// isJSONDoc reports whether body looks like a JSON object or array: its first byte that is not
+// JSON whitespace is { or [. Only such a body can nest (form posts and empty bodies are skipped).
+func isJSONDoc(body []byte) bool {
+	for _, c := range body {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// jsonTooDeep reports whether b opens more than max arrays and objects at once, counting the
+// brackets and braces outside string literals (a backslash escapes the next byte inside a string).
+// It does not validate b: on malformed JSON the answer only bounds what a decoder would meet, and
+// the decoder reports the syntax error. One pass, no allocation.
+func jsonTooDeep(b []byte, max int) bool {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			// Skip the string: find its closing quote, stepping over escapes.
+			for i++; i < len(b); i++ {
+				j := bytes.IndexAny(b[i:], `"\`)
+				if j < 0 {
+					return false // unterminated string: nothing after it can nest
+				}
+				i += j
+				if b[i] == '"' {
+					break
+				}
+				i++ // the escaped byte
+			}
+		case '[', '{':
+			if depth++; depth > max {
+				return true
+			}
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return false
+}
