@@ -70,6 +70,7 @@ type Server struct {
 	m     *metrics
 	sms   *smsMetrics
 	srv   *fasthttp.Server
+	rtr   *router.Router // the route table, for tests that walk every route
 	sem   chan struct{}
 	limit *rateLimiter
 
@@ -121,6 +122,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 
 func (s *Server) routes() fasthttp.RequestHandler {
 	r := router.New()
+	s.rtr = r
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = true
 	route := func(method, path, name string, h fasthttp.RequestHandler) { // name: the metrics label
