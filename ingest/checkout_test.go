@@ -110,7 +110,7 @@ func (f *fixture) coDecide(t testing.TB, id string, to pipeline.Status, trx stri
 		t.Fatal(err)
 	}
 	ch := &state.Change{
-		Wallet: rec.Intent.Wallet(), EventID: "co-test-" + randHex(6), SeenTrxID: trx,
+		Wallet: rec.Wallet(), EventID: "co-test-" + randHex(6), SeenTrxID: trx,
 		Transitions: []state.Transition{{
 			IntentID: id, Amount: rec.Amount, CreatedAt: rec.CreatedAt, From: rec.Status, Version: rec.Version,
 			To: to, TrxID: trx, MatchType: pipeline.MatchAuto, At: time.Now().UTC(),

@@ -207,7 +207,7 @@ func (r *createIntentReq) fingerprint(amt pipeline.Money, ttl int64) string {
 		}
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
+	_, _ = fmt.Fprintf(h, "%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
 		amt, *r.Currency, *r.CustomerReference, ttl, r.SuccessURL, r.FailedURL, r.CancelURL, r.ExpiredURL,
 		strings.ToLower(r.Provider), meta)
 	return hex.EncodeToString(h.Sum(nil))
@@ -307,8 +307,11 @@ func (s *Server) loadClaim(ctx context.Context, key string) (*idemClaim, error) 
 		return nil, err
 	}
 	var c idemClaim
-	if err := json.Unmarshal(b, &c); err != nil || c.Intent == nil {
-		return nil, fmt.Errorf("decoding idempotency claim: %v", err)
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("decoding idempotency claim: %w", err)
+	}
+	if c.Intent == nil {
+		return nil, errors.New("decoding idempotency claim: it holds no intent")
 	}
 	return &c, nil
 }
@@ -573,7 +576,7 @@ func (s *Server) reportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merc
 	now := time.Now().UTC()
 	ev := &pipeline.Event{
 		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSandboxSim,
-		Wallet: rec.Intent.Wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
+		Wallet: rec.Wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
 		Payment: &pipeline.Payment{
 			Provider: rec.Provider, TrxID: p.TrxID, Amount: p.Amount, Sender: p.Sender,
 			Reference: p.Reference, OccurredAt: now,

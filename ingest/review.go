@@ -276,7 +276,7 @@ func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 			writeError(ctx, ae)
 			return
 		}
-		w := rec.Intent.Wallet()
+		w := rec.Wallet()
 		if action == pipeline.ReviewAttach {
 			if err := s.checkAttachable(c, rec, d.PaymentEventID); err != nil {
 				var ae *apiError
@@ -327,7 +327,7 @@ func reviewAllowed(action string, now pipeline.Status) *apiError {
 // review) on the intent's wallet. Errors: *apiError (409 on another wallet of the merchant, 404
 // not kept anywhere) or a Redis error.
 func (s *Server) checkAttachable(c context.Context, rec *state.IntentRecord, paymentEventID string) error {
-	w := rec.Intent.Wallet()
+	w := rec.Wallet()
 	err := s.rdb.HGet(c, state.PaymentRecordsKey(s.cfg.Keys, w), paymentEventID).Err()
 	if err == nil {
 		return nil

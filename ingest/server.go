@@ -268,7 +268,7 @@ func (s *Server) unavailable(ctx *fasthttp.RequestCtx, what string, err error) {
 
 // Listen binds the address; Run then serves. Splitting them lets callers learn a :0 port.
 func (s *Server) Listen() (net.Addr, error) {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", s.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", s.cfg.Addr, err)
 	}

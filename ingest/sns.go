@@ -167,8 +167,8 @@ func (h *snsHandler) handle(ctx *fasthttp.RequestCtx) {
 // when they fail (nil result).
 func (h *snsHandler) authenticate(ctx *fasthttp.RequestCtx) *pipeline.Integration {
 	args := ctx.QueryArgs()
-	shunnoID, app := string(args.Peek("shunno_id")), string(args.Peek("client_app"))
-	if !snsClientApps[app] || shunnoID == "" || len(shunnoID) > 64 {
+	shunnoID := string(args.Peek("shunno_id"))
+	if !snsClientApps[string(args.Peek("client_app"))] || shunnoID == "" || len(shunnoID) > 64 {
 		writeError(ctx, errSNSNotFound)
 		return nil
 	}

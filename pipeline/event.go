@@ -85,7 +85,7 @@ const (
 	SourceSMS         Source = "sms"
 	SourceSNS         Source = "sns"
 	SourceTxnAPI      Source = "bkash_txn_api"
-	SourceTokenized   Source = "bkash_tokenized"
+	SourceTokenized   Source = "bkash_tokenized" //nolint:gosec // G101: a source name, not a credential
 )
 
 // Dialect is the webhook and API flavour a merchant speaks.
@@ -201,7 +201,7 @@ func EncodeEvent(e *Event) ([]byte, error) { return json.Marshal(e) }
 func DecodeEvent(b []byte) (*Event, error) {
 	var e Event
 	if err := json.Unmarshal(b, &e); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
 	}
 	if err := e.Validate(); err != nil {
 		return nil, err

@@ -147,7 +147,7 @@ func EncodeOutcome(o *Outcome) ([]byte, error) { return json.Marshal(o) }
 func DecodeOutcome(b []byte) (*Outcome, error) {
 	var o Outcome
 	if err := json.Unmarshal(b, &o); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadOutcome, err)
 	}
 	if o.ID == "" || o.MerchantID == "" || (o.Type == OutcomeIntentStatus && (o.Intent == nil || !o.Status.Valid())) {
 		return nil, fmt.Errorf("%w: missing id, merchant or intent", ErrBadOutcome)

@@ -64,7 +64,8 @@ func TestOutcomeIDsAreDeterministic(t *testing.T) {
 	if a != b || a == IntentOutcomeID("i1", 3, StatusPaid) || a == IntentOutcomeID("i1", 2, StatusExpired) {
 		t.Fatal("intent outcome ids are not a function of (intent, version, status)")
 	}
-	if PaymentOutcomeID("e1") != PaymentOutcomeID("e1") || PaymentOutcomeID("e1") == PaymentOutcomeID("e2") {
+	p1, p1again, p2 := PaymentOutcomeID("e1"), PaymentOutcomeID("e1"), PaymentOutcomeID("e2")
+	if p1 != p1again || p1 == p2 {
 		t.Fatal("payment outcome ids are not a function of the event id")
 	}
 }

@@ -27,7 +27,7 @@ func (t Topics) All() []string { return []string{t.Inbound(), t.Outcomes(), t.We
 // Consumer groups.
 const (
 	GroupMatcher  = "paystream-matcher"
-	GroupWebhooks = "paystream-webhooks"
+	GroupWebhooks = "paystream-webhooks" //nolint:gosec // G101: a consumer group name, not a credential
 	GroupAudit    = "paystream-audit"
 )
 

@@ -167,7 +167,7 @@ func run(o options) error {
 			i, acct, "http://"+ln.Addr().String()+path)
 		code, b, err := post(ctx, o.url+"/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + o.admin}, body)
 		if err != nil || code != 201 {
-			return fmt.Errorf("onboarding merchant: %d %s %v", code, b, err)
+			return fmt.Errorf("onboarding merchant: %d %s %w", code, b, err)
 		}
 		var m struct {
 			ID       string                       `json:"id"`
@@ -198,7 +198,7 @@ func run(o options) error {
 				code, b, err := post(ctx, o.url+"/v1/payments/intents", map[string]string{"X-Api-Key": keys[m]},
 					fmt.Sprintf(`{"amount":%d,"currency":"BDT","customerReference":"B-%d","ttlSeconds":3600}`, amt, i))
 				if err != nil || code != 201 {
-					setupErr.Store(fmt.Errorf("creating intent: %d %s %v", code, b, err))
+					setupErr.Store(fmt.Errorf("creating intent: %d %s %w", code, b, err))
 					return
 				}
 				var v struct{ ID string }

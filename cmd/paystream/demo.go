@@ -44,7 +44,7 @@ func (d DemoCmd) Run(cfg *Config) error {
 	defer cancel()
 
 	// 1. A local receiver for the merchant's webhooks.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("starting webhook receiver: %w", err)
 	}
@@ -152,12 +152,12 @@ func demoAudit(ctx context.Context, dsn, merchantID string) error {
 					ptrs[i] = &vals[i]
 				}
 				if err := rows.Scan(ptrs...); err != nil {
-					rows.Close()
+					_ = rows.Close()
 					return fmt.Errorf("reading %s: %w", q.title, err)
 				}
 				out = append(out, vals)
 			}
-			rows.Close()
+			_ = rows.Close()
 			if len(out) > 0 || time.Now().After(deadline) {
 				fmt.Printf("%s (%d rows):\n", q.title, len(out))
 				for _, r := range out {
@@ -220,7 +220,7 @@ func randDigits(n int) string {
 	var sb strings.Builder
 	for range n {
 		d, _ := rand.Int(rand.Reader, big.NewInt(10))
-		sb.WriteByte(byte('0' + d.Int64()))
+		sb.WriteString(d.String())
 	}
 	return sb.String()
 }

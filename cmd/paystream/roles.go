@@ -173,7 +173,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.MetricsAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listening for metrics on %s: %w", cfg.MetricsAddr, err)
 	}

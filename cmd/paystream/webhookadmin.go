@@ -34,9 +34,9 @@ func (w webhookAdmin) Redeliver(ctx context.Context, outcomeID string) error {
 	err := webhook.Redeliver(ctx, w.rdb, w.keys, outcomeID)
 	switch {
 	case errors.Is(err, webhook.ErrJobNotFound):
-		return fmt.Errorf("%w: %v", ingest.ErrWebhookNotFound, err)
+		return fmt.Errorf("%w: %w", ingest.ErrWebhookNotFound, err)
 	case errors.Is(err, webhook.ErrAlreadyDelivered), errors.Is(err, webhook.ErrNotDeadLettered):
-		return fmt.Errorf("%w: %v", ingest.ErrWebhookNotDead, err)
+		return fmt.Errorf("%w: %w", ingest.ErrWebhookNotDead, err)
 	}
 	return err
 }

@@ -7,4 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 deploy/local/services.sh --test-tools
 go vet ./...
+# golangci-lint (linters in .golangci.yml, gosec among them), pinned, installed through the Go module proxy.
+GCL="$(go env GOPATH)/bin/golangci-lint"
+if ! "$GCL" version 2>/dev/null | grep -q 'version 2.15.0'; then
+  echo "[test] installing golangci-lint v2.15.0" >&2
+  GOFLAGS= go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+fi
+"$GCL" run ./...
 exec go test -race -shuffle=on -count=1 -timeout 14m ./...

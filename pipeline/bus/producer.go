@@ -75,7 +75,7 @@ func (p *Producer) Send(ctx context.Context, topic string, key, value []byte) er
 	}
 	if err != nil {
 		p.failures.WithLabelValues(topic).Inc()
-		return fmt.Errorf("%w: producing to %s: %v", ErrUnavailable, topic, err)
+		return fmt.Errorf("%w: producing to %s: %w", ErrUnavailable, topic, err)
 	}
 	p.duration.WithLabelValues(topic).Observe(time.Since(start).Seconds())
 	return nil

@@ -83,10 +83,6 @@ const (
 func (e event) payable() bool { return e == evP2PReceived || e == evMerchantReceived }
 
 // failure reports notices of a transaction that did not happen or was undone.
-func (e event) failure() bool {
-	return e == evSendMoneyFailed || e == evPaymentCancelled || e == evFailed
-}
-
 // fields reports whether amounts, ids and the like are read for the event. OTP and promo texts
 // carry codes and advertised amounts that must not look like a transaction.
 func (e event) fields() bool { return e != evOTP && e != evPromo }

@@ -314,7 +314,7 @@ func paymentRowOf(o *pipeline.Outcome) paymentRow {
 func attemptRowOf(rec *kgo.Record) (attemptRow, error) {
 	var a pipeline.WebhookAttempt
 	if err := json.Unmarshal(rec.Value, &a); err != nil {
-		return attemptRow{}, fmt.Errorf("%w: %v", ErrBadAttempt, err)
+		return attemptRow{}, fmt.Errorf("%w: %w", ErrBadAttempt, err)
 	}
 	if a.ID == "" || a.OutcomeID == "" {
 		return attemptRow{}, fmt.Errorf("%w: missing id or outcome id", ErrBadAttempt)

@@ -165,8 +165,8 @@ func (s *store) enqueue(ctx context.Context, jobs []*job, now time.Time) ([]*job
 			}
 			return nil, fmt.Errorf("storing %d webhook jobs: %w", len(chunk), err)
 		}
-		for i, c := range cmds {
-			if n, _ := c.Int(); n == 1 {
+		for i, c := range cmds { // one command per job of chunk, in order
+			if n, _ := c.Int(); n == 1 && i < len(chunk) {
 				added = append(added, chunk[i])
 			}
 		}
