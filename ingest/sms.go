@@ -88,6 +88,9 @@ type smsMetrics struct {
 	received   *prometheus.CounterVec
 	duplicates prometheus.Counter
 	refused    *prometheus.CounterVec
+	// lastSeen is per registered device (a bounded set, not per SMS or intent): the time its last
+	// SMS was accepted, so an alert can tell a phone that stopped forwarding.
+	lastSeen *prometheus.GaugeVec
 }
 
 func newSMSMetrics(reg prometheus.Registerer) *smsMetrics {
@@ -102,11 +105,15 @@ func newSMSMetrics(reg prometheus.Registerer) *smsMetrics {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paystream_sms_refused_total", Help: "Forwarded SMS refused before parsing, by reason (token, signature).",
 		}, []string{"reason"}),
+		lastSeen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paystream_sms_device_last_seen_timestamp_seconds",
+			Help: "Unix time of the last SMS accepted from each registered forwarding device (one series per device).",
+		}, []string{"device", "environment"}),
 	}
 	for _, r := range []string{smsPayment, smsIgnored, smsSuspicious, smsUnparsed, smsUnrouted} {
 		m.received.WithLabelValues(r)
 	}
-	reg.MustRegister(m.received, m.duplicates, m.refused)
+	reg.MustRegister(m.received, m.duplicates, m.refused, m.lastSeen)
 	return m
 }
 
@@ -233,6 +240,7 @@ func (s *Server) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms *
 		return
 	}
 	s.sms.received.WithLabelValues(result).Inc()
+	s.sms.lastSeen.WithLabelValues(dev.ID, string(w.Environment)).SetToCurrentTime()
 	pipe := s.rdb.Pipeline()
 	pipe.Set(c, seen, "done", smsDedupeTTL)
 	if smsKept(result) {

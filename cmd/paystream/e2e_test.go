@@ -623,6 +623,13 @@ func TestE2E(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
+		// A forwarding device reports once, so its per-device series exists too.
+		w := wallet()
+		dm := onboard(t, in, rcv, w)
+		if code, out, _ := call(t, "POST", smsE2EDevice(t, in, dm.id, w), nil,
+			smsE2EForwarder("bKash", "Your bKash verification code is 840223.")); code != http.StatusAccepted {
+			t.Fatalf("forwarding an SMS: %d %v", code, out)
+		}
 		resp, err := http.Get(in.metrics + "/metrics")
 		if err != nil {
 			t.Fatal(err)
