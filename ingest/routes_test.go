@@ -20,6 +20,9 @@ func TestEveryRouteRefusesBadInputInItsShape(t *testing.T) {
 			if method == "GET" && path == "/v1/checkout/{id}" {
 				continue // the hosted page answers HTML (tested in checkout_test.go)
 			}
+			if method == "GET" && path == "/openapi.json" {
+				continue // public and always 200 (tested in openapi_test.go)
+			}
 			concrete := path
 			for _, p := range []string{"{id}", "{token}", "{outcomeId}"} {
 				concrete = strings.ReplaceAll(concrete, p, "00000000-0000-0000-0000-000000000000")

@@ -70,6 +70,7 @@ type CLI struct {
 	Migrate  MigrateCmd  `cmd:"" help:"Create or migrate the ClickHouse schema, then exit."`
 	KafkaDev KafkaDevCmd `cmd:"" name:"kafka-dev" help:"Run only the embedded Kafka-protocol broker (for running roles as separate processes)."`
 	SMS      SMSCmd      `cmd:"" name:"sms" help:"SMS tools: paystream sms parse [--from SENDER] < sms.txt"`
+	Admin    AdminCmd    `cmd:"" help:"Admin API client against a running paystream: merchants, integrations, devices, review queue, webhook dead letters."`
 	Demo     DemoCmd     `cmd:"" help:"Walk through a payment against a running paystream: onboard, intent, simulated payment, webhook, audit rows."`
 	Version  VersionCmd  `cmd:"" help:"Print the version."`
 }

@@ -164,6 +164,90 @@ var migrations = []migration{
 		PARTITION BY toYYYYMM(kafka_timestamp)
 		ORDER BY (kafka_topic, kafka_partition, kafka_offset)`,
 	}},
+
+	// Version 2: pre-aggregated materialized views for dashboards (SCHEMA.md, "Materialized
+	// views"). A view sees every INSERTed block, including replays, so its counts are of inserted
+	// rows: a replay over-counts until nothing (the base tables dedupe at merge/FINAL; the views
+	// never do). Exact answers come from the base tables with FINAL. No POPULATE: a view counts
+	// rows inserted after it was created (POPULATE would block Migrate on a large table and miss
+	// rows inserted meanwhile). Days are Bangladesh days, like the analyst queries.
+	// 18.16 has no SimpleAggregateFunction, so counts/sums live in SummingMergeTree views and the
+	// percentiles in AggregatingMergeTree views with quantilesState (read with quantilesMerge).
+	{version: 2, name: "materialized views", statements: []string{
+		`CREATE MATERIALIZED VIEW IF NOT EXISTS mv_daily_volume
+		ENGINE = SummingMergeTree()
+		PARTITION BY toYYYYMM(day)
+		ORDER BY (environment, merchant_id, provider, day)
+		AS SELECT
+			toDate(accepted_at, 'Asia/Dhaka') AS day,
+			merchant_id,
+			environment,
+			provider,
+			count() AS payments,
+			sum(amount) AS amount_bdt
+		FROM payments
+		WHERE disposition = 'matched'
+		GROUP BY day, merchant_id, environment, provider`,
+
+		`CREATE MATERIALIZED VIEW IF NOT EXISTS mv_match_rate
+		ENGINE = SummingMergeTree()
+		PARTITION BY toYYYYMM(day)
+		ORDER BY (environment, merchant_id, rule, status, day)
+		AS SELECT
+			toDate(decided_at, 'Asia/Dhaka') AS day,
+			merchant_id,
+			environment,
+			rule,
+			status,
+			count() AS changes
+		FROM intent_status_changes
+		GROUP BY day, merchant_id, environment, rule, status`,
+
+		`CREATE MATERIALIZED VIEW IF NOT EXISTS mv_time_to_match
+		ENGINE = AggregatingMergeTree()
+		PARTITION BY toYYYYMM(day)
+		ORDER BY (environment, merchant_id, rule, day)
+		AS SELECT
+			toDate(decided_at, 'Asia/Dhaka') AS day,
+			merchant_id,
+			environment,
+			rule,
+			countState() AS paid,
+			quantilesState(0.5, 0.9, 0.99)(decision_latency_ms) AS decision_ms
+		FROM intent_status_changes
+		WHERE status = 'PAID'
+		GROUP BY day, merchant_id, environment, rule`,
+
+		`CREATE MATERIALIZED VIEW IF NOT EXISTS mv_time_to_deliver
+		ENGINE = AggregatingMergeTree()
+		PARTITION BY toYYYYMM(day)
+		ORDER BY (environment, merchant_id, event_type, day)
+		AS SELECT
+			toDate(attempted_at, 'Asia/Dhaka') AS day,
+			merchant_id,
+			environment,
+			event_type,
+			countState() AS delivered,
+			quantilesState(0.5, 0.9, 0.99)(end_to_end_ms) AS end_to_end_ms
+		FROM webhook_attempts
+		WHERE result = 'delivered'
+		GROUP BY day, merchant_id, environment, event_type`,
+
+		`CREATE MATERIALIZED VIEW IF NOT EXISTS mv_open_money
+		ENGINE = SummingMergeTree()
+		PARTITION BY toYYYYMM(day)
+		ORDER BY (environment, merchant_id, disposition, day)
+		AS SELECT
+			toDate(accepted_at, 'Asia/Dhaka') AS day,
+			merchant_id,
+			environment,
+			disposition,
+			count() AS payments,
+			sum(amount) AS amount_bdt
+		FROM payments
+		WHERE disposition IN ('unmatched', 'review')
+		GROUP BY day, merchant_id, environment, disposition`,
+	}},
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
