@@ -89,6 +89,12 @@ func (d *directory) create(ctx context.Context, m *pipeline.Merchant, apiKeys ma
 		}
 		claimed = append(claimed, k)
 	}
+	if len(apiKeys) > 0 {
+		m.APIKeyHashes = make(map[pipeline.Environment]string, len(apiKeys))
+		for env, key := range apiKeys {
+			m.APIKeyHashes[env] = hashSecret(key)
+		}
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("encoding merchant: %w", err)

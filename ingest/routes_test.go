@@ -24,7 +24,7 @@ func TestEveryRouteRefusesBadInputInItsShape(t *testing.T) {
 				continue // public and always 200 (tested in openapi_test.go)
 			}
 			concrete := path
-			for _, p := range []string{"{id}", "{token}", "{outcomeId}"} {
+			for _, p := range []string{"{id}", "{token}", "{outcomeId}", "{env}"} {
 				concrete = strings.ReplaceAll(concrete, p, "00000000-0000-0000-0000-000000000000")
 			}
 			if strings.Contains(concrete, "{") {

@@ -142,6 +142,7 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	s.checkoutRoutes(route)
 	s.smsRoutes(route)
 	s.reviewRoutes(route)
+	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))

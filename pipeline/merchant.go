@@ -15,8 +15,11 @@ type Merchant struct {
 	Webhooks map[Environment]WebhookEndpoint `json:"webhooks"`
 	// AppKeys are the bdQuickPay dialect's App Keys per environment. They are identifiers, sent back
 	// in every webhook's X-App-Key header, so they are stored as is; the paired Secret Keys are not.
-	AppKeys   map[Environment]string `json:"appKeys,omitempty"`
-	CreatedAt time.Time              `json:"createdAt"`
+	AppKeys map[Environment]string `json:"appKeys,omitempty"`
+	// APIKeyHashes are the SHA-256 (hex) of the current API key per environment, kept so a key
+	// rotation can revoke the old key. Merchants created before this field existed have none.
+	APIKeyHashes map[Environment]string `json:"apiKeyHashes,omitempty"`
+	CreatedAt    time.Time              `json:"createdAt"`
 }
 
 // Merchant statuses.

@@ -25,11 +25,11 @@ type AdminCmd struct {
 	URL  string `name:"url" env:"PAYSTREAM_URL" help:"Base URL of the running paystream. Default http://<http-addr>."`
 	JSON bool   `name:"json" help:"Print the API's raw JSON instead of a table."`
 
-	Merchants    AdminMerchantsCmd    `cmd:"" help:"Merchants: create, get."`
+	Merchants    AdminMerchantsCmd    `cmd:"" help:"Merchants: create, get, list, rotate-key, set-webhook."`
 	Integrations AdminIntegrationsCmd `cmd:"" help:"Upstream integrations (bkash_txn_api, sns): create."`
 	Devices      AdminDevicesCmd      `cmd:"" help:"SMS forwarding devices: create, revoke."`
 	Review       AdminReviewCmd       `cmd:"" help:"Review queue: list, approve, reject, attach."`
-	Webhooks     AdminWebhooksCmd     `cmd:"" help:"Webhook dead letters: list, redeliver, replay."`
+	Webhooks     AdminWebhooksCmd     `cmd:"" help:"Webhooks: dead letters, redeliver, replay, attempts."`
 
 	cli *adminClient
 }
@@ -203,8 +203,11 @@ const secretsWarning = "These keys and secrets are shown only once: store them n
 // ---- merchants ----
 
 type AdminMerchantsCmd struct {
-	Create AdminMerchantCreateCmd `cmd:"" help:"Create a merchant; prints its id, API keys and webhook secrets (shown once)."`
-	Get    AdminMerchantGetCmd    `cmd:"" help:"Show a merchant."`
+	Create     AdminMerchantCreateCmd     `cmd:"" help:"Create a merchant; prints its id, API keys and webhook secrets (shown once)."`
+	Get        AdminMerchantGetCmd        `cmd:"" help:"Show a merchant."`
+	List       AdminMerchantListCmd       `cmd:"" help:"List merchants (by id)."`
+	RotateKey  AdminMerchantRotateKeyCmd  `cmd:"" name:"rotate-key" help:"Issue a new API key for one environment (shown once); the old one stops working."`
+	SetWebhook AdminMerchantSetWebhookCmd `cmd:"" name:"set-webhook" help:"Set one environment's webhook URL (the signing secret is kept)."`
 }
 
 type AdminMerchantCreateCmd struct {
@@ -474,6 +477,7 @@ type AdminWebhooksCmd struct {
 	DeadLetters AdminDeadLettersCmd `cmd:"" name:"dead-letters" help:"List dead-lettered webhooks, newest first."`
 	Redeliver   AdminRedeliverCmd   `cmd:"" help:"Redeliver one or several dead-lettered webhooks by outcome id."`
 	ReplayDead  AdminReplayDeadCmd  `cmd:"" name:"replay-dead" help:"Redeliver every listed dead letter (of one merchant with --merchant)."`
+	Attempts    AdminAttemptsCmd    `cmd:"" help:"Webhook delivery attempts of an intent or a merchant, newest first (reads ClickHouse)."`
 }
 
 type AdminDeadLettersCmd struct {

@@ -23,7 +23,7 @@ func TestAdminCLI(t *testing.T) {
 	run := func(args ...string) (string, error) {
 		t.Helper()
 		cmd := exec.Command(binPath, append([]string{"admin"}, append(args, "--url", in.base)...)...)
-		cmd.Env = append(os.Environ(), "PAYSTREAM_ADMIN_TOKEN="+in.admin)
+		cmd.Env = append(os.Environ(), "PAYSTREAM_ADMIN_TOKEN="+in.admin, "PAYSTREAM_CLICKHOUSE_DSN="+in.dsn)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -56,6 +56,15 @@ func TestAdminCLI(t *testing.T) {
 	}
 	if out, err := run("merchants", "get", "m_nope"); err == nil || !strings.Contains(out, "404") {
 		t.Fatalf("merchants get of an unknown id: err %v\n%s", err, out)
+	}
+	var ml struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+		Total int `json:"total"`
+	}
+	if out := mustRun("merchants", "list", "--limit", "100", "--json"); json.Unmarshal([]byte(out), &ml) != nil || ml.Total < 1 {
+		t.Fatalf("merchants list --json:\n%s", out)
 	}
 
 	id := createIntent(t, in, m.APIKeys["SANDBOX"], `{"amount":510,"currency":"BDT","customerReference":"CLI-1"}`)["id"].(string)
@@ -90,6 +99,14 @@ func TestAdminCLI(t *testing.T) {
 	h := rcv.waitHooks(t, 1, 30*time.Second, forIntent(id))[0]
 	if h.header.Get("webhook-id") != outcomeID {
 		t.Fatalf("replayed webhook id %s, want %s", h.header.Get("webhook-id"), outcomeID)
+	}
+	// The attempts, read from the ClickHouse audit: the dead-lettered one and the delivery.
+	waitFor(t, 30*time.Second, "the attempts in ClickHouse", func() bool {
+		out, err := run("webhooks", "attempts", "--intent", id)
+		return err == nil && strings.Contains(out, "dead_letter") && strings.Contains(out, "delivered")
+	})
+	if out := mustRun("webhooks", "attempts", "--merchant", m.ID, "--json"); !strings.Contains(out, outcomeID) {
+		t.Fatalf("attempts --json:\n%s", out)
 	}
 	// Redelivering it again is refused, reported per id, and exits non-zero.
 	if out, err := run("webhooks", "redeliver", outcomeID); err == nil || !strings.Contains(out, "failed") {

@@ -123,6 +123,9 @@ func (s *Sink) attempt(j *job) {
 
 	env := envLabel(j.Env)
 	s.m.attempts.WithLabelValues(string(rec.Result), env).Inc()
+	if rec.Result != pipeline.WebhookDelivered {
+		s.m.failing.fail(j.MerchantID, env)
+	}
 	if res.sent {
 		s.m.attemptDuration.Observe(res.dur.Seconds())
 	}

@@ -28,11 +28,13 @@ type metrics struct {
 	laneFull        prometheus.Counter
 	skipped         *prometheus.CounterVec
 	recordFailures  prometheus.Counter
+	failing         *failTracker
 }
 
 // newMetrics builds the collectors; register adds them to a registry.
 func newMetrics() *metrics {
 	m := &metrics{
+		failing: newFailTracker(nil),
 		enqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paystream_webhook_enqueued_total", Help: "Webhook jobs stored in Redis (replayed outcomes not counted).",
 		}, []string{"environment"}),
@@ -92,7 +94,7 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 	}
 	var done []prometheus.Collector
 	for _, c := range []prometheus.Collector{m.enqueued, m.attempts, m.attemptDuration, m.deliveryLatency, m.due, m.pending,
-		m.dead, m.inflight, m.capacity, m.laneFull, m.skipped, m.recordFailures} {
+		m.dead, m.inflight, m.capacity, m.laneFull, m.skipped, m.recordFailures, m.failing} {
 		if err := reg.Register(c); err != nil {
 			for _, d := range done {
 				reg.Unregister(d)
