@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/matcher"
@@ -67,6 +68,7 @@ type runtime struct {
 	keys   pipeline.Keys
 
 	producer *bus.Producer
+	kafka    *kgo.Client // answers /readyz's Kafka check in every role
 	ingest   *ingest.Server
 	matcher  *matcher.Matcher
 	webhooks *webhook.Sink
@@ -125,9 +127,12 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		}
 	}
 
+	var err error
+	if rt.kafka, err = bus.NewProducer(rt.busCfg, 5*time.Second, 1); err != nil {
+		return nil, err
+	}
 	cm := bus.NewConsumerMetrics(rt.reg)
 	st := state.New(rt.rdb, rt.keys)
-	var err error
 	if rt.has(roleIngest) {
 		trusted, _ := parseTrustedSenders(cfg.SMSTrustedSenders) // validated in Config.Validate
 		rt.producer, err = bus.NewBusProducer(rt.busCfg, cfg.ProduceTimeout, 100_000, rt.reg)
@@ -207,9 +212,7 @@ func (rt *runtime) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	check("redis", rt.rdb.Ping(ctx).Err())
-	if rt.producer != nil {
-		check("kafka", rt.producer.Ping(ctx))
-	}
+	check("kafka", bus.Ping(ctx, rt.kafka))
 	if rt.has(roleAudit) {
 		check("clickhouse", audit.Ping(ctx, rt.cfg.ClickHouseDSN))
 	}
@@ -287,6 +290,7 @@ func (rt *runtime) run(ctx context.Context, onReady func()) error {
 	defer cancel()
 	_ = rt.metrics.Shutdown(sctx)
 	_ = rt.rdb.Close()
+	rt.kafka.Close()
 	return runErr
 }
 
