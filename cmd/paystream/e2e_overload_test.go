@@ -96,7 +96,9 @@ func TestE2EOverloadSheds(t *testing.T) {
 		t.Error("paystream_http_shed_total did not count the shed requests")
 	}
 	// Memory: bounded by the in-flight limit and the producer buffer, not by the offered load.
-	if rss := scrape(t, in.metrics, "process_resident_memory_bytes"); rss > rssBefore+512<<20 {
+	rss := scrape(t, in.metrics, "process_resident_memory_bytes")
+	t.Logf("overload: resident memory of paystream dev %.0f MiB before, %.0f MiB after", rssBefore/(1<<20), rss/(1<<20))
+	if rss > rssBefore+512<<20 {
 		t.Errorf("resident memory grew from %.0f MiB to %.0f MiB under overload", rssBefore/(1<<20), rss/(1<<20))
 	}
 	// Nothing accepted is lost: every accepted payment is decided and audited once (as unmatched:

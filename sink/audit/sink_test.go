@@ -185,13 +185,15 @@ func checkRows(t *testing.T, conn driver.Conn, f *fixture) {
 }
 
 // TestSinkPausesWhileClickHouseIsDownAndLosesNothing puts a TCP proxy between the sink and
-// ClickHouse and cuts it: the sink must not commit anything (not even when it is closed while the
-// batch is failing), and once ClickHouse answers again every row arrives and is committed.
+// ClickHouse and cuts it for a full minute: the sink must not commit anything (not even when it is
+// closed while the batch is failing, nor while it keeps retrying for the minute), and once
+// ClickHouse answers again every row arrives and is committed.
 func TestSinkPausesWhileClickHouseIsDownAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	dsn, conn := testDB(t)
 	p := startProxy(t, chAddr())
 	p.setDown(true)
+	downSince := time.Now()
 	viaProxy := strings.Replace(dsn, chAddr(), p.addr(), 1)
 
 	k := startKafka(t)
@@ -218,9 +220,16 @@ func TestSinkPausesWhileClickHouseIsDownAndLosesNothing(t *testing.T) {
 		n := metric(t, s2.reg, "paystream_audit_insert_failures_total")
 		return n > 0, fmt.Sprintf("%v failures", n)
 	})
+	// ClickHouse stays down for a full minute (the outage), while the sink keeps retrying.
+	failuresBefore := metric(t, s2.reg, "paystream_audit_insert_failures_total")
+	time.Sleep(time.Until(downSince.Add(time.Minute)))
 	if n := k.committedTotal(t); n != 0 {
 		t.Fatalf("the group committed %d offsets while ClickHouse was down", n)
 	}
+	if after := metric(t, s2.reg, "paystream_audit_insert_failures_total"); after <= failuresBefore {
+		t.Fatalf("the sink stopped retrying during the outage (%v failures before, %v after)", failuresBefore, after)
+	}
+	t.Logf("ClickHouse was down for %s; nothing committed; %v failed inserts retried", time.Since(downSince).Round(time.Second), metric(t, s2.reg, "paystream_audit_insert_failures_total"))
 	p.setDown(false)
 	want := f.want()
 	eventually(t, waitRows, "every record after the outage", func() (bool, string) {
