@@ -21,6 +21,7 @@ import (
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/state"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 func randHex(n int) string {
@@ -33,33 +34,7 @@ func randHex(n int) string {
 // 127.0.0.1:6379) under a unique prefix whose keys are deleted when the test ends.
 func newTestStore(t *testing.T) *state.Store {
 	t.Helper()
-	addr := os.Getenv("PAYSTREAM_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		t.Fatalf("redis at %s is unreachable (%v): start it with deploy/local/services.sh", addr, err)
-	}
-	keys := pipeline.Keys{Prefix: "test-" + randHex(6)}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var batch []string
-		iter := rdb.Scan(ctx, 0, keys.Prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-		}
-		if len(batch) > 0 {
-			if err := rdb.Del(ctx, batch...).Err(); err != nil {
-				t.Errorf("cleaning up test keys: %v", err)
-			}
-		}
-		_ = rdb.Close()
-	})
+	rdb, keys := testenv.Redis(t)
 	return state.New(rdb, keys)
 }
 

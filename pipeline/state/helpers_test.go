@@ -1,14 +1,11 @@
 package state
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/testenv"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -16,35 +13,7 @@ import (
 // 127.0.0.1:6379) under a unique prefix whose keys are deleted when the test ends.
 func newTestStore(t *testing.T) (*Store, *redis.Client) {
 	t.Helper()
-	addr := os.Getenv("PAYSTREAM_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		t.Fatalf("redis at %s is unreachable (%v): start it with deploy/local/services.sh", addr, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	keys := pipeline.Keys{Prefix: "test-" + hex.EncodeToString(b)}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := rdb.Scan(ctx, 0, keys.Prefix+":*", 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-		}
-		if len(batch) > 0 {
-			if err := rdb.Del(ctx, batch...).Err(); err != nil {
-				t.Errorf("cleaning up test keys: %v", err)
-			}
-		}
-		_ = rdb.Close()
-	})
+	rdb, keys := testenv.Redis(t)
 	return New(rdb, keys), rdb
 }
 

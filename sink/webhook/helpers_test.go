@@ -23,10 +23,9 @@ import (
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/testenv"
 	"github.com/paystream/paystream/pipeline/webhooksig"
 )
-
-const redisAddr = "127.0.0.1:6379"
 
 func randHex(n int) string {
 	b := make([]byte, n)
@@ -38,30 +37,7 @@ func randHex(n int) string {
 // A missing Redis fails the test: these are integration tests and must not pass silently.
 func testRedis(t testing.TB) (redis.UniversalClient, pipeline.Keys) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		t.Fatalf("Redis at %s is unreachable (%v): start it with deploy/local/services.sh", redisAddr, err)
-	}
-	keys := pipeline.Keys{Prefix: "test-" + randHex(6)}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		iter := rdb.Scan(ctx, 0, keys.Prefix+":*", 500).Iterator()
-		var del []string
-		for iter.Next(ctx) {
-			del = append(del, iter.Val())
-		}
-		for len(del) > 0 {
-			n := min(len(del), 500)
-			_ = rdb.Del(ctx, del[:n]...).Err()
-			del = del[n:]
-		}
-		_ = rdb.Close()
-	})
-	return rdb, keys
+	return testenv.Redis(t)
 }
 
 // testKafka starts an embedded broker with the test's own topics.
