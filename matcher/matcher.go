@@ -73,6 +73,7 @@ type Matcher struct {
 	lastSeen map[int32]time.Time
 
 	lastExpiry time.Time // touched only by the consumer goroutine (Idle)
+	maxRun     int       // events per run (maxRunLength; 1 in tests that compare with one by one)
 	closeOnce  sync.Once
 }
 
@@ -100,7 +101,7 @@ func New(cfg Config, st *state.Store, reg prometheus.Registerer, cm *bus.Consume
 	return &Matcher{
 		cfg: cfg, st: st, cm: cm, met: met, now: time.Now,
 		log:   cfg.Logger.With("component", "matcher"),
-		owned: map[int32]bool{}, lastSeen: map[int32]time.Time{},
+		owned: map[int32]bool{}, lastSeen: map[int32]time.Time{}, maxRun: maxRunLength,
 	}, nil
 }
 
@@ -245,57 +246,6 @@ func (m *Matcher) handle(ctx context.Context, fetches kgo.Fetches) error {
 	return nil
 }
 
-func (m *Matcher) processPartition(ctx context.Context, b *partitionBatch) ([]*kgo.Record, error) {
-	var recs []*kgo.Record
-	for _, r := range b.records {
-		out, err := m.processRecord(ctx, b.partition, r)
-		if err != nil {
-			return nil, fmt.Errorf("partition %d offset %d: %w", b.partition, r.Offset, err)
-		}
-		recs = append(recs, m.outcomeRecords(out)...)
-	}
-	return recs, nil
-}
-
-// processRecord handles one inbound record and returns the outcomes to emit. A record that cannot
-// be used is logged, counted and skipped (nil, nil); an error means Redis failed.
-func (m *Matcher) processRecord(ctx context.Context, partition int32, r *kgo.Record) ([]json.RawMessage, error) {
-	ev, err := pipeline.DecodeEvent(r.Value)
-	if err != nil {
-		m.poison(kindUnknown, r, err)
-		return nil, nil
-	}
-	switch ev.Kind {
-	case pipeline.KindIntentCreated:
-		if ev.Intent.Wallet().Key() != ev.Wallet.Key() {
-			m.poison(string(ev.Kind), r, fmt.Errorf("intent %s is on wallet %s but the event on %s", ev.Intent.ID, ev.Intent.Wallet().Masked(), ev.Wallet.Masked()))
-			return nil, nil
-		}
-		err := m.st.CreateIntentWithDeadline(ctx, ev.Intent, partition)
-		if errors.Is(err, state.ErrInvalid) {
-			m.poison(string(ev.Kind), r, err)
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("handling intent.created %s: %w", ev.ID, err)
-		}
-		m.met.events.WithLabelValues(string(ev.Kind), resultApplied).Inc()
-		return nil, nil
-	case pipeline.KindPaymentReported, pipeline.KindClaimSubmitted, pipeline.KindReviewDecided, pipeline.KindSMSReceived:
-		if w := ev.Wallet; w.Validate() == nil && w != ev.Wallet {
-			m.log.Warn("event on a non-canonical wallet; using its canonical form", "event", ev.ID, "kind", ev.Kind, "wallet", ev.Wallet.Masked())
-			ev.Wallet = w
-		}
-		out, err := m.decideAndApply(ctx, string(ev.Kind), snapshotQuery(ev), func(*state.Snapshot) *pipeline.Event { return ev })
-		if err != nil {
-			return nil, fmt.Errorf("handling %s %s: %w", ev.Kind, ev.ID, err)
-		}
-		return out, nil
-	}
-	m.poison(string(ev.Kind), r, errors.New("unhandled event kind"))
-	return nil, nil
-}
-
 // snapshotQuery returns the state Decide needs for ev (a payment, claim, operator decision or SMS).
 func snapshotQuery(ev *pipeline.Event) *state.SnapshotQuery {
 	q := &state.SnapshotQuery{Wallet: ev.Wallet, EventID: ev.ID, Balance: ev.SMS != nil}
@@ -364,18 +314,7 @@ func (m *Matcher) decideAndApply(ctx context.Context, kind string, q *state.Snap
 			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
 			return out, nil
 		}
-		m.observe(ev, &d, now)
-		if d.Ignored != "" {
-			m.met.events.WithLabelValues(kind, resultIgnored).Inc()
-			m.met.ignored.WithLabelValues(kind, d.Ignored).Inc()
-			m.logIgnored(ctx, ev, d.Ignored)
-			return out, nil
-		}
-		if rv := ev.Review; rv != nil {
-			m.log.Info("operator decision applied", "event", ev.ID, "intent", rv.IntentID, "action", rv.Action,
-				"operator", rv.Operator, "payment_event", rv.PaymentEventID, "trx_id", rv.TrxID, "note", rv.Note)
-		}
-		m.met.events.WithLabelValues(kind, resultApplied).Inc()
+		m.finish(ctx, ev, &d, now)
 		return out, nil
 	}
 }

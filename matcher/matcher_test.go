@@ -32,7 +32,7 @@ func randHex(n int) string {
 
 // newTestStore returns a store on the real Redis (PAYSTREAM_TEST_REDIS_ADDR, default
 // 127.0.0.1:6379) under a unique prefix whose keys are deleted when the test ends.
-func newTestStore(t *testing.T) *state.Store {
+func newTestStore(t testing.TB) *state.Store {
 	t.Helper()
 	rdb, keys := testenv.Redis(t)
 	return state.New(rdb, keys)
@@ -48,7 +48,7 @@ func testLogger() *slog.Logger {
 // harness is an embedded Kafka, a Redis store, a producer of inbound events and a reader of the
 // outcomes topic.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	topics pipeline.Topics
 	bus    bus.Config
 	st     *state.Store
@@ -57,7 +57,7 @@ type harness struct {
 	recs   []*kgo.Record // outcome records read so far
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	topics := pipeline.Topics{Prefix: "t" + randHex(4) + "."}
 	emb, err := bus.StartEmbedded("127.0.0.1:0", "", 4, topics.All())
@@ -209,7 +209,7 @@ func paymentEvent(id string, w pipeline.Wallet, amount int64, ref, trx string) *
 	}
 }
 
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

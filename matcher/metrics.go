@@ -32,6 +32,7 @@ type metrics struct {
 	gaps      *prometheus.CounterVec
 	conflicts prometheus.Counter
 	produced  prometheus.Counter
+	runs      prometheus.Histogram
 }
 
 // newMetrics builds the matcher's metrics and registers them on reg (nil: not registered).
@@ -70,6 +71,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "paystream_matcher_outcomes_produced_total",
 			Help: "Outcome records acknowledged by Kafka (replays included).",
 		}),
+		runs: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "paystream_matcher_run_events",
+			Help:    "Events per run: decided over snapshots loaded in one pipeline and applied in one pipeline (at most 512).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+		}),
 	}
 	// Families that only move on trouble are exported at zero from the start, so dashboards and
 	// alert rules find them on a healthy process.
@@ -81,7 +87,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.events, m.decisions, m.latency, m.dups, m.ignored, m.gaps, m.conflicts, m.produced} {
+	for _, c := range []prometheus.Collector{m.events, m.decisions, m.latency, m.dups, m.ignored, m.gaps, m.conflicts, m.produced, m.runs} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

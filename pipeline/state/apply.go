@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -72,6 +74,12 @@ type Change struct {
 	// (Snapshot.Version): it conflicts if any other change of the wallet was applied since the
 	// snapshot was loaded. Decisions over claims, kept payments or the balance chain need it.
 	IfVersion *int64
+	// NewVersion, if not 0, is the wallet's version after the change, instead of the version plus
+	// one. A caller that applies several changes of one wallet in one pipeline gives each a fresh
+	// random NewVersion and the next one IfVersion = that value: a change applies only if every
+	// change before it in the chain did, and nothing else touched the wallet in between (an
+	// increment by someone else cannot produce a random value).
+	NewVersion int64
 	// UsedPayments are kept payments that now paid an intent: removed from the records, from both
 	// lists and from the review candidates of their IntentIDs.
 	UsedPayments []*PaymentRecord
@@ -99,7 +107,7 @@ func (ch *Change) empty() bool {
 
 // Apply stores ch atomically (one Lua script on the wallet's slot) and returns the outcomes to
 // emit, each exactly as stored, so that emitting them is byte-identical however often it happens.
-// Every applied change increments the wallet's version (WalletVersionKey).
+// Every applied change increments the wallet's version (WalletVersionKey), or sets it to NewVersion.
 //
 // If the event was applied before (its marker exists, AppliedTTL), nothing is written and the
 // stored outcomes are returned with replayed = true, whatever ch says. If the wallet's version is
@@ -113,12 +121,17 @@ func (s *Store) Apply(ctx context.Context, ch *Change) (outcomes []json.RawMessa
 	if err != nil {
 		return nil, false, err
 	}
-	res, err := s.runScript(ctx, applyScript, keys, args...).Slice()
+	return applyReply(ch.EventID, s.runScript(ctx, applyScript, keys, args...))
+}
+
+// applyReply decodes applyScript's reply to the change of eventID.
+func applyReply(eventID string, cmd *redis.Cmd) (outcomes []json.RawMessage, replayed bool, err error) {
+	res, err := cmd.Slice()
 	if err != nil {
-		return nil, false, fmt.Errorf("applying decision of event %s: %w", ch.EventID, err)
+		return nil, false, fmt.Errorf("applying decision of event %s: %w", eventID, err)
 	}
 	if len(res) < 2 {
-		return nil, false, fmt.Errorf("applying decision of event %s: unexpected script reply %v", ch.EventID, res)
+		return nil, false, fmt.Errorf("applying decision of event %s: unexpected script reply %v", eventID, res)
 	}
 	code, _ := res[0].(int64)
 	switch code {
@@ -126,12 +139,12 @@ func (s *Store) Apply(ctx context.Context, ch *Change) (outcomes []json.RawMessa
 		raw, _ := res[1].(string)
 		var out []json.RawMessage
 		if err := json.Unmarshal([]byte(raw), &out); err != nil {
-			return nil, false, fmt.Errorf("applying decision of event %s: decoding stored outcomes: %w", ch.EventID, err)
+			return nil, false, fmt.Errorf("applying decision of event %s: decoding stored outcomes: %w", eventID, err)
 		}
 		return out, code == 1, nil
 	case 2:
 		if len(res) < 4 {
-			return nil, false, fmt.Errorf("applying decision of event %s: unexpected conflict reply %v", ch.EventID, res)
+			return nil, false, fmt.Errorf("applying decision of event %s: unexpected conflict reply %v", eventID, res)
 		}
 		a, _ := res[1].(string)
 		b, _ := res[2].(string)
@@ -144,7 +157,7 @@ func (s *Store) Apply(ctx context.Context, ch *Change) (outcomes []json.RawMessa
 		}
 		return nil, false, &ConflictError{IntentID: a, Status: b, Version: c}
 	}
-	return nil, false, fmt.Errorf("applying decision of event %s: unexpected script reply code %v", ch.EventID, res[0])
+	return nil, false, fmt.Errorf("applying decision of event %s: unexpected script reply code %v", eventID, res[0])
 }
 
 // Fixed KEYS of applyScript; see its comment.
@@ -321,7 +334,11 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
 		o.add("zcap", BalanceGapsKey(k, w), MaxBalanceGaps, nil)
 	}
 
-	args := []any{body, int64(AppliedTTL / time.Second), ch.EventID, markTrx, ifVersion, len(ch.Transitions), o.n}
+	newVersion := ""
+	if ch.NewVersion != 0 {
+		newVersion = strconv.FormatInt(ch.NewVersion, 10)
+	}
+	args := []any{body, int64(AppliedTTL / time.Second), ch.EventID, markTrx, ifVersion, len(ch.Transitions), o.n, newVersion}
 	args = append(args, cas...)
 	args = append(args, o.ops...)
 	return o.keys, args, nil

@@ -36,6 +36,7 @@ return 1
 //	      then one intent hash per transition (compare-and-set), then the keys of the operations
 //	ARGV: 1 outcomes JSON, 2 marker TTL seconds, 3 event id, 4 mark trx '1'/'0',
 //	      5 expected wallet version ('' for no check), 6 transition count n, 7 operation count m,
+//	      8 new wallet version ('' to increment it),
 //	      then 3 per transition: intent id, from status, from version,
 //	      then 4 per operation: name, key index, a, b (see the table in the script)
 //
@@ -61,7 +62,7 @@ if ARGV[4] == '1' then
 end
 local n = tonumber(ARGV[6])
 local m = tonumber(ARGV[7])
-local a = 8
+local a = 9
 for i = 1, n do
   local cur = redis.call('HMGET', KEYS[3 + i], 'status', 'version')
   if cur[1] ~= ARGV[a + 1] or cur[2] ~= ARGV[a + 2] then
@@ -105,7 +106,11 @@ end
 if ARGV[4] == '1' then
   redis.call('SET', KEYS[3], ARGV[3])
 end
-redis.call('INCR', KEYS[2])
+if ARGV[8] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[8])
+else
+  redis.call('INCR', KEYS[2])
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return {0, ARGV[1]}
 `)

@@ -46,7 +46,7 @@ func TestApplyKeysShareOneSlot(t *testing.T) {
 		t.Errorf("apply keys: %v", err)
 	}
 	n, m := args[5].(int), args[6].(int)
-	ops := args[7+3*n:]
+	ops := args[8+3*n:]
 	if len(ops) != 4*m {
 		t.Fatalf("%d operation arguments for %d operations", len(ops), m)
 	}

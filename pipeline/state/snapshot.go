@@ -80,6 +80,10 @@ type Snapshot struct {
 	TrxPaid map[string]string
 	// Balance is the wallet's balance chain head, nil when there is none (or it was not asked for).
 	Balance *BalanceHead
+
+	// reads are the items the load read (see Footprint), except the wallet version and the balance
+	// head.
+	reads []string
 }
 
 // LoadSnapshot reads the state q describes in two or three pipelined round trips (markers and
@@ -87,109 +91,191 @@ type Snapshot struct {
 // snapshot may be stale by the time it is applied, which Apply's compare-and-sets detect (IfVersion
 // covers everything read). Errors are Redis or decoding errors.
 func (s *Store) LoadSnapshot(ctx context.Context, q *SnapshotQuery) (*Snapshot, error) {
-	k, w := s.keys, q.Wallet
+	snaps, err := s.LoadSnapshots(ctx, []*SnapshotQuery{q})
+	if err != nil {
+		return nil, err
+	}
+	return snaps[0], nil
+}
+
+// LoadSnapshots is LoadSnapshot for many queries at once, in the same two pipelined round trips
+// for all of them (plus the third of each TrxOfLoaded query): the matcher loads a whole polled batch
+// this way. Each snapshot records what it read, so that Snapshot.Stale can tell whether a change
+// applied after the load touched it. The snapshots are independent reads: one of them does not see
+// the changes another one's decision will make.
+func (s *Store) LoadSnapshots(ctx context.Context, qs []*SnapshotQuery) ([]*Snapshot, error) {
+	loads := make([]*snapshotLoad, len(qs))
 	pipe := s.rdb.Pipeline()
-	applied := pipe.Get(ctx, k.Applied(w, q.EventID))
-	version := pipe.Get(ctx, WalletVersionKey(k, w))
-	cmds := []redis.Cmder{applied, version}
+	for i, q := range qs {
+		loads[i] = s.queueLookups(ctx, pipe, q)
+	}
+	_, _ = pipe.Exec(ctx) // Exec reports only the first error, and a missing key (redis.Nil) is fine: each load checks its commands
+	pipe = s.rdb.Pipeline()
+	records := false
+	for _, l := range loads {
+		if err := l.readLookups(); err != nil {
+			return nil, err
+		}
+		if l.queueRecords(ctx, pipe) {
+			records = true
+		}
+	}
+	if records {
+		_, _ = pipe.Exec(ctx) // read per command: a missing payment field is redis.Nil
+	}
+	snaps := make([]*Snapshot, len(loads))
+	for i, l := range loads {
+		if err := l.readRecords(); err != nil {
+			return nil, err
+		}
+		if l.q.TrxOfLoaded && !l.done {
+			if err := s.loadTrxOfLoaded(ctx, l.q, l.snap, l.paySeen); err != nil {
+				return nil, fmt.Errorf("loading snapshot of event %s: %w", l.q.EventID, err)
+			}
+		}
+		snaps[i] = l.snap
+	}
+	return snaps, nil
+}
+
+// snapshotLoad is one query's load in progress.
+type snapshotLoad struct {
+	s    *Store
+	q    *SnapshotQuery
+	snap *Snapshot
+	done bool // snap is complete after the lookups
+
+	cmds                                []redis.Cmder
+	applied, version                    *redis.StringCmd
+	trx, claims, paid, iclaims, balance *redis.StringCmd
+	cands, refs, amt                    *redis.StringSliceCmd
+	trxID, ref                          string
+	ids, payIDs                         []string
+	paySeen                             map[string]bool
+	gets                                []*redis.MapStringStringCmd
+	pays                                []*redis.StringCmd
+}
+
+// read records that the snapshot read key (a string, set or sorted set, or a whole hash).
+func (sn *Snapshot) read(key string) { sn.reads = append(sn.reads, key) }
+
+// readField records that the snapshot read one field of a hash.
+func (sn *Snapshot) readField(key, field string) { sn.reads = append(sn.reads, hashField(key, field)) }
+
+// queueLookups queues the first round trip of q's load on pipe.
+func (s *Store) queueLookups(ctx context.Context, pipe redis.Pipeliner, q *SnapshotQuery) *snapshotLoad {
+	k, w := s.keys, q.Wallet
+	l := &snapshotLoad{s: s, q: q, snap: &Snapshot{}}
 	get := func(key string) *redis.StringCmd {
 		c := pipe.Get(ctx, key)
-		cmds = append(cmds, c)
+		l.cmds = append(l.cmds, c)
+		l.snap.read(key)
 		return c
 	}
-	var trx, claims, paid, iclaims, balance *redis.StringCmd
-	trxID := NormalizeTrxID(q.TrxID)
-	if trxID != "" {
-		trx = get(k.Trx(w, trxID))
-		claims = get(ClaimsKey(k, w, trxID))
-		paid = pipe.HGet(ctx, TrxPaidKey(k, w), trxID)
-		cmds = append(cmds, paid)
+	l.applied = get(k.Applied(w, q.EventID))
+	l.version = pipe.Get(ctx, WalletVersionKey(k, w)) // the version is compared by Apply, not read
+	l.cmds = append(l.cmds, l.version)
+	l.trxID = NormalizeTrxID(q.TrxID)
+	if l.trxID != "" {
+		l.trx = get(k.Trx(w, l.trxID))
+		l.claims = get(ClaimsKey(k, w, l.trxID))
+		l.paid = pipe.HGet(ctx, TrxPaidKey(k, w), l.trxID)
+		l.cmds = append(l.cmds, l.paid)
+		l.snap.readField(TrxPaidKey(k, w), l.trxID)
 	}
 	if q.ClaimsOfIntent != "" {
-		iclaims = get(IntentClaimsKey(k, w, q.ClaimsOfIntent))
+		l.iclaims = get(IntentClaimsKey(k, w, q.ClaimsOfIntent))
 	}
 	if q.Balance {
-		balance = get(BalanceKey(k, w))
+		l.balance = pipe.Get(ctx, BalanceKey(k, w)) // the balance head is the caller's to carry (see Footprint)
+		l.cmds = append(l.cmds, l.balance)
 	}
-	var cands *redis.StringSliceCmd
 	if q.CandidatesOf != "" {
-		cands = pipe.SMembers(ctx, ReviewCandidatesKey(k, w, q.CandidatesOf))
-		cmds = append(cmds, cands)
+		key := ReviewCandidatesKey(k, w, q.CandidatesOf)
+		l.cands = pipe.SMembers(ctx, key)
+		l.cmds = append(l.cmds, l.cands)
+		l.snap.read(key)
 	}
-	ref := strings.TrimSpace(q.Reference)
-	var refs *redis.StringSliceCmd
-	if ref != "" {
-		refs = pipe.SMembers(ctx, k.ByReference(w, ref))
-		cmds = append(cmds, refs)
+	l.ref = strings.TrimSpace(q.Reference)
+	if l.ref != "" {
+		key := k.ByReference(w, l.ref)
+		l.refs = pipe.SMembers(ctx, key)
+		l.cmds = append(l.cmds, l.refs)
+		l.snap.read(key)
 	}
-	var amt *redis.StringSliceCmd
 	if q.Amount > 0 {
 		n := q.MaxAmountCandidates
 		if n <= 0 {
 			n = DefaultMaxAmountCandidates
 		}
-		amt = pipe.ZRangeArgs(ctx, redis.ZRangeArgs{
-			Key: k.OpenByAmount(w, q.Amount), ByScore: true, Rev: true,
+		key := k.OpenByAmount(w, q.Amount)
+		l.amt = pipe.ZRangeArgs(ctx, redis.ZRangeArgs{
+			Key: key, ByScore: true, Rev: true,
 			Start: strconv.FormatInt(ms(q.CreatedUpTo), 10), Stop: "-inf", Count: int64(n),
 		})
-		cmds = append(cmds, amt)
+		l.cmds = append(l.cmds, l.amt)
+		l.snap.read(key)
 	}
-	_, _ = pipe.Exec(ctx) // Exec reports only the first error, and a missing key (redis.Nil) is fine: check each
-	for _, c := range cmds {
+	return l
+}
+
+// readLookups decodes the first round trip; it sets done when nothing more is to be read.
+func (l *snapshotLoad) readLookups() error {
+	q, snap := l.q, l.snap
+	for _, c := range l.cmds {
 		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("loading snapshot of event %s: %w", q.EventID, err)
+			return fmt.Errorf("loading snapshot of event %s: %w", q.EventID, err)
 		}
 	}
-
-	snap := &Snapshot{}
-	if v, err := applied.Result(); err == nil {
+	if v, err := l.applied.Result(); err == nil {
 		if err := json.Unmarshal([]byte(v), &snap.Applied); err != nil {
-			return nil, fmt.Errorf("loading snapshot of event %s: decoding stored outcomes: %w", q.EventID, err)
+			return fmt.Errorf("loading snapshot of event %s: decoding stored outcomes: %w", q.EventID, err)
 		}
 		if snap.Applied == nil {
 			snap.Applied = []json.RawMessage{}
 		}
-		return snap, nil
+		l.done = true
+		return nil
 	}
-	if v := version.Val(); v != "" {
+	if v := l.version.Val(); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("loading snapshot of event %s: wallet version %q: %w", q.EventID, v, err)
+			return fmt.Errorf("loading snapshot of event %s: wallet version %q: %w", q.EventID, v, err)
 		}
 		snap.Version = n
 	}
-	if err := decodeOptional(claims, &snap.Claims); err != nil {
-		return nil, fmt.Errorf("loading snapshot of event %s: claims of %s: %w", q.EventID, trxID, err)
+	if err := decodeOptional(l.claims, &snap.Claims); err != nil {
+		return fmt.Errorf("loading snapshot of event %s: claims of %s: %w", q.EventID, l.trxID, err)
 	}
-	if err := decodeOptional(iclaims, &snap.IntentClaims); err != nil {
-		return nil, fmt.Errorf("loading snapshot of event %s: claims of intent %s: %w", q.EventID, q.ClaimsOfIntent, err)
+	if err := decodeOptional(l.iclaims, &snap.IntentClaims); err != nil {
+		return fmt.Errorf("loading snapshot of event %s: claims of intent %s: %w", q.EventID, q.ClaimsOfIntent, err)
 	}
-	if balance != nil && balance.Val() != "" {
+	if l.balance != nil && l.balance.Val() != "" {
 		snap.Balance = &BalanceHead{}
-		if err := json.Unmarshal([]byte(balance.Val()), snap.Balance); err != nil {
-			return nil, fmt.Errorf("loading snapshot of event %s: balance head: %w", q.EventID, err)
+		if err := json.Unmarshal([]byte(l.balance.Val()), snap.Balance); err != nil {
+			return fmt.Errorf("loading snapshot of event %s: balance head: %w", q.EventID, err)
 		}
 	}
-	if paid != nil && paid.Val() != "" {
-		snap.TrxPaid = map[string]string{trxID: paid.Val()}
+	if l.paid != nil && l.paid.Val() != "" {
+		snap.TrxPaid = map[string]string{l.trxID: l.paid.Val()}
 	}
-	if cands != nil {
-		snap.Candidates = cands.Val()
+	if l.cands != nil {
+		snap.Candidates = l.cands.Val()
 		slices.Sort(snap.Candidates)
 	}
-	if trx != nil {
-		snap.TrxSeenBy = trx.Val()
+	if l.trx != nil {
+		snap.TrxSeenBy = l.trx.Val()
 		if snap.TrxSeenBy != "" && !q.LoadWhenSeen {
-			return snap, nil
+			l.done = true
+			return nil
 		}
 	}
 
-	var ids []string
 	seen := map[string]bool{}
 	add := func(id string) {
 		if id != "" && !seen[id] {
 			seen[id] = true
-			ids = append(ids, id)
+			l.ids = append(l.ids, id)
 		}
 	}
 	for _, id := range q.IntentIDs {
@@ -198,25 +284,24 @@ func (s *Store) LoadSnapshot(ctx context.Context, q *SnapshotQuery) (*Snapshot, 
 	for _, c := range snap.Claims {
 		add(c.IntentID)
 	}
-	if ref != "" {
-		add(ref) // the reference may be an intent id, in any case
-		add(strings.ToLower(ref))
-		add(strings.ToUpper(ref))
-		for _, id := range refs.Val() {
+	if l.ref != "" {
+		add(l.ref) // the reference may be an intent id, in any case
+		add(strings.ToLower(l.ref))
+		add(strings.ToUpper(l.ref))
+		for _, id := range l.refs.Val() {
 			add(id)
 		}
 	}
-	if amt != nil {
-		for _, id := range amt.Val() {
+	if l.amt != nil {
+		for _, id := range l.amt.Val() {
 			add(id)
 		}
 	}
-	var payIDs []string
-	paySeen := map[string]bool{}
+	l.paySeen = map[string]bool{}
 	addPay := func(id string) {
-		if id != "" && !paySeen[id] {
-			paySeen[id] = true
-			payIDs = append(payIDs, id)
+		if id != "" && !l.paySeen[id] {
+			l.paySeen[id] = true
+			l.payIDs = append(l.payIDs, id)
 		}
 	}
 	if q.LoadWhenSeen {
@@ -228,58 +313,71 @@ func (s *Store) LoadSnapshot(ctx context.Context, q *SnapshotQuery) (*Snapshot, 
 	for _, id := range snap.Candidates {
 		addPay(id)
 	}
-	if len(ids) == 0 && len(payIDs) == 0 {
-		return snap, nil
+	if len(l.ids) == 0 && len(l.payIDs) == 0 {
+		l.done = true
 	}
-	pipe = s.rdb.Pipeline()
-	gets := make([]*redis.MapStringStringCmd, len(ids))
-	for i, id := range ids {
-		gets[i] = pipe.HGetAll(ctx, k.Intent(w, id))
+	return nil
+}
+
+// queueRecords queues the second round trip (intent and kept payment records), if one is needed.
+func (l *snapshotLoad) queueRecords(ctx context.Context, pipe redis.Pipeliner) bool {
+	if l.done {
+		return false
 	}
-	pays := make([]*redis.StringCmd, len(payIDs))
-	for i, id := range payIDs {
-		pays[i] = pipe.HGet(ctx, PaymentRecordsKey(k, w), id)
+	k, w := l.s.keys, l.q.Wallet
+	l.gets = make([]*redis.MapStringStringCmd, len(l.ids))
+	for i, id := range l.ids {
+		key := k.Intent(w, id)
+		l.gets[i] = pipe.HGetAll(ctx, key)
+		l.snap.read(hashField(key, "*"))
 	}
-	_, _ = pipe.Exec(ctx) // read per command: a missing payment field is redis.Nil
-	for i, c := range gets {
+	l.pays = make([]*redis.StringCmd, len(l.payIDs))
+	for i, id := range l.payIDs {
+		l.pays[i] = pipe.HGet(ctx, PaymentRecordsKey(k, w), id)
+		l.snap.readField(PaymentRecordsKey(k, w), id)
+	}
+	return true
+}
+
+// readRecords decodes the second round trip.
+func (l *snapshotLoad) readRecords() error {
+	if l.done {
+		return nil
+	}
+	q, snap := l.q, l.snap
+	for i, c := range l.gets {
 		if err := c.Err(); err != nil {
-			return nil, fmt.Errorf("loading snapshot of event %s: reading intents: %w", q.EventID, err)
+			return fmt.Errorf("loading snapshot of event %s: reading intents: %w", q.EventID, err)
 		}
 		rec, err := parseRecord(c.Val())
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("loading snapshot of event %s: intent %s: %w", q.EventID, ids[i], err)
+			return fmt.Errorf("loading snapshot of event %s: intent %s: %w", q.EventID, l.ids[i], err)
 		}
 		snap.Intents = append(snap.Intents, rec)
 	}
 	SortIntents(snap.Intents)
-	for i, c := range pays {
+	for i, c := range l.pays {
 		v, err := c.Result()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("loading snapshot of event %s: reading kept payments: %w", q.EventID, err)
+			return fmt.Errorf("loading snapshot of event %s: reading kept payments: %w", q.EventID, err)
 		}
 		var r PaymentRecord
 		if err := json.Unmarshal([]byte(v), &r); err != nil {
-			return nil, fmt.Errorf("loading snapshot of event %s: kept payment %s: %w", q.EventID, payIDs[i], err)
+			return fmt.Errorf("loading snapshot of event %s: kept payment %s: %w", q.EventID, l.payIDs[i], err)
 		}
 		if r.EventID == "" {
-			r.EventID = payIDs[i]
+			r.EventID = l.payIDs[i]
 		}
 		snap.Payments = append(snap.Payments, &r)
 	}
 	slices.SortFunc(snap.Payments, func(a, b *PaymentRecord) int { return strings.Compare(a.EventID, b.EventID) })
-
-	if q.TrxOfLoaded {
-		if err := s.loadTrxOfLoaded(ctx, q, snap, paySeen); err != nil {
-			return nil, fmt.Errorf("loading snapshot of event %s: %w", q.EventID, err)
-		}
-	}
-	return snap, nil
+	return nil
 }
 
 // loadTrxOfLoaded completes snap for q.TrxOfLoaded; loaded holds the event ids of the payments
@@ -306,6 +404,8 @@ func (s *Store) loadTrxOfLoaded(ctx context.Context, q *SnapshotQuery, snap *Sna
 	marks := make([]*redis.StringCmd, len(trxs))
 	for i, t := range trxs {
 		marks[i] = pipe.Get(ctx, k.Trx(w, t))
+		snap.readField(TrxPaidKey(k, w), t)
+		snap.read(k.Trx(w, t))
 	}
 	_, _ = pipe.Exec(ctx) // read per command: a missing mark is redis.Nil
 	if err := paid.Err(); err != nil {
@@ -330,6 +430,9 @@ func (s *Store) loadTrxOfLoaded(ctx context.Context, q *SnapshotQuery, snap *Sna
 	}
 	if len(events) == 0 {
 		return nil
+	}
+	for _, ev := range events {
+		snap.readField(PaymentRecordsKey(k, w), ev)
 	}
 	vals, err := s.rdb.HMGet(ctx, PaymentRecordsKey(k, w), events...).Result()
 	if err != nil {

@@ -107,24 +107,11 @@ func (s *Store) CreateIntentWithDeadline(ctx context.Context, in *pipeline.Inten
 }
 
 func (s *Store) createIntent(ctx context.Context, in *pipeline.Intent, partition *int32) error {
-	w, err := intentWallet(in)
+	keys, args, w, err := s.createArgs(in)
 	if err != nil {
 		return err
-	}
-	body, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("encoding intent %s: %w", in.ID, err)
 	}
 	k := s.keys
-	keys := []string{k.Intent(w, in.ID), k.IntentsAll(w), k.IntentsByStatus(w, pipeline.StatusPending), k.OpenByAmount(w, in.Amount)}
-	if ref := strings.TrimSpace(in.CustomerReference); ref != "" {
-		keys = append(keys, k.ByReference(w, ref))
-	}
-	if err := sameSlot(keys); err != nil {
-		return err
-	}
-	args := []any{in.ID, body, ms(in.CreatedAt), string(pipeline.StatusPending)}
-
 	pipe := s.rdb.Pipeline()
 	create := createScript.EvalSha(ctx, pipe, keys, args...)
 	loc := pipe.Set(ctx, k.IntentLocation(in.ID), w.Key(), 0)
@@ -148,6 +135,27 @@ func (s *Store) createIntent(ctx context.Context, in *pipeline.Intent, partition
 		}
 	}
 	return nil
+}
+
+// createArgs returns the KEYS and ARGV of createScript for in, and in's wallet.
+func (s *Store) createArgs(in *pipeline.Intent) ([]string, []any, pipeline.Wallet, error) {
+	w, err := intentWallet(in)
+	if err != nil {
+		return nil, nil, w, err
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, nil, w, fmt.Errorf("%w: encoding intent %s: %w", ErrInvalid, in.ID, err)
+	}
+	k := s.keys
+	keys := []string{k.Intent(w, in.ID), k.IntentsAll(w), k.IntentsByStatus(w, pipeline.StatusPending), k.OpenByAmount(w, in.Amount)}
+	if ref := strings.TrimSpace(in.CustomerReference); ref != "" {
+		keys = append(keys, k.ByReference(w, ref))
+	}
+	if err := sameSlot(keys); err != nil {
+		return nil, nil, w, err
+	}
+	return keys, []any{in.ID, body, ms(in.CreatedAt), string(pipeline.StatusPending)}, w, nil
 }
 
 // GetIntent returns the record of intentID, found by id alone (Keys.IntentLocation, then the
