@@ -198,3 +198,17 @@ func histogramMean(t *testing.T, reg *prometheus.Registry, name string) float64 
 	t.Fatalf("no histogram %s", name)
 	return 0
 }
+
+func TestMerchantKey(t *testing.T) {
+	for raw, want := range map[string]string{
+		`{"id":"o1","type":"intent.status","merchantId":"m-1","intent":{"merchantId":"m-1"}}`: "m-1",
+		`{"id":"o1","merchantId":"m\"x","intent":{}}`:                                        `m"x`,
+		`{"id":"o1"}`:  "",
+		`not json`:     "",
+		`{"merchantId`: "",
+	} {
+		if got := string(merchantKey([]byte(raw))); got != want {
+			t.Errorf("merchantKey(%s) = %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -365,13 +366,29 @@ func (m *Matcher) logIgnored(ctx context.Context, ev *pipeline.Event, reason str
 func (m *Matcher) outcomeRecords(out []json.RawMessage) []*kgo.Record {
 	recs := make([]*kgo.Record, 0, len(out))
 	for _, raw := range out {
-		var head struct {
-			MerchantID string `json:"merchantId"`
-		}
-		_ = json.Unmarshal(raw, &head) // stored by Apply from a valid Outcome; an empty key is still delivered
-		recs = append(recs, &kgo.Record{Topic: m.cfg.Topics.Outcomes(), Key: []byte(head.MerchantID), Value: raw})
+		recs = append(recs, &kgo.Record{Topic: m.cfg.Topics.Outcomes(), Key: merchantKey(raw), Value: raw})
 	}
 	return recs
+}
+
+var merchantField = []byte(`"merchantId":"`)
+
+// merchantKey returns the merchantId of an outcome as stored by Apply (from a valid Outcome, whose
+// merchantId comes before any nested object's, and an intent's merchantId is its outcome's anyway).
+// It scans instead of decoding (the matcher's hottest JSON); an id with escapes is decoded properly.
+// An outcome without one gets an empty key and is still delivered.
+func merchantKey(raw []byte) []byte {
+	if i := bytes.Index(raw, merchantField); i >= 0 {
+		v := raw[i+len(merchantField):]
+		if j := bytes.IndexByte(v, '"'); j >= 0 && bytes.IndexByte(v[:j], '\\') < 0 {
+			return v[:j:j]
+		}
+	}
+	var head struct {
+		MerchantID string `json:"merchantId"`
+	}
+	_ = json.Unmarshal(raw, &head)
+	return []byte(head.MerchantID)
 }
 
 // produce sends recs with acks=all and waits for all of them.

@@ -117,15 +117,16 @@ func (ch *Change) empty() bool {
 // a malformed change, or Redis errors after which the call may be repeated. It blocks for one
 // round trip.
 func (s *Store) Apply(ctx context.Context, ch *Change) (outcomes []json.RawMessage, replayed bool, err error) {
-	keys, args, err := s.applyArgs(ch)
+	keys, args, items, err := s.applyArgs(ch)
 	if err != nil {
 		return nil, false, err
 	}
-	return applyReply(ch.EventID, s.runScript(ctx, applyScript, keys, args...))
+	return applyReply(ch.EventID, s.runScript(ctx, applyScript, keys, args...), items)
 }
 
-// applyReply decodes applyScript's reply to the change of eventID.
-func applyReply(eventID string, cmd *redis.Cmd) (outcomes []json.RawMessage, replayed bool, err error) {
+// applyReply decodes applyScript's reply to the change of eventID, whose outcomes were encoded as
+// items (returned as they are when the change applied).
+func applyReply(eventID string, cmd *redis.Cmd, items []json.RawMessage) (outcomes []json.RawMessage, replayed bool, err error) {
 	res, err := cmd.Slice()
 	if err != nil {
 		return nil, false, fmt.Errorf("applying decision of event %s: %w", eventID, err)
@@ -135,13 +136,15 @@ func applyReply(eventID string, cmd *redis.Cmd) (outcomes []json.RawMessage, rep
 	}
 	code, _ := res[0].(int64)
 	switch code {
-	case 0, 1:
+	case 0:
+		return items, false, nil
+	case 1:
 		raw, _ := res[1].(string)
 		var out []json.RawMessage
 		if err := json.Unmarshal([]byte(raw), &out); err != nil {
 			return nil, false, fmt.Errorf("applying decision of event %s: decoding stored outcomes: %w", eventID, err)
 		}
-		return out, code == 1, nil
+		return out, true, nil
 	case 2:
 		if len(res) < 4 {
 			return nil, false, fmt.Errorf("applying decision of event %s: unexpected conflict reply %v", eventID, res)
@@ -197,22 +200,39 @@ func (o *scriptOps) add(op, key string, a, b any) {
 	o.n++
 }
 
-func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
+func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error) {
 	if ch == nil || ch.EventID == "" {
-		return nil, nil, fmt.Errorf("%w: change without event id", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("%w: change without event id", ErrInvalid)
 	}
 	if ch.empty() && !ch.RecordNoop {
-		return nil, nil, fmt.Errorf("%w: empty change for event %s", ErrInvalid, ch.EventID)
+		return nil, nil, nil, fmt.Errorf("%w: empty change for event %s", ErrInvalid, ch.EventID)
 	}
+	// The outcomes are encoded one by one and joined: the array is byte for byte what encoding
+	// them as one []any gives, and the caller gets each item without decoding the reply again.
 	outs := make([]any, 0, len(ch.Outcomes)+len(ch.OtherOutcomes))
 	for _, o := range ch.Outcomes {
 		outs = append(outs, o)
 	}
 	outs = append(outs, ch.OtherOutcomes...)
-	body, err := json.Marshal(outs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding outcomes of event %s: %w", ch.EventID, err)
+	items := make([]json.RawMessage, len(outs))
+	size := 2
+	for i, o := range outs {
+		b, err := json.Marshal(o)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("encoding outcomes of event %s: %w", ch.EventID, err)
+		}
+		items[i] = b
+		size += len(b) + 1
 	}
+	body := make([]byte, 0, size)
+	body = append(body, '[')
+	for i, b := range items {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, b...)
+	}
+	body = append(body, ']')
 	k, w := s.keys, ch.Wallet
 	applied := k.Applied(w, ch.EventID)
 	o := &scriptOps{keys: []string{applied, WalletVersionKey(k, w), applied}, idx: map[string]int{}}
@@ -232,9 +252,9 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
 	for _, t := range ch.Transitions {
 		switch {
 		case t.IntentID == "" || seen[t.IntentID]:
-			return nil, nil, fmt.Errorf("%w: event %s changes intent %q twice or without id", ErrInvalid, ch.EventID, t.IntentID)
+			return nil, nil, nil, fmt.Errorf("%w: event %s changes intent %q twice or without id", ErrInvalid, ch.EventID, t.IntentID)
 		case !t.From.Valid() || !t.To.Valid() || t.To == pipeline.StatusPending || t.From == t.To || t.Version < 1:
-			return nil, nil, fmt.Errorf("%w: event %s: transition of intent %s from %q v%d to %q", ErrInvalid, ch.EventID, t.IntentID, t.From, t.Version, t.To)
+			return nil, nil, nil, fmt.Errorf("%w: event %s: transition of intent %s from %q v%d to %q", ErrInvalid, ch.EventID, t.IntentID, t.From, t.Version, t.To)
 		}
 		seen[t.IntentID] = true
 		o.keys = append(o.keys, k.Intent(w, t.IntentID))
@@ -264,7 +284,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
 	}
 	for _, p := range ch.UsedPayments {
 		if p == nil || p.EventID == "" {
-			return nil, nil, fmt.Errorf("%w: event %s uses a payment without event id", ErrInvalid, ch.EventID)
+			return nil, nil, nil, fmt.Errorf("%w: event %s uses a payment without event id", ErrInvalid, ch.EventID)
 		}
 		o.add("hdel", PaymentRecordsKey(k, w), p.EventID, nil)
 		o.add("zrem", k.Unmatched(w), p.EventID, nil)
@@ -280,7 +300,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
 		case pipeline.DispositionReview:
 			list, other = other, list
 		default:
-			return nil, nil, fmt.Errorf("%w: event %s keeps a payment with disposition %q (only unmatched or review)", ErrInvalid, ch.EventID, p.Disposition)
+			return nil, nil, nil, fmt.Errorf("%w: event %s keeps a payment with disposition %q (only unmatched or review)", ErrInvalid, ch.EventID, p.Disposition)
 		}
 		if p.EventID == "" {
 			p = ptrTo(*p)
@@ -288,7 +308,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
 		}
 		b, err := json.Marshal(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encoding payment record of event %s: %w", ch.EventID, err)
+			return nil, nil, nil, fmt.Errorf("encoding payment record of event %s: %w", ch.EventID, err)
 		}
 		o.add("hset", PaymentRecordsKey(k, w), p.EventID, string(b))
 		o.add("zadd", list, ms(p.At()), p.EventID)
@@ -301,15 +321,15 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
 	}
 	if c := ch.Claims; c != nil {
 		if c.TrxID == "" || c.IntentID == "" {
-			return nil, nil, fmt.Errorf("%w: event %s records a claim without TrxID or intent", ErrInvalid, ch.EventID)
+			return nil, nil, nil, fmt.Errorf("%w: event %s records a claim without TrxID or intent", ErrInvalid, ch.EventID)
 		}
 		cb, err := json.Marshal(c.Claims)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encoding claims of event %s: %w", ch.EventID, err)
+			return nil, nil, nil, fmt.Errorf("encoding claims of event %s: %w", ch.EventID, err)
 		}
 		ib, err := json.Marshal(c.IntentTrxIDs)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encoding claims of event %s: %w", ch.EventID, err)
+			return nil, nil, nil, fmt.Errorf("encoding claims of event %s: %w", ch.EventID, err)
 		}
 		ttl := int64(ClaimTTL / time.Second)
 		o.add("setex", ClaimsKey(k, w, c.TrxID), string(cb), ttl)
@@ -321,14 +341,14 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
 	if h := ch.Balance; h != nil {
 		b, err := json.Marshal(h)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encoding balance of event %s: %w", ch.EventID, err)
+			return nil, nil, nil, fmt.Errorf("encoding balance of event %s: %w", ch.EventID, err)
 		}
 		o.add("set", BalanceKey(k, w), string(b), nil)
 	}
 	if g := ch.Gap; g != nil {
 		b, err := json.Marshal(g)
 		if err != nil {
-			return nil, nil, fmt.Errorf("encoding balance gap of event %s: %w", ch.EventID, err)
+			return nil, nil, nil, fmt.Errorf("encoding balance gap of event %s: %w", ch.EventID, err)
 		}
 		o.add("zadd", BalanceGapsKey(k, w), ms(g.At), string(b))
 		o.add("zcap", BalanceGapsKey(k, w), MaxBalanceGaps, nil)
@@ -341,7 +361,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, error) {
 	args := []any{body, int64(AppliedTTL / time.Second), ch.EventID, markTrx, ifVersion, len(ch.Transitions), o.n, newVersion}
 	args = append(args, cas...)
 	args = append(args, o.ops...)
-	return o.keys, args, nil
+	return o.keys, args, items, nil
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -27,6 +27,7 @@ type Batch struct {
 
 type batchOp struct {
 	eventID   string // an apply: the change's event id
+	items     []json.RawMessage
 	intentID  string // a create: the intent's id
 	keys      []string
 	args      []any
@@ -77,14 +78,14 @@ func (b *Batch) Create(in *pipeline.Intent, partition int32) error {
 
 // Apply queues Apply(ch). Errors: ErrInvalid (wrapped) for a malformed change; nothing is queued then.
 func (b *Batch) Apply(ch *Change) error {
-	keys, args, err := b.s.applyArgs(ch)
+	keys, args, items, err := b.s.applyArgs(ch)
 	if err != nil {
 		return err
 	}
 	if err := sameSlot(keys); err != nil {
 		return fmt.Errorf("%w: event %s: %w", ErrInvalid, ch.EventID, err)
 	}
-	b.ops = append(b.ops, batchOp{eventID: ch.EventID, keys: keys, args: args, script: applyScript})
+	b.ops = append(b.ops, batchOp{eventID: ch.EventID, keys: keys, args: args, items: items, script: applyScript})
 	b.addWrites(keys, args, BalanceKey(b.s.keys, ch.Wallet))
 	return nil
 }
@@ -163,7 +164,7 @@ func (b *Batch) Exec(ctx context.Context) ([]BatchResult, error) {
 			out[i].Err = op.createErr()
 			continue
 		}
-		out[i].Outcomes, out[i].Replayed, out[i].Err = applyReply(op.eventID, op.cmd)
+		out[i].Outcomes, out[i].Replayed, out[i].Err = applyReply(op.eventID, op.cmd, op.items)
 	}
 	return out, nil
 }

@@ -38,7 +38,7 @@ func TestApplyKeysShareOneSlot(t *testing.T) {
 		Claims:     &ClaimsUpdate{TrxID: "T{c}", IntentID: "pi-{5}", Claims: []ClaimRecord{{IntentID: "pi-{5}"}}, IntentTrxIDs: []string{"T{c}"}},
 		DropClaims: []string{"D{d}"}, Balance: &BalanceHead{EventID: "ev{1}"}, Gap: &BalanceGap{EventID: "ev{1}"},
 		Outcomes: []*pipeline.Outcome{{ID: "o"}}, OtherOutcomes: []any{map[string]string{"id": "g"}}}
-	keys, args, err := st.applyArgs(ch)
+	keys, args, _, err := st.applyArgs(ch)
 	if err != nil {
 		t.Fatal(err)
 	}
