@@ -23,6 +23,7 @@ var version = "v0.1.0-dev"
 type Config struct {
 	HTTPAddr             string        `name:"http-addr" env:"PAYSTREAM_HTTP_ADDR" default:"127.0.0.1:8080" help:"Ingest HTTP listen address."`
 	MetricsAddr          string        `name:"metrics-addr" env:"PAYSTREAM_METRICS_ADDR" default:"127.0.0.1:9464" help:"Prometheus /metrics, /healthz and /readyz listen address."`
+	Pprof                bool          `name:"pprof" env:"PAYSTREAM_PPROF" help:"Also serve Go's /debug/pprof/ profiles on the metrics address (keep that address private)."`
 	KafkaBrokers         []string      `name:"kafka-brokers" env:"PAYSTREAM_KAFKA_BROKERS" sep:"," help:"Kafka/Redpanda seed brokers (comma separated). Empty: paystream dev starts an embedded broker; other roles require it."`
 	KafkaPartitions      int32         `name:"kafka-partitions" env:"PAYSTREAM_KAFKA_PARTITIONS" default:"12" help:"Partitions of topics created at start."`
 	KafkaReplicas        int16         `name:"kafka-replicas" env:"PAYSTREAM_KAFKA_REPLICAS" default:"1" help:"Replication factor of topics created at start (3 on a real cluster)."`
@@ -56,6 +57,7 @@ type Config struct {
 	SMSTrustedSenders    string        `name:"sms-trusted-senders" env:"PAYSTREAM_SMS_TRUSTED_SENDERS" help:"Sender ids whose SMS may pay, per provider, replacing the defaults for the providers named: 'bkash=bKash;nagad=NAGAD|Nagad;rocket=16216;upay=upay'."`
 	LogLevel             string        `name:"log-level" env:"PAYSTREAM_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 	LogFormat            string        `name:"log-format" env:"PAYSTREAM_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format."`
+	Bkash                BkashConfig   `embed:"" group:"bKash tokenized checkout"`
 }
 
 // CLI is the command line: Config applies to every command.
@@ -72,6 +74,7 @@ type CLI struct {
 	SMS      SMSCmd      `cmd:"" name:"sms" help:"SMS tools: paystream sms parse [--from SENDER] < sms.txt"`
 	Admin    AdminCmd    `cmd:"" help:"Admin API client against a running paystream: merchants, integrations, devices, review queue, webhook dead letters."`
 	Demo     DemoCmd     `cmd:"" help:"Walk through a payment against a running paystream: onboard, intent, simulated payment, webhook, audit rows."`
+	BkashSim BkashSimCmd `cmd:"" name:"bkash-sim" help:"Serve the bKash Tokenized Checkout simulator (token, create, execute, status, refund, customer page)."`
 	Version  VersionCmd  `cmd:"" help:"Print the version."`
 }
 

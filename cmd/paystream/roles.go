@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -139,13 +140,17 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		if err != nil {
 			return nil, err
 		}
+		tok, err := tokenizedConfig(cfg, rt.rdb, rt.reg)
+		if err != nil {
+			return nil, err
+		}
 		rt.ingest = ingest.New(ingest.Config{
 			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken,
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
 			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP,
 			SNSRequireSignature: cfg.SNSRequireSignature, SNSExtraHosts: cfg.SNSTestHosts,
-			SMSTrustedSenders: trusted, Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys},
+			SMSTrustedSenders: trusted, Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys}, Tokenized: tok,
 		}, rt.rdb, rt.producer, st, rt.reg)
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {
 			return nil, err
@@ -190,6 +195,13 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	mux.HandleFunc("/readyz", rt.readyz)
+	if cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	rt.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := rt.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
