@@ -45,10 +45,20 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzVerifyStandard$$' -fuzztime $(FUZZTIME) ./pipeline/webhooksig
 	go test -run '^$$' -fuzz '^FuzzVerifyXSignature$$' -fuzztime $(FUZZTIME) ./pipeline/webhooksig
 
-bench:
+# The benchmark report (bench/README.md explains each part): micro-benchmarks, the stage benchmarks
+# against their bare baselines, then the open-loop end-to-end run with CPU and heap profiles.
+# Results, profiles and the chart go to bench/results/<UTC date-time>/.
+BENCH_RATE ?= 1000
+BENCH_DURATION ?= 60s
+BENCH_OUT ?= bench/results/$(shell date -u +%Y%m%dT%H%M%SZ)
+bench: build
 	deploy/local/services.sh
-	go test -run '^$$' -bench . -benchmem ./pipeline/... ./matcher/... ./sink/... ./ingest/...
-	go run ./bench/e2e
+	mkdir -p $(BENCH_OUT)
+	go test -run '^$$' -bench . -benchmem ./pipeline/... ./matcher/... ./sink/... ./ingest/... | tee $(BENCH_OUT)/micro.txt
+	go run ./bench/stages -duration 5s -json $(BENCH_OUT)/stages.json -cpuprofile $(BENCH_OUT)/stages-pprof | tee $(BENCH_OUT)/stages.txt
+	go run ./bench/e2e -spawn bin/paystream -merchants 20 -rate $(BENCH_RATE) -duration $(BENCH_DURATION) \
+		-mix native=4,sms=3,sns=2,txn=1 -json $(BENCH_OUT)/e2e.json -plot $(BENCH_OUT)/e2e.html \
+		-profile $(BENCH_OUT)/e2e-pprof | tee $(BENCH_OUT)/e2e.txt
 
 lint:
 	gofmt -l . | (! grep .)

@@ -1,382 +1,388 @@
-// Command e2e is paystream's first end-to-end benchmark: N merchants, M intents, one matching
-// payment per intent offered at a fixed arrival rate (open loop: latency is measured from each
-// payment's scheduled time, so a slow server cannot hide queueing), and a local webhook receiver
-// that verifies every signature. It prints accepted/s, decision and delivery latency percentiles
-// and correctness counts (paid exactly once, lost, duplicated, wrong merchant).
+// Command e2e is paystream's end-to-end benchmark: an open-loop load generator driving a running
+// paystream over HTTP, with a local webhook receiver that verifies every signature.
 //
-//	go run ./bench/e2e -spawn bin/paystream          # starts its own `paystream dev`
-//	go run ./bench/e2e -url http://127.0.0.1:8080 -admin $PAYSTREAM_ADMIN_TOKEN
+// It onboards N merchants (one SANDBOX bKash wallet each, plus the SMS device, SNS integration and
+// bKash transaction-API integration the mix needs) and creates one intent per payment, amounts
+// unique per merchant so that every payment has exactly one right intent. Then it offers the
+// payments at a fixed arrival rate (open loop: each payment has a scheduled send time, latency is
+// measured from it, so a slow server cannot hide queueing behind a slower client), each reported
+// through the surface the mix draws for it:
+//
+//   - native: seed 004's sandbox simulator (matched by amount);
+//   - sms:    the merchant's device forwards the bKash "You have received Tk …" SMS from "bKash",
+//     with a Ref and a consistent wallet balance (matched by reference);
+//   - sns:    seed 003's SNS-shaped notification (matched by merchantInvoiceNumber);
+//   - txn:    seed 002's check, then complete, signed over RFC 8785 JSON (matched by reference).
+//
+// It reports offered and accepted rates, statuses per surface, latency percentiles (HTTP accept,
+// accepted → decided, accepted → delivered, and the same from the schedule), correctness (paid
+// exactly once, lost, duplicated, wrong merchant, …) and paystream's CPU and peak RSS, as a table,
+// as JSON (-json) and as a chart over time (-plot). Flags and the report's fields: README.md here;
+// results: bench/README.md.
+//
+//	go run ./bench/e2e -spawn bin/paystream                                     # starts its own `paystream dev`
+//	go run ./bench/e2e -url http://127.0.0.1:8080 -admin $PAYSTREAM_ADMIN_TOKEN -pid $(pidof paystream)
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"slices"
+	"os/signal"
 	"strings"
-	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/paystream/paystream/pipeline/webhooksig"
+	"github.com/prometheus/procfs"
 )
 
 type options struct {
-	url, admin, spawn string
+	spawn, url, admin string
+	pid               int
+	pprof, profileDir string
 	merchants         int
 	intents           int
+	duration          time.Duration
 	rate              float64
+	mix               string
+	workers           int
 	concurrency       int
-	wait              time.Duration
-	jsonOut           string
+	timeout           time.Duration
+	wait, grace       time.Duration
+	jsonOut, plotOut  string
+	quiet             bool
+	seed              uint64
+	partitions        int
+	env               []string
+	keep              bool
+	receiverAddr      string
+	receiverURL       string
+	sampleEvery       time.Duration
+}
+
+// parseFlags reads the command line.
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
+	fs.StringVar(&o.spawn, "spawn", "", "path of a paystream binary: start `paystream dev` on free ports for this run (rate limits off)")
+	fs.StringVar(&o.url, "url", "", "base URL of a running paystream instead (it needs PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true for the local receiver, and rate limits off to measure capacity)")
+	fs.StringVar(&o.admin, "admin", os.Getenv("PAYSTREAM_ADMIN_TOKEN"), "admin token of the running paystream (default $PAYSTREAM_ADMIN_TOKEN)")
+	fs.IntVar(&o.pid, "pid", 0, "pid of the running paystream, for its CPU and RSS from /proc (spawned: its own)")
+	fs.StringVar(&o.pprof, "pprof", "", "base URL serving /debug/pprof (default: the spawned paystream's metrics address, else -url)")
+	fs.StringVar(&o.profileDir, "profile", "", "fetch a CPU profile of the load and a heap profile after it from /debug/pprof into this directory (spawned: sets PAYSTREAM_PPROF=true)")
+	fs.IntVar(&o.merchants, "merchants", 10, "merchants, one bKash wallet each")
+	fs.IntVar(&o.intents, "intents", 5000, "payments (one intent each); see -duration")
+	fs.DurationVar(&o.duration, "duration", 0, "offer payments for this long instead (payments = rate × duration)")
+	fs.Float64Var(&o.rate, "rate", 500, "payments offered per second (open loop)")
+	fs.StringVar(&o.mix, "mix", "native=1", "which surface reports each payment, by weight: native=4,sms=3,sns=2,txn=1")
+	fs.IntVar(&o.workers, "workers", 0, "concurrent senders (default: rate × 1 s, 64…4096); a payment that finds them all busy counts as 'generator behind'")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "concurrent intent creations during set-up")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "HTTP timeout of one request")
+	fs.DurationVar(&o.wait, "wait", 60*time.Second, "how long to wait for the last webhooks after the load")
+	fs.DurationVar(&o.grace, "grace", time.Second, "how long to keep listening after the last expected webhook, for duplicates")
+	fs.StringVar(&o.jsonOut, "json", "", "write the full report as JSON to this file")
+	fs.StringVar(&o.plotOut, "plot", "", "write a chart of throughput, latency, CPU and RSS over time to this .png, .svg or .html file")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress bars (they are off anyway when stderr is not a terminal)")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the surface draw and of TrxIDs and payer numbers (default: random)")
+	fs.IntVar(&o.partitions, "partitions", 0, "spawned: PAYSTREAM_KAFKA_PARTITIONS (default: paystream's)")
+	fs.Func("env", "spawned: extra NAME=value for paystream's environment (repeatable)", func(s string) error {
+		if !strings.Contains(s, "=") {
+			return errors.New("want NAME=value")
+		}
+		o.env = append(o.env, s)
+		return nil
+	})
+	fs.BoolVar(&o.keep, "keep", false, "spawned: keep its Redis keys, ClickHouse database, data dir and log")
+	fs.StringVar(&o.receiverAddr, "receiver-addr", "127.0.0.1:0", "where the webhook receiver listens")
+	fs.StringVar(&o.receiverURL, "receiver-url", "", "base URL paystream reaches the receiver at (default: http://<receiver-addr>)")
+	fs.DurationVar(&o.sampleEvery, "sample", 500*time.Millisecond, "how often to sample paystream's CPU and RSS")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return o, nil
 }
 
 func main() {
-	var o options
-	flag.StringVar(&o.url, "url", "", "base URL of a running paystream (with PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true)")
-	flag.StringVar(&o.admin, "admin", os.Getenv("PAYSTREAM_ADMIN_TOKEN"), "admin token of that paystream")
-	flag.StringVar(&o.spawn, "spawn", "", "path of a paystream binary: start `paystream dev` on free ports for this run")
-	flag.IntVar(&o.merchants, "merchants", 10, "merchants (one bKash wallet each)")
-	flag.IntVar(&o.intents, "intents", 5000, "intents in all, each paid once")
-	flag.Float64Var(&o.rate, "rate", 500, "payments offered per second (open loop)")
-	flag.IntVar(&o.concurrency, "concurrency", 64, "concurrent intent creations during set-up")
-	flag.DurationVar(&o.wait, "wait", 60*time.Second, "how long to wait for the last webhooks")
-	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
-	flag.Parse()
-	if err := run(o); err != nil {
+	o, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, o)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-type intent struct {
-	id, merchant string
-	amount       int
-	scheduled    time.Time
-	accepted     time.Time
-}
+// errCorrectness is returned when the report shows a lost, duplicated or misrouted payment.
+var errCorrectness = errors.New("correctness failed")
 
-type arrival struct {
-	at        time.Time
-	decidedAt time.Time
-	eventID   string
-	path      string
-	event     string
-}
-
-type receiver struct {
-	mu       sync.Mutex
-	secrets  map[string]string // path -> secret
-	owners   map[string]string // path -> merchant id
-	byIntent map[string][]arrival
-	badSig   atomic.Int64
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	now := time.Now()
-	b, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	r.mu.Lock()
-	secret := r.secrets[req.URL.Path]
-	r.mu.Unlock()
-	if webhooksig.VerifyXSignature(secret, b, req.Header.Get("X-Signature")) != nil ||
-		webhooksig.VerifyStandard(secret, b, req.Header) != nil {
-		r.badSig.Add(1)
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	var ev struct {
-		ID        string `json:"id"`
-		Event     string `json:"event"`
-		Timestamp string `json:"timestamp"`
-		Data      struct {
-			ID string `json:"payment_intent_id"`
-		} `json:"data"`
-	}
-	_ = json.Unmarshal(b, &ev)
-	dec, _ := time.Parse(time.RFC3339Nano, ev.Timestamp)
-	r.mu.Lock()
-	r.byIntent[ev.Data.ID] = append(r.byIntent[ev.Data.ID], arrival{at: now, decidedAt: dec, eventID: ev.ID, path: req.URL.Path, event: ev.Event})
-	r.mu.Unlock()
-	w.WriteHeader(http.StatusOK)
-}
-
-var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 0}}
-
-func post(ctx context.Context, url string, hdr map[string]string, body string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+func run(ctx context.Context, o options) error {
+	mx, err := parseMix(o.mix)
 	if err != nil {
-		return 0, nil, err
+		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
+	n := o.intents
+	if o.duration > 0 {
+		n = int(math.Ceil(o.rate * o.duration.Seconds()))
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, nil, err
+	switch {
+	case o.rate <= 0 || math.IsInf(o.rate, 0) || math.IsNaN(o.rate):
+		return errors.New("-rate must be positive")
+	case o.merchants < 1:
+		return errors.New("-merchants must be at least 1")
+	case n < 1 || n > 10_000_000:
+		return fmt.Errorf("%d payments: want 1 to 10,000,000", n)
+	case o.concurrency < 1:
+		return errors.New("-concurrency must be at least 1")
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, nil
-}
+	workers := o.workers
+	if workers <= 0 {
+		workers = max(64, min(4096, int(math.Ceil(o.rate))))
+	}
+	if o.seed == 0 {
+		o.seed = randUint64()
+	}
+	bars := !o.quiet && stderrIsTerminal()
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func run(o options) error {
-	ctx := context.Background()
+	in := &instance{base: strings.TrimRight(o.url, "/"), admin: o.admin, pid: o.pid, pprof: strings.TrimRight(o.url, "/")}
 	if o.spawn != "" {
-		stop, url, admin, err := spawn(o.spawn)
+		in, err = spawn(spawnConfig{bin: o.spawn, partitions: o.partitions, env: o.env, keepState: o.keep, pprof: o.profileDir != ""})
 		if err != nil {
 			return err
 		}
-		defer stop()
-		o.url, o.admin = url, admin
+		defer in.stop()
+		fmt.Fprintf(os.Stderr, "bench: spawned %s dev (pid %d) at %s; log %s\n", o.spawn, in.pid, in.base, in.spawnLog)
+		if o.pid != 0 {
+			in.pid = o.pid
+		}
 	}
-	if o.url == "" || o.admin == "" {
-		return errors.New("give -spawn <binary>, or -url and -admin of a running paystream")
+	if o.pprof != "" {
+		in.pprof = strings.TrimRight(o.pprof, "/")
 	}
-	rcv := &receiver{secrets: map[string]string{}, owners: map[string]string{}, byIntent: map[string][]arrival{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if in.base == "" || in.admin == "" {
+		return errors.New("give -spawn <binary>, or -url and -admin (or $PAYSTREAM_ADMIN_TOKEN) of a running paystream")
+	}
+
+	// The receiver listens now, so the merchants' webhook URLs are known; it serves once set-up
+	// has filled in its secrets and intents.
+	ln, err := net.Listen("tcp", o.receiverAddr)
 	if err != nil {
+		return fmt.Errorf("listening for webhooks: %w", err)
+	}
+	defer ln.Close()
+	hookBase := strings.TrimRight(o.receiverURL, "/")
+	if hookBase == "" {
+		hookBase = "http://" + ln.Addr().String()
+	}
+
+	var smp *sampler
+	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	var cpuStart procSample
+	if in.pid > 0 {
+		smp = &sampler{pid: in.pid, interval: o.sampleEvery}
+		go smp.run(sctx)
+		if cpuStart, err = readProc(in.pid); err != nil {
+			return fmt.Errorf("-pid: %w", err)
+		}
+	}
+
+	var prof *profiler
+	if o.profileDir != "" {
+		prof = &profiler{base: in.pprof, dir: o.profileDir}
+		if err := prof.probe(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: no profiles: %v\n", err)
+			prof = nil
+		}
+	}
+
+	// Set-up.
+	setupStart := time.Now()
+	pays := newPlan(planConfig{merchants: o.merchants, n: n, mix: mx, seed: o.seed})
+	client := &http.Client{Timeout: o.timeout, Transport: &http.Transport{
+		Proxy: nil, MaxIdleConns: workers + o.concurrency, MaxIdleConnsPerHost: workers + o.concurrency,
+		IdleConnTimeout: 90 * time.Second, DisableCompression: true,
+	}}
+	defer client.CloseIdleConnections()
+	adm := &admin{base: in.base, token: in.admin, client: client}
+	merchants := make([]merchantCreds, o.merchants)
+	rcv := &receiver{secrets: make([]string, o.merchants), pays: pays}
+	for m := range merchants {
+		if merchants[m], err = adm.onboard(ctx, m, hookBase+webhookPath(m), mx); err != nil {
+			return err
+		}
+		rcv.secrets[m] = merchants[m].webhookSecret
+	}
+	// Intents live through set-up, the load and the wait, with room to spare.
+	ttl := min(604800*time.Second, max(time.Hour, 2*time.Duration(float64(n)/o.rate*float64(time.Second))+o.wait+10*time.Minute))
+	if err := adm.createIntents(ctx, pays, merchants, o.concurrency, ttl, newProgress(bars, n, "creating intents")); err != nil {
 		return err
 	}
-	go func() { _ = http.Serve(ln, rcv) }()
+	rcv.index = make(map[string]int, n)
+	for i := range pays {
+		rcv.index[pays[i].intentID] = i
+	}
+	setupSecs := time.Since(setupStart).Seconds()
+	fmt.Fprintf(os.Stderr, "bench: set-up: %d merchants, %d intents in %.1f s\n", o.merchants, n, setupSecs)
+	srv := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
 
-	// Set-up: merchants, then intents with amounts unique per merchant (so amount matching is
-	// never ambiguous and every payment must pay exactly its intent).
-	keys := make([]string, o.merchants)
-	ids := make([]string, o.merchants)
-	for i := range o.merchants {
-		path := "/m/" + randHex(4)
-		acct := fmt.Sprintf("019%08d", (time.Now().UnixNano()/1000+int64(i)*7919)%100000000)
-		body := fmt.Sprintf(`{"name":"bench %d","wallets":[{"provider":"bkash","account":%q,"environment":"SANDBOX"}],"webhooks":{"SANDBOX":{"url":%q}}}`,
-			i, acct, "http://"+ln.Addr().String()+path)
-		code, b, err := post(ctx, o.url+"/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + o.admin}, body)
-		if err != nil || code != 201 {
-			return fmt.Errorf("onboarding merchant: %d %s %w", code, b, err)
-		}
-		var m struct {
-			ID       string                       `json:"id"`
-			APIKeys  map[string]string            `json:"apiKeys"`
-			Webhooks map[string]map[string]string `json:"webhooks"`
-		}
-		_ = json.Unmarshal(b, &m)
-		keys[i], ids[i] = m.APIKeys["SANDBOX"], m.ID
-		rcv.secrets[path] = m.Webhooks["SANDBOX"]["secret"]
-		rcv.owners[path] = m.ID
-	}
-	intents := make([]*intent, o.intents)
-	var setupErr atomic.Value
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for range o.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= o.intents {
-					return
-				}
-				m := i % o.merchants
-				amt := 100 + i/o.merchants
-				code, b, err := post(ctx, o.url+"/v1/payments/intents", map[string]string{"X-Api-Key": keys[m]},
-					fmt.Sprintf(`{"amount":%d,"currency":"BDT","customerReference":"B-%d","ttlSeconds":3600}`, amt, i))
-				if err != nil || code != 201 {
-					setupErr.Store(fmt.Errorf("creating intent: %d %s %w", code, b, err))
-					return
-				}
-				var v struct{ ID string }
-				_ = json.Unmarshal(b, &v)
-				intents[i] = &intent{id: v.ID, merchant: ids[m], amount: amt}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := setupErr.Load().(error); err != nil {
-		return err
-	}
-	createRate := float64(o.intents) / time.Since(t0).Seconds()
-	fmt.Printf("set-up: %d merchants, %d intents created at %.0f/s\n", o.merchants, o.intents, createRate)
-
-	// Load: one payment per intent at a fixed arrival rate, from the schedule (open loop).
-	statuses := map[int]int{}
-	var smu sync.Mutex
-	interval := time.Duration(float64(time.Second) / o.rate)
-	start := time.Now().Add(50 * time.Millisecond)
-	var lwg sync.WaitGroup
-	for i, in := range intents {
-		in.scheduled = start.Add(time.Duration(i) * interval)
-		if d := time.Until(in.scheduled); d > 0 {
-			time.Sleep(d)
-		}
-		lwg.Add(1)
-		go func() {
-			defer lwg.Done()
-			m := i % o.merchants
-			code, _, err := post(ctx, o.url+"/v1/sandbox/sms-events/simulate", map[string]string{"X-Api-Key": keys[m]},
-				fmt.Sprintf(`{"paymentIntentId":%q,"amount":%d,"trxId":"BX%s"}`, in.id, in.amount, strings.ToUpper(randHex(5))))
-			if err != nil {
-				code = -1
-			}
-			in.accepted = time.Now()
-			smu.Lock()
-			statuses[code]++
-			smu.Unlock()
-		}()
-	}
-	lwg.Wait()
-	offeredFor := time.Since(start)
-	accepted := statuses[202]
-	fmt.Printf("load: offered %d payments at %.0f/s; accepted %d (%.0f/s)\n", o.intents, o.rate, accepted, float64(accepted)/offeredFor.Seconds())
-
-	deadline := time.Now().Add(o.wait)
-	for time.Now().Before(deadline) {
-		rcv.mu.Lock()
-		n := len(rcv.byIntent)
-		rcv.mu.Unlock()
-		if n >= accepted {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond) // let any duplicate arrive before counting
-	return report(o, intents, rcv, statuses, offeredFor)
-}
-
-func report(o options, intents []*intent, rcv *receiver, statuses map[int]int, offeredFor time.Duration) error {
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	var accept, decide, deliver []time.Duration
-	var paidOnce, lost, dup, wrong int
-	for _, in := range intents {
-		accept = append(accept, in.accepted.Sub(in.scheduled))
-		arr := rcv.byIntent[in.id]
-		events := map[string]bool{}
-		for _, a := range arr {
-			if a.event == "payment.paid" {
-				events[a.eventID] = true
-			}
-			if rcv.owners[a.path] != in.merchant {
-				wrong++
-			}
-		}
-		switch {
-		case len(events) == 0:
-			lost++
-			continue
-		case len(events) > 1:
-			dup++
-		default:
-			paidOnce++
-		}
-		first := arr[0]
-		decide = append(decide, first.decidedAt.Sub(in.scheduled))
-		deliver = append(deliver, first.at.Sub(in.scheduled))
-	}
-	rep := map[string]any{
-		"merchants": o.merchants, "intents": o.intents, "offered_rate": o.rate,
-		"accepted_rate":     float64(statuses[202]) / offeredFor.Seconds(),
-		"http_statuses":     statuses,
-		"accept_ms":         pct(accept),
-		"decided_ms":        pct(decide),
-		"delivered_ms":      pct(deliver),
-		"paid_exactly_once": paidOnce, "lost": lost, "duplicated": dup, "wrong_merchant": wrong,
-		"bad_signatures": rcv.badSig.Load(),
-	}
-	fmt.Printf("\n%-28s %8s %8s %8s %8s %8s\n", "latency from schedule (ms)", "p50", "p90", "p99", "p99.9", "max")
-	for _, k := range []string{"accept_ms", "decided_ms", "delivered_ms"} {
-		p := rep[k].(map[string]float64)
-		fmt.Printf("%-28s %8.1f %8.1f %8.1f %8.1f %8.1f\n", k, p["p50"], p["p90"], p["p99"], p["p99.9"], p["max"])
-	}
-	fmt.Printf("\naccepted/s %.0f   statuses %v\npaid exactly once %d   lost %d   duplicated %d   wrong merchant %d   bad signatures %d\n",
-		rep["accepted_rate"], statuses, paidOnce, lost, dup, wrong, rcv.badSig.Load())
-	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
+	// Load: schedule every payment, then offer them.
+	start := time.Now().Add(200 * time.Millisecond)
+	schedule(pays, start, o.rate)
+	assignSMS(pays, o.merchants, func(m int) int64 { return 1_000_000 + int64(m)*12_345 })
+	t0 := start.UnixNano()
+	var cpuLoad procSample
+	if in.pid > 0 {
+		if cpuLoad, err = readProc(in.pid); err != nil {
 			return err
 		}
 	}
-	if lost > 0 || dup > 0 || wrong > 0 || rcv.badSig.Load() > 0 {
-		return fmt.Errorf("correctness failed: lost %d, duplicated %d, wrong merchant %d, bad signatures %d", lost, dup, wrong, rcv.badSig.Load())
+	selfStart := selfCPU()
+	if prof != nil {
+		prof.startCPU(ctx, time.Until(start)+time.Duration(float64(n)/o.rate*float64(time.Second))+time.Second)
 	}
-	return nil
-}
+	snd := &sender{base: in.base, client: client, merchants: merchants, errs: &errorSamples{}}
+	var done atomic.Int64
+	bar := newProgress(bars, n, "offering payments")
+	wctx, stopWatch := context.WithCancel(ctx)
+	go bar.watch(wctx, func() (int, string) {
+		return int(done.Load()), fmt.Sprintf("offering at %.0f/s", o.rate)
+	})
+	lr := runLoad(ctx, pays, workers, snd.send, &done)
+	stopWatch()
+	bar.finish()
+	fmt.Fprintf(os.Stderr, "bench: load: %d payments offered in %.1f s\n", done.Load(), time.Since(start).Seconds())
 
-func pct(ds []time.Duration) map[string]float64 {
-	out := map[string]float64{}
-	if len(ds) == 0 {
-		return out
+	// Wait for every accepted payment's webhook (or -wait), then a grace period for duplicates.
+	accepted := 0
+	for i := range pays {
+		if pays[i].accepted() {
+			accepted++
+		}
 	}
-	slices.Sort(ds)
-	at := func(q float64) float64 {
-		i := int(q * float64(len(ds)-1))
-		return float64(ds[i].Microseconds()) / 1000
+	bar = newProgress(bars, accepted, "waiting for webhooks")
+	deadline := time.Now().Add(o.wait)
+	for ctx.Err() == nil {
+		got := paidAccepted(rcv)
+		bar.set(got, "")
+		if got >= accepted || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	out["p50"], out["p90"], out["p99"], out["p99.9"], out["max"] = at(0.5), at(0.9), at(0.99), at(0.999), at(1)
-	return out
-}
+	bar.finish()
+	if ctx.Err() == nil {
+		time.Sleep(o.grace)
+	}
+	loadEnd := time.Now()
 
-// spawn starts `paystream dev` on free ports with a fresh data dir, Redis prefix and ClickHouse
-// database, and returns a stop function.
-func spawn(bin string) (func(), string, string, error) {
-	port := func() string {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		defer ln.Close()
-		return ln.Addr().String()
-	}
-	dir, err := os.MkdirTemp("", "paystream-bench")
-	if err != nil {
-		return nil, "", "", err
-	}
-	http, metrics, admin := port(), port(), "bench_"+randHex(8)
-	db := "paystream_bench_" + randHex(3)
-	cmd := exec.Command(bin, "dev")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.Env = append(os.Environ(),
-		"PAYSTREAM_HTTP_ADDR="+http, "PAYSTREAM_METRICS_ADDR="+metrics, "PAYSTREAM_EMBEDDED_KAFKA_ADDR="+port(),
-		"PAYSTREAM_KAFKA_BROKERS=", "PAYSTREAM_DATA_DIR="+dir, "PAYSTREAM_REDIS_PREFIX=bench"+randHex(3),
-		"PAYSTREAM_CLICKHOUSE_DSN=clickhouse://127.0.0.1:9000/"+db, "PAYSTREAM_ADMIN_TOKEN="+admin,
-		"PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true", "PAYSTREAM_LOG_LEVEL=warn",
-		// The benchmark measures capacity, from one address with few keys: rate limits off.
-		"PAYSTREAM_RATE_LIMIT_IP=0", "PAYSTREAM_RATE_LIMIT_KEY=0",
-	)
-	if err := cmd.Start(); err != nil {
-		return nil, "", "", err
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
-		_ = exec.Command("clickhouse-client", "-q", "DROP DATABASE IF EXISTS "+db).Run()
-	}
-	for i := 0; i < 600; i++ {
-		resp, err := client.Get("http://" + metrics + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				fmt.Printf("spawned %s dev (pid %d) on %s\n", bin, cmd.Process.Pid, http)
-				return stop, "http://" + http, admin, nil
+	var proc *ProcessReport
+	if in.pid > 0 {
+		proc = &ProcessReport{PID: in.pid, LoadSeconds: loadEnd.Sub(start).Seconds(), GeneratorCPU: selfCPU() - selfStart}
+		end, err1 := readProc(in.pid)
+		peak, err2 := peakRSS(in.pid)
+		stopSampling()
+		samples, err3 := smp.snapshot()
+		if err := errors.Join(err1, err2, err3); err != nil {
+			proc.Error = err.Error()
+		}
+		proc.CPUSecondsSetup = cpuLoad.cpuSeconds - cpuStart.cpuSeconds
+		proc.CPUSecondsLoad = end.cpuSeconds - cpuLoad.cpuSeconds
+		proc.CPUCoresLoad = proc.CPUSecondsLoad / max(proc.LoadSeconds, 1e-9)
+		proc.PeakRSSBytes = peak
+		for _, s := range samples {
+			if s.at >= t0 {
+				proc.MaxSampledRSS = max(proc.MaxSampledRSS, s.rssBytes)
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	stop()
-	return nil, "", "", fmt.Errorf("spawned paystream not ready in 60s:\n%s", logs.String())
+	var profiles []string
+	if prof != nil {
+		var err error
+		if profiles, err = prof.finish(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: profiles: %v\n", err)
+		}
+	}
+	_ = srv.Close()
+
+	var samples []procSample
+	if smp != nil {
+		samples, _ = smp.snapshot()
+	}
+	rep := buildReport(reportInput{
+		config: ReportConfig{
+			Target: in.base, Spawned: in.spawned, Merchants: o.merchants, Payments: n, Rate: o.rate, Mix: mx.String(),
+			Workers: workers, Seed: o.seed, WaitSeconds: o.wait.Seconds(),
+		},
+		setup:   SetupReport{Merchants: o.merchants, Intents: n, Seconds: setupSecs, IntentRate: float64(n) / setupSecs},
+		load:    lr,
+		t0:      t0,
+		pays:    pays,
+		rcv:     rcv,
+		errs:    snd.errs.list(),
+		process: proc,
+		samples: samples,
+	})
+	rep.Profiles = profiles
+	if err := writeTable(os.Stdout, rep); err != nil {
+		return err
+	}
+	var errs []error
+	if o.jsonOut != "" {
+		errs = append(errs, writeJSON(o.jsonOut, rep))
+	}
+	if o.plotOut != "" {
+		errs = append(errs, writePlot(o.plotOut, rep))
+	}
+	if c := rep.Correctness; c.failed() {
+		errs = append(errs, fmt.Errorf("%w: lost %d, duplicated %d, wrong merchant %d, wrong TrxID %d, other events %d, bad signatures %d",
+			errCorrectness, c.Lost, c.Duplicated, c.WrongMerchant, c.WrongTrx, c.OtherEvents, c.BadSignatures))
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, errors.New("interrupted"))
+	}
+	return errors.Join(errs...)
+}
+
+// paidAccepted counts accepted payments that got their payment.paid webhook.
+func paidAccepted(r *receiver) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for i := range r.pays {
+		if p := &r.pays[i]; p.paidEvents > 0 && p.accepted() {
+			n++
+		}
+	}
+	return n
+}
+
+// selfCPU returns this process's CPU seconds so far (0 when /proc cannot tell).
+func selfCPU() float64 {
+	p, err := procfs.Self()
+	if err != nil {
+		return 0
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return 0
+	}
+	return st.CPUTime()
 }
