@@ -39,10 +39,12 @@ type result struct {
 
 func (r result) ok() bool { return r.sent && r.err == "" && r.status >= 200 && r.status < 300 }
 
-// attempt makes one delivery attempt of a claimed job and records it: the attempt record is
-// produced first, then the job's new state is stored (done, retry or dead letter). Called by a
-// worker goroutine; it never blocks past Config.Timeout plus the bookkeeping timeout.
-func (s *Sink) attempt(j *job) {
+// attempt makes one delivery attempt of a claimed job and returns its bookkeeping (nil when there
+// is none): the attempt record is produced first, then the job's new state is stored (done, retry
+// or dead letter). The caller runs the bookkeeping after releasing the lane's slot, so a merchant's
+// concurrency bounds HTTP exchanges only, not Kafka and Redis round trips. attempt blocks up to
+// Config.Timeout; the bookkeeping up to bookkeepingTimeout.
+func (s *Sink) attempt(j *job) (bookkeeping func()) {
 	ctx := s.hardCtx
 	log := s.log.With("outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env)
 	maxAttempts, base := s.cfg.MaxAttempts, s.cfg.BackoffBase
@@ -65,7 +67,7 @@ func (s *Sink) attempt(j *job) {
 			log.Warn("reading merchant failed; the webhook is retried without counting an attempt", "err", err)
 			s.release(j, time.Now().Add(min(s.cfg.BackoffBase, 5*time.Second)))
 		}
-		return
+		return nil
 	}
 	target := j.URL
 	if target == "" {
@@ -75,8 +77,15 @@ func (s *Sink) attempt(j *job) {
 	now := time.Now()
 	res := s.post(ctx, target, ep.Secret, dialectHeaders(m, j.Env), j, now)
 	if ctx.Err() != nil {
-		return // shutdown cut the attempt short: not the merchant's failure; the lease brings the job back
+		return nil // shutdown cut the attempt short: not the merchant's failure; the lease brings the job back
 	}
+	return func() { s.bookkeep(j, res, now, maxAttempts, base) }
+}
+
+// bookkeep records one attempt's result (see attempt).
+func (s *Sink) bookkeep(j *job, res result, now time.Time, maxAttempts int, base time.Duration) {
+	ctx := s.hardCtx
+	log := s.log.With("outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env)
 
 	seq := j.Seq + 1
 	rec := pipeline.WebhookAttempt{

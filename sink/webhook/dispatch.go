@@ -14,6 +14,10 @@ const (
 	laneIdleTTL   = time.Minute            // an idle lane's statistics are forgotten after this
 	minLaneDefer  = 100 * time.Millisecond // a job whose lane is full comes back after at least this
 	maxLaneDefer  = time.Minute
+	// laneQueuePerSlot bounds the claimed jobs a full lane holds in memory, per concurrency slot:
+	// they start as soon as one of the lane's attempts ends, instead of going back to Redis. Queued
+	// jobs count against MaxInFlight, so memory stays bounded by it.
+	laneQueuePerSlot = 8
 )
 
 // lane bounds one merchant environment's concurrent attempts. Guarded by Sink.mu.
@@ -21,6 +25,13 @@ type lane struct {
 	active   int
 	avg      time.Duration // moving average of attempt durations, to space out deferred jobs
 	lastUsed time.Time
+	queue    []queued // claimed jobs waiting for one of the lane's slots, oldest first
+}
+
+// queued is a claimed job waiting in its lane.
+type queued struct {
+	j         *job
+	claimedAt time.Time
 }
 
 func laneKey(j *job) string { return j.MerchantID + "\x00" + string(j.Env) }
@@ -54,7 +65,7 @@ func (s *Sink) dispatch(ctx context.Context) {
 func (s *Sink) claimAndStart(ctx context.Context) error {
 	for ctx.Err() == nil {
 		s.mu.Lock()
-		free := s.cfg.MaxInFlight - s.inflight
+		free := s.cfg.MaxInFlight - s.inflight - s.queued
 		s.mu.Unlock()
 		if free <= 0 {
 			return nil // a finishing attempt wakes the dispatcher
@@ -80,6 +91,11 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 				s.lanes[k] = ln
 			}
 			ln.lastUsed = now
+			if ln.active >= s.cfg.PerMerchantConcurrency && len(ln.queue) < laneQueuePerSlot*s.cfg.PerMerchantConcurrency {
+				ln.queue = append(ln.queue, queued{j, now})
+				s.queued++
+				continue
+			}
 			if ln.active >= s.cfg.PerMerchantConcurrency {
 				// Space this lane's backlog out over roughly when its slots free up.
 				i := perLane[k]
@@ -95,9 +111,10 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 			s.workers.Add(1)
 			go s.work(j, ln)
 		}
-		inflight := s.inflight
+		inflight, queuedJobs := s.inflight, s.queued
 		s.mu.Unlock()
 		s.m.inflight.Set(float64(inflight))
+		s.m.laneQueued.Set(float64(queuedJobs))
 		if len(later) > 0 {
 			s.m.laneFull.Add(float64(len(later)))
 			for _, d := range later {
@@ -114,19 +131,14 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 	return nil
 }
 
-// work runs one attempt and releases its slots.
+// work runs one attempt, then the attempts queued in its lane one after another, and releases its
+// slots. A queued job that waited past half its lease goes back to Redis instead (another claim
+// could take it over once the lease ends), and so does every queued job once the sink stops.
 func (s *Sink) work(j *job, ln *lane) {
-	start := time.Now()
 	defer func() {
-		d := time.Since(start)
 		s.mu.Lock()
 		ln.active--
 		s.inflight--
-		if ln.avg == 0 {
-			ln.avg = d
-		} else {
-			ln.avg = (ln.avg*4 + d) / 5
-		}
 		ln.lastUsed = time.Now()
 		inflight := s.inflight
 		s.mu.Unlock()
@@ -134,7 +146,77 @@ func (s *Sink) work(j *job, ln *lane) {
 		s.workers.Done()
 		s.poke()
 	}()
-	s.attempt(j)
+	for j != nil {
+		start := time.Now()
+		if bk := s.attempt(j); bk != nil {
+			s.bookkeeping <- struct{}{} // bounded: Kafka or Redis slowing down slows the lanes too
+			s.workers.Add(1)
+			go func() {
+				defer func() {
+					<-s.bookkeeping
+					s.workers.Done()
+				}()
+				bk()
+			}()
+		}
+		d := time.Since(start)
+		s.mu.Lock()
+		if ln.avg == 0 {
+			ln.avg = d
+		} else {
+			ln.avg = (ln.avg*4 + d) / 5
+		}
+		j = nil
+		var stale []*job
+		for len(ln.queue) > 0 && j == nil {
+			q := ln.queue[0]
+			ln.queue[0] = queued{}
+			ln.queue = ln.queue[1:]
+			s.queued--
+			if s.hardCtx.Err() != nil || s.stopping() || time.Since(q.claimedAt) > s.cfg.lease()/2 {
+				stale = append(stale, q.j)
+				continue
+			}
+			j = q.j
+		}
+		if len(ln.queue) == 0 {
+			ln.queue = nil // let the backing array go
+		}
+		queuedJobs := s.queued
+		s.mu.Unlock()
+		s.m.laneQueued.Set(float64(queuedJobs))
+		for _, sj := range stale {
+			s.release(sj, time.Now())
+		}
+	}
+}
+
+// releaseQueued puts every job waiting in a lane back in Redis, due now: the dispatcher stopped.
+func (s *Sink) releaseQueued() {
+	s.mu.Lock()
+	var jobs []*job
+	for _, ln := range s.lanes {
+		for _, q := range ln.queue {
+			jobs = append(jobs, q.j)
+		}
+		ln.queue = nil
+	}
+	s.queued = 0
+	s.mu.Unlock()
+	s.m.laneQueued.Set(0)
+	for _, j := range jobs {
+		s.release(j, time.Now())
+	}
+}
+
+// stopping reports whether Run was asked to stop.
+func (s *Sink) stopping() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // refreshGauges updates the queue gauges and forgets idle lanes.
@@ -142,7 +224,7 @@ func (s *Sink) refreshGauges(ctx context.Context) {
 	now := time.Now()
 	s.mu.Lock()
 	for k, ln := range s.lanes {
-		if ln.active == 0 && now.Sub(ln.lastUsed) > laneIdleTTL {
+		if ln.active == 0 && len(ln.queue) == 0 && now.Sub(ln.lastUsed) > laneIdleTTL {
 			delete(s.lanes, k)
 		}
 	}

@@ -24,6 +24,7 @@ type metrics struct {
 	pending         prometheus.Gauge
 	dead            prometheus.Gauge
 	inflight        prometheus.Gauge
+	laneQueued      prometheus.Gauge
 	capacity        prometheus.Gauge
 	laneFull        prometheus.Counter
 	skipped         *prometheus.CounterVec
@@ -57,6 +58,10 @@ func newMetrics() *metrics {
 		}),
 		dead: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "paystream_webhook_dead_letters", Help: "Dead-lettered webhooks waiting for an operator (redeliver via the admin API).",
+		}),
+		laneQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "paystream_webhook_lane_queued",
+			Help: "Claimed webhook jobs waiting in memory for a slot of their merchant's lane (bounded; they count against the in-flight capacity).",
 		}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "paystream_webhook_inflight", Help: "Webhook attempts in progress in this process.",
@@ -94,7 +99,7 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 	}
 	var done []prometheus.Collector
 	for _, c := range []prometheus.Collector{m.enqueued, m.attempts, m.attemptDuration, m.deliveryLatency, m.due, m.pending,
-		m.dead, m.inflight, m.capacity, m.laneFull, m.skipped, m.recordFailures, m.failing} {
+		m.dead, m.inflight, m.laneQueued, m.capacity, m.laneFull, m.skipped, m.recordFailures, m.failing} {
 		if err := reg.Register(c); err != nil {
 			for _, d := range done {
 				reg.Unregister(d)

@@ -217,9 +217,12 @@ func TestSlowMerchantDoesNotBlockOthers(t *testing.T) {
 	cfg.PerMerchantConcurrency = 1
 	s := e.start(cfg)
 
+	// The slow lane (one slot) holds 8 claimed jobs in memory; the rest go back to Redis.
 	var slowOnes, fastOnes []*pipeline.Outcome
-	for range 5 {
+	for range 12 {
 		slowOnes = append(slowOnes, outcome("slow"))
+	}
+	for range 5 {
 		fastOnes = append(fastOnes, outcome("fast"))
 	}
 	e.produce(slowOnes...)
@@ -239,6 +242,9 @@ func TestSlowMerchantDoesNotBlockOthers(t *testing.T) {
 	}
 	if counterValue(t, s.m.laneFull) == 0 {
 		t.Fatal("no job was put back for a full lane")
+	}
+	if q := counterValue(t, s.m.laneQueued); q != laneQueuePerSlot {
+		t.Fatalf("%v jobs wait in the slow lane, want its bound %d", q, laneQueuePerSlot)
 	}
 
 	releaseOnce.Do(func() { close(release) })
