@@ -34,7 +34,8 @@ type createIntentReq struct {
 	FailedURL         string          `json:"failedUrl"`
 	CancelURL         string          `json:"cancelUrl"`
 	ExpiredURL        string          `json:"expiredUrl"`
-	Provider          string          `json:"provider"` // paystream extension: pick a wallet of this provider
+	Provider          string          `json:"provider"`      // paystream extension: pick a wallet of this provider
+	PaymentMethod     string          `json:"paymentMethod"` // paystream extension: "" or "bkash_tokenized" (tokenized.go)
 	Metadata          json.RawMessage `json:"metadata"`
 }
 
@@ -49,6 +50,7 @@ type intentView struct {
 	CustomerReference string          `json:"customerReference"`
 	Provider          string          `json:"provider"`
 	ReceiverMsisdn    string          `json:"receiverMsisdn"`
+	PaymentMethod     string          `json:"paymentMethod,omitempty"`
 	CheckoutURL       string          `json:"checkoutUrl"`
 	ExpiresAt         string          `json:"expiresAt"`
 	CreatedAt         string          `json:"createdAt"`
@@ -97,6 +99,9 @@ func (s *Server) view(rec *state.IntentRecord) intentView {
 	}
 	if !rec.UpdatedAt.IsZero() {
 		v.UpdatedAt = pipeline.FormatTime(rec.UpdatedAt)
+	}
+	if in.CheckoutURL != "" { // bKash tokenized: the customer pays at bKash's page
+		v.CheckoutURL, v.PaymentMethod = in.CheckoutURL, in.PaymentMethod
 	}
 	return v
 }
@@ -189,6 +194,16 @@ func (r *createIntentReq) validate() (pipeline.Money, int64, *apiError) {
 			return 0, 0, ae
 		}
 	}
+	switch strings.ToLower(r.PaymentMethod) {
+	case "":
+	case pipeline.PaymentMethodBkashTokenized:
+		if r.Provider != "" && !strings.EqualFold(r.Provider, string(pipeline.BKash)) {
+			return 0, 0, errf(http.StatusBadRequest, "paymentMethod bkash_tokenized needs provider bkash")
+		}
+		r.Provider = string(pipeline.BKash)
+	default:
+		return 0, 0, errf(http.StatusBadRequest, "paymentMethod must be bkash_tokenized or absent")
+	}
 	if len(r.Metadata) > 0 && (r.Metadata[0] != '{' || len(r.Metadata) > 4096) {
 		return 0, 0, errf(http.StatusBadRequest, "metadata must be a JSON object of at most 4096 bytes")
 	}
@@ -210,6 +225,9 @@ func (r *createIntentReq) fingerprint(amt pipeline.Money, ttl int64) string {
 	_, _ = fmt.Fprintf(h, "%d\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s",
 		amt, *r.Currency, *r.CustomerReference, ttl, r.SuccessURL, r.FailedURL, r.CancelURL, r.ExpiredURL,
 		strings.ToLower(r.Provider), meta)
+	if r.PaymentMethod != "" {
+		_, _ = fmt.Fprintf(h, "\x00%s", strings.ToLower(r.PaymentMethod))
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -242,6 +260,11 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusUnprocessableEntity, "No %s wallet is configured for this merchant in %s", orAny(req.Provider), env))
 		return
 	}
+	tokenized := strings.EqualFold(req.PaymentMethod, pipeline.PaymentMethodBkashTokenized)
+	if tokenized && s.cfg.Tokenized == nil {
+		writeError(ctx, errf(http.StatusUnprocessableEntity, "bKash tokenized checkout is not configured on this server"))
+		return
+	}
 
 	var claimKey string
 	fp := req.fingerprint(amt, ttl)
@@ -270,6 +293,9 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		ReceiverMsisdn: wallet.Account, IdempotencyKey: req.IdempotencyKey,
 		SuccessURL: req.SuccessURL, FailedURL: req.FailedURL, CancelURL: req.CancelURL, ExpiredURL: req.ExpiredURL,
 		Dialect: m.Dialect, Metadata: req.Metadata, CreatedAt: now, ExpiresAt: now.Add(time.Duration(ttl) * time.Second),
+	}
+	if tokenized && !s.startTokenized(ctx, in) { // bKash create first: its bkashURL is the checkoutUrl
+		return
 	}
 	if claimKey != "" {
 		b, _ := json.Marshal(idemClaim{Fingerprint: fp, Intent: in})

@@ -50,7 +50,9 @@ type Config struct {
 	// Webhooks, if set, serves the admin API's dead-letter list and redelivery (cmd wires the
 	// webhook sink's queue in; without it those routes answer 501).
 	Webhooks WebhookAdmin
-	Logger   *slog.Logger
+	// Tokenized, if set, enables paymentMethod "bkash_tokenized" (tokenized.go).
+	Tokenized *TokenizedConfig
+	Logger    *slog.Logger
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
@@ -99,6 +101,9 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if t := cfg.Tokenized; t != nil && t.QueryDelay <= 0 {
+		t.QueryDelay = time.Second
+	}
 	s := &Server{
 		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
 		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight), sms: newSMSMetrics(reg),
@@ -144,6 +149,7 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	s.reviewRoutes(route)
 	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
+	s.tokenizedRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
 	})

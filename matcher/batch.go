@@ -68,7 +68,8 @@ func (m *Matcher) decode(r *kgo.Record) *pending {
 			return nil
 		}
 		return &pending{rec: r, ev: ev}
-	case pipeline.KindPaymentReported, pipeline.KindClaimSubmitted, pipeline.KindReviewDecided, pipeline.KindSMSReceived:
+	case pipeline.KindPaymentReported, pipeline.KindClaimSubmitted, pipeline.KindReviewDecided, pipeline.KindSMSReceived,
+		pipeline.KindPaymentRefunded:
 		if w := ev.Wallet; w.Validate() == nil && w != ev.Wallet {
 			m.log.Warn("event on a non-canonical wallet; using its canonical form", "event", ev.ID, "kind", ev.Kind, "wallet", ev.Wallet.Masked())
 			ev.Wallet = w

@@ -202,7 +202,7 @@ func histogramMean(t *testing.T, reg *prometheus.Registry, name string) float64 
 func TestMerchantKey(t *testing.T) {
 	for raw, want := range map[string]string{
 		`{"id":"o1","type":"intent.status","merchantId":"m-1","intent":{"merchantId":"m-1"}}`: "m-1",
-		`{"id":"o1","merchantId":"m\"x","intent":{}}`:                                        `m"x`,
+		`{"id":"o1","merchantId":"m\"x","intent":{}}`:                                         `m"x`,
 		`{"id":"o1"}`:  "",
 		`not json`:     "",
 		`{"merchantId`: "",

@@ -146,6 +146,7 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 //   - claim.submitted: rule 3 from the claim's side (decide_claims.go).
 //   - review.decided: rule 6, an operator's approve, reject or attach (decide_review.go).
 //   - sms.received: the balance chain only (decide_balance.go); its only outcome is a balance gap.
+//   - payment.refunded: one OutcomeRefund (decide_refund.go); no state changes.
 //   - KindExpiry (ExpiryEvent): rule 5, a PENDING intent whose ExpiresAt <= now becomes EXPIRED.
 //   - intent.created and anything else: a zero Decision (creation is CreateIntent's job).
 //
@@ -194,6 +195,10 @@ func Decide(ev *pipeline.Event, snap Snapshot, now time.Time) Decision {
 	case KindExpiry:
 		if ev.Intent != nil {
 			x.expiry()
+		}
+	case pipeline.KindPaymentRefunded:
+		if ev.Refund != nil && ev.Intent != nil {
+			x.refund()
 		}
 	}
 	x.finishGap()

@@ -26,7 +26,26 @@ const (
 	// unparseable, untrusted sender, ...): kept for the audit, review and re-parsing, and for the
 	// wallet's balance chain. A paying SMS is a KindPaymentReported with SMS set.
 	KindSMSReceived EventKind = "sms.received"
+	// KindPaymentRefunded is a refund that bKash confirmed (tokenized checkout, through the admin
+	// API): Intent is the refunded intent as ingest loaded it, Refund what was refunded.
+	KindPaymentRefunded EventKind = "payment.refunded"
 )
+
+// PaymentMethodBkashTokenized is Intent.PaymentMethod of intents paid through bKash Tokenized
+// Checkout, which paystream drives on the merchant's behalf (pipeline/bkash).
+const PaymentMethodBkashTokenized = "bkash_tokenized" //nolint:gosec // G101: a payment method name, not a credential
+
+// Refund is a refund bKash confirmed of a tokenized payment.
+type Refund struct {
+	IntentID      string `json:"intentId"`
+	PaymentID     string `json:"paymentId"` // bKash paymentID
+	TrxID         string `json:"trxId"`     // the refunded payment's TrxID
+	RefundTrxID   string `json:"refundTrxId"`
+	Amount        Money  `json:"amount"`        // this refund
+	RefundedTotal Money  `json:"refundedTotal"` // every refund of the payment so far, this one included
+	Reason        string `json:"reason,omitempty"`
+	Operator      string `json:"operator,omitempty"`
+}
 
 // SourceCheckout is the hosted checkout page (claims); SourceOperator the admin API (reviews).
 const (
@@ -113,6 +132,7 @@ type Event struct {
 	Claim      *Claim          `json:"claim,omitempty"`
 	Review     *ReviewDecision `json:"review,omitempty"`
 	SMS        *SMS            `json:"sms,omitempty"`
+	Refund     *Refund         `json:"refund,omitempty"`
 	// Raw is the request body exactly as received (byte for byte, base64 in the JSON record), so the
 	// audit keeps what the upstream sent, not a re-encoding of it.
 	Raw         []byte      `json:"raw,omitempty"`
@@ -138,8 +158,13 @@ type Intent struct {
 	WebhookURL        string          `json:"webhookUrl,omitempty"` // per-intent override (bdQuickPay dialect)
 	Dialect           Dialect         `json:"dialect"`
 	Metadata          json.RawMessage `json:"metadata,omitempty"`
-	CreatedAt         time.Time       `json:"createdAt"`
-	ExpiresAt         time.Time       `json:"expiresAt"`
+	// PaymentMethod is "" (the customer pays the wallet; SMS, SNS, ... report it) or
+	// PaymentMethodBkashTokenized; CheckoutURL, when set, is where the customer pays (bKash's
+	// bkashURL) instead of paystream's hosted checkout page.
+	PaymentMethod string    `json:"paymentMethod,omitempty"`
+	CheckoutURL   string    `json:"checkoutUrl,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	ExpiresAt     time.Time `json:"expiresAt"`
 }
 
 // Wallet returns the receiving wallet the intent was assigned.
@@ -183,6 +208,11 @@ func (e *Event) Validate() error {
 		if r == nil || r.IntentID == "" || (r.Action != ReviewApprove && r.Action != ReviewReject && r.Action != ReviewAttach) ||
 			(r.Action == ReviewAttach && r.PaymentEventID == "") {
 			return fmt.Errorf("%w: review.decided without an intent and a valid action", ErrBadEvent)
+		}
+	case KindPaymentRefunded:
+		r := e.Refund
+		if r == nil || e.Intent == nil || r.IntentID != e.Intent.ID || r.RefundTrxID == "" || r.Amount <= 0 {
+			return fmt.Errorf("%w: payment.refunded without the intent and a valid refund", ErrBadEvent)
 		}
 	case KindSMSReceived:
 		if e.SMS == nil {

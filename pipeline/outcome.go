@@ -80,7 +80,13 @@ const (
 	// OutcomePayment records what became of a reported payment (matched, duplicate, unmatched,
 	// review): an audit row and a metric, never a webhook on its own.
 	OutcomePayment OutcomeType = "payment.recorded"
+	// OutcomeRefund is a refund bKash confirmed (KindPaymentRefunded): a payment.refunded webhook.
+	// The intent's status does not change.
+	OutcomeRefund OutcomeType = "payment.refunded"
 )
+
+// RuleRefund is the rule of OutcomeRefund outcomes.
+const RuleRefund Rule = "refund"
 
 // Disposition is what the matcher did with a reported payment.
 type Disposition string
@@ -118,6 +124,9 @@ type Outcome struct {
 	Disposition Disposition `json:"disposition,omitempty"`
 	IntentID    string      `json:"intentId,omitempty"` // for OutcomePayment: the intent it went to, if any
 
+	// Refund is what OutcomeRefund refunded.
+	Refund *Refund `json:"refund,omitempty"`
+
 	AcceptedAt time.Time `json:"acceptedAt"` // when ingest accepted the triggering event
 	DecidedAt  time.Time `json:"decidedAt"`
 }
@@ -137,6 +146,11 @@ func PaymentOutcomeID(eventID string) string {
 	return uuid.NewSHA1(outcomeNS, []byte("payment/"+eventID)).String()
 }
 
+// RefundOutcomeID is the id of the refund outcome caused by inbound event eventID.
+func RefundOutcomeID(eventID string) string {
+	return uuid.NewSHA1(outcomeNS, []byte("refund/"+eventID)).String()
+}
+
 // ErrBadOutcome reports an outcome record that cannot be decoded.
 var ErrBadOutcome = errors.New("malformed outcome")
 
@@ -149,7 +163,8 @@ func DecodeOutcome(b []byte) (*Outcome, error) {
 	if err := json.Unmarshal(b, &o); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadOutcome, err)
 	}
-	if o.ID == "" || o.MerchantID == "" || (o.Type == OutcomeIntentStatus && (o.Intent == nil || !o.Status.Valid())) {
+	if o.ID == "" || o.MerchantID == "" || (o.Type == OutcomeIntentStatus && (o.Intent == nil || !o.Status.Valid())) ||
+		(o.Type == OutcomeRefund && (o.Intent == nil || o.Refund == nil)) {
 		return nil, fmt.Errorf("%w: missing id, merchant or intent", ErrBadOutcome)
 	}
 	return &o, nil

@@ -16,7 +16,9 @@ import (
 
 // DevCmd runs every role in one process on the embedded broker.
 type DevCmd struct {
-	Demo bool `help:"Once everything serves, run the demo (onboard, intent, payment, webhook, audit rows) against this process."`
+	Demo     bool   `help:"Once everything serves, run the demo (onboard, intent, payment, webhook, audit rows) against this process."`
+	BkashSim bool   `name:"bkash-sim" env:"PAYSTREAM_DEV_BKASH_SIM" help:"Also start the bKash tokenized checkout simulator and point paymentMethod bkash_tokenized at it."`
+	SimAddr  string `name:"bkash-sim-addr" env:"PAYSTREAM_DEV_BKASH_SIM_ADDR" default:"127.0.0.1:9095" help:"Listen address of the simulator started by --bkash-sim."`
 }
 
 // Run starts the embedded broker, then every role, until SIGINT/SIGTERM.
@@ -40,6 +42,14 @@ func (d DevCmd) Run(cfg *Config) error {
 		}
 		defer embedded.Close()
 		brokers = embedded.Addrs()
+	}
+	if d.BkashSim {
+		sim, err := startDevSim(cfg, d.SimAddr)
+		if err != nil {
+			return err
+		}
+		defer sim.Close()
+		fmt.Print(simBanner(sim))
 	}
 	rt, err := newRuntime(ctx, cfg, brokers, []string{roleIngest, roleMatcher, roleWebhooks, roleAudit})
 	if err != nil {

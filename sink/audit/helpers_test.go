@@ -482,7 +482,7 @@ func newFixture(base time.Time) *fixture {
 	f.bad = []*kgo.Record{
 		{Topic: t.Inbound(), Key: []byte("bkash:01700000001:LIVE"), Value: []byte(`{"id":"evt_bad","kind":"payment.reported"`)}, // truncated JSON
 		{Topic: t.Inbound(), Key: []byte("x"), Value: []byte(`{"id":"evt_nowallet","kind":"intent.created"}`)},                  // fails Validate
-		{Topic: t.Outcomes(), Key: []byte("m1"), Value: []byte(`{"id":"o_x","type":"payment.refunded","merchantId":"m1"}`)},     // unknown type
+		{Topic: t.Outcomes(), Key: []byte("m1"), Value: []byte(`{"id":"o_x","type":"payment.teleported","merchantId":"m1"}`)},     // unknown type
 		{Topic: t.WebhookAttempts(), Key: []byte("m1"), Value: []byte(`{"outcomeId":"o_1","attempt":1}`)},                       // no id
 	}
 	return f

@@ -44,6 +44,9 @@ type Sink struct {
 	mu       sync.Mutex
 	lanes    map[string]*lane
 	inflight int
+	queued   int // claimed jobs waiting in lanes (see laneQueuePerSlot)
+	// bookkeeping bounds the attempts whose record and new state are being stored (MaxInFlight).
+	bookkeeping chan struct{}
 
 	wake     chan struct{}
 	workers  sync.WaitGroup
@@ -72,19 +75,20 @@ func New(cfg Config, rdb redis.UniversalClient, reg prometheus.Registerer, cm *b
 	m := newMetrics()
 	hardCtx, hardStop := context.WithCancel(context.Background())
 	s := &Sink{
-		cfg:       cfg,
-		cm:        cm,
-		store:     newStore(rdb, cfg.Keys),
-		merchants: newMerchantCache(rdb, cfg.Keys),
-		client:    netguard.NewHTTPClient(cfg.Timeout, cfg.AllowPrivate),
-		m:         m,
-		log:       cfg.Logger.With("component", "webhook-sink"),
-		lanes:     make(map[string]*lane),
-		wake:      make(chan struct{}, 1),
-		hardCtx:   hardCtx,
-		hardStop:  hardStop,
-		stop:      make(chan struct{}),
-		runDone:   make(chan struct{}),
+		cfg:         cfg,
+		cm:          cm,
+		store:       newStore(rdb, cfg.Keys),
+		merchants:   newMerchantCache(rdb, cfg.Keys),
+		client:      netguard.NewHTTPClient(cfg.Timeout, cfg.AllowPrivate),
+		m:           m,
+		log:         cfg.Logger.With("component", "webhook-sink"),
+		lanes:       make(map[string]*lane),
+		wake:        make(chan struct{}, 1),
+		hardCtx:     hardCtx,
+		bookkeeping: make(chan struct{}, cfg.MaxInFlight),
+		hardStop:    hardStop,
+		stop:        make(chan struct{}),
+		runDone:     make(chan struct{}),
 	}
 	if err := m.register(reg); err != nil {
 		hardStop()
@@ -140,6 +144,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	}()
 	wg.Wait()
 	start := time.Now()
+	s.releaseQueued()
 	s.drain()
 	co.Close() // commits what was handled and leaves the group; no attempt produces any more
 	s.log.Info("webhook sink stopped", "drain", time.Since(start).Round(time.Millisecond))
@@ -242,6 +247,9 @@ func jobFor(value []byte) (*job, error) {
 	o, err := pipeline.DecodeOutcome(value)
 	if err != nil {
 		return nil, fmt.Errorf("decoding outcome: %w", err)
+	}
+	if o.Type == pipeline.OutcomeRefund {
+		return refundJob(o)
 	}
 	if o.Type != pipeline.OutcomeIntentStatus || pipeline.WebhookEvent(o.Status) == "" {
 		return nil, nil

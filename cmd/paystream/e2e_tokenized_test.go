@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/paystream/paystream/pipeline/bkash/bkashsim"
+)
+
+// The bKash tokenized checkout end-to-end tests run the binary against the simulator started here
+// (so the test can inject execute timeouts and token expiry and read its counters), with the
+// aggregator's credentials given as references to environment variables.
+
+type tokEnv struct {
+	in   *instance
+	sim  *bkashsim.Sim
+	rcv  *receiver
+	mc   merchant
+	shop string
+}
+
+func startTokenized(t *testing.T) *tokEnv {
+	t.Helper()
+	sim, err := bkashsim.Start("127.0.0.1:0", bkashsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	addr := freePort(t)
+	in := startDev(t,
+		"PAYSTREAM_HTTP_ADDR="+addr, "PAYSTREAM_PUBLIC_URL=http://"+addr,
+		"PAYSTREAM_BKASH_BASE_URL="+sim.BaseURL(), "PAYSTREAM_BKASH_USERNAME="+bkashsim.DefaultUsername,
+		"PAYSTREAM_BKASH_APP_KEY="+bkashsim.DefaultAppKey,
+		"E2E_BKASH_PW="+bkashsim.DefaultPassword, "E2E_BKASH_SECRET="+bkashsim.DefaultAppSecret,
+		"PAYSTREAM_BKASH_PASSWORD_REF=env:E2E_BKASH_PW", "PAYSTREAM_BKASH_APP_SECRET_REF=env:E2E_BKASH_SECRET",
+		"PAYSTREAM_BKASH_TIMEOUT=1s", "PAYSTREAM_BKASH_QUERY_DELAY=300ms",
+	)
+	in.base = "http://" + addr
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><body><h1 id="result">%s %s</h1></body></html>`, r.URL.Path, r.URL.Query().Get("order"))
+	}))
+	t.Cleanup(shop.Close)
+	rcv := newReceiver(t)
+	return &tokEnv{in: in, sim: sim, rcv: rcv, mc: onboard(t, in, rcv, wallet()), shop: shop.URL}
+}
+
+// intent creates a bkash_tokenized intent and returns its id and bKash paymentID.
+func (e *tokEnv) intent(t *testing.T, amount int) (string, string, map[string]any) {
+	t.Helper()
+	ref := "ORD-" + randDigits(6)
+	m := createIntent(t, e.in, e.mc.testKey, fmt.Sprintf(
+		`{"amount":%d,"currency":"BDT","customerReference":%q,"paymentMethod":"bkash_tokenized","successUrl":%q,"failedUrl":%q,"cancelUrl":%q}`,
+		amount, ref, e.shop+"/success?order="+ref, e.shop+"/failed?order="+ref, e.shop+"/cancel?order="+ref))
+	co, _ := m["checkoutUrl"].(string)
+	u, err := url.Parse(co)
+	if err != nil || !strings.HasPrefix(co, strings.TrimSuffix(e.sim.BaseURL(), bkashsim.BasePath)+"/pay?") || m["paymentMethod"] != "bkash_tokenized" || m["status"] != "PENDING" {
+		t.Fatalf("tokenized intent: %v", m)
+	}
+	return m["id"].(string), u.Query().Get("paymentId"), m
+}
+
+// follow GETs u without following redirects and returns the status and Location.
+func follow(t *testing.T, u string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// customer does what the customer does on bKash's page and returns where bKash sends them back.
+func (e *tokEnv) customer(t *testing.T, paymentID, action, wallet string) string {
+	t.Helper()
+	cb, err := e.sim.Decide(paymentID, action, wallet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cb
+}
+
+func (e *tokEnv) redirectsTo(t *testing.T, cb, wantPrefix string) {
+	t.Helper()
+	code, loc := follow(t, cb)
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, e.shop+wantPrefix) {
+		t.Fatalf("callback %s: %d -> %q, want 303 -> %s%s", cb, code, loc, e.shop, wantPrefix)
+	}
+}
+
+func (e *tokEnv) stillPending(t *testing.T, id string) {
+	t.Helper()
+	time.Sleep(time.Second) // give the matcher a chance to (wrongly) decide something
+	if code, m := getIntent(t, e.in, e.mc.testKey, id); code != 200 || m["status"] != "PENDING" {
+		t.Fatalf("intent %s: %d %v, want PENDING", id, code, m)
+	}
+}
+
+func TestE2ETokenized(t *testing.T) {
+	e := startTokenized(t)
+	in := e.in
+	var paidID string
+
+	t.Run("success", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 500)
+		e.redirectsTo(t, e.customer(t, pid, "approve", "01711111111"), "/success")
+		m := waitStatus(t, in, e.mc.testKey, id, "PAID", 15*time.Second)
+		p, _ := e.sim.Payment(pid)
+		if m["trxId"] != p.TrxID || m["matchType"] != "REFERENCE_MATCH" {
+			t.Fatalf("paid intent %v, bKash trx %s", m, p.TrxID)
+		}
+		h := e.rcv.waitHooks(t, 1, 15*time.Second, forIntent(id))
+		if h[0].event["event"] != "payment.paid" {
+			t.Fatalf("webhook %s", h[0].body)
+		}
+		// A reload of the callback pays nothing twice and still lands on the success URL.
+		e.redirectsTo(t, p.CallbackURL+"?paymentID="+pid+"&status=success", "/success")
+		paidID = id
+	})
+
+	t.Run("failure", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 510)
+		e.redirectsTo(t, e.customer(t, pid, "fail", ""), "/failed")
+		e.stillPending(t, id)
+	})
+
+	t.Run("cancel", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 520)
+		e.redirectsTo(t, e.customer(t, pid, "cancel", ""), "/cancel")
+		e.stillPending(t, id)
+	})
+
+	t.Run("insufficient balance", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 530)
+		e.redirectsTo(t, e.customer(t, pid, "approve", bkashsim.DefaultInsufficientWallet), "/failed")
+		e.stillPending(t, id)
+	})
+
+	t.Run("execute timeout then query", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 540)
+		cb := e.customer(t, pid, "approve", "")
+		queries := e.sim.Queries()
+		e.sim.SetExecuteDelay(5 * time.Second) // longer than PAYSTREAM_BKASH_TIMEOUT
+		e.redirectsTo(t, cb, "/success")
+		e.sim.SetExecuteDelay(0)
+		if e.sim.Queries() <= queries {
+			t.Fatal("the execute timeout was not followed by payment/status")
+		}
+		waitStatus(t, in, e.mc.testKey, id, "PAID", 15*time.Second)
+	})
+
+	t.Run("token expiry mid-flow", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 550)
+		grants, refreshes := e.sim.Grants(), e.sim.Refreshes()
+		e.sim.ExpireTokens()
+		e.redirectsTo(t, e.customer(t, pid, "approve", ""), "/success")
+		waitStatus(t, in, e.mc.testKey, id, "PAID", 15*time.Second)
+		if e.sim.Grants() != grants || e.sim.Refreshes() != refreshes+1 {
+			t.Fatalf("grants %d->%d, refreshes %d->%d; want no grant and one refresh", grants, e.sim.Grants(), refreshes, e.sim.Refreshes())
+		}
+		if g, r := scrape(t, in.metrics, "paystream_bkash_token_grants_total"), scrape(t, in.metrics, "paystream_bkash_token_refreshes_total"); g != 1 || r != 1 {
+			t.Fatalf("metrics: grants %v refreshes %v; want 1 and 1", g, r)
+		}
+	})
+
+	t.Run("forged callback pays nothing", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 560)
+		e.redirectsTo(t, in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=success", "/failed")
+		e.stillPending(t, id)
+		if p, _ := e.sim.Payment(pid); p.State != "Initiated" || p.TrxID != "" {
+			t.Fatalf("forged callback changed the bKash payment: %+v", p)
+		}
+		// Another intent's paymentID, or garbage: 404/400 in the native error shape.
+		code, m, _ := call(t, "GET", in.base+"/v1/bkash/callback/"+id+"?paymentID=TR0011OTHER&status=success", nil, "")
+		if code != http.StatusNotFound || m["statusCode"] != float64(404) {
+			t.Fatalf("foreign paymentID: %d %v", code, m)
+		}
+		code, m, _ = call(t, "GET", in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=maybe", nil, "")
+		if code != http.StatusBadRequest || m["error"] != "Bad Request" {
+			t.Fatalf("bad status: %d %v", code, m)
+		}
+	})
+
+	t.Run("refund", func(t *testing.T) {
+		if paidID == "" {
+			t.Skip("success did not run")
+		}
+		adm := map[string]string{"Authorization": "Bearer " + in.admin}
+		refund := in.base + "/admin/v1/intents/" + paidID + "/refund"
+		if code, m, _ := call(t, "POST", refund, adm, `{"amount":"-5"}`); code != http.StatusBadRequest {
+			t.Fatalf("negative refund: %d %v", code, m)
+		}
+		if code, m, _ := call(t, "POST", refund, adm, `{"amount":"501"}`); code != http.StatusUnprocessableEntity {
+			t.Fatalf("over-refund: %d %v", code, m)
+		}
+		if code, _, _ := call(t, "POST", refund, nil, `{}`); code != http.StatusUnauthorized {
+			t.Fatalf("refund without admin token: %d", code)
+		}
+		code, m, _ := call(t, "POST", refund, adm, `{"amount":"200","reason":"damaged item"}`)
+		if code != http.StatusOK || m["amount"] != "200" || m["remaining"] != "300" || m["refundTrxId"] == "" {
+			t.Fatalf("partial refund: %d %v", code, m)
+		}
+		code, m, _ = call(t, "POST", refund, adm, ``)
+		if code != http.StatusOK || m["amount"] != "300" || m["refundedTotal"] != "500" || m["remaining"] != "0" {
+			t.Fatalf("rest refund: %d %v", code, m)
+		}
+		if code, _, _ := call(t, "POST", refund, adm, `{}`); code != http.StatusConflict {
+			t.Fatalf("refund of a refunded payment: %d", code)
+		}
+		if p, _ := e.sim.Payment(e.paymentOf(t, paidID)); p.Refunded != 50000 {
+			t.Fatalf("bKash refunded %v", p.Refunded)
+		}
+		hooks := e.rcv.waitHooks(t, 2, 15*time.Second, func(h hook) bool {
+			d, _ := h.event["data"].(map[string]any)
+			return h.event["event"] == "payment.refunded" && d["payment_intent_id"] == paidID
+		})
+		seen := map[any]bool{}
+		for _, h := range hooks {
+			d := h.event["data"].(map[string]any)
+			seen[d["amount"]] = true
+			if h.header.Get("webhook-id") == "" || h.header.Get("X-Signature") == "" {
+				t.Fatalf("unsigned refund webhook: %v", h.header)
+			}
+		}
+		if !seen["200"] || !seen["300"] {
+			t.Fatalf("refund webhooks %v", seen)
+		}
+	})
+
+	if e.sim.Grants() != 1 {
+		t.Fatalf("bKash granted %d tokens for the whole run; want 1", e.sim.Grants())
+	}
+}
+
+// paymentOf finds the bKash paymentID of an intent through the merchant API's checkoutUrl.
+func (e *tokEnv) paymentOf(t *testing.T, id string) string {
+	t.Helper()
+	_, m := getIntent(t, e.in, e.mc.testKey, id)
+	u, _ := url.Parse(fmt.Sprint(m["checkoutUrl"]))
+	return u.Query().Get("paymentId")
+}
+
+// TestE2ETokenizedBrowser walks a customer through the simulator's page in headless chromium:
+// bKash page, Confirm, paystream's callback, the merchant's success page.
+func TestE2ETokenizedBrowser(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is not installed (%v): run deploy/local/services.sh --test-tools, which installs Debian's chromium", err)
+	}
+	e := startTokenized(t)
+	id, _, m := e.intent(t, 800)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(browser),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(412, 915),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(string, ...any) {}))
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	step, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	must(t, "opening the bKash page", chromedp.Do(step,
+		chromedp.Navigate(m["checkoutUrl"].(string)),
+		chromedp.WaitVisible(chromedp.ID("approve")),
+	))
+	if amount := text(t, step, "amount"); amount != "800" {
+		t.Fatalf("page shows amount %q", amount)
+	}
+	must(t, "confirming", chromedp.Do(step,
+		chromedp.SetValue(chromedp.ID("wallet"), "01811111111"),
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("result")),
+	))
+	result := text(t, step, "result")
+	location, _ := chromedp.Run(step, chromedp.Location())
+	if !strings.HasPrefix(location, e.shop+"/success") || !strings.HasPrefix(result, "/success ORD-") {
+		t.Fatalf("customer landed on %q showing %q", location, result)
+	}
+	paid := waitStatus(t, e.in, e.mc.testKey, id, "PAID", 15*time.Second)
+	if paid["trxId"] == "" {
+		t.Fatalf("paid without trxId: %v", paid)
+	}
+	if os.Getenv("PAYSTREAM_E2E_VERBOSE") != "" {
+		t.Logf("browser walk: %s -> %s", m["checkoutUrl"], location)
+	}
+}

@@ -1,0 +1,203 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bkash"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// refundReq is POST /admin/v1/intents/{id}/refund's body; every field is optional.
+type refundReq struct {
+	Amount   *json.Number `json:"amount"` // default: what is left to refund
+	Reason   string       `json:"reason"`
+	Operator string       `json:"operator"`
+}
+
+// refundView is the answer: the refund bKash made and what is left.
+type refundView struct {
+	IntentID      string `json:"intentId"`
+	PaymentID     string `json:"paymentId"`
+	TrxID         string `json:"trxId"`
+	RefundTrxID   string `json:"refundTrxId"`
+	Amount        string `json:"amount"`
+	RefundedTotal string `json:"refundedTotal"`
+	Remaining     string `json:"remaining"`
+	EventID       string `json:"eventId"`
+}
+
+const refundLockTTL = 2 * time.Minute
+
+// handleTokenizedRefund refunds all or part of an intent's completed bKash tokenized payment
+// (admin API). One refund per intent runs at a time (a Redis lock). The refund is recorded before
+// its payment.refunded event is produced; if Kafka does not acknowledge the event, the answer is
+// 503 and the next call for the intent produces the recorded event (same id) instead of refunding
+// again. A refund whose answer bKash did not give in time is looked up (refund status) before
+// anything is said.
+func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
+	if !s.requireAdmin(ctx) {
+		return
+	}
+	id, _ := ctx.UserValue("id").(string)
+	if !intentIDRE.MatchString(id) {
+		writeError(ctx, errNotFound)
+		return
+	}
+	var req refundReq
+	if body := ctx.PostBody(); len(body) > 0 {
+		if ae := decodeJSON(body, &req); ae != nil {
+			writeError(ctx, ae)
+			return
+		}
+	}
+	if len(req.Reason) > 255 || !printable(req.Reason) || len(req.Operator) > 100 || !printable(req.Operator) {
+		writeError(ctx, errf(http.StatusBadRequest, "reason (255) and operator (100) must be short printable text"))
+		return
+	}
+	if s.cfg.Tokenized == nil {
+		writeError(ctx, errf(http.StatusConflict, "bKash tokenized checkout is not configured"))
+		return
+	}
+	ir, err := s.state.GetIntent(rc(ctx), id)
+	if errors.Is(err, state.ErrNotFound) {
+		writeError(ctx, errNotFound)
+		return
+	}
+	if err != nil {
+		s.internal(ctx, "loading intent", err)
+		return
+	}
+	lock := s.tokKey(id) + ":refundlock"
+	ok, err := s.rdb.SetNX(rc(ctx), lock, requestID(ctx), refundLockTTL).Result()
+	if err != nil {
+		s.internal(ctx, "locking refund", err)
+		return
+	}
+	if !ok {
+		writeError(ctx, &apiError{Status: http.StatusConflict, Message: "A refund of this intent is in progress; retry shortly", RetryAfter: 2})
+		return
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = s.rdb.Del(uctx, lock).Err()
+	}()
+	rec, err := s.loadTokenized(rc(ctx), id)
+	if err != nil {
+		s.internal(ctx, "loading tokenized record", err)
+		return
+	}
+	if rec == nil {
+		writeError(ctx, errf(http.StatusConflict, "Intent %s was not paid through bKash tokenized checkout", id))
+		return
+	}
+	// A refund recorded earlier whose event Kafka did not acknowledge: produce it now.
+	for i := range rec.Refunds {
+		if !rec.Refunds[i].Published {
+			s.publishRefund(ctx, &ir.Intent, rec, i)
+			return
+		}
+	}
+	if rec.Status != tokCompleted || rec.TrxID == "" {
+		writeError(ctx, errf(http.StatusConflict, "Intent %s has no completed bKash payment to refund", id))
+		return
+	}
+	left := rec.Paid - rec.Refunded
+	amt := left
+	if req.Amount != nil {
+		if amt, err = pipeline.ParseMoney(req.Amount.String()); err != nil || amt <= 0 {
+			writeError(ctx, errf(http.StatusBadRequest, "amount must be a positive number of BDT with at most two decimals"))
+			return
+		}
+	}
+	if left <= 0 {
+		writeError(ctx, errf(http.StatusConflict, "The payment of intent %s is already fully refunded", id))
+		return
+	}
+	if amt > left {
+		writeError(ctx, errf(http.StatusUnprocessableEntity, "amount exceeds what is left to refund (%s BDT)", left))
+		return
+	}
+	tc := s.cfg.Tokenized
+	cctx, cancel := context.WithTimeout(context.Background(), 2*s.bkashCallTimeout())
+	defer cancel()
+	rr := bkash.RefundRequest{PaymentID: rec.PaymentID, TrxID: rec.TrxID, Amount: amt, SKU: "intent:" + id, Reason: firstNonEmpty(req.Reason, "refund")}
+	r, err := tc.Client.Refund(cctx, tc.Credentials, rr)
+	if err != nil && bkash.Ambiguous(err) {
+		// The refund may have happened: bKash's refund status says so if its last refund is new to us.
+		if st, serr := tc.Client.RefundStatus(cctx, tc.Credentials, rec.PaymentID, rec.TrxID); serr == nil && st.Money == amt && !rec.hasRefund(st.RefundTrxID) {
+			r, err = st, nil
+		}
+	}
+	var se *bkash.StatusError
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && (se.Outcome == bkash.OutcomeRefundRefused || se.Outcome == bkash.OutcomeInvalidRequest || se.Outcome == bkash.OutcomeNotFound):
+		writeError(ctx, errf(http.StatusUnprocessableEntity, "bKash refused the refund: %s %s", se.Code, trimErr(se.Message)))
+		return
+	default:
+		s.upstreamError(ctx, "refunding bkash payment", err)
+		return
+	}
+	rec.Refunded += r.Money
+	rec.Refunds = append(rec.Refunds, tokenizedRefnd{
+		RefundTrxID: r.RefundTrxID, Amount: r.Money, Reason: strings.TrimSpace(req.Reason),
+		EventID: tokenizedEventID("refund", r.RefundTrxID), At: time.Now().UTC(),
+	})
+	rec.raw = r.Raw
+	rec.payer = req.Operator
+	if err := s.saveTokenized(rc(ctx), rec); err != nil {
+		// bKash refunded, the record did not keep it: say so loudly, with what an operator needs.
+		s.log.Error("bkash refunded but recording it failed", "intent", id, "refund_trx_id", r.RefundTrxID, "err", err)
+		writeError(ctx, errUnavailable)
+		return
+	}
+	s.publishRefund(ctx, &ir.Intent, rec, len(rec.Refunds)-1)
+}
+
+func (r *tokenizedRecord) hasRefund(trx string) bool {
+	for _, x := range r.Refunds {
+		if strings.EqualFold(x.RefundTrxID, trx) {
+			return true
+		}
+	}
+	return false
+}
+
+// publishRefund produces refund i of rec as payment.refunded, marks it published and answers.
+func (s *Server) publishRefund(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord, i int) {
+	rf := &rec.Refunds[i]
+	var total pipeline.Money
+	for _, x := range rec.Refunds[:i+1] {
+		total += x.Amount
+	}
+	ev := &pipeline.Event{
+		ID: rf.EventID, Kind: pipeline.KindPaymentRefunded, Source: pipeline.SourceTokenized, Wallet: in.Wallet(),
+		MerchantID: in.MerchantID, Environment: in.Environment, AcceptedAt: time.Now().UTC(), Intent: in,
+		Refund: &pipeline.Refund{
+			IntentID: in.ID, PaymentID: rec.PaymentID, TrxID: rec.TrxID, RefundTrxID: rf.RefundTrxID, Amount: rf.Amount,
+			RefundedTotal: total, Reason: rf.Reason, Operator: rec.payer,
+		},
+		Raw: rec.raw, RequestID: requestID(ctx),
+	}
+	if err := s.publish(ctx, ev); err != nil {
+		s.unavailable(ctx, "producing payment.refunded", err)
+		return
+	}
+	rf.Published = true
+	if err := s.saveTokenized(rc(ctx), rec); err != nil {
+		s.log.Warn("marking refund published failed; a later refund call re-produces the same event", "intent", in.ID, "err", err)
+	}
+	writeJSON(ctx, http.StatusOK, refundView{
+		IntentID: in.ID, PaymentID: rec.PaymentID, TrxID: rec.TrxID, RefundTrxID: rf.RefundTrxID, Amount: rf.Amount.String(),
+		RefundedTotal: total.String(), Remaining: (rec.Paid - rec.Refunded).String(), EventID: ev.ID,
+	})
+}
