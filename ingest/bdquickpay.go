@@ -421,6 +421,7 @@ func (s *Server) handleBQPCreate(ctx *fasthttp.RequestCtx) {
 	if err := s.state.CreateIntent(rc(ctx), in); err != nil {
 		s.log.Warn("recording intent for reads failed; the matcher will record it", "intent", in.ID, "err", err)
 	}
+	s.look.rememberIntent(in)
 	writeJSON(ctx, http.StatusOK, bqpCreateResp{
 		Status: true, InvoiceID: in.ID, Amount: bqpAmount(in.Amount), CustomerReference: in.CustomerReference,
 		PaymentURL: s.checkoutURL(in.ID), ExpiresAt: bqpTime(in.ExpiresAt),

@@ -27,8 +27,9 @@ import (
 //	DELETE /admin/v1/devices/:id            → 200 the device, status REVOKED
 //
 // The token is shown only in the 201 and stored as SHA-256 (Keys.DeviceToken → device id). A
-// device record (Keys.Device) is read on every forwarded SMS, never cached, so revoking one (status
-// REVOKED, then its token mapping deleted) refuses its next SMS at once.
+// device resolved from its token is cached for 2 s (deviceCacheTTL): revoking one (status REVOKED,
+// then its token mapping deleted) refuses its next SMS at once on the replica that revoked it, and
+// within 2 s on the others.
 
 const (
 	deviceTokenPrefix = "dvt_"
@@ -270,6 +271,7 @@ func (s *Server) handleRevokeDevice(ctx *fasthttp.RequestCtx) {
 		}
 		s.log.Info("device revoked", "merchant", d.MerchantID, "device", d.ID)
 	}
+	s.look.devices.Remove(d.TokenHash)
 	if err := s.rdb.Del(c, s.cfg.Keys.DeviceToken(d.TokenHash)).Err(); err != nil {
 		s.internal(ctx, "deleting device token", err)
 		return
@@ -304,6 +306,9 @@ func (s *Server) deviceByToken(ctx context.Context, token string) (*pipeline.Dev
 		return nil, nil
 	}
 	h := hashSecret(token)
+	if d, ok := s.look.devices.Get(h); ok {
+		return d, nil
+	}
 	id, err := s.rdb.Get(ctx, s.cfg.Keys.DeviceToken(h)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -318,5 +323,6 @@ func (s *Server) deviceByToken(ctx context.Context, token string) (*pipeline.Dev
 	if d.Status != pipeline.DeviceActive || !equalHash(d.TokenHash, h) {
 		return nil, nil
 	}
+	s.look.devices.Add(h, d)
 	return d, nil
 }

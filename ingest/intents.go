@@ -382,6 +382,7 @@ func (s *Server) acceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw
 	if err := s.state.CreateIntent(rc(ctx), in); err != nil {
 		s.log.Warn("recording intent for reads failed; the matcher will record it", "intent", in.ID, "err", err)
 	}
+	s.look.rememberIntent(in)
 	writeJSON(ctx, http.StatusCreated, s.view(&state.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
 }
 
@@ -587,31 +588,31 @@ type sandboxPayment struct {
 // matcher then decides by the matching rules, exactly as for a real payment. It answers notFound
 // when the intent does not exist or is not m's in env, and 503 when Redis or Kafka fails; it then
 // returns nil and the request is answered. Otherwise it returns the payment.reported event, which
-// Kafka acknowledged, and the intent as loaded; the caller answers in its dialect. m and env must
+// Kafka acknowledged, and the intent's identity; the caller answers in its dialect. m and env must
 // come from the request's credentials and env must be SANDBOX (callers check it first).
-func (s *Server) reportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, p sandboxPayment, notFound *apiError) (*pipeline.Event, *state.IntentRecord) {
-	rec, err := s.state.GetIntent(rc(ctx), p.IntentID)
-	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
+func (s *Server) reportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, p sandboxPayment, notFound *apiError) (*pipeline.Event, intentIdentity) {
+	id, err := s.intentIdentity(rc(ctx), p.IntentID)
+	if errors.Is(err, state.ErrNotFound) || (err == nil && (id.MerchantID != m.ID || id.Environment != env)) {
 		writeError(ctx, notFound)
-		return nil, nil
+		return nil, id
 	}
 	if err != nil {
 		s.internal(ctx, "loading intent", err)
-		return nil, nil
+		return nil, id
 	}
 	now := time.Now().UTC()
 	ev := &pipeline.Event{
 		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSandboxSim,
-		Wallet: rec.Wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
+		Wallet: id.wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
 		Payment: &pipeline.Payment{
-			Provider: rec.Provider, TrxID: p.TrxID, Amount: p.Amount, Sender: p.Sender,
+			Provider: id.Provider, TrxID: p.TrxID, Amount: p.Amount, Sender: p.Sender,
 			Reference: p.Reference, OccurredAt: now,
 		},
 		Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
 	}
 	if err := s.publish(ctx, ev); err != nil {
 		s.unavailable(ctx, "producing payment.reported", err)
-		return nil, nil
+		return nil, id
 	}
-	return ev, rec
+	return ev, id
 }

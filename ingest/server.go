@@ -75,6 +75,7 @@ type Server struct {
 	rtr   *router.Router // the route table, for tests that walk every route
 	sem   chan struct{}
 	limit *rateLimiter
+	look  *lookups
 
 	closeOnce sync.Once
 	ln        net.Listener
@@ -107,7 +108,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	s := &Server{
 		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
 		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight), sms: newSMSMetrics(reg),
-		sem: make(chan struct{}, cfg.MaxInFlight),
+		sem: make(chan struct{}, cfg.MaxInFlight), look: newLookups(),
 	}
 	s.limit = newRateLimiter(rdb, cfg.Keys.Prefix, cfg.RateLimitKey, cfg.RateLimitIP, s.log, reg)
 	s.srv = &fasthttp.Server{

@@ -1,0 +1,74 @@
+package ingest
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// Bounds of the in-process lookup caches on the hot ingest routes.
+const (
+	// deviceCacheTTL is how long a forwarding device resolved from its token is reused. Revoking a
+	// device evicts it at once on the replica that revoked it; other replicas refuse its SMS
+	// within this time.
+	deviceCacheTTL  = 2 * time.Second
+	maxCachedDevice = 50_000
+	// maxCachedIntents bounds the intents whose identity (merchant, environment, wallet) is kept:
+	// those fields never change, so entries only age out of the LRU.
+	maxCachedIntents = 200_000
+)
+
+// lookups caches what the SMS and simulator routes would otherwise read from Redis on every
+// request (two round trips each). Safe for concurrent use.
+type lookups struct {
+	devices *expirable.LRU[string, *pipeline.Device] // by token hash; active devices only
+	intents *expirable.LRU[string, intentIdentity]   // by intent id
+}
+
+// intentIdentity is the part of an intent that never changes after creation.
+type intentIdentity struct {
+	MerchantID     string
+	Environment    pipeline.Environment
+	Provider       pipeline.Provider
+	ReceiverMsisdn string
+}
+
+func newLookups() *lookups {
+	return &lookups{
+		devices: expirable.NewLRU[string, *pipeline.Device](maxCachedDevice, nil, deviceCacheTTL),
+		intents: expirable.NewLRU[string, intentIdentity](maxCachedIntents, nil, 0),
+	}
+}
+
+func identityOf(rec *state.IntentRecord) intentIdentity {
+	return intentIdentity{MerchantID: rec.MerchantID, Environment: rec.Environment, Provider: rec.Provider, ReceiverMsisdn: rec.ReceiverMsisdn}
+}
+
+// rememberIntent keeps the identity of an intent this process created or loaded.
+func (l *lookups) rememberIntent(in *pipeline.Intent) {
+	l.intents.Add(in.ID, intentIdentity{MerchantID: in.MerchantID, Environment: in.Environment, Provider: in.Provider, ReceiverMsisdn: in.ReceiverMsisdn})
+}
+
+// intentIdentity returns intentID's identity from the cache, or loads the intent (two round trips)
+// and caches it. Errors are GetIntent's (state.ErrNotFound when there is no such intent).
+func (s *Server) intentIdentity(ctx context.Context, intentID string) (intentIdentity, error) {
+	if id, ok := s.look.intents.Get(intentID); ok {
+		return id, nil
+	}
+	rec, err := s.state.GetIntent(ctx, intentID)
+	if err != nil {
+		return intentIdentity{}, err
+	}
+	id := identityOf(rec)
+	s.look.intents.Add(intentID, id)
+	return id, nil
+}
+
+// wallet is the wallet the intent is paid to.
+func (id intentIdentity) wallet() pipeline.Wallet {
+	return pipeline.Wallet{Provider: id.Provider, Account: id.ReceiverMsisdn, Environment: id.Environment}
+}
