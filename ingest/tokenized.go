@@ -33,7 +33,8 @@ type TokenizedConfig struct {
 	CallTimeout time.Duration
 }
 
-// Tokenized payment states paystream records (tokenizedRecord.Status).
+// Tokenized payment states paystream records (tokenizedRecord.Status). The failed ones are
+// recorded only when bKash itself said so (settleTokenized), never from the callback's status.
 const (
 	tokInitiated    = "initiated"
 	tokCompleted    = "completed"
@@ -54,7 +55,10 @@ type tokenizedRecord struct {
 	Paid      pipeline.Money   `json:"paid,omitempty"`
 	Refunded  pipeline.Money   `json:"refunded,omitempty"`
 	Refunds   []tokenizedRefnd `json:"refunds,omitempty"`
-	UpdatedAt time.Time        `json:"updatedAt"`
+	// Failure is set when bKash confirmed the payment will not complete (Status tokFailed,
+	// tokCancelled or tokInsufficient); such a paymentID is never executed.
+	Failure   *tokenizedFailure `json:"failure,omitempty"`
+	UpdatedAt time.Time         `json:"updatedAt"`
 
 	// What the execute or status answer said, for the event (not stored).
 	raw      []byte
@@ -171,12 +175,21 @@ func tokenizedEventID(kind, id string) string {
 
 // handleTokenizedCallback is where bKash sends the customer back:
 // GET /v1/bkash/callback/{intent id}?paymentID=...&status=success|failure|cancel. The callback is
-// not authenticated, so it is never trusted: on "success" paystream executes the payment and, if
-// bKash's answer is unclear, asks payment/status; only a payment bKash itself reports Completed,
-// for this intent, becomes a payment.reported event (Reference = intent id, so the matcher pays
-// the intent by reference). Then the customer is redirected (303) to the merchant's success,
-// failed or cancel URL (the hosted checkout page when the merchant gave none). Bad input is
-// answered in the native error shape.
+// not authenticated, so it is never trusted; only bKash's own answer decides:
+//
+//   - status=success: paystream executes the payment and, if bKash's answer is unclear, asks
+//     payment/status (executeTokenized).
+//   - status=failure|cancel: paystream asks payment/status and never executes (queryTokenized).
+//
+// A payment bKash reports Completed, for this intent, becomes a payment.reported event (Reference
+// = intent id, so the matcher pays the intent by reference), whatever status the callback said. A
+// payment bKash reports finally not completed (execute: insufficient balance, declined,
+// cancelled; payment/status: Failed, Cancelled, Expired) is recorded and becomes a payment.failed
+// event (the matcher fails a PENDING intent). Anything else (bKash still reports Initiated, or
+// cannot be asked) changes nothing: the intent stays PENDING and may still be paid through the same
+// bkashURL. Once a failure is recorded, paystream never executes that paymentID. Then the
+// customer is redirected (303) to the merchant's success, failed or cancel URL (the hosted
+// checkout page when the merchant gave none). Bad input is answered in the native error shape.
 func (s *Server) handleTokenizedCallback(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("id").(string)
 	args := ctx.QueryArgs()
@@ -216,35 +229,114 @@ func (s *Server) handleTokenizedCallback(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	in := &ir.Intent
-	switch {
-	case rec.Status == tokCompleted:
-		// Already executed (a reload of the callback): make sure the event exists, then redirect.
-	case status == "success":
-		if !s.executeTokenized(ctx, in, rec) {
-			return
+	// A completed or failed record is a reload of the callback (or a retry after Kafka did not
+	// acknowledge): produce the recorded event again (same id), then redirect.
+	if rec.Status != tokCompleted && rec.Failure == nil {
+		ask := s.executeTokenized
+		if status != "success" {
+			ask = s.queryTokenized
 		}
-	default:
-		// failure/cancel: bKash moves no money on these; say so on the record unless it completed.
-		rec.Status = map[string]string{"failure": tokFailed, "cancel": tokCancelled}[status]
-		if err := s.saveTokenized(rc(ctx), rec); err != nil {
-			s.internal(ctx, "recording bkash payment", err)
+		if !ask(ctx, in, rec, status) {
 			return
 		}
 	}
-	if rec.Status == tokCompleted {
+	switch {
+	case rec.Status == tokCompleted:
 		if !s.reportTokenized(ctx, in, rec) {
+			return
+		}
+	case rec.Failure != nil:
+		if !s.failTokenized(ctx, in, rec) {
 			return
 		}
 	}
 	s.redirectTokenized(ctx, in, rec.Status)
 }
 
+// tokenizedFailure is a failure bKash confirmed, as recorded: what the payment.failed event says,
+// bKash's answer byte for byte (the event's Raw) and when it was recorded (the event's AcceptedAt),
+// so a reload re-produces the same event.
+type tokenizedFailure struct {
+	pipeline.PaymentFailure
+	Raw []byte    `json:"raw,omitempty"`
+	At  time.Time `json:"at"`
+}
+
+// bKash calls whose answers settle a payment (PaymentFailure.Op).
+const (
+	opExecute = "execute"
+	opQuery   = "query"
+)
+
+// settleTokenized reads bKash's answer (p, err) to op for intent in and records a final one on
+// rec: Completed for this intent and paymentID (tokCompleted), or finally not completed (Failure
+// set; tokFailed, tokCancelled or tokInsufficient). It returns settled=false when the answer
+// leaves the payment open (Initiated, an answer about another payment, or a payment bKash does
+// not know), and a non-nil error for answers that say nothing about the payment (transport,
+// bKash down, a request bKash refused). Only execute's error answers can fail a payment:
+// payment/status's error answers are about the query.
+func settleTokenized(op string, in *pipeline.Intent, rec *tokenizedRecord, p *bkash.Payment, err error) (settled bool, _ error) {
+	fail := func(reason, code, bkStatus string, raw []byte) (bool, error) {
+		rec.Status = map[string]string{
+			pipeline.ReasonBkashFailed: tokFailed, pipeline.ReasonBkashCancelled: tokCancelled,
+			pipeline.ReasonBkashInsufficient: tokInsufficient,
+		}[reason]
+		rec.Code = code
+		rec.Failure = &tokenizedFailure{
+			PaymentFailure: pipeline.PaymentFailure{
+				IntentID: in.ID, PaymentID: rec.PaymentID, Reason: reason, Code: code, BkashStatus: bkStatus, Op: op,
+			},
+			Raw: raw, At: time.Now().UTC(),
+		}
+		return true, nil
+	}
+	var se *bkash.StatusError
+	switch {
+	case err == nil:
+		if p.PaymentID != rec.PaymentID || (p.Invoice() != "" && p.Invoice() != in.ID) {
+			return false, nil
+		}
+		switch p.TransactionStatus {
+		case bkash.StatusCompleted:
+			if !p.Completed() || p.Invoice() != in.ID {
+				return false, nil
+			}
+			rec.Status, rec.TrxID, rec.Paid, rec.Code = tokCompleted, p.TrxID, p.Money, ""
+			rec.raw, rec.occurred, rec.payer = p.Raw, p.ExecutedAt, p.Payer()
+			return true, nil
+		case bkash.StatusFailed, bkash.StatusExpired:
+			return fail(pipeline.ReasonBkashFailed, "", p.TransactionStatus, p.Raw)
+		case bkash.StatusCancelled:
+			return fail(pipeline.ReasonBkashCancelled, "", p.TransactionStatus, p.Raw)
+		}
+		return false, nil
+	case errors.As(err, &se):
+		if op == opExecute {
+			switch se.Outcome {
+			case bkash.OutcomeInsufficientBalance:
+				return fail(pipeline.ReasonBkashInsufficient, se.Code, "", se.Raw)
+			case bkash.OutcomeCancelled:
+				return fail(pipeline.ReasonBkashCancelled, se.Code, "", se.Raw)
+			case bkash.OutcomeFailed:
+				return fail(pipeline.ReasonBkashFailed, se.Code, "", se.Raw)
+			}
+		}
+		switch se.Outcome {
+		case bkash.OutcomeNotFound, bkash.OutcomeFailed, bkash.OutcomeCancelled, bkash.OutcomeInsufficientBalance:
+			return false, nil
+		}
+	}
+	return false, err
+}
+
 // executeTokenized executes, or on an unclear answer waits QueryDelay and asks payment/status,
-// and records what bKash said. It answers the request and returns false on dependency failures.
-func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) bool {
+// and records what bKash said (settleTokenized). It answers the request and returns false on
+// dependency failures and when the payment stays open (the customer goes to the failed URL).
+func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord, _ string) bool {
 	tc := s.cfg.Tokenized
 	cctx, cancel := context.WithTimeout(context.Background(), 2*s.bkashCallTimeout()+tc.QueryDelay)
 	defer cancel()
+	op := opExecute
 	p, err := tc.Client.Execute(cctx, tc.Credentials, rec.PaymentID)
 	if err != nil && bkash.Ambiguous(err) {
 		s.log.Info("bkash execute gave no clear answer; asking payment/status", "intent", in.ID, "err", err, "request_id", requestID(ctx))
@@ -254,35 +346,70 @@ func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 		case <-cctx.Done():
 		}
 		t.Stop()
+		op = opQuery
 		p, err = tc.Client.Query(cctx, tc.Credentials, rec.PaymentID)
 	}
-	var se *bkash.StatusError
-	switch {
-	case err == nil && p.Completed() && p.Invoice() == in.ID && p.PaymentID == rec.PaymentID:
-		rec.Status, rec.TrxID, rec.Paid, rec.Code = tokCompleted, p.TrxID, p.Money, ""
-		rec.raw = p.Raw
-		rec.occurred, rec.payer = p.ExecutedAt, p.Payer()
-	case err == nil && (p.TransactionStatus == bkash.StatusFailed || p.TransactionStatus == bkash.StatusExpired):
-		rec.Status = tokFailed
-	case err == nil && p.TransactionStatus == bkash.StatusCancelled:
-		rec.Status = tokCancelled
-	case err == nil:
-		// Still Initiated: the customer did not pay (a forged or early callback). Nothing changes.
-		s.log.Warn("bkash callback said success but the payment is not completed", "intent", in.ID,
-			"bkash_status", p.TransactionStatus, "request_id", requestID(ctx))
-		return s.redirectNotPaid(ctx, in)
-	case errors.As(err, &se) && se.Outcome == bkash.OutcomeInsufficientBalance:
-		rec.Status, rec.Code = tokInsufficient, se.Code
-	case errors.As(err, &se) && se.Outcome == bkash.OutcomeCancelled:
-		rec.Status, rec.Code = tokCancelled, se.Code
-	case errors.As(err, &se) && (se.Outcome == bkash.OutcomeFailed || se.Outcome == bkash.OutcomeNotFound):
-		rec.Status, rec.Code = tokFailed, se.Code
-	default:
+	settled, err := settleTokenized(op, in, rec, p, err)
+	if err != nil {
 		s.upstreamError(ctx, "executing bkash payment", err)
+		return false
+	}
+	if !settled {
+		// Still Initiated (a forged or early callback), or an answer about something else: nothing changes.
+		s.log.Warn("bkash callback said success but bKash does not report the payment completed", "intent", in.ID,
+			"op", op, "bkash_status", bkashStatusOf(p), "request_id", requestID(ctx))
+		return s.redirectNotPaid(ctx, in)
+	}
+	if err := s.saveTokenized(rc(ctx), rec); err != nil {
+		s.internal(ctx, "recording bkash payment", err)
+		return false
+	}
+	return true
+}
+
+// queryTokenized handles a failure or cancel callback: it asks payment/status (never execute) and
+// records a final answer (settleTokenized). When bKash leaves the payment open, or cannot be asked,
+// nothing is recorded and the customer goes to the URL the callback asked for: the intent stays
+// PENDING. It answers the request and returns false unless a final answer was recorded.
+func (s *Server) queryTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord, status string) bool {
+	tc := s.cfg.Tokenized
+	cctx, cancel := context.WithTimeout(context.Background(), s.bkashCallTimeout())
+	defer cancel()
+	p, err := tc.Client.Query(cctx, tc.Credentials, rec.PaymentID)
+	settled, err := settleTokenized(opQuery, in, rec, p, err)
+	if !settled {
+		s.log.Warn("bkash callback said "+status+" but bKash does not report the payment final; the intent stays PENDING",
+			"intent", in.ID, "bkash_status", bkashStatusOf(p), "err", err, "request_id", requestID(ctx))
+		s.redirectTokenized(ctx, in, map[string]string{"failure": tokFailed, "cancel": tokCancelled}[status])
 		return false
 	}
 	if err := s.saveTokenized(rc(ctx), rec); err != nil {
 		s.internal(ctx, "recording bkash payment", err)
+		return false
+	}
+	return true
+}
+
+func bkashStatusOf(p *bkash.Payment) string {
+	if p == nil {
+		return ""
+	}
+	return p.TransactionStatus
+}
+
+// failTokenized produces the recorded failure as payment.failed (deterministic id: one per
+// paymentID, so a reload or a replay produces the same event). It answers 503 and returns false
+// when Kafka did not acknowledge: the customer's reload of the callback retries.
+func (s *Server) failTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) bool {
+	f := rec.Failure
+	fl := f.PaymentFailure
+	ev := &pipeline.Event{
+		ID: tokenizedEventID("failed", rec.PaymentID), Kind: pipeline.KindPaymentFailed, Source: pipeline.SourceTokenized,
+		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment, AcceptedAt: f.At,
+		Intent: in, Failure: &fl, Raw: f.Raw, RequestID: requestID(ctx),
+	}
+	if err := s.publish(ctx, ev); err != nil {
+		s.unavailable(ctx, "producing payment.failed", err)
 		return false
 	}
 	return true

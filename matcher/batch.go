@@ -69,7 +69,7 @@ func (m *Matcher) decode(r *kgo.Record) *pending {
 		}
 		return &pending{rec: r, ev: ev}
 	case pipeline.KindPaymentReported, pipeline.KindClaimSubmitted, pipeline.KindReviewDecided, pipeline.KindSMSReceived,
-		pipeline.KindPaymentRefunded:
+		pipeline.KindPaymentRefunded, pipeline.KindPaymentFailed:
 		if w := ev.Wallet; w.Validate() == nil && w != ev.Wallet {
 			m.log.Warn("event on a non-canonical wallet; using its canonical form", "event", ev.ID, "kind", ev.Kind, "wallet", ev.Wallet.Masked())
 			ev.Wallet = w

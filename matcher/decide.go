@@ -147,6 +147,8 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 //   - review.decided: rule 6, an operator's approve, reject or attach (decide_review.go).
 //   - sms.received: the balance chain only (decide_balance.go); its only outcome is a balance gap.
 //   - payment.refunded: one OutcomeRefund (decide_refund.go); no state changes.
+//   - payment.failed: bKash confirmed a tokenized payment will not complete; a PENDING intent
+//     becomes FAILED, anything else is ignored (decide_failed.go).
 //   - KindExpiry (ExpiryEvent): rule 5, a PENDING intent whose ExpiresAt <= now becomes EXPIRED.
 //   - intent.created and anything else: a zero Decision (creation is CreateIntent's job).
 //
@@ -199,6 +201,10 @@ func Decide(ev *pipeline.Event, snap Snapshot, now time.Time) Decision {
 	case pipeline.KindPaymentRefunded:
 		if ev.Refund != nil && ev.Intent != nil {
 			x.refund()
+		}
+	case pipeline.KindPaymentFailed:
+		if ev.Failure != nil {
+			x.failed()
 		}
 	}
 	x.finishGap()

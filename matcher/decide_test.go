@@ -414,6 +414,12 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 		if paymentOutcomes != 0 || len(d.Transitions) > 1 || (len(d.Transitions) == 1 && d.Transitions[0].To != pipeline.StatusExpired) {
 			t.Fatalf("expiry decision %+v", d)
 		}
+	case pipeline.KindPaymentFailed:
+		if paymentOutcomes != 0 || len(d.Transitions) > 1 || d.Payment != nil || d.SeenTrxID != "" || len(d.UsedPayments) != 0 ||
+			d.Claims != nil || d.Balance != nil || (len(d.Transitions) == 1 && (d.Transitions[0].From != pipeline.StatusPending ||
+			d.Transitions[0].To != pipeline.StatusFailed || d.Transitions[0].IntentID != ev.Failure.IntentID)) {
+			t.Fatalf("payment.failed decision %+v", d)
+		}
 	default:
 		if !d.Empty() {
 			t.Fatalf("%s decided %+v", ev.Kind, d)

@@ -264,6 +264,8 @@ func snapshotQuery(ev *pipeline.Event) *state.SnapshotQuery {
 		if rv.PaymentEventID != "" {
 			q.PaymentEventIDs = []string{rv.PaymentEventID}
 		}
+	case pipeline.KindPaymentFailed:
+		q.IntentIDs = []string{ev.Failure.IntentID}
 	}
 	return q
 }

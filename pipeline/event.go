@@ -29,7 +29,52 @@ const (
 	// KindPaymentRefunded is a refund that bKash confirmed (tokenized checkout, through the admin
 	// API): Intent is the refunded intent as ingest loaded it, Refund what was refunded.
 	KindPaymentRefunded EventKind = "payment.refunded"
+	// KindPaymentFailed is bKash's own confirmation that an intent's tokenized payment will not
+	// complete (it failed, was cancelled, or the customer lacked balance): Intent is the intent as
+	// ingest loaded it, Failure what bKash said, Raw bKash's answer byte for byte. A PENDING intent
+	// becomes FAILED (matcher/decide_failed.go). Never produced from the customer's redirect alone.
+	KindPaymentFailed EventKind = "payment.failed"
 )
+
+// RulePaymentFailed is the rule of the FAILED change a KindPaymentFailed event causes.
+const RulePaymentFailed Rule = "payment_failed"
+
+// Reasons of FAILED changes caused by KindPaymentFailed (PaymentFailure.Reason). The outcome's
+// Reason is the reason, followed by ":" and bKash's statusCode when an error answer gave one
+// (for example "bkash_insufficient_balance:2023").
+const (
+	ReasonBkashFailed       = "bkash_failed"               // declined (PIN/OTP, limits, ...) or bKash reports Failed/Expired
+	ReasonBkashCancelled    = "bkash_cancelled"            // bKash reports the payment Cancelled (2069 or transactionStatus)
+	ReasonBkashInsufficient = "bkash_insufficient_balance" // 2023
+)
+
+// PaymentFailure is what bKash said about a tokenized payment that will not complete.
+type PaymentFailure struct {
+	IntentID  string `json:"intentId"`
+	PaymentID string `json:"paymentId"` // bKash paymentID
+	// Reason is one of the ReasonBkash* values.
+	Reason string `json:"reason"`
+	// Code is bKash's statusCode when an error answer said it ("" when payment/status or execute
+	// answered 0000 with a transactionStatus).
+	Code string `json:"code,omitempty"`
+	// BkashStatus is bKash's transactionStatus (Failed, Cancelled, Expired), when the answer had one.
+	BkashStatus string `json:"bkashStatus,omitempty"`
+	// Op is the bKash call whose answer confirmed it: execute or query (payment/status).
+	Op string `json:"op"`
+}
+
+// OutcomeReason is the Reason of the FAILED change f causes: Reason, plus ":" and Code if any.
+func (f *PaymentFailure) OutcomeReason() string {
+	if f.Code == "" || f.Code == "0000" {
+		return f.Reason
+	}
+	return f.Reason + ":" + f.Code
+}
+
+// validFailureReason reports whether r is one of the ReasonBkash* values.
+func validFailureReason(r string) bool {
+	return r == ReasonBkashFailed || r == ReasonBkashCancelled || r == ReasonBkashInsufficient
+}
 
 // PaymentMethodBkashTokenized is Intent.PaymentMethod of intents paid through bKash Tokenized
 // Checkout, which paystream drives on the merchant's behalf (pipeline/bkash).
@@ -133,6 +178,7 @@ type Event struct {
 	Review     *ReviewDecision `json:"review,omitempty"`
 	SMS        *SMS            `json:"sms,omitempty"`
 	Refund     *Refund         `json:"refund,omitempty"`
+	Failure    *PaymentFailure `json:"failure,omitempty"`
 	// Raw is the request body exactly as received (byte for byte, base64 in the JSON record), so the
 	// audit keeps what the upstream sent, not a re-encoding of it.
 	Raw         []byte      `json:"raw,omitempty"`
@@ -213,6 +259,12 @@ func (e *Event) Validate() error {
 		r := e.Refund
 		if r == nil || e.Intent == nil || r.IntentID != e.Intent.ID || r.RefundTrxID == "" || r.Amount <= 0 {
 			return fmt.Errorf("%w: payment.refunded without the intent and a valid refund", ErrBadEvent)
+		}
+	case KindPaymentFailed:
+		f := e.Failure
+		if f == nil || e.Intent == nil || f.IntentID != e.Intent.ID || f.IntentID == "" || f.PaymentID == "" ||
+			!validFailureReason(f.Reason) || len(f.Code) > 16 {
+			return fmt.Errorf("%w: payment.failed without the intent and a valid failure", ErrBadEvent)
 		}
 	case KindSMSReceived:
 		if e.SMS == nil {

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/bkash/bkashsim"
 )
 
@@ -27,6 +29,8 @@ type tokEnv struct {
 	rcv  *receiver
 	mc   merchant
 	shop string
+	// testGrants counts tokens the test itself took from the simulator.
+	testGrants int64
 }
 
 func startTokenized(t *testing.T) *tokEnv {
@@ -100,6 +104,48 @@ func (e *tokEnv) redirectsTo(t *testing.T, cb, wantPrefix string) {
 	}
 }
 
+// failed waits until intent id is FAILED with reason and checks the payment.failed webhook and
+// the audit row.
+func (e *tokEnv) failed(t *testing.T, id, reason string) {
+	t.Helper()
+	m := waitStatus(t, e.in, e.mc.testKey, id, "FAILED", 15*time.Second)
+	if m["reason"] != reason {
+		t.Fatalf("failed intent %v, want reason %s", m, reason)
+	}
+	h := e.rcv.waitHooks(t, 1, 15*time.Second, forIntent(id))
+	d, _ := h[0].event["data"].(map[string]any)
+	if len(h) != 1 || h[0].event["event"] != "payment.failed" || d["status"] != "FAILED" || d["reason"] != reason ||
+		h[0].header.Get("X-Signature") == "" {
+		t.Fatalf("webhook %s", h[0].body)
+	}
+	waitCount(t, e.in.dsn, 1, 30*time.Second,
+		"SELECT count() FROM intent_status_changes FINAL WHERE intent_id = ? AND status = 'FAILED' AND previous_status = 'PENDING' AND reason = ?", id, reason)
+}
+
+// executeBehindPaystream executes a payment at bKash with a client of the test's own (its own
+// token: one more grant), as if paystream's execute answer had been lost.
+func (e *tokEnv) executeBehindPaystream(t *testing.T, paymentID string) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	prefix := "e2etok" + randHex(4)
+	t.Cleanup(func() {
+		c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+		defer c.Close()
+		ctx := context.Background()
+		for it := c.Scan(ctx, 0, prefix+":*", 100).Iterator(); it.Next(ctx); {
+			c.Del(ctx, it.Val())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := bkash.New(bkash.Config{KeyPrefix: prefix, Timeout: 5 * time.Second}, rdb)
+	if _, err := c.Execute(ctx, e.sim.Credentials(), paymentID); err != nil {
+		t.Fatalf("executing behind paystream: %v", err)
+	}
+	e.testGrants++
+}
+
 func (e *tokEnv) stillPending(t *testing.T, id string) {
 	t.Helper()
 	time.Sleep(time.Second) // give the matcher a chance to (wrongly) decide something
@@ -130,22 +176,35 @@ func TestE2ETokenized(t *testing.T) {
 		paidID = id
 	})
 
+	// bKash confirms the failure (payment/status Failed, Cancelled; execute 2023): the intent is
+	// FAILED with the reason, the merchant gets payment.failed, the audit has the change and
+	// bKash's raw answer.
 	t.Run("failure", func(t *testing.T) {
 		id, pid, _ := e.intent(t, 510)
 		e.redirectsTo(t, e.customer(t, pid, "fail", ""), "/failed")
-		e.stillPending(t, id)
+		e.failed(t, id, "bkash_failed")
+		// A reload of the callback is harmless: same event, no second change.
+		e.redirectsTo(t, in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=failure", "/failed")
 	})
 
 	t.Run("cancel", func(t *testing.T) {
 		id, pid, _ := e.intent(t, 520)
 		e.redirectsTo(t, e.customer(t, pid, "cancel", ""), "/cancel")
-		e.stillPending(t, id)
+		e.failed(t, id, "bkash_cancelled")
 	})
 
 	t.Run("insufficient balance", func(t *testing.T) {
 		id, pid, _ := e.intent(t, 530)
 		e.redirectsTo(t, e.customer(t, pid, "approve", bkashsim.DefaultInsufficientWallet), "/failed")
-		e.stillPending(t, id)
+		e.failed(t, id, "bkash_insufficient_balance:2023")
+		waitCount(t, in.dsn, 1, 30*time.Second, "SELECT count() FROM inbound_events FINAL WHERE intent_id = ? AND kind = 'payment.failed' "+
+			"AND source = 'bkash_tokenized' AND position(raw, '\"statusCode\":\"2023\"') > 0", id)
+		// A success callback afterwards never executes the failed payment again.
+		executes := e.sim.Executes()
+		e.redirectsTo(t, in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=success", "/failed")
+		if e.sim.Executes() != executes {
+			t.Fatal("a payment bKash failed was executed again")
+		}
 	})
 
 	t.Run("execute timeout then query", func(t *testing.T) {
@@ -190,6 +249,42 @@ func TestE2ETokenized(t *testing.T) {
 		code, m, _ = call(t, "GET", in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=maybe", nil, "")
 		if code != http.StatusBadRequest || m["error"] != "Bad Request" {
 			t.Fatalf("bad status: %d %v", code, m)
+		}
+	})
+
+	// A forged failure or cancel fails nothing bKash did not fail: while bKash still says
+	// Initiated the intent stays PENDING and payable through the same bkashURL; for a payment bKash
+	// reports Completed it is a success.
+	t.Run("forged failure while bKash says Initiated", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 570)
+		e.redirectsTo(t, in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=failure", "/failed")
+		e.redirectsTo(t, in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=cancel", "/cancel")
+		e.stillPending(t, id)
+		e.redirectsTo(t, e.customer(t, pid, "approve", "01733333333"), "/success")
+		waitStatus(t, in, e.mc.testKey, id, "PAID", 15*time.Second)
+	})
+
+	t.Run("forged failure for a payment bKash completed", func(t *testing.T) {
+		id, pid, _ := e.intent(t, 580)
+		if _, err := e.sim.Decide(pid, "approve", "01744444444"); err != nil {
+			t.Fatal(err)
+		}
+		e.executeBehindPaystream(t, pid) // as if paystream's execute answer had been lost
+		e.redirectsTo(t, in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=failure", "/success")
+		m := waitStatus(t, in, e.mc.testKey, id, "PAID", 15*time.Second)
+		if p, _ := e.sim.Payment(pid); m["trxId"] != p.TrxID {
+			t.Fatalf("paid %v, bKash trx %s", m, p.TrxID)
+		}
+		// And once PAID, a forged failure changes nothing: the customer is sent to the success URL.
+		e.redirectsTo(t, in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=cancel", "/success")
+		time.Sleep(time.Second) // give the matcher a chance to (wrongly) decide something
+		if _, m := getIntent(t, in, e.mc.testKey, id); m["status"] != "PAID" {
+			t.Fatalf("paid intent after a forged cancel: %v", m)
+		}
+		for _, h := range e.rcv.waitHooks(t, 1, 15*time.Second, forIntent(id)) {
+			if h.event["event"] != "payment.paid" {
+				t.Fatalf("webhook %s for a paid intent", h.body)
+			}
 		}
 	})
 
@@ -239,8 +334,8 @@ func TestE2ETokenized(t *testing.T) {
 		}
 	})
 
-	if e.sim.Grants() != 1 {
-		t.Fatalf("bKash granted %d tokens for the whole run; want 1", e.sim.Grants())
+	if e.sim.Grants() != 1+e.testGrants {
+		t.Fatalf("bKash granted %d tokens for the whole run; want 1 (+%d by the test itself)", e.sim.Grants(), e.testGrants)
 	}
 }
 

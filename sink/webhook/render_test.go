@@ -70,6 +70,14 @@ func TestRenderNativeVariants(t *testing.T) {
 				t.Errorf("data %v", d)
 			}
 		}},
+		{"bKash tokenized payment failed (insufficient balance)", func(o *pipeline.Outcome) {
+			o.Status, o.MatchType, o.Payment = pipeline.StatusFailed, "", nil
+			o.Rule, o.Reason = pipeline.RulePaymentFailed, "bkash_insufficient_balance:2023"
+		}, "payment.failed", func(t *testing.T, d map[string]any) {
+			if _, ok := d["trx_id"]; ok || d["status"] != "FAILED" || d["reason"] != "bkash_insufficient_balance:2023" {
+				t.Errorf("data %v", d)
+			}
+		}},
 		{"empty dialect and currency default to native BDT", func(o *pipeline.Outcome) {
 			o.Intent.Dialect, o.Intent.Currency = "", ""
 		}, "payment.paid", func(t *testing.T, d map[string]any) {
