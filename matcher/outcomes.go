@@ -9,8 +9,7 @@ import (
 
 // OutcomeBalanceGap is the type of the outcome a break of a wallet's balance chain produces (a
 // "possible missed SMS"). It is the matcher's own: no webhook is sent for it (the webhook sink
-// handles only pipeline.OutcomeIntentStatus), and the audit sink, which has no table for it, keeps
-// the record verbatim in audit_rejects (the raw column holds the JSON, balanceGap included).
+// handles only pipeline.OutcomeIntentStatus); the audit sink stores it in its balance_gaps table.
 // Operators list gaps with state.Store.BalanceGaps.
 const OutcomeBalanceGap pipeline.OutcomeType = "wallet.balance_gap"
 

@@ -29,6 +29,7 @@ func newTableBuf[R any, P rowValues[R]](name string, columns []string) tableBuf[
 // table is the type-erased view flush works with.
 type table interface {
 	tableName() string
+	len() int     // rows buffered, sent or not
 	pending() int // rows not yet accepted by ClickHouse
 	rowValues(i int, ingestedMs uint64) []any
 	insert(ctx context.Context, conn driver.Conn, ingestedMs uint64) error
@@ -40,6 +41,8 @@ func (t *tableBuf[R, P]) tableName() string { return t.name }
 func (t *tableBuf[R, P]) rowValues(i int, ingestedMs uint64) []any {
 	return P(&t.rows[i]).values(ingestedMs)
 }
+
+func (t *tableBuf[R, P]) len() int { return len(t.rows) }
 
 func (t *tableBuf[R, P]) pending() int {
 	if t.sent {
@@ -82,6 +85,8 @@ type buffer struct {
 	inbound  tableBuf[inboundRow, *inboundRow]
 	changes  tableBuf[changeRow, *changeRow]
 	payments tableBuf[paymentRow, *paymentRow]
+	refunds  tableBuf[refundRow, *refundRow]
+	gaps     tableBuf[gapRow, *gapRow]
 	attempts tableBuf[attemptRow, *attemptRow]
 	rejects  tableBuf[rejectRow, *rejectRow]
 	all      []table
@@ -92,16 +97,22 @@ func newBuffer() *buffer {
 		inbound:  newTableBuf[inboundRow](tableInbound, inboundColumns),
 		changes:  newTableBuf[changeRow](tableChanges, changeColumns),
 		payments: newTableBuf[paymentRow](tablePayments, paymentColumns),
+		refunds:  newTableBuf[refundRow](tableRefunds, refundColumns),
+		gaps:     newTableBuf[gapRow](tableGaps, gapColumns),
 		attempts: newTableBuf[attemptRow](tableAttempts, attemptColumns),
 		rejects:  newTableBuf[rejectRow](tableRejects, rejectColumns),
 	}
-	b.all = []table{&b.inbound, &b.changes, &b.payments, &b.attempts, &b.rejects}
+	b.all = []table{&b.inbound, &b.changes, &b.payments, &b.refunds, &b.gaps, &b.attempts, &b.rejects}
 	return b
 }
 
 // rows counts buffered rows, sent or not: what the batch holds in memory.
 func (b *buffer) rows() int {
-	return len(b.inbound.rows) + len(b.changes.rows) + len(b.payments.rows) + len(b.attempts.rows) + len(b.rejects.rows)
+	n := 0
+	for _, t := range b.all {
+		n += t.len()
+	}
+	return n
 }
 
 func (b *buffer) reset() {

@@ -41,10 +41,10 @@
 //
 // # Undecodable records
 //
-// A record that does not decode (bad JSON, failed validation, unknown outcome type, attempt
-// without ids) is stored verbatim in audit_rejects with its topic, partition, offset and the
-// reason, counted in paystream_audit_rejects_total, and committed like any other: it is kept, not
-// retried forever.
+// A record that does not decode (bad JSON, failed validation, unknown outcome type, balance gap
+// without its gap, attempt without ids) is stored verbatim in audit_rejects with its topic,
+// partition, offset and the reason, counted in paystream_audit_rejects_total, and committed like
+// any other: it is kept, not retried forever.
 //
 // # Concurrency
 //

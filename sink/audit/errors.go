@@ -25,6 +25,10 @@ var (
 	// ErrUnknownOutcome reports an outcome whose type this sink has no table for.
 	ErrUnknownOutcome = errors.New("unknown outcome type")
 
+	// ErrBadBalanceGap reports a balance gap outcome (type wallet.balance_gap) without its
+	// balanceGap object, or with an amount a Decimal(18, 2) column cannot hold.
+	ErrBadBalanceGap = errors.New("malformed balance gap outcome")
+
 	// ErrBadAttempt reports a webhook-attempt record that is not JSON or lacks its ids.
 	ErrBadAttempt = errors.New("malformed webhook attempt")
 

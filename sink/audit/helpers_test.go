@@ -21,8 +21,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/paystream/paystream/matcher"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/state"
 )
 
 // chAddr is the ClickHouse the integration tests use (override: PAYSTREAM_TEST_CLICKHOUSE_ADDR).
@@ -348,10 +350,14 @@ func (p *proxy) setDown(down bool) {
 // ---- fixtures ----
 
 // fixture is a small, fully known day of traffic: two LIVE merchants and one SANDBOX merchant,
-// covering every rule, disposition and webhook result the analyst queries look at.
+// covering every rule, disposition and webhook result the analyst queries look at, refunds and
+// balance gaps included.
 type fixture struct {
 	events   []*pipeline.Event
 	outcomes []*pipeline.Outcome
+	// gaps are the matcher's own balance gap outcomes, built with its types (the tests may import
+	// the matcher, the sink may not): the records are what the matcher really produces.
+	gaps     []*matcher.BalanceGapOutcome
 	attempts []*pipeline.WebhookAttempt
 	bad      []*kgo.Record // undecodable records, one row each in audit_rejects
 }
@@ -461,6 +467,84 @@ func newFixture(base time.Time) *fixture {
 		Status: pipeline.StatusExpired, PreviousStatus: pipeline.StatusPending, Version: 2, DecidedAt: intents["int_4"].ExpiresAt.Add(time.Second),
 	})
 
+	// Refunds bKash confirmed: int_1 (m1, paid 500) twice, 200 then 100; int_5 (SANDBOX) in full.
+	refund := func(n int, intent, trx string, amount, total pipeline.Money, acceptedMs int) {
+		in := intents[intent]
+		w := in.Wallet()
+		rf := &pipeline.Refund{
+			IntentID: in.ID, PaymentID: "bkpay_" + in.ID, TrxID: trx,
+			RefundTrxID: fmt.Sprintf("RFD%03d", n), Amount: amount, RefundedTotal: total,
+			Reason: "customer returned the goods", Operator: "ops@" + in.MerchantID,
+		}
+		ev := &pipeline.Event{
+			ID: fmt.Sprintf("evt_refund_%d", n), Kind: pipeline.KindPaymentRefunded, Source: pipeline.SourceTokenized,
+			Wallet: w, MerchantID: in.MerchantID, Environment: in.Environment, AcceptedAt: at(acceptedMs), Intent: in, Refund: rf,
+		}
+		f.events = append(f.events, ev)
+		f.outcomes = append(f.outcomes, &pipeline.Outcome{
+			ID: pipeline.RefundOutcomeID(ev.ID), Type: pipeline.OutcomeRefund, EventID: ev.ID, MerchantID: in.MerchantID,
+			Environment: w.Environment, Wallet: w, Rule: pipeline.RuleRefund, Intent: in, IntentID: in.ID, Refund: rf,
+			AcceptedAt: ev.AcceptedAt, DecidedAt: at(acceptedMs + 20),
+		})
+	}
+	refund(1, "int_1", "TRX001", pipeline.BDT(200), pipeline.BDT(200), 30000)
+	refund(2, "int_1", "TRX001", pipeline.BDT(100), pipeline.BDT(300), 40000)
+	refund(3, "int_5", "TRX007", pipeline.BDT(100), pipeline.BDT(100), 50000)
+
+	// Balance gaps. m1: TRX004's SMS reports 500 more than the chain expects (a missed credit).
+	// m2: TRX008's SMS reports 250 less (its payment went to review), then a debit SMS 100 less.
+	// m3 (SANDBOX): a credit SMS 50 more.
+	sms := func(id, merchant string, w pipeline.Wallet, dir string, amount, balance pipeline.Money, trx string, ms int) {
+		f.events = append(f.events, &pipeline.Event{
+			ID: id, Kind: pipeline.KindSMSReceived, Source: pipeline.SourceSMS, Wallet: w, MerchantID: merchant,
+			Environment: w.Environment, AcceptedAt: at(ms),
+			SMS: &pipeline.SMS{
+				Sender: string(w.Provider), Text: "fixture SMS " + trx, DeviceID: "dev_" + merchant, ReceivedAt: at(ms - 100),
+				Trusted: true, Kind: dir, Direction: dir, Balance: &balance, Amount: &amount, TrxID: trx,
+			},
+		})
+	}
+	sms("evt_sms_9", "m2", walletM2, "debit", pipeline.BDT(100), 479815, "TRX009", 18000)
+	sms("evt_sms_10", "m3", walletM3, "credit", pipeline.BDT(50), pipeline.BDT(200), "TRX010", 19000)
+	gap := func(evID string, w pipeline.Wallet, merchant string, g state.BalanceGap, p *pipeline.Payment, acceptedMs int) {
+		g.EventID, g.MerchantID, g.Wallet = evID, merchant, w
+		g.DifferencePaisa = g.ActualPaisa - g.ExpectedPaisa
+		g.DetectedAt = at(acceptedMs + 10)
+		o := &matcher.BalanceGapOutcome{
+			Outcome: pipeline.Outcome{
+				ID: matcher.BalanceGapOutcomeID(evID), Type: matcher.OutcomeBalanceGap, EventID: evID, MerchantID: merchant,
+				Environment: w.Environment, Wallet: w, Rule: matcher.RuleBalanceChain, Payment: p,
+				AcceptedAt: at(acceptedMs), DecidedAt: g.DetectedAt,
+			},
+			BalanceGap: &g,
+		}
+		if g.Review {
+			o.Reason, o.Disposition = matcher.ReasonBalanceMismatch, pipeline.DispositionReview
+		}
+		f.gaps = append(f.gaps, o)
+	}
+	pay4, pay8 := f.event("evt_pay_4").Payment, f.event("evt_pay_8").Payment
+	gap("evt_pay_4", walletM1, "m1", state.BalanceGap{
+		Direction: "credit", Amount: pay4.Amount, TrxID: "TRX004", At: pay4.OccurredAt,
+		PreviousEventID: "evt_sms_0", PreviousAt: at(5000), PreviousBalance: pipeline.BDT(10000),
+		ExpectedPaisa: 1_099_900, ActualPaisa: 1_149_900,
+	}, pay4, 13000)
+	gap("evt_pay_8", walletM2, "m2", state.BalanceGap{
+		Direction: "credit", Amount: pay8.Amount, TrxID: "TRX008", At: pay8.OccurredAt,
+		PreviousEventID: "evt_pay_6", PreviousAt: at(14500), PreviousBalance: pipeline.BDT(5000),
+		ExpectedPaisa: 525_000, ActualPaisa: 500_000, Review: true,
+	}, pay8, 17000)
+	gap("evt_sms_9", walletM2, "m2", state.BalanceGap{
+		Direction: "debit", Amount: pipeline.BDT(100), FeePaisa: 185, TrxID: "TRX009", At: at(17900),
+		PreviousEventID: "evt_pay_8", PreviousAt: pay8.OccurredAt, PreviousBalance: pipeline.BDT(5000),
+		ExpectedPaisa: 489_815, ActualPaisa: 479_815,
+	}, nil, 18000)
+	gap("evt_sms_10", walletM3, "m3", state.BalanceGap{
+		Direction: "credit", Amount: pipeline.BDT(50), TrxID: "TRX010", At: at(18900),
+		PreviousEventID: "evt_pay_7", PreviousAt: at(15500), PreviousBalance: pipeline.BDT(100),
+		ExpectedPaisa: 15_000, ActualPaisa: 20_000,
+	}, nil, 19000)
+
 	attempt := func(intent, merchant string, env pipeline.Environment, status pipeline.Status, n int, res pipeline.WebhookResult, code int, errText string, attemptedMs int) {
 		oid := pipeline.IntentOutcomeID(intent, 2, status)
 		f.attempts = append(f.attempts, &pipeline.WebhookAttempt{
@@ -482,10 +566,20 @@ func newFixture(base time.Time) *fixture {
 	f.bad = []*kgo.Record{
 		{Topic: t.Inbound(), Key: []byte("bkash:01700000001:LIVE"), Value: []byte(`{"id":"evt_bad","kind":"payment.reported"`)}, // truncated JSON
 		{Topic: t.Inbound(), Key: []byte("x"), Value: []byte(`{"id":"evt_nowallet","kind":"intent.created"}`)},                  // fails Validate
-		{Topic: t.Outcomes(), Key: []byte("m1"), Value: []byte(`{"id":"o_x","type":"payment.teleported","merchantId":"m1"}`)},     // unknown type
+		{Topic: t.Outcomes(), Key: []byte("m1"), Value: []byte(`{"id":"o_x","type":"payment.teleported","merchantId":"m1"}`)},   // unknown type
 		{Topic: t.WebhookAttempts(), Key: []byte("m1"), Value: []byte(`{"outcomeId":"o_1","attempt":1}`)},                       // no id
 	}
 	return f
+}
+
+// event returns the fixture's inbound event id.
+func (f *fixture) event(id string) *pipeline.Event {
+	for _, e := range f.events {
+		if e.ID == id {
+			return e
+		}
+	}
+	panic("fixture: no event " + id)
 }
 
 func payments3(f *fixture) *pipeline.Payment {
@@ -516,6 +610,13 @@ func (f *fixture) records(t testing.TB) []*kgo.Record {
 		}
 		recs = append(recs, &kgo.Record{Topic: tp.Outcomes(), Key: []byte(o.MerchantID), Value: b})
 	}
+	for _, g := range f.gaps {
+		b, err := json.Marshal(g) // as the matcher stores and produces it (pipeline/state.Change.OtherOutcomes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: tp.Outcomes(), Key: []byte(g.MerchantID), Value: b})
+	}
 	for _, a := range f.attempts {
 		b, err := json.Marshal(a)
 		if err != nil {
@@ -528,11 +629,17 @@ func (f *fixture) records(t testing.TB) []*kgo.Record {
 
 // want is the number of rows (FINAL) each table holds after the fixture was written once.
 func (f *fixture) want() map[string]uint64 {
-	w := map[string]uint64{tableInbound: uint64(len(f.events)), tableAttempts: uint64(len(f.attempts)), tableRejects: uint64(len(f.bad))}
+	w := map[string]uint64{
+		tableInbound: uint64(len(f.events)), tableGaps: uint64(len(f.gaps)),
+		tableAttempts: uint64(len(f.attempts)), tableRejects: uint64(len(f.bad)),
+	}
 	for _, o := range f.outcomes {
-		if o.Type == pipeline.OutcomePayment {
+		switch o.Type {
+		case pipeline.OutcomePayment:
 			w[tablePayments]++
-		} else {
+		case pipeline.OutcomeRefund:
+			w[tableRefunds]++
+		default:
 			w[tableChanges]++
 		}
 	}

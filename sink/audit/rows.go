@@ -15,14 +15,16 @@ const (
 	tableInbound  = "inbound_events"
 	tableChanges  = "intent_status_changes"
 	tablePayments = "payments"
+	tableRefunds  = "refunds"
+	tableGaps     = "balance_gaps"
 	tableAttempts = "webhook_attempts"
 	tableRejects  = "audit_rejects"
 )
 
 // tableNames lists the tables the sink writes, in insert order.
-var tableNames = []string{tableInbound, tableChanges, tablePayments, tableAttempts, tableRejects}
+var tableNames = []string{tableInbound, tableChanges, tablePayments, tableRefunds, tableGaps, tableAttempts, tableRejects}
 
-// maxErrorBytes bounds the free-text error columns (webhook errors, reject reasons).
+// maxErrorBytes bounds the free-text columns (webhook errors, reject reasons, refund reasons).
 const maxErrorBytes = 2048
 
 // Column lists of the inserts, in the order of each row's values method. Every insert names its
@@ -47,6 +49,19 @@ var (
 		"trx_id", "amount", "sender", "reference", "disposition", "intent_id", "rule", "reason",
 		"occurred_at", "occurred_at_ms", "accepted_at", "accepted_at_ms", "decided_at", "decided_at_ms",
 		"decision_latency_ms", "ingested_at_ms",
+	}
+	refundColumns = []string{
+		"outcome_id", "event_id", "intent_id", "merchant_id", "environment", "provider", "wallet",
+		"payment_id", "trx_id", "refund_trx_id", "amount", "refunded_total", "intent_amount",
+		"reason", "operator", "customer_reference",
+		"accepted_at", "accepted_at_ms", "decided_at", "decided_at_ms", "decision_latency_ms", "ingested_at_ms",
+	}
+	gapColumns = []string{
+		"outcome_id", "event_id", "merchant_id", "environment", "provider", "wallet",
+		"direction", "amount", "fee", "trx_id", "sms_at", "sms_at_ms",
+		"previous_event_id", "previous_at", "previous_at_ms", "previous_balance",
+		"expected_balance", "actual_balance", "difference", "review",
+		"accepted_at", "accepted_at_ms", "decided_at", "decided_at_ms", "ingested_at_ms",
 	}
 	attemptColumns = []string{
 		"attempt_id", "outcome_id", "merchant_id", "environment", "intent_id", "event_type",
@@ -117,6 +132,54 @@ func (r *paymentRow) values(ingestedMs uint64) []any {
 		r.TrxID, r.Amount.String(), r.Sender, r.Reference, r.Disposition, r.IntentID, r.Rule, r.Reason,
 		dateTime(r.OccurredAt), unixMs(r.OccurredAt), dateTime(r.AcceptedAt), unixMs(r.AcceptedAt),
 		dateTime(r.DecidedAt), unixMs(r.DecidedAt), msBetween(r.AcceptedAt, r.DecidedAt), ingestedMs,
+	}
+}
+
+// refundRow is one refunds row: one pipeline.OutcomeRefund outcome (a refund bKash confirmed).
+type refundRow struct {
+	OutcomeID, EventID, IntentID, MerchantID, Environment, Provider, Wallet string
+	PaymentID, TrxID, RefundTrxID                                           string
+	Amount, RefundedTotal, IntentAmount                                     pipeline.Money
+	Reason, Operator, CustomerReference                                     string
+	AcceptedAt, DecidedAt                                                   time.Time
+}
+
+func (r *refundRow) values(ingestedMs uint64) []any {
+	return []any{
+		r.OutcomeID, r.EventID, r.IntentID, r.MerchantID, r.Environment, r.Provider, r.Wallet,
+		r.PaymentID, r.TrxID, r.RefundTrxID, r.Amount.String(), r.RefundedTotal.String(), r.IntentAmount.String(),
+		r.Reason, r.Operator, r.CustomerReference,
+		dateTime(r.AcceptedAt), unixMs(r.AcceptedAt), dateTime(r.DecidedAt), unixMs(r.DecidedAt),
+		msBetween(r.AcceptedAt, r.DecidedAt), ingestedMs,
+	}
+}
+
+// gapRow is one balance_gaps row: one balance gap outcome of the matcher (outcomeBalanceGap).
+// Balances and differences are signed paisa, stored as Decimal(18, 2) BDT like every amount.
+type gapRow struct {
+	OutcomeID, EventID, MerchantID, Environment, Provider, Wallet string
+	Direction                                                     string
+	Amount, Fee                                                   pipeline.Money
+	TrxID                                                         string
+	SMSAt                                                         time.Time
+	PreviousEventID                                               string
+	PreviousAt                                                    time.Time
+	PreviousBalance, Expected, Actual, Difference                 pipeline.Money
+	Review                                                        bool
+	AcceptedAt, DecidedAt                                         time.Time
+}
+
+func (r *gapRow) values(ingestedMs uint64) []any {
+	var review uint8
+	if r.Review {
+		review = 1
+	}
+	return []any{
+		r.OutcomeID, r.EventID, r.MerchantID, r.Environment, r.Provider, r.Wallet,
+		r.Direction, r.Amount.String(), r.Fee.String(), r.TrxID, dateTime(r.SMSAt), unixMs(r.SMSAt),
+		r.PreviousEventID, dateTime(r.PreviousAt), unixMs(r.PreviousAt), r.PreviousBalance.String(),
+		r.Expected.String(), r.Actual.String(), r.Difference.String(), review,
+		dateTime(r.AcceptedAt), unixMs(r.AcceptedAt), dateTime(r.DecidedAt), unixMs(r.DecidedAt), ingestedMs,
 	}
 }
 
@@ -244,6 +307,14 @@ func addOutcome(buf *buffer, rec *kgo.Record) error {
 		buf.changes.rows = append(buf.changes.rows, changeRowOf(o))
 	case pipeline.OutcomePayment:
 		buf.payments.rows = append(buf.payments.rows, paymentRowOf(o))
+	case pipeline.OutcomeRefund:
+		buf.refunds.rows = append(buf.refunds.rows, refundRowOf(o))
+	case outcomeBalanceGap:
+		row, err := gapRowOf(o, rec.Value)
+		if err != nil {
+			return err
+		}
+		buf.gaps.rows = append(buf.gaps.rows, row)
 	default:
 		return fmt.Errorf("%w: %q", ErrUnknownOutcome, o.Type)
 	}
@@ -309,6 +380,119 @@ func paymentRowOf(o *pipeline.Outcome) paymentRow {
 		}
 	}
 	return r
+}
+
+// refundRowOf maps a refund; DecodeOutcome guarantees o.Intent != nil and o.Refund != nil.
+func refundRowOf(o *pipeline.Outcome) refundRow {
+	in, rf := o.Intent, o.Refund
+	w := o.Wallet
+	if w.Account == "" {
+		w = in.Wallet()
+	}
+	r := refundRow{
+		OutcomeID:         o.ID,
+		EventID:           o.EventID,
+		IntentID:          in.ID,
+		MerchantID:        o.MerchantID,
+		Environment:       string(orEnv(o.Environment, in.Environment)),
+		Provider:          string(w.Provider),
+		Wallet:            walletKey(w),
+		PaymentID:         rf.PaymentID,
+		TrxID:             rf.TrxID,
+		RefundTrxID:       rf.RefundTrxID,
+		Amount:            rf.Amount,
+		RefundedTotal:     rf.RefundedTotal,
+		IntentAmount:      in.Amount,
+		Reason:            truncate(rf.Reason, maxErrorBytes),
+		Operator:          rf.Operator,
+		CustomerReference: in.CustomerReference,
+		AcceptedAt:        o.AcceptedAt,
+		DecidedAt:         o.DecidedAt,
+	}
+	if r.IntentID == "" {
+		r.IntentID = rf.IntentID
+	}
+	return r
+}
+
+// outcomeBalanceGap is the type of the matcher's balance gap outcome (matcher.OutcomeBalanceGap):
+// an SMS whose balance does not follow from the wallet's previous SMS ("a possible missed SMS").
+const outcomeBalanceGap pipeline.OutcomeType = "wallet.balance_gap"
+
+// balanceGapRecord is the part of a balance gap outcome record that pipeline.Outcome does not
+// hold. The record is matcher.BalanceGapOutcome encoded with encoding/json: pipeline.Outcome's
+// fields (embedded, so at the top level) plus "balanceGap", a pipeline/state.BalanceGap:
+//
+//	{"id": ..., "type": "wallet.balance_gap", "eventId": ..., "merchantId": ..., "environment": ...,
+//	 "wallet": {...}, "rule": "balance_chain", "payment": {...}, "reason": ..., "disposition": ...,
+//	 "acceptedAt": ..., "decidedAt": ...,
+//	 "balanceGap": {"eventId", "merchantId", "wallet", "direction", "amount", "feePaisa", "trxId",
+//	                "at", "previousEventId", "previousAt", "previousBalance", "expectedPaisa",
+//	                "actualPaisa", "differencePaisa", "review", "detectedAt"}}
+//
+// It is decoded here rather than imported: stages never import each other (DESIGN.md), and
+// pipeline/state would bring the Redis client into the audit sink. Only the fields the
+// balance_gaps table stores are declared; TestBalanceGapRecordMatchesMatcher encodes a real
+// matcher.BalanceGapOutcome and fails when the two drift apart.
+type balanceGapRecord struct {
+	BalanceGap *struct {
+		Direction       string         `json:"direction"`
+		Amount          pipeline.Money `json:"amount"`
+		FeePaisa        int64          `json:"feePaisa"`
+		TrxID           string         `json:"trxId"`
+		At              time.Time      `json:"at"`
+		PreviousEventID string         `json:"previousEventId"`
+		PreviousAt      time.Time      `json:"previousAt"`
+		PreviousBalance pipeline.Money `json:"previousBalance"`
+		ExpectedPaisa   int64          `json:"expectedPaisa"`
+		ActualPaisa     int64          `json:"actualPaisa"`
+		DifferencePaisa int64          `json:"differencePaisa"`
+		Review          bool           `json:"review"`
+	} `json:"balanceGap"`
+}
+
+// maxDecimalPaisa is the largest magnitude, in paisa, a Decimal(18, 2) column holds. A value
+// beyond it would make the whole insert fail and stall the sink on that batch, so such a record
+// is rejected instead.
+const maxDecimalPaisa = 999_999_999_999_999_999
+
+// gapRowOf maps a balance gap outcome; value is the record, decoded again for its balanceGap.
+func gapRowOf(o *pipeline.Outcome, value []byte) (gapRow, error) {
+	var rec balanceGapRecord
+	if err := json.Unmarshal(value, &rec); err != nil {
+		return gapRow{}, fmt.Errorf("%w: %w", ErrBadBalanceGap, err)
+	}
+	g := rec.BalanceGap
+	if g == nil {
+		return gapRow{}, fmt.Errorf("%w: no balanceGap", ErrBadBalanceGap)
+	}
+	for _, v := range []int64{g.FeePaisa, g.ExpectedPaisa, g.ActualPaisa, g.DifferencePaisa} {
+		if v > maxDecimalPaisa || v < -maxDecimalPaisa {
+			return gapRow{}, fmt.Errorf("%w: amount %d paisa out of range", ErrBadBalanceGap, v)
+		}
+	}
+	return gapRow{
+		OutcomeID:       o.ID,
+		EventID:         o.EventID,
+		MerchantID:      o.MerchantID,
+		Environment:     string(orEnv(o.Environment, o.Wallet.Environment)),
+		Provider:        string(o.Wallet.Provider),
+		Wallet:          walletKey(o.Wallet),
+		Direction:       g.Direction,
+		Amount:          g.Amount,
+		Fee:             pipeline.Money(g.FeePaisa),
+		TrxID:           g.TrxID,
+		SMSAt:           g.At,
+		PreviousEventID: g.PreviousEventID,
+		PreviousAt:      g.PreviousAt,
+		PreviousBalance: g.PreviousBalance,
+		Expected:        pipeline.Money(g.ExpectedPaisa),
+		Actual:          pipeline.Money(g.ActualPaisa),
+		Difference:      pipeline.Money(g.DifferencePaisa),
+		Review:          g.Review,
+		AcceptedAt:      o.AcceptedAt,
+		DecidedAt:       o.DecidedAt,
+	}, nil
 }
 
 func attemptRowOf(rec *kgo.Record) (attemptRow, error) {

@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/paystream/paystream/matcher"
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
 )
 
 func TestConverterOneRowPerRecord(t *testing.T) {
@@ -73,6 +77,113 @@ func TestConverterOneRowPerRecord(t *testing.T) {
 	if v := expiry.values(1); v[len(v)-3] != uint64(0) || v[21] != time.Unix(0, 0).UTC() {
 		t.Errorf("expiry without a request: latency %v accepted_at %v, want 0 and 1970", v[len(v)-3], v[21])
 	}
+
+	// Refunds and balance gaps get their own tables (they were rejects before schema version 3).
+	var second refundRow
+	for _, r := range buf.refunds.rows {
+		if r.RefundTrxID == "RFD002" {
+			second = r
+		}
+	}
+	wantRefund := refundRow{
+		OutcomeID: pipeline.RefundOutcomeID("evt_refund_2"), EventID: "evt_refund_2", IntentID: "int_1", MerchantID: "m1",
+		Environment: "LIVE", Provider: "bkash", Wallet: "bkash:01700000001:LIVE", PaymentID: "bkpay_int_1",
+		TrxID: "TRX001", RefundTrxID: "RFD002", Amount: pipeline.BDT(100), RefundedTotal: pipeline.BDT(300),
+		IntentAmount: pipeline.BDT(500), Reason: "customer returned the goods", Operator: "ops@m1",
+		CustomerReference: "ORDER-int_1", AcceptedAt: f.event("evt_refund_2").AcceptedAt,
+		DecidedAt: f.event("evt_refund_2").AcceptedAt.Add(20 * time.Millisecond),
+	}
+	if second != wantRefund {
+		t.Errorf("refund row =\n  %+v\nwant\n  %+v", second, wantRefund)
+	}
+	if v := second.values(1); v[10] != "100" || v[11] != "300" || v[len(v)-2] != uint64(20) {
+		t.Errorf("refund values: amount %v, refunded_total %v, latency %v", v[10], v[11], v[len(v)-2])
+	}
+	var review gapRow
+	for _, g := range buf.gaps.rows {
+		if g.EventID == "evt_pay_8" {
+			review = g
+		}
+	}
+	if review.Wallet != "nagad:01800000002:LIVE" || review.Environment != "LIVE" || review.Direction != "credit" ||
+		review.Expected != 525_000 || review.Actual != 500_000 || review.Difference != -25_000 || !review.Review ||
+		review.PreviousEventID != "evt_pay_6" || review.TrxID != "TRX008" {
+		t.Errorf("evt_pay_8 gap row = %+v", review)
+	}
+	if v := review.values(1); v[18] != "-250" || v[19] != uint8(1) {
+		t.Errorf("gap values: difference %v review %v, want -250 and 1", v[18], v[19])
+	}
+}
+
+// TestBalanceGapRecordMatchesMatcher pins the audit's local decoding of the matcher's balance gap
+// outcome to the matcher's own types: every field the balance_gaps table stores survives an
+// encoding by matcher.BalanceGapOutcome. The sink does not import the matcher (stages never import
+// each other); this test does, so that a renamed field fails here rather than in production.
+func TestBalanceGapRecordMatchesMatcher(t *testing.T) {
+	t.Parallel()
+	if outcomeBalanceGap != matcher.OutcomeBalanceGap {
+		t.Fatalf("outcomeBalanceGap = %q, the matcher produces %q", outcomeBalanceGap, matcher.OutcomeBalanceGap)
+	}
+	at := time.Date(2026, 5, 5, 10, 0, 0, 0, time.UTC)
+	w := pipeline.Wallet{Provider: pipeline.Rocket, Account: "01600000006", Environment: pipeline.Live}
+	p := &pipeline.Payment{Provider: pipeline.Rocket, TrxID: "R123", Amount: pipeline.BDT(40), OccurredAt: at}
+	o := &matcher.BalanceGapOutcome{
+		Outcome: pipeline.Outcome{
+			ID: matcher.BalanceGapOutcomeID("ev_g"), Type: matcher.OutcomeBalanceGap, EventID: "ev_g", MerchantID: "m9",
+			Environment: pipeline.Live, Wallet: w, Rule: matcher.RuleBalanceChain, Payment: p,
+			Reason: matcher.ReasonBalanceMismatch, Disposition: pipeline.DispositionReview,
+			AcceptedAt: at.Add(time.Second), DecidedAt: at.Add(2 * time.Second),
+		},
+		BalanceGap: &state.BalanceGap{
+			EventID: "ev_g", MerchantID: "m9", Wallet: w, Direction: "credit", Amount: pipeline.BDT(40), FeePaisa: 80,
+			TrxID: "R123", At: at, PreviousEventID: "ev_f", PreviousAt: at.Add(-time.Hour), PreviousBalance: 12_345,
+			ExpectedPaisa: 16_345, ActualPaisa: 15_265, DifferencePaisa: -1_080, Review: true, DetectedAt: at.Add(2 * time.Second),
+		},
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := newBuffer()
+	if err := newConverter(pipeline.Topics{}).add(buf, &kgo.Record{Topic: pipeline.Topics{}.Outcomes(), Value: b}); err != nil {
+		t.Fatalf("add = %v\nrecord: %s", err, b)
+	}
+	if len(buf.gaps.rows) != 1 {
+		t.Fatalf("%d balance_gaps rows", len(buf.gaps.rows))
+	}
+	want := gapRow{
+		OutcomeID: o.ID, EventID: "ev_g", MerchantID: "m9", Environment: "LIVE", Provider: "rocket",
+		Wallet: "rocket:01600000006:LIVE", Direction: "credit", Amount: 4000, Fee: 80, TrxID: "R123", SMSAt: at,
+		PreviousEventID: "ev_f", PreviousAt: at.Add(-time.Hour), PreviousBalance: 12_345,
+		Expected: 16_345, Actual: 15_265, Difference: -1_080, Review: true,
+		AcceptedAt: at.Add(time.Second), DecidedAt: at.Add(2 * time.Second),
+	}
+	if got := buf.gaps.rows[0]; !reflect.DeepEqual(got, want) {
+		t.Errorf("balance_gaps row =\n  %+v\nwant\n  %+v\nrecord: %s", got, want, b)
+	}
+}
+
+func TestBadBalanceGapIsRejected(t *testing.T) {
+	t.Parallel()
+	tp := pipeline.Topics{}
+	for name, value := range map[string]string{
+		"no gap":        `{"id":"o_g","type":"wallet.balance_gap","merchantId":"m1"}`,
+		"gap not JSON":  `{"id":"o_g","type":"wallet.balance_gap","merchantId":"m1","balanceGap":"x"}`,
+		"beyond column": `{"id":"o_g","type":"wallet.balance_gap","merchantId":"m1","balanceGap":{"expectedPaisa":1000000000000000000}}`,
+		"below column":  `{"id":"o_g","type":"wallet.balance_gap","merchantId":"m1","balanceGap":{"differencePaisa":-9223372036854775808}}`,
+	} {
+		buf := newBuffer()
+		err := newConverter(tp).add(buf, &kgo.Record{Topic: tp.Outcomes(), Value: []byte(value)})
+		if !errors.Is(err, ErrBadBalanceGap) || len(buf.rejects.rows) != 1 || len(buf.gaps.rows) != 0 {
+			t.Errorf("%s: add = %v, %d rejects, %d gaps; want ErrBadBalanceGap and one reject", name, err, len(buf.rejects.rows), len(buf.gaps.rows))
+		}
+	}
+	// The largest magnitude the column holds is accepted: nothing that decodes can fail the insert.
+	buf := newBuffer()
+	ok := `{"id":"o_g","type":"wallet.balance_gap","merchantId":"m1","balanceGap":{"expectedPaisa":-999999999999999999}}`
+	if err := newConverter(tp).add(buf, &kgo.Record{Topic: tp.Outcomes(), Value: []byte(ok)}); err != nil {
+		t.Errorf("add(-999999999999999999 paisa) = %v", err)
+	}
 }
 
 func TestUnknownTopicIsRejected(t *testing.T) {
@@ -94,6 +205,8 @@ func TestRowValuesMatchColumns(t *testing.T) {
 		{tableInbound, (&inboundRow{}).values(0), inboundColumns},
 		{tableChanges, (&changeRow{}).values(0), changeColumns},
 		{tablePayments, (&paymentRow{}).values(0), paymentColumns},
+		{tableRefunds, (&refundRow{}).values(0), refundColumns},
+		{tableGaps, (&gapRow{}).values(0), gapColumns},
 		{tableAttempts, (&attemptRow{}).values(0), attemptColumns},
 		{tableRejects, (&rejectRow{}).values(0), rejectColumns},
 	} {
@@ -186,6 +299,8 @@ func BenchmarkRowConversion(b *testing.B) {
 		{"inbound_payment", pick(tp.Inbound(), `"payment.reported"`)},
 		{"intent_status_change", pick(tp.Outcomes(), `"status":"PAID"`)},
 		{"payment_outcome", pick(tp.Outcomes(), `"payment.recorded"`)},
+		{"refund_outcome", pick(tp.Outcomes(), `"type":"payment.refunded"`)},
+		{"balance_gap_outcome", pick(tp.Outcomes(), `"wallet.balance_gap"`)},
 		{"webhook_attempt", pick(tp.WebhookAttempts(), `"delivered"`)},
 		{"reject", f.bad[0]},
 	} {

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -125,13 +127,99 @@ func TestSchemaDocMatchesTables(t *testing.T) {
 	for _, tc := range []struct {
 		table string
 		cols  []string
-	}{{tableInbound, inboundColumns}, {tableChanges, changeColumns}, {tablePayments, paymentColumns}, {tableAttempts, attemptColumns}, {tableRejects, rejectColumns}} {
+	}{
+		{tableInbound, inboundColumns}, {tableChanges, changeColumns}, {tablePayments, paymentColumns},
+		{tableRefunds, refundColumns}, {tableGaps, gapColumns}, {tableAttempts, attemptColumns}, {tableRejects, rejectColumns},
+	} {
 		var names []string
 		for _, c := range live[tc.table] {
 			names = append(names, c[0])
 		}
 		if !slices.Equal(names, tc.cols) {
 			t.Errorf("insert columns of %s = %v, table has %v", tc.table, tc.cols, names)
+		}
+	}
+}
+
+// TestMigrateUpgradesVersion2Database upgrades a database at schema version 2 (what runs before
+// this change) while a new sink already writes refunds and balance gaps: the sink's insert into
+// the missing tables fails with ErrSchemaMissing and is retried; after Migrate the same batch goes
+// through, with no table written twice. Migrate stays idempotent on the upgraded database.
+func TestMigrateUpgradesVersion2Database(t *testing.T) {
+	t.Parallel()
+	dsn, conn := testDB(t) // only to fail early when ClickHouse is down, and for cleanup
+	_, db, _ := parseDSN(dsn)
+	old := db + "_v2"
+	oldDSN := strings.Replace(dsn, db, old, 1)
+	t.Cleanup(func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+old) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	opts, _, err := parseDSN(oldDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := createDatabase(ctx, opts, old); err != nil {
+		t.Fatal(err)
+	}
+	oldConn, err := clickhouse.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oldConn.Close()
+	var v2 []migration
+	for _, m := range migrations {
+		if m.version <= 2 {
+			v2 = append(v2, m)
+		}
+	}
+	if err := applyMigrations(ctx, oldConn, old, v2); err != nil {
+		t.Fatalf("migrating %s to version 2: %v", old, err)
+	}
+
+	s, err := New(Config{DSN: oldDSN, Bus: busCfg(), Logger: quietLogger()}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f := newFixture(time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond))
+	s.add(kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "t", Partitions: []kgo.FetchPartition{{Records: f.records(t)}}}}}})
+	if err := s.flush(ctx); !errors.Is(err, ErrSchemaMissing) || !strings.Contains(err.Error(), "."+tableRefunds) {
+		t.Fatalf("flush into a version 2 database = %v, want ErrSchemaMissing on %s", err, tableRefunds)
+	}
+	for range 2 {
+		if err := Migrate(ctx, oldDSN); err != nil {
+			t.Fatalf("Migrate from version 2: %v", err)
+		}
+	}
+	if err := s.flush(ctx); err != nil {
+		t.Fatalf("flush after Migrate = %v", err)
+	}
+	for table, want := range f.want() {
+		// Without FINAL: a table written twice by the retried flush would show it.
+		if got := count(t, oldConn, table, false); got != want {
+			t.Errorf("%s holds %d rows after the retried flush, want %d", table, got, want)
+		}
+	}
+	var version uint32
+	if err := oldConn.QueryRow(ctx, "SELECT max(version) FROM schema_migrations").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if want := migrations[len(migrations)-1].version; version != want {
+		t.Errorf("schema version after the upgrade = %d, want %d", version, want)
+	}
+	if n := count(t, oldConn, "schema_migrations", true); n != uint64(len(migrations)) {
+		t.Errorf("schema_migrations holds %d versions, want %d", n, len(migrations))
+	}
+	for _, table := range []string{tableRefunds, tableGaps} {
+		var stmt string
+		if err := oldConn.QueryRow(ctx, "SHOW CREATE TABLE "+table).Scan(&stmt); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"ReplacingMergeTree(ingested_at_ms)", "PARTITION BY toYYYYMM(accepted_at)", "ORDER BY (environment, merchant_id, outcome_id)"} {
+			if !strings.Contains(stmt, want) {
+				t.Errorf("%s is not made with %q:\n%s", table, want, stmt)
+			}
 		}
 	}
 }
@@ -217,6 +305,45 @@ func TestAnalystQueries(t *testing.T) {
 		"Webhook end-to-end latency": func(t *testing.T, rows []map[string]string) {
 			if got, want := render(rows, "event_type", "delivered"), "payment.expired 1; payment.paid 2"; got != want {
 				t.Errorf("end-to-end latency groups = %q, want %q", got, want)
+			}
+		},
+		"Refunds per merchant per day": func(t *testing.T, rows []map[string]string) {
+			sums := map[string][2]float64{} // merchant -> refunds, amount (over days)
+			for _, r := range rows {
+				s := sums[r["merchant_id"]]
+				s[0] += num(t, r["refunds"])
+				s[1] += num(t, r["refunded_bdt"])
+				sums[r["merchant_id"]] = s
+				if r["intents"] != "1" {
+					t.Errorf("refunds of %s on %s touched %s intents, want 1 (int_1)", r["merchant_id"], r["day"], r["intents"])
+				}
+			}
+			// int_1 refunded twice (200 + 100); int_5's refund is SANDBOX.
+			if want := map[string][2]float64{"m1": {2, 300}}; !reflect.DeepEqual(sums, want) {
+				t.Errorf("refunds per merchant = %v, want %v", sums, want)
+			}
+		},
+		"Net paid per merchant per day (paid − refunded)": func(t *testing.T, rows []map[string]string) {
+			sums := map[string][3]float64{} // merchant -> paid, refunded, net (over days)
+			for _, r := range rows {
+				s := sums[r["merchant_id"]]
+				s[0] += num(t, r["paid_bdt"])
+				s[1] += num(t, r["refunded_bdt"])
+				s[2] += num(t, r["net_paid_bdt"])
+				sums[r["merchant_id"]] = s
+			}
+			// m1: int_1 500 + int_2 1250.50 paid, 300 refunded; m2: int_3 300 paid (claim).
+			want := map[string][3]float64{"m1": {1750.50, 300, 1450.50}, "m2": {300, 0, 300}}
+			if !reflect.DeepEqual(sums, want) {
+				t.Errorf("net paid per merchant = %v, want %v", sums, want)
+			}
+		},
+		"Balance gaps by wallet": func(t *testing.T, rows []map[string]string) {
+			got := render(rows, "wallet", "merchant_id", "gaps", "sent_to_review", "unreported_in_bdt", "unreported_out_bdt")
+			// m2: TRX008's SMS 250 short (sent to review), then a debit SMS 100 short; m1: a credit
+			// SMS 500 over; m3's gap is SANDBOX.
+			if want := "nagad:01800000002:LIVE m2 2 1 0 350; bkash:01700000001:LIVE m1 1 0 500 0"; got != want {
+				t.Errorf("balance gaps by wallet = %q, want %q", got, want)
 			}
 		},
 		"Rejected records": func(t *testing.T, rows []map[string]string) {

@@ -140,6 +140,35 @@ func checkRows(t *testing.T, conn driver.Conn, f *fixture) {
 	}
 
 	var (
+		intent, refundTrx, total string
+		refundLatency            uint64
+	)
+	err = conn.QueryRow(ctx, `SELECT intent_id, refund_trx_id, toString(amount), toString(refunded_total), decision_latency_ms
+		FROM refunds FINAL WHERE outcome_id = ?`, pipeline.RefundOutcomeID("evt_refund_2")).
+		Scan(&intent, &refundTrx, &amount, &total, &refundLatency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if intent != "int_1" || refundTrx != "RFD002" || amount != "100.00" || total != "300.00" || refundLatency != 20 {
+		t.Errorf("evt_refund_2 refunds row = %s %s %s %s %d", intent, refundTrx, amount, total, refundLatency)
+	}
+
+	var (
+		fee, expected, difference string
+		review                    uint8
+		smsAtMs                   uint64
+	)
+	g := f.gaps[2] // the m2 debit SMS
+	err = conn.QueryRow(ctx, `SELECT toString(fee), toString(expected_balance), toString(difference), review, sms_at_ms
+		FROM balance_gaps FINAL WHERE outcome_id = ?`, g.ID).Scan(&fee, &expected, &difference, &review, &smsAtMs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fee != "1.85" || expected != "4898.15" || difference != "-100.00" || review != 0 || smsAtMs != uint64(g.BalanceGap.At.UnixMilli()) {
+		t.Errorf("%s balance_gaps row = fee %s expected %s difference %s review %d sms_at_ms %d", g.EventID, fee, expected, difference, review, smsAtMs)
+	}
+
+	var (
 		result   string
 		code     uint16
 		duration uint64
