@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 func TestParseMoney(t *testing.T) {
@@ -77,5 +78,45 @@ func TestMasking(t *testing.T) {
 	}
 	if MaskMSISDN("123") != "***" {
 		t.Fatal("short values must be masked whole")
+	}
+}
+
+func benchEvent() *Event {
+	amount, bal := BDT(500), BDT(12500)
+	return &Event{
+		ID: "0193a1f2-7b7c-7c1e-9d43-2b7d7e0c1a55", Kind: KindPaymentReported, Source: SourceSMS,
+		Wallet:     Wallet{Provider: BKash, Account: "01711111111", Environment: Sandbox},
+		MerchantID: "mch_0123456789abcdef0123", Environment: Sandbox, AcceptedAt: time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC),
+		Payment: &Payment{Provider: BKash, TrxID: "DKL7X2M9QA", Amount: amount, Sender: "01999999999", Reference: "order-42",
+			OccurredAt: time.Date(2026, 11, 21, 7, 59, 58, 0, time.UTC)},
+		SMS: &SMS{Sender: "bKash", Text: "You have received Tk 500.00 from 01999999999. Ref order-42. Fee Tk 0.00. Balance Tk 12,500.00. TrxID DKL7X2M9QA at 21/11/2026 13:59",
+			DeviceID: "dev_1", ReceivedAt: time.Date(2026, 11, 21, 7, 59, 59, 0, time.UTC), Trusted: true, Kind: "received_send_money",
+			Direction: "credit", Amount: &amount, Balance: &bal, TrxID: "DKL7X2M9QA"},
+		Raw: []byte(`{"from":"bKash","text":"You have received Tk 500.00 ..."}`),
+	}
+}
+
+// The inbound event codec: ingest encodes one per request, the matcher and the audit decode each.
+func BenchmarkEncodeEvent(b *testing.B) {
+	ev := benchEvent()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := EncodeEvent(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	raw, err := EncodeEvent(benchEvent())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeEvent(raw); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -108,3 +108,12 @@ func FuzzDecodeAnswer(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseTime(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseTime("2023-01-23T02:16:57:784 GMT+0600"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
