@@ -55,7 +55,7 @@ bench: build
 	deploy/local/services.sh
 	mkdir -p $(BENCH_OUT)
 	go test -run '^$$' -bench . -benchmem ./pipeline/... ./matcher/... ./sink/... ./ingest/... | tee $(BENCH_OUT)/micro.txt
-	go run ./bench/stages -duration 5s -json $(BENCH_OUT)/stages.json -cpuprofile $(BENCH_OUT)/stages-pprof | tee $(BENCH_OUT)/stages.txt
+	go run ./bench/stages -duration 5s -webhooks 20000 -matcher-intents 20000 -json $(BENCH_OUT)/stages.json -cpuprofile $(BENCH_OUT)/stages-pprof | tee $(BENCH_OUT)/stages.txt
 	go run ./bench/e2e -spawn bin/paystream -merchants 20 -rate $(BENCH_RATE) -duration $(BENCH_DURATION) \
 		-mix native=4,sms=3,sns=2,txn=1 -json $(BENCH_OUT)/e2e.json -plot $(BENCH_OUT)/e2e.html \
 		-profile $(BENCH_OUT)/e2e-pprof | tee $(BENCH_OUT)/e2e.txt
