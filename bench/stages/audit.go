@@ -111,22 +111,15 @@ func runAudit(e *env) ([]Row, error) {
 		return []Row{row}, err
 	}
 	defer brk.Close()
-	cl, err := bus.NewProducer(bc, time.Minute, 100_000)
-	if err != nil {
-		return []Row{row}, err
-	}
 	recs := make([]*kgo.Record, k)
 	for i, ev := range events {
 		v, err := pipeline.EncodeEvent(ev)
 		if err != nil {
-			cl.Close()
 			return []Row{row}, err
 		}
 		recs[i] = &kgo.Record{Topic: topics.Inbound(), Key: []byte(ev.Wallet.Key()), Value: v}
 	}
-	err = produceAll(cl, recs)
-	cl.Close()
-	if err != nil {
+	if err := produceAll(bc, recs); err != nil {
 		return []Row{row}, err
 	}
 	valueBytes := len(recs[0].Value)

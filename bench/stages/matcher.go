@@ -140,11 +140,6 @@ func runMatcher(e *env) ([]Row, error) {
 // produceMatcherBacklog produces k intent.created events (unique amounts per wallet), then one
 // payment.reported event paying each intent by amount.
 func produceMatcherBacklog(bc bus.Config, topics pipeline.Topics, wallets []pipeline.Wallet, k int) error {
-	cl, err := bus.NewProducer(bc, time.Minute, 100_000)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
 	now := time.Now().UTC()
 	type intent struct {
 		w      pipeline.Wallet
@@ -179,11 +174,17 @@ func produceMatcherBacklog(bc bus.Config, topics pipeline.Topics, wallets []pipe
 		}
 		recs = append(recs, &kgo.Record{Topic: topics.Inbound(), Key: []byte(in.w.Key()), Value: v})
 	}
-	return produceAll(cl, recs)
+	return produceAll(bc, recs)
 }
 
-// produceAll produces recs in order (per partition) and waits for every acknowledgement.
-func produceAll(cl *kgo.Client, recs []*kgo.Record) error {
+// produceAll produces recs in order (per partition) with a producer of its own and waits for every
+// acknowledgement: the backlog a component stage drains.
+func produceAll(bc bus.Config, recs []*kgo.Record) error {
+	cl, err := bus.NewProducer(bc, time.Minute, 100_000)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const chunk = 10000

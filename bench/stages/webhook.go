@@ -167,22 +167,15 @@ func runWebhook(e *env) ([]Row, error) {
 		return []Row{row}, err
 	}
 	defer brk.Close()
-	cl, err := bus.NewProducer(bc, time.Minute, 100_000)
-	if err != nil {
-		return []Row{row}, err
-	}
 	recs := make([]*kgo.Record, k)
 	for i, o := range outcomes {
 		v, err := pipeline.EncodeOutcome(o)
 		if err != nil {
-			cl.Close()
 			return []Row{row}, err
 		}
 		recs[i] = &kgo.Record{Topic: topics.Outcomes(), Key: []byte(o.MerchantID), Value: v}
 	}
-	err = produceAll(cl, recs)
-	cl.Close()
-	if err != nil {
+	if err := produceAll(bc, recs); err != nil {
 		return []Row{row}, err
 	}
 	reg := prometheus.NewRegistry()
