@@ -11,7 +11,7 @@ import (
 // "possible missed SMS"). It is the matcher's own: no webhook is sent for it (the webhook sink
 // handles only pipeline.OutcomeIntentStatus); the audit sink stores it in its balance_gaps table.
 // Operators list gaps with state.Store.BalanceGaps.
-const OutcomeBalanceGap pipeline.OutcomeType = "wallet.balance_gap"
+const OutcomeBalanceGap = pipeline.OutcomeBalanceGap
 
 // RuleBalanceChain is the rule of balance gap outcomes: consecutive SMS balances of one wallet
 // must follow from each other.

@@ -85,6 +85,37 @@ const (
 	OutcomeRefund OutcomeType = "payment.refunded"
 )
 
+// OutcomeBalanceGap is the matcher's record of a break of a wallet's balance chain: the common
+// outcome fields plus "balanceGap", a BalanceGap (see matcher.BalanceGapOutcome). No webhook is
+// sent for it; the audit stores it in balance_gaps.
+const OutcomeBalanceGap OutcomeType = "wallet.balance_gap"
+
+// BalanceGap is a break of a wallet's balance chain, "a possible missed SMS": an SMS whose balance
+// is not the previous balance plus or minus its own amount. Signed amounts are in paisa (int64),
+// because an expected balance may be negative.
+type BalanceGap struct {
+	EventID         string    `json:"eventId"` // the SMS that broke the chain
+	MerchantID      string    `json:"merchantId"`
+	Wallet          Wallet    `json:"wallet"`
+	Direction       string    `json:"direction"` // credit or debit
+	Amount          Money     `json:"amount"`
+	FeePaisa        int64     `json:"feePaisa,omitempty"`
+	TrxID           string    `json:"trxId,omitempty"`
+	At              time.Time `json:"at"`
+	PreviousEventID string    `json:"previousEventId"`
+	PreviousAt      time.Time `json:"previousAt"`
+	PreviousBalance Money     `json:"previousBalance"`
+	// ExpectedPaisa is the previous balance plus or minus the SMS's amount (and fee); ActualPaisa the
+	// balance the SMS reports; DifferencePaisa = actual - expected (> 0: money arrived that no SMS
+	// reported, typically a missed credit; < 0: a missed debit, or the SMS overstates a credit).
+	ExpectedPaisa   int64 `json:"expectedPaisa"`
+	ActualPaisa     int64 `json:"actualPaisa"`
+	DifferencePaisa int64 `json:"differencePaisa"`
+	// Review is true when the SMS was a payment that was sent to review (balance_mismatch) because of it.
+	Review     bool      `json:"review,omitempty"`
+	DetectedAt time.Time `json:"detectedAt"`
+}
+
 // RuleRefund is the rule of OutcomeRefund outcomes.
 const RuleRefund Rule = "refund"
 

@@ -28,31 +28,9 @@ type BalanceHead struct {
 	TrxID      string `json:"trxId,omitempty"`
 }
 
-// BalanceGap is a break of a wallet's balance chain, "a possible missed SMS": an SMS whose balance
-// is not the previous balance plus or minus its own amount. Signed amounts are in paisa (int64),
-// because an expected balance may be negative.
-type BalanceGap struct {
-	EventID         string          `json:"eventId"` // the SMS that broke the chain
-	MerchantID      string          `json:"merchantId"`
-	Wallet          pipeline.Wallet `json:"wallet"`
-	Direction       string          `json:"direction"` // credit or debit
-	Amount          pipeline.Money  `json:"amount"`
-	FeePaisa        int64           `json:"feePaisa,omitempty"`
-	TrxID           string          `json:"trxId,omitempty"`
-	At              time.Time       `json:"at"`
-	PreviousEventID string          `json:"previousEventId"`
-	PreviousAt      time.Time       `json:"previousAt"`
-	PreviousBalance pipeline.Money  `json:"previousBalance"`
-	// ExpectedPaisa is the previous balance plus or minus the SMS's amount (and fee); ActualPaisa the
-	// balance the SMS reports; DifferencePaisa = actual - expected (> 0: money arrived that no SMS
-	// reported, typically a missed credit; < 0: a missed debit, or the SMS overstates a credit).
-	ExpectedPaisa   int64 `json:"expectedPaisa"`
-	ActualPaisa     int64 `json:"actualPaisa"`
-	DifferencePaisa int64 `json:"differencePaisa"`
-	// Review is true when the SMS was a payment that was sent to review (balance_mismatch) because of it.
-	Review     bool      `json:"review,omitempty"`
-	DetectedAt time.Time `json:"detectedAt"`
-}
+// BalanceGap is a break of a wallet's balance chain (pipeline.BalanceGap, the vocabulary the
+// matcher's gap outcome and the audit share).
+type BalanceGap = pipeline.BalanceGap
 
 // BalanceGaps returns the newest balance gaps of wallets, newest SMS first, at most limit
 // (1..MaxListLimit). It blocks for one pipelined round trip. Errors: ErrInvalid (wrapped) for a bad

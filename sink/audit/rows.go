@@ -154,7 +154,7 @@ func (r *refundRow) values(ingestedMs uint64) []any {
 	}
 }
 
-// gapRow is one balance_gaps row: one balance gap outcome of the matcher (outcomeBalanceGap).
+// gapRow is one balance_gaps row: one balance gap outcome of the matcher (pipeline.OutcomeBalanceGap).
 // Balances and differences are signed paisa, stored as Decimal(18, 2) BDT like every amount.
 type gapRow struct {
 	OutcomeID, EventID, MerchantID, Environment, Provider, Wallet string
@@ -309,7 +309,7 @@ func addOutcome(buf *buffer, rec *kgo.Record) error {
 		buf.payments.rows = append(buf.payments.rows, paymentRowOf(o))
 	case pipeline.OutcomeRefund:
 		buf.refunds.rows = append(buf.refunds.rows, refundRowOf(o))
-	case outcomeBalanceGap:
+	case pipeline.OutcomeBalanceGap:
 		row, err := gapRowOf(o, rec.Value)
 		if err != nil {
 			return err
@@ -415,40 +415,11 @@ func refundRowOf(o *pipeline.Outcome) refundRow {
 	return r
 }
 
-// outcomeBalanceGap is the type of the matcher's balance gap outcome (matcher.OutcomeBalanceGap):
-// an SMS whose balance does not follow from the wallet's previous SMS ("a possible missed SMS").
-const outcomeBalanceGap pipeline.OutcomeType = "wallet.balance_gap"
-
-// balanceGapRecord is the part of a balance gap outcome record that pipeline.Outcome does not
-// hold. The record is matcher.BalanceGapOutcome encoded with encoding/json: pipeline.Outcome's
-// fields (embedded, so at the top level) plus "balanceGap", a pipeline/state.BalanceGap:
-//
-//	{"id": ..., "type": "wallet.balance_gap", "eventId": ..., "merchantId": ..., "environment": ...,
-//	 "wallet": {...}, "rule": "balance_chain", "payment": {...}, "reason": ..., "disposition": ...,
-//	 "acceptedAt": ..., "decidedAt": ...,
-//	 "balanceGap": {"eventId", "merchantId", "wallet", "direction", "amount", "feePaisa", "trxId",
-//	                "at", "previousEventId", "previousAt", "previousBalance", "expectedPaisa",
-//	                "actualPaisa", "differencePaisa", "review", "detectedAt"}}
-//
-// It is decoded here rather than imported: stages never import each other (DESIGN.md), and
-// pipeline/state would bring the Redis client into the audit sink. Only the fields the
-// balance_gaps table stores are declared; TestBalanceGapRecordMatchesMatcher encodes a real
-// matcher.BalanceGapOutcome and fails when the two drift apart.
+// balanceGapRecord is the part of a balance gap outcome record (pipeline.OutcomeBalanceGap,
+// matcher.BalanceGapOutcome encoded) that pipeline.Outcome does not hold. TestBalanceGapRecordMatchesMatcher
+// encodes a real matcher.BalanceGapOutcome and fails when the two drift apart.
 type balanceGapRecord struct {
-	BalanceGap *struct {
-		Direction       string         `json:"direction"`
-		Amount          pipeline.Money `json:"amount"`
-		FeePaisa        int64          `json:"feePaisa"`
-		TrxID           string         `json:"trxId"`
-		At              time.Time      `json:"at"`
-		PreviousEventID string         `json:"previousEventId"`
-		PreviousAt      time.Time      `json:"previousAt"`
-		PreviousBalance pipeline.Money `json:"previousBalance"`
-		ExpectedPaisa   int64          `json:"expectedPaisa"`
-		ActualPaisa     int64          `json:"actualPaisa"`
-		DifferencePaisa int64          `json:"differencePaisa"`
-		Review          bool           `json:"review"`
-	} `json:"balanceGap"`
+	BalanceGap *pipeline.BalanceGap `json:"balanceGap"`
 }
 
 // maxDecimalPaisa is the largest magnitude, in paisa, a Decimal(18, 2) column holds. A value

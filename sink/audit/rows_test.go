@@ -121,8 +121,8 @@ func TestConverterOneRowPerRecord(t *testing.T) {
 // each other); this test does, so that a renamed field fails here rather than in production.
 func TestBalanceGapRecordMatchesMatcher(t *testing.T) {
 	t.Parallel()
-	if outcomeBalanceGap != matcher.OutcomeBalanceGap {
-		t.Fatalf("outcomeBalanceGap = %q, the matcher produces %q", outcomeBalanceGap, matcher.OutcomeBalanceGap)
+	if pipeline.OutcomeBalanceGap != matcher.OutcomeBalanceGap {
+		t.Fatalf("pipeline.OutcomeBalanceGap = %q, the matcher produces %q", pipeline.OutcomeBalanceGap, matcher.OutcomeBalanceGap)
 	}
 	at := time.Date(2026, 5, 5, 10, 0, 0, 0, time.UTC)
 	w := pipeline.Wallet{Provider: pipeline.Rocket, Account: "01600000006", Environment: pipeline.Live}
