@@ -357,33 +357,41 @@ func TestAnalystQueries(t *testing.T) {
 		},
 	}
 
-	doc := readSchemaDoc(t)
-	ran := map[string]bool{}
-	for _, q := range doc.queries {
-		if q.section != sectionQueries {
+	ran := runDocQueries(t, conn, sectionQueries, "TestAnalystQueries", checks)
+	if len(ran) < 5 {
+		t.Fatalf("SCHEMA.md has %d analyst queries, want at least 5", len(ran))
+	}
+}
+
+// runDocQueries runs every query of one section of SCHEMA.md as a subtest, each through its check
+// (by title; a query without one fails, and so does a check matching no query), and returns the
+// queries it ran: title -> SQL.
+func runDocQueries(t *testing.T, conn driver.Conn, section, testName string, checks map[string]queryCheck) map[string]string {
+	t.Helper()
+	ran := map[string]string{}
+	for _, q := range readSchemaDoc(t).queries {
+		if q.section != section {
 			continue
 		}
 		t.Run(q.title, func(t *testing.T) {
 			check, ok := checks[q.title]
 			if !ok {
-				t.Fatalf("SCHEMA.md query %q has no check in TestAnalystQueries: add one", q.title)
+				t.Fatalf("SCHEMA.md query %q has no check in %s: add one", q.title, testName)
 			}
-			ran[q.title] = true
 			rows := runQuery(t, conn, q.sql)
 			if len(rows) == 0 {
 				t.Fatalf("query returned no rows on the fixture:\n%s", q.sql)
 			}
 			check(t, rows)
 		})
-	}
-	if len(ran) < 5 {
-		t.Fatalf("SCHEMA.md has %d analyst queries, want at least 5", len(ran))
+		ran[q.title] = q.sql
 	}
 	for title := range checks {
-		if !ran[title] {
+		if _, ok := ran[title]; !ok {
 			t.Errorf("check %q matches no query of SCHEMA.md", title)
 		}
 	}
+	return ran
 }
 
 // runQuery runs sql and returns every row as column name -> fmt.Sprint of the value.

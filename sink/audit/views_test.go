@@ -73,34 +73,7 @@ func TestViewQueries(t *testing.T) {
 		},
 	}
 
-	doc := readSchemaDoc(t)
-	ran := map[string]bool{}
-	var volume string
-	for _, q := range doc.queries {
-		if q.section != sectionViews {
-			continue
-		}
-		t.Run(q.title, func(t *testing.T) {
-			check, ok := checks[q.title]
-			if !ok {
-				t.Fatalf("SCHEMA.md view query %q has no check in TestViewQueries: add one", q.title)
-			}
-			ran[q.title] = true
-			rows := runQuery(t, conn, q.sql)
-			if len(rows) == 0 {
-				t.Fatalf("query returned no rows on the fixture:\n%s", q.sql)
-			}
-			check(t, rows)
-		})
-		if q.title == "`mv_daily_volume`" {
-			volume = q.sql
-		}
-	}
-	for title := range checks {
-		if !ran[title] {
-			t.Errorf("check %q matches no view query of SCHEMA.md", title)
-		}
-	}
+	volume := runDocQueries(t, conn, sectionViews, "TestViewQueries", checks)["`mv_daily_volume`"]
 	if volume == "" {
 		t.Fatal("SCHEMA.md has no mv_daily_volume query")
 	}
