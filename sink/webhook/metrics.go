@@ -70,7 +70,7 @@ func newMetrics() *metrics {
 			Name: "paystream_webhook_inflight_capacity", Help: "Maximum concurrent webhook attempts in this process.",
 		}),
 		laneFull: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "paystream_webhook_lane_full_total", Help: "Due jobs put back because their merchant already had its maximum of attempts in flight.",
+			Name: "paystream_webhook_lane_full_total", Help: "Claimed jobs put back in Redis because their merchant's lane was full and its in-memory queue too.",
 		}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paystream_webhook_outcomes_skipped_total", Help: "Outcomes that should have become webhooks but could not (malformed record, dialect without renderer).",
