@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
@@ -66,6 +68,21 @@ func (s *Server) intentIdentity(ctx context.Context, intentID string) (intentIde
 	id := identityOf(rec)
 	s.look.intents.Add(intentID, id)
 	return id, nil
+}
+
+// loadIntent reads intentID for a handler: on ErrNotFound it answers notFound, on another error
+// 500, and returns nil (the request is answered).
+func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *apiError) *state.IntentRecord {
+	rec, err := s.state.GetIntent(rc(ctx), intentID)
+	if errors.Is(err, state.ErrNotFound) {
+		writeError(ctx, notFound)
+		return nil
+	}
+	if err != nil {
+		s.internal(ctx, "loading intent", err)
+		return nil
+	}
+	return rec
 }
 
 // wallet is the wallet the intent is paid to.

@@ -262,13 +262,8 @@ func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 			return
 		}
 		c := rc(ctx)
-		rec, err := s.state.GetIntent(c, id)
-		if errors.Is(err, state.ErrNotFound) {
-			writeError(ctx, errNotFound)
-			return
-		}
-		if err != nil {
-			s.internal(ctx, "loading intent", err)
+		rec := s.loadIntent(ctx, id, errNotFound)
+		if rec == nil {
 			return
 		}
 		d.IntentID = rec.ID

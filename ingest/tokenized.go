@@ -16,7 +16,6 @@ import (
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // TokenizedConfig turns on intents with paymentMethod "bkash_tokenized": paystream runs bKash
@@ -219,13 +218,8 @@ func (s *Server) handleTokenizedCallback(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusNotFound, "No bKash payment %s for this intent", paymentID))
 		return
 	}
-	ir, err := s.state.GetIntent(rc(ctx), id)
-	if errors.Is(err, state.ErrNotFound) {
-		writeError(ctx, errNotFound)
-		return
-	}
-	if err != nil {
-		s.internal(ctx, "loading intent", err)
+	ir := s.loadIntent(ctx, id, errNotFound)
+	if ir == nil {
 		return
 	}
 	in := &ir.Intent

@@ -12,7 +12,6 @@ import (
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // refundReq is POST /admin/v1/intents/{id}/refund's body; every field is optional.
@@ -66,13 +65,8 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusConflict, "bKash tokenized checkout is not configured"))
 		return
 	}
-	ir, err := s.state.GetIntent(rc(ctx), id)
-	if errors.Is(err, state.ErrNotFound) {
-		writeError(ctx, errNotFound)
-		return
-	}
-	if err != nil {
-		s.internal(ctx, "loading intent", err)
+	ir := s.loadIntent(ctx, id, errNotFound)
+	if ir == nil {
 		return
 	}
 	lock := s.tokKey(id) + ":refundlock"
