@@ -95,12 +95,18 @@ func renderNative(o *pipeline.Outcome) (rendered, error) {
 	if o.Payment != nil {
 		b.Data.TrxID = o.Payment.TrxID
 	}
+	return encodeBody(ev, &b, 384, "native")
+}
+
+// encodeBody encodes a webhook body without HTML escaping (customer references may hold & < >:
+// they are sent as typed) and without the encoder's trailing newline; size is a capacity hint.
+func encodeBody(event string, v any, size int, what string) (rendered, error) {
 	var buf bytes.Buffer
-	buf.Grow(384)
+	buf.Grow(size)
 	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // customer references may hold & < >: send them as typed
-	if err := enc.Encode(&b); err != nil {
-		return rendered{}, fmt.Errorf("encoding native webhook: %w", err)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return rendered{}, fmt.Errorf("encoding %s webhook: %w", what, err)
 	}
-	return rendered{Event: ev, Body: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}, nil
+	return rendered{Event: event, Body: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}, nil
 }

@@ -1,11 +1,9 @@
 package webhook
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -91,14 +89,7 @@ func renderBDQuickPay(o *pipeline.Outcome) (rendered, error) {
 	if o.Payment != nil {
 		b.TrxID = o.Payment.TrxID
 	}
-	var buf bytes.Buffer
-	buf.Grow(320)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // customer references may hold & < >: send them as typed
-	if err := enc.Encode(&b); err != nil {
-		return rendered{}, fmt.Errorf("encoding bdquickpay webhook: %w", err)
-	}
-	return rendered{Event: ev, Body: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}, nil
+	return encodeBody(ev, &b, 320, "bdquickpay")
 }
 
 // bdquickpayHeaders is X-App-Key: the merchant's App Key of env, which the seed tells receivers to

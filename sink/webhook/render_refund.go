@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -35,20 +34,11 @@ type refundBody struct {
 }
 
 // bdquickpayRefundBody follows seed 001's webhook fields (it defines no refund event; paystream
-// adds payment.refunded with the same fields plus the refund's).
+// adds payment.refunded with the same fields, trx_id always set, plus the refund's).
 type bdquickpayRefundBody struct {
-	Event             string      `json:"event"`
-	InvoiceID         string      `json:"invoice_id"`
-	PaymentID         uint64      `json:"payment_id"`
-	CustomerReference string      `json:"customer_reference"`
-	Amount            json.Number `json:"amount"`
-	PaymentMethod     string      `json:"payment_method"`
-	Status            string      `json:"status"`
-	Timestamp         string      `json:"timestamp"`
-	ID                string      `json:"id"`
-	TrxID             string      `json:"trx_id"`
-	RefundTrxID       string      `json:"refund_trx_id"`
-	RefundedTotal     json.Number `json:"refunded_total"`
+	bdquickpayBody
+	RefundTrxID   string      `json:"refund_trx_id"`
+	RefundedTotal json.Number `json:"refunded_total"`
 }
 
 // renderRefund renders an OutcomeRefund in the intent's dialect. It is pure.
@@ -58,10 +48,12 @@ func renderRefund(o *pipeline.Outcome) (rendered, error) {
 	switch in.Dialect {
 	case pipeline.DialectBDQuickPay:
 		v = bdquickpayRefundBody{
-			Event: refundEvent, InvoiceID: in.ID, PaymentID: bdquickpayPaymentID(in.ID), CustomerReference: in.CustomerReference,
-			Amount: bdquickpayAmount(r.Amount), PaymentMethod: "bkash", Status: "refunded",
-			Timestamp: o.DecidedAt.UTC().Format(bdquickpayTimeFormat), ID: o.ID, TrxID: r.TrxID, RefundTrxID: r.RefundTrxID,
-			RefundedTotal: bdquickpayAmount(r.RefundedTotal),
+			bdquickpayBody: bdquickpayBody{
+				Event: refundEvent, InvoiceID: in.ID, PaymentID: bdquickpayPaymentID(in.ID), CustomerReference: in.CustomerReference,
+				Amount: bdquickpayAmount(r.Amount), PaymentMethod: "bkash", Status: "refunded",
+				Timestamp: o.DecidedAt.UTC().Format(bdquickpayTimeFormat), ID: o.ID, TrxID: r.TrxID,
+			},
+			RefundTrxID: r.RefundTrxID, RefundedTotal: bdquickpayAmount(r.RefundedTotal),
 		}
 	case pipeline.DialectNative, "":
 		v = refundBody{
@@ -75,13 +67,7 @@ func renderRefund(o *pipeline.Outcome) (rendered, error) {
 	default:
 		return rendered{}, fmt.Errorf("%w %q", ErrUnsupportedDialect, in.Dialect)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return rendered{}, fmt.Errorf("encoding refund webhook: %w", err)
-	}
-	return rendered{Event: refundEvent, Body: bytes.TrimSuffix(buf.Bytes(), []byte("\n"))}, nil
+	return encodeBody(refundEvent, v, 384, "refund")
 }
 
 // refundJob is the delivery job of an OutcomeRefund (DecodeOutcome guarantees Intent and Refund).
