@@ -34,6 +34,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -255,6 +256,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	selfStart := selfCPU()
+	machStart, machErr := readMachineCPU()
 	if prof != nil {
 		prof.startCPU(ctx, time.Until(start)+time.Duration(float64(n)/o.rate*float64(time.Second))+time.Second)
 	}
@@ -293,6 +295,17 @@ func run(ctx context.Context, o options) error {
 	}
 	loadEnd := time.Now()
 
+	mach := &MachineReport{Cores: runtime.NumCPU(), LoadSeconds: loadEnd.Sub(start).Seconds()}
+	if machErr == nil {
+		end, err := readMachineCPU()
+		machErr = err
+		mach.BusyCores, mach.ServiceCores = cpuShare(machStart, end, mach.LoadSeconds)
+		mach.GeneratorCores = (selfCPU() - selfStart) / max(mach.LoadSeconds, 1e-9)
+	}
+	if machErr != nil {
+		mach.Error = machErr.Error()
+	}
+
 	var proc *ProcessReport
 	if in.pid > 0 {
 		proc = &ProcessReport{PID: in.pid, LoadSeconds: loadEnd.Sub(start).Seconds(), GeneratorCPU: selfCPU() - selfStart}
@@ -307,11 +320,11 @@ func run(ctx context.Context, o options) error {
 		proc.CPUSecondsLoad = end.cpuSeconds - cpuLoad.cpuSeconds
 		proc.CPUCoresLoad = proc.CPUSecondsLoad / max(proc.LoadSeconds, 1e-9)
 		proc.PeakRSSBytes = peak
-		for _, s := range samples {
-			if s.at >= t0 {
-				proc.MaxSampledRSS = max(proc.MaxSampledRSS, s.rssBytes)
-			}
+		proc.RSSByMinute = rssByMinute(samples, t0)
+		for _, m := range proc.RSSByMinute {
+			proc.MaxSampledRSS = max(proc.MaxSampledRSS, m)
 		}
+		mach.PaystreamCores = proc.CPUCoresLoad
 	}
 	var profiles []string
 	if prof != nil {
@@ -338,6 +351,7 @@ func run(ctx context.Context, o options) error {
 		rcv:     rcv,
 		errs:    snd.errs.list(),
 		process: proc,
+		machine: mach,
 		samples: samples,
 	})
 	rep.Profiles = profiles

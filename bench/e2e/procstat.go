@@ -86,3 +86,72 @@ func (s *sampler) snapshot() ([]procSample, error) {
 	defer s.mu.Unlock()
 	return append([]procSample(nil), s.samples...), s.err
 }
+
+// machineCPU is the CPU time, in seconds, the whole machine and the services paystream depends on
+// have used so far: what the rest of the machine does while paystream is measured.
+type machineCPU struct {
+	busy     float64            // every CPU's non-idle time (/proc/stat: all but idle and iowait)
+	services map[string]float64 // by command name: redis-server, clickhouse-server
+}
+
+// serviceComms are the processes whose CPU the report breaks out: the names /proc/<pid>/comm shows
+// (15 characters at most, so clickhouse-server is "clickhouse-serv").
+var serviceComms = map[string]string{"redis-server": "redis-server", "clickhouse-serv": "clickhouse-server"}
+
+// readMachineCPU reads /proc/stat and the CPU time of every process in serviceComms.
+func readMachineCPU() (machineCPU, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return machineCPU{}, fmt.Errorf("opening /proc: %w", err)
+	}
+	st, err := fs.Stat()
+	if err != nil {
+		return machineCPU{}, fmt.Errorf("reading /proc/stat: %w", err)
+	}
+	t := st.CPUTotal
+	m := machineCPU{
+		busy:     t.User + t.Nice + t.System + t.IRQ + t.SoftIRQ + t.Steal,
+		services: map[string]float64{},
+	}
+	procs, err := fs.AllProcs()
+	if err != nil {
+		return machineCPU{}, fmt.Errorf("listing /proc: %w", err)
+	}
+	for _, p := range procs {
+		ps, err := p.Stat()
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if name, ok := serviceComms[ps.Comm]; ok {
+			m.services[name] += ps.CPUTime()
+		}
+	}
+	return m, nil
+}
+
+// cpuShare is the CPU the machine, and each service in it, used between two readings, in cores.
+func cpuShare(from, to machineCPU, seconds float64) (busy float64, services map[string]float64) {
+	seconds = max(seconds, 1e-9)
+	services = map[string]float64{}
+	for name, v := range to.services {
+		services[name] = max(0, v-from.services[name]) / seconds
+	}
+	return max(0, to.busy-from.busy) / seconds, services
+}
+
+// rssByMinute is the largest RSS sampled in each whole or partial minute from t0 (unix ns): a
+// flat series is what a soak is run to show.
+func rssByMinute(samples []procSample, t0 int64) []uint64 {
+	var out []uint64
+	for _, s := range samples {
+		if s.at < t0 {
+			continue
+		}
+		i := int((s.at - t0) / int64(time.Minute))
+		for len(out) <= i {
+			out = append(out, 0)
+		}
+		out[i] = max(out[i], s.rssBytes)
+	}
+	return out
+}

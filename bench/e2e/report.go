@@ -22,6 +22,7 @@ type Report struct {
 	BySurface   map[string]SurfaceStat `json:"by_surface"`
 	Correctness Correctness            `json:"correctness"`
 	Process     *ProcessReport         `json:"process,omitempty"`
+	Machine     *MachineReport         `json:"machine,omitempty"`
 	Profiles    []string               `json:"profiles,omitempty"`
 	Series      []Second               `json:"series"`
 }
@@ -119,8 +120,24 @@ type ProcessReport struct {
 	CPUCoresLoad    float64 `json:"cpu_cores_load"` // CPUSecondsLoad / LoadSeconds
 	PeakRSSBytes    uint64  `json:"peak_rss_bytes"` // VmHWM: the process's peak since it started
 	MaxSampledRSS   uint64  `json:"max_sampled_rss_bytes"`
-	GeneratorCPU    float64 `json:"generator_cpu_seconds_load"` // this benchmark's own CPU over the same time
-	Error           string  `json:"error,omitempty"`
+	// RSSByMinute is the largest RSS sampled in each minute of the load and the wait: flat over a
+	// soak when memory is bounded.
+	RSSByMinute  []uint64 `json:"rss_by_minute_bytes,omitempty"`
+	GeneratorCPU float64  `json:"generator_cpu_seconds_load"` // this benchmark's own CPU over the same time
+	Error        string   `json:"error,omitempty"`
+}
+
+// MachineReport is how busy the whole machine was during the load and the wait, and who kept it
+// busy, in cores (CPU seconds per second): everything runs on one machine, so paystream's limit is
+// often the CPU the others leave it.
+type MachineReport struct {
+	Cores          int                `json:"cores"`
+	LoadSeconds    float64            `json:"load_seconds"`
+	BusyCores      float64            `json:"busy_cores"`      // all processes, kernel included (/proc/stat)
+	PaystreamCores float64            `json:"paystream_cores"` // 0 when paystream's pid is unknown
+	GeneratorCores float64            `json:"generator_cores"` // this benchmark, its webhook receiver included
+	ServiceCores   map[string]float64 `json:"service_cores"`   // redis-server, clickhouse-server
+	Error          string             `json:"error,omitempty"`
 }
 
 // reportInput is the run's raw material.
@@ -133,12 +150,13 @@ type reportInput struct {
 	rcv     *receiver
 	errs    []string
 	process *ProcessReport
+	machine *MachineReport
 	samples []procSample
 }
 
 // buildReport computes the report. It must run after the load and the receiver have stopped.
 func buildReport(in reportInput) *Report {
-	r := &Report{Config: in.config, Setup: in.setup, Process: in.process, BySurface: map[string]SurfaceStat{}}
+	r := &Report{Config: in.config, Setup: in.setup, Process: in.process, Machine: in.machine, BySurface: map[string]SurfaceStat{}}
 	ld := &r.Load
 	ld.Statuses = map[string]map[string]int{}
 	ld.WaitedForWorker, ld.Interrupted, ld.ErrorSamples = in.load.waited, in.load.stopped, in.errs
@@ -360,6 +378,21 @@ func writeTable(w io.Writer, r *Report) error {
 			fmt.Fprintf(tw, "\tpeak RSS %.0f MiB (VmHWM), max sampled %.0f MiB; generator CPU %.1f s\n",
 				float64(p.PeakRSSBytes)/(1<<20), float64(p.MaxSampledRSS)/(1<<20), p.GeneratorCPU)
 		}
+	}
+	if m := r.Machine; m != nil {
+		if m.Error != "" {
+			fmt.Fprintf(tw, "machine\t%s\n", m.Error)
+		} else {
+			fmt.Fprintf(tw, "machine\t%.2f of %d cores busy: paystream %.2f, redis-server %.2f, clickhouse-server %.2f, this generator %.2f\n",
+				m.BusyCores, m.Cores, m.PaystreamCores, m.ServiceCores["redis-server"], m.ServiceCores["clickhouse-server"], m.GeneratorCores)
+		}
+	}
+	if p := r.Process; p != nil && len(p.RSSByMinute) > 1 {
+		parts := make([]string, len(p.RSSByMinute))
+		for i, v := range p.RSSByMinute {
+			parts[i] = fmt.Sprintf("%.0f", float64(v)/(1<<20))
+		}
+		fmt.Fprintf(tw, "RSS by minute\t%s MiB\n", strings.Join(parts, " / "))
 	}
 	for _, f := range r.Profiles {
 		fmt.Fprintf(tw, "profile\t%s\n", f)

@@ -32,8 +32,11 @@ func reportFixture() reportInput {
 		setup:  SetupReport{Merchants: 2, Intents: 6, Seconds: 0.5, IntentRate: 12},
 		load:   loadResult{workers: 64, waited: 1},
 		t0:     t0, pays: pays, rcv: &receiver{badSignatures: 1},
-		errs:    []string{"1× sms: HTTP 503"},
-		process: &ProcessReport{PID: 42, CPUSecondsLoad: 1.5, LoadSeconds: 3, CPUCoresLoad: 0.5, PeakRSSBytes: 200 << 20, MaxSampledRSS: 190 << 20},
+		errs: []string{"1× sms: HTTP 503"},
+		process: &ProcessReport{PID: 42, CPUSecondsLoad: 1.5, LoadSeconds: 3, CPUCoresLoad: 0.5, PeakRSSBytes: 200 << 20, MaxSampledRSS: 190 << 20,
+			RSSByMinute: []uint64{150 << 20, 190 << 20}},
+		machine: &MachineReport{Cores: 2, LoadSeconds: 3, BusyCores: 1.9, PaystreamCores: 0.5, GeneratorCores: 0.25,
+			ServiceCores: map[string]float64{"redis-server": 0.4, "clickhouse-server": 0.3}},
 	}
 }
 
@@ -82,7 +85,9 @@ func TestReportOutputs(t *testing.T) {
 		"AUTO_MATCH 3, REFERENCE_MATCH 1",
 		"pid 42: CPU 1.5 s over 3.0 s of load (0.50 cores)",
 		"peak RSS 200 MiB (VmHWM)",
-		"error        1× sms: HTTP 503",
+		"1.90 of 2 cores busy: paystream 0.50, redis-server 0.40, clickhouse-server 0.30, this generator 0.25",
+		"RSS by minute  150 / 190 MiB",
+		"1× sms: HTTP 503",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
