@@ -19,6 +19,12 @@ const (
 	// within this time.
 	deviceCacheTTL  = 2 * time.Second
 	maxCachedDevice = 50_000
+	// authCacheTTL is how long an integration (SNS, transaction API) resolved from its credential,
+	// and a merchant loaded for one, are reused: the same 2 s an API key is (directory.cacheTTL).
+	// Unknown credentials are never cached, so guessing cannot fill the cache.
+	authCacheTTL          = 2 * time.Second
+	maxCachedIntegrations = 50_000
+	maxCachedMerchants    = 50_000
 	// maxCachedIntents bounds the intents whose identity (merchant, environment, wallet) is kept:
 	// those fields never change, so entries only age out of the LRU.
 	maxCachedIntents = 200_000
@@ -29,6 +35,9 @@ const (
 type lookups struct {
 	devices *expirable.LRU[string, *pipeline.Device] // by token hash; active devices only
 	intents *expirable.LRU[string, intentIdentity]   // by intent id
+
+	integrations *expirable.LRU[string, *pipeline.Integration] // by kind and credential; active only
+	merchants    *expirable.LRU[string, *pipeline.Merchant]    // by merchant id
 }
 
 // intentIdentity is the part of an intent that never changes after creation.
@@ -43,6 +52,9 @@ func newLookups() *lookups {
 	return &lookups{
 		devices: expirable.NewLRU[string, *pipeline.Device](maxCachedDevice, nil, deviceCacheTTL),
 		intents: expirable.NewLRU[string, intentIdentity](maxCachedIntents, nil, 0),
+
+		integrations: expirable.NewLRU[string, *pipeline.Integration](maxCachedIntegrations, nil, authCacheTTL),
+		merchants:    expirable.NewLRU[string, *pipeline.Merchant](maxCachedMerchants, nil, authCacheTTL),
 	}
 }
 
@@ -88,4 +100,32 @@ func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound 
 // wallet is the wallet the intent is paid to.
 func (id intentIdentity) wallet() pipeline.Wallet {
 	return pipeline.Wallet{Provider: id.Provider, Account: id.ReceiverMsisdn, Environment: id.Environment}
+}
+
+// integration is directory.integration behind the authCacheTTL cache: the SNS and transaction-API
+// routes resolve their credential on every request (two round trips and a decode otherwise). The
+// result must not be modified.
+func (s *Server) integration(ctx context.Context, kind pipeline.IntegrationKind, credential string) (*pipeline.Integration, error) {
+	k := string(kind) + "\x00" + credential
+	if in, ok := s.look.integrations.Get(k); ok {
+		return in, nil
+	}
+	in, err := s.dir.integration(ctx, kind, credential)
+	if err == nil && in != nil {
+		s.look.integrations.Add(k, in)
+	}
+	return in, err
+}
+
+// merchant is directory.merchant behind the authCacheTTL cache, for the routes that check a
+// merchant's status on every request. The result must not be modified.
+func (s *Server) merchant(ctx context.Context, id string) (*pipeline.Merchant, error) {
+	if m, ok := s.look.merchants.Get(id); ok {
+		return m, nil
+	}
+	m, err := s.dir.merchant(ctx, id)
+	if err == nil && m != nil {
+		s.look.merchants.Add(id, m)
+	}
+	return m, err
 }

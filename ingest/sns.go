@@ -172,7 +172,7 @@ func (h *snsHandler) authenticate(ctx *fasthttp.RequestCtx) *pipeline.Integratio
 		writeError(ctx, errSNSNotFound)
 		return nil
 	}
-	in, err := h.s.dir.integration(rc(ctx), pipeline.IntegrationSNS, shunnoID)
+	in, err := h.s.integration(rc(ctx), pipeline.IntegrationSNS, shunnoID)
 	if err != nil {
 		h.s.internal(ctx, "looking up SNS integration", err)
 		return nil

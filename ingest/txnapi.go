@@ -228,7 +228,7 @@ func (s *Server) authTxn(ctx *fasthttp.RequestCtx) *txnRequest {
 		writeJSON(ctx, http.StatusUnauthorized, txnDenied)
 		return nil
 	}
-	in, err := s.dir.integration(rc(ctx), pipeline.IntegrationTxnAPI, hashSecret(key))
+	in, err := s.integration(rc(ctx), pipeline.IntegrationTxnAPI, hashSecret(key))
 	if err != nil {
 		s.internal(ctx, "looking up transaction-API key", err)
 		return nil
@@ -242,7 +242,7 @@ func (s *Server) authTxn(ctx *fasthttp.RequestCtx) *txnRequest {
 		writeJSON(ctx, http.StatusUnauthorized, txnDenied)
 		return nil
 	}
-	m, err := s.dir.merchant(rc(ctx), in.MerchantID)
+	m, err := s.merchant(rc(ctx), in.MerchantID)
 	if err != nil {
 		s.internal(ctx, "loading merchant of transaction-API key", err)
 		return nil
