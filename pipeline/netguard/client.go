@@ -17,7 +17,8 @@ import (
 //
 //   - never follows redirects: a 3xx response is returned to the caller as is (treat it as failure);
 //   - ignores HTTP_PROXY/HTTPS_PROXY (a proxy would dial on its behalf, bypassing the check);
-//   - keeps idle connections per host (reuse across webhooks of one merchant).
+//   - keeps up to 64 idle connections per host (reuse across webhooks of one merchant, or of the
+//     many merchants one aggregator hosts on one host), 256 in all.
 //
 // The client is safe for concurrent use. Call CloseIdleConnections when done with it.
 func NewHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
@@ -37,7 +38,7 @@ func NewHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		ExpectContinueTimeout:  time.Second,
 		IdleConnTimeout:        90 * time.Second,
 		MaxIdleConns:           256,
-		MaxIdleConnsPerHost:    16,
+		MaxIdleConnsPerHost:    64,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
 	return &http.Client{
