@@ -1,6 +1,10 @@
 # Convenience targets; the README's two commands are deploy/local/dev.sh and deploy/local/test.sh.
 .PHONY: dev test test-unit test-integration e2e chaos fuzz bench lint build
 
+# A recipe piped into tee fails when its command fails, not only when tee does.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 build:
 	go build -o bin/paystream ./cmd/paystream
 
@@ -46,10 +50,13 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzVerifyXSignature$$' -fuzztime $(FUZZTIME) ./pipeline/webhooksig
 
 # The benchmark report (bench/README.md explains each part): micro-benchmarks, the stage benchmarks
-# against their bare baselines, then the open-loop end-to-end run with CPU and heap profiles.
+# against their bare baselines, the open-loop end-to-end run with CPU and heap profiles, then the
+# same load as a soak (BENCH_SOAK long) for paystream's RSS over time.
 # Results, profiles and the chart go to bench/results/<UTC date-time>/.
 BENCH_RATE ?= 1000
 BENCH_DURATION ?= 60s
+# The memory soak: the same load for this long (RSS per minute in soak.txt); empty skips it.
+BENCH_SOAK ?= 5m
 BENCH_OUT ?= bench/results/$(shell date -u +%Y%m%dT%H%M%SZ)
 bench: build
 	deploy/local/services.sh
@@ -59,6 +66,10 @@ bench: build
 	go run ./bench/e2e -spawn bin/paystream -merchants 20 -rate $(BENCH_RATE) -duration $(BENCH_DURATION) \
 		-mix native=4,sms=3,sns=2,txn=1 -json $(BENCH_OUT)/e2e.json -plot $(BENCH_OUT)/e2e.html \
 		-profile $(BENCH_OUT)/e2e-pprof | tee $(BENCH_OUT)/e2e.txt
+	if [ -n "$(BENCH_SOAK)" ]; then \
+		go run ./bench/e2e -spawn bin/paystream -merchants 20 -rate $(BENCH_RATE) -duration $(BENCH_SOAK) \
+			-mix native=4,sms=3,sns=2,txn=1 -json $(BENCH_OUT)/soak.json -plot $(BENCH_OUT)/soak.html \
+			| tee $(BENCH_OUT)/soak.txt; fi
 
 lint:
 	gofmt -l . | (! grep .)
