@@ -168,6 +168,8 @@ func (s *Server) routes() fasthttp.RequestHandler {
 // instrument adds the request id, the in-flight bound, the shared request limits (admit) and the
 // per-route metrics.
 func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	// Resolved once, on the route's first request (no empty series for routes never called).
+	duration := sync.OnceValue(func() prometheus.Observer { return s.m.duration.WithLabelValues(route) })
 	return func(ctx *fasthttp.RequestCtx) {
 		start := time.Now()
 		rid := string(ctx.Request.Header.Peek("X-Request-Id"))
@@ -195,7 +197,7 @@ func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.Re
 		}
 		code := strconv.Itoa(ctx.Response.StatusCode())
 		s.m.requests.WithLabelValues(route, code).Inc()
-		s.m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		duration().Observe(time.Since(start).Seconds())
 	}
 }
 
