@@ -276,13 +276,13 @@ func (e *Event) Validate() error {
 	return nil
 }
 
-// EncodeEvent returns the JSON record value of e.
-func EncodeEvent(e *Event) ([]byte, error) { return json.Marshal(e) }
+// EncodeEvent returns the JSON record value of e (as encoding/json writes it; see codec.go).
+func EncodeEvent(e *Event) ([]byte, error) { return marshalRecord(e) }
 
-// DecodeEvent parses and validates a record value.
+// DecodeEvent parses and validates a record value (as encoding/json reads it; see codec.go).
 func DecodeEvent(b []byte) (*Event, error) {
 	var e Event
-	if err := json.Unmarshal(b, &e); err != nil {
+	if err := unmarshalRecord(b, &e); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadEvent, err)
 	}
 	if err := e.Validate(); err != nil {

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -24,18 +23,23 @@ func BDT(taka int64) Money { return Money(taka * 100) }
 
 // String formats m as taka: "500" for whole amounts, "500.50" otherwise.
 func (m Money) String() string {
-	neg := m < 0
-	if neg {
-		m = -m
+	var a [24]byte
+	return string(m.appendText(a[:0]))
+}
+
+// appendText appends m formatted as String does, without allocating.
+func (m Money) appendText(b []byte) []byte {
+	const digits = "0123456789"
+	whole, frac := int64(m/100), int64(m%100)
+	if m < 0 {
+		b = append(b, '-')
+		whole, frac = -whole, -frac // no overflow, even for math.MinInt64
 	}
-	s := strconv.FormatInt(int64(m/100), 10)
-	if f := int64(m % 100); f != 0 {
-		s += fmt.Sprintf(".%02d", f)
+	b = strconv.AppendInt(b, whole, 10)
+	if frac != 0 {
+		b = append(b, '.', digits[frac/10], digits[frac%10])
 	}
-	if neg {
-		s = "-" + s
-	}
-	return s
+	return b
 }
 
 // Whole reports whether m has no paisa part.
@@ -75,8 +79,13 @@ func ParseMoney(s string) (Money, error) {
 	return m, nil
 }
 
-// MarshalJSON writes m as a JSON string, e.g. "500".
-func (m Money) MarshalJSON() ([]byte, error) { return strconv.AppendQuote(nil, m.String()), nil }
+// MarshalJSON writes m as a JSON string, e.g. "500". Its digits, '-' and '.' need no escaping.
+func (m Money) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 24)
+	b = append(b, '"')
+	b = m.appendText(b)
+	return append(b, '"'), nil
+}
 
 // UnmarshalJSON accepts a JSON number (500, 500.5) or string ("500", "1,250.50").
 func (m *Money) UnmarshalJSON(b []byte) error {

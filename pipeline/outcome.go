@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -185,13 +184,13 @@ func RefundOutcomeID(eventID string) string {
 // ErrBadOutcome reports an outcome record that cannot be decoded.
 var ErrBadOutcome = errors.New("malformed outcome")
 
-// EncodeOutcome returns the JSON record value of o.
-func EncodeOutcome(o *Outcome) ([]byte, error) { return json.Marshal(o) }
+// EncodeOutcome returns the JSON record value of o (as encoding/json writes it; see codec.go).
+func EncodeOutcome(o *Outcome) ([]byte, error) { return marshalRecord(o) }
 
-// DecodeOutcome parses a record value.
+// DecodeOutcome parses a record value (as encoding/json reads it; see codec.go).
 func DecodeOutcome(b []byte) (*Outcome, error) {
 	var o Outcome
-	if err := json.Unmarshal(b, &o); err != nil {
+	if err := unmarshalRecord(b, &o); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadOutcome, err)
 	}
 	if o.ID == "" || o.MerchantID == "" || (o.Type == OutcomeIntentStatus && (o.Intent == nil || !o.Status.Valid())) ||
