@@ -141,7 +141,7 @@ func applyReply(eventID string, cmd *redis.Cmd, items []json.RawMessage) (outcom
 	case 1:
 		raw, _ := res[1].(string)
 		var out []json.RawMessage
-		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		if err := unmarshal([]byte(raw), &out); err != nil {
 			return nil, false, fmt.Errorf("applying decision of event %s: decoding stored outcomes: %w", eventID, err)
 		}
 		return out, true, nil
@@ -217,7 +217,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 	items := make([]json.RawMessage, len(outs))
 	size := 2
 	for i, o := range outs {
-		b, err := json.Marshal(o)
+		b, err := marshal(o)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encoding outcomes of event %s: %w", ch.EventID, err)
 		}
@@ -306,7 +306,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 			p = ptrTo(*p)
 			p.EventID = ch.EventID
 		}
-		b, err := json.Marshal(p)
+		b, err := marshal(p)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encoding payment record of event %s: %w", ch.EventID, err)
 		}
@@ -323,11 +323,11 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 		if c.TrxID == "" || c.IntentID == "" {
 			return nil, nil, nil, fmt.Errorf("%w: event %s records a claim without TrxID or intent", ErrInvalid, ch.EventID)
 		}
-		cb, err := json.Marshal(c.Claims)
+		cb, err := marshal(c.Claims)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encoding claims of event %s: %w", ch.EventID, err)
 		}
-		ib, err := json.Marshal(c.IntentTrxIDs)
+		ib, err := marshal(c.IntentTrxIDs)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encoding claims of event %s: %w", ch.EventID, err)
 		}
@@ -339,14 +339,14 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 		o.add("del", ClaimsKey(k, w, trx), nil, nil)
 	}
 	if h := ch.Balance; h != nil {
-		b, err := json.Marshal(h)
+		b, err := marshal(h)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encoding balance of event %s: %w", ch.EventID, err)
 		}
 		o.add("set", BalanceKey(k, w), string(b), nil)
 	}
 	if g := ch.Gap; g != nil {
-		b, err := json.Marshal(g)
+		b, err := marshal(g)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("encoding balance gap of event %s: %w", ch.EventID, err)
 		}

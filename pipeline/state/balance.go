@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -60,7 +59,7 @@ func (s *Store) BalanceGaps(ctx context.Context, wallets []pipeline.Wallet, limi
 		for _, z := range c.Val() {
 			m, _ := z.Member.(string)
 			var g BalanceGap
-			if err := json.Unmarshal([]byte(m), &g); err != nil {
+			if err := unmarshal([]byte(m), &g); err != nil {
 				return nil, fmt.Errorf("listing balance gaps: decoding %q: %w", m, err)
 			}
 			all = append(all, scored{g, z.Score})

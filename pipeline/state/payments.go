@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -50,7 +49,7 @@ func (s *Store) ListPayments(ctx context.Context, wallets []pipeline.Wallet, dis
 			return nil, 0, fmt.Errorf("listing payments: reading %s: %w", page[i].member, err)
 		}
 		var r PaymentRecord
-		if err := json.Unmarshal([]byte(v), &r); err != nil {
+		if err := unmarshal([]byte(v), &r); err != nil {
 			return nil, 0, fmt.Errorf("listing payments: decoding %s: %w", page[i].member, err)
 		}
 		out = append(out, &r)

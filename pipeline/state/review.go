@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -119,7 +118,7 @@ func (s *Store) ReviewQueue(ctx context.Context, wallets []pipeline.Wallet, offs
 				return nil, 0, fmt.Errorf("listing the review queue: reading payment %s: %w", it.events[j], err)
 			}
 			var r PaymentRecord
-			if err := json.Unmarshal([]byte(v), &r); err != nil {
+			if err := unmarshal([]byte(v), &r); err != nil {
 				return nil, 0, fmt.Errorf("listing the review queue: decoding payment %s: %w", it.events[j], err)
 			}
 			if r.EventID == "" {

@@ -228,7 +228,7 @@ func (l *snapshotLoad) readLookups() error {
 		}
 	}
 	if v, err := l.applied.Result(); err == nil {
-		if err := json.Unmarshal([]byte(v), &snap.Applied); err != nil {
+		if err := unmarshal([]byte(v), &snap.Applied); err != nil {
 			return fmt.Errorf("loading snapshot of event %s: decoding stored outcomes: %w", q.EventID, err)
 		}
 		if snap.Applied == nil {
@@ -252,7 +252,7 @@ func (l *snapshotLoad) readLookups() error {
 	}
 	if l.balance != nil && l.balance.Val() != "" {
 		snap.Balance = &BalanceHead{}
-		if err := json.Unmarshal([]byte(l.balance.Val()), snap.Balance); err != nil {
+		if err := unmarshal([]byte(l.balance.Val()), snap.Balance); err != nil {
 			return fmt.Errorf("loading snapshot of event %s: balance head: %w", q.EventID, err)
 		}
 	}
@@ -368,7 +368,7 @@ func (l *snapshotLoad) readRecords() error {
 			return fmt.Errorf("loading snapshot of event %s: reading kept payments: %w", q.EventID, err)
 		}
 		var r PaymentRecord
-		if err := json.Unmarshal([]byte(v), &r); err != nil {
+		if err := unmarshal([]byte(v), &r); err != nil {
 			return fmt.Errorf("loading snapshot of event %s: kept payment %s: %w", q.EventID, l.payIDs[i], err)
 		}
 		if r.EventID == "" {
@@ -444,7 +444,7 @@ func (s *Store) loadTrxOfLoaded(ctx context.Context, q *SnapshotQuery, snap *Sna
 			continue
 		}
 		var r PaymentRecord
-		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		if err := unmarshal([]byte(raw), &r); err != nil {
 			return fmt.Errorf("decoding kept payment %s: %w", events[i], err)
 		}
 		if r.EventID == "" {
@@ -461,7 +461,7 @@ func decodeOptional(c *redis.StringCmd, v any) error {
 	if c == nil || c.Val() == "" {
 		return nil
 	}
-	return json.Unmarshal([]byte(c.Val()), v)
+	return unmarshal([]byte(c.Val()), v)
 }
 
 // SortIntents orders records oldest first: CreatedAt, then ID.

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -143,7 +142,7 @@ func (s *Store) createArgs(in *pipeline.Intent) ([]string, []any, pipeline.Walle
 	if err != nil {
 		return nil, nil, w, err
 	}
-	body, err := json.Marshal(in)
+	body, err := marshal(in)
 	if err != nil {
 		return nil, nil, w, fmt.Errorf("%w: encoding intent %s: %w", ErrInvalid, in.ID, err)
 	}
@@ -195,7 +194,7 @@ func parseRecord(m map[string]string) (*IntentRecord, error) {
 		MatchType: pipeline.MatchType(m[fMatchType]),
 		Reason:    m[fReason],
 	}
-	if err := json.Unmarshal([]byte(raw), &rec.Intent); err != nil {
+	if err := unmarshal([]byte(raw), &rec.Intent); err != nil {
 		return nil, fmt.Errorf("decoding intent json: %w", err)
 	}
 	v, err := strconv.Atoi(m[fVersion])

@@ -1,0 +1,68 @@
+package state
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/paystream/paystream/pipeline"
+)
+
+// TestRecordsAreEncodingJSONs: every record kind this package stores encodes to exactly the bytes
+// encoding/json writes, and what encoding/json wrote decodes to the same value.
+func TestRecordsAreEncodingJSONs(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 4, 5, 123456789, time.UTC)
+	w := pipeline.Wallet{Provider: pipeline.BKash, Account: "01712345678", Environment: pipeline.Sandbox}
+	bal := pipeline.Money(123_45)
+	cases := []struct {
+		name string
+		v    any
+		new  func() any
+	}{
+		{"intent", &pipeline.Intent{
+			ID: "int_1", MerchantID: "m_1", Environment: pipeline.Sandbox, Amount: 500_00, Currency: "BDT",
+			CustomerReference: "ORD <1> & \"q\"", Provider: pipeline.BKash, ReceiverMsisdn: "01712345678",
+			Dialect: pipeline.DialectNative, Metadata: json.RawMessage(`{"a":[1,2],"b":"\u00e9"}`), CreatedAt: at, ExpiresAt: at.Add(time.Hour),
+		}, func() any { return &pipeline.Intent{} }},
+		{"payment record", &PaymentRecord{
+			EventID: "ev_1", MerchantID: "m_1", Source: pipeline.SourceSMS, Wallet: w,
+			Payment:     pipeline.Payment{Provider: pipeline.BKash, TrxID: "ABC123", Amount: 99_50, Sender: "01811111111", Reference: "r", OccurredAt: at},
+			Disposition: pipeline.DispositionReview, Rule: "ambiguous_amount", IntentIDs: []string{"int_1", "int_2"}, AcceptedAt: at, DecidedAt: at,
+		}, func() any { return &PaymentRecord{} }},
+		{"claims", []ClaimRecord{{EventID: "ev_2", IntentID: "int_1", At: at}}, func() any { return &[]ClaimRecord{} }},
+		{"intent trx ids", []string{"ABC123", "DEF456"}, func() any { return &[]string{} }},
+		{"balance head", &BalanceHead{EventID: "ev_3", At: at, Balance: 1_000_00, DeltaPaisa: -50_00, HasDelta: true, TrxID: "T1"},
+			func() any { return &BalanceHead{} }},
+		{"balance gap", &pipeline.BalanceGap{EventID: "ev_4", MerchantID: "m_1", Wallet: w, Direction: "credit", Amount: 10_00, At: at,
+			PreviousEventID: "ev_3", PreviousAt: at, PreviousBalance: bal}, func() any { return &pipeline.BalanceGap{} }},
+		{"stored outcomes", []json.RawMessage{json.RawMessage(`{"id":"o1"}`), json.RawMessage(`{"id":"o2","x":[true,null]}`)},
+			func() any { return &[]json.RawMessage{} }},
+	}
+	for _, c := range cases {
+		want, err := json.Marshal(c.v)
+		if err != nil {
+			t.Fatalf("%s: encoding/json: %v", c.name, err)
+		}
+		got, err := marshal(c.v)
+		if err != nil {
+			t.Fatalf("%s: marshal: %v", c.name, err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s: marshal wrote\n%s\nencoding/json writes\n%s", c.name, got, want)
+		}
+		back, std := c.new(), c.new()
+		if err := unmarshal(want, back); err != nil {
+			t.Fatalf("%s: unmarshal: %v", c.name, err)
+		}
+		if err := json.Unmarshal(want, std); err != nil {
+			t.Fatalf("%s: encoding/json: %v", c.name, err)
+		}
+		if !reflect.DeepEqual(back, std) {
+			t.Errorf("%s: unmarshal read %+v, encoding/json reads %+v", c.name, back, std)
+		}
+	}
+	if err := unmarshal([]byte(`{"eventId":`), &BalanceHead{}); err == nil {
+		t.Error("truncated record decoded without an error")
+	}
+}
