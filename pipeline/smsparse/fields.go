@@ -2,6 +2,7 @@ package smsparse
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,14 +21,18 @@ type text struct{ s, low string }
 
 // label is a pattern with the words one of which must occur for it to match, tested first with a
 // substring search: most labels are absent from most texts, and a failed search is far cheaper
-// than a failed regexp scan.
+// than a failed regexp scan. When the literals the finder itself looks for contain a word
+// (kwsSure), its own search is that test.
 type label struct {
-	kws []string
-	re  *regexp.Regexp
+	kws     []string
+	find    finder
+	kwsSure bool // every match the finder returns contains one of kws
 }
 
 func lbl(kws, pattern string) label {
-	return label{kws: strings.Split(kws, "|"), re: regexp.MustCompile(pattern)}
+	l := label{kws: strings.Split(kws, "|"), find: newFinder(regexp.MustCompile(pattern))}
+	l.kwsSure = l.find.implies(l.kws)
+	return l
 }
 
 // Labelled values. A label must not continue a word ("coffee 5" is no fee): see label.first.
@@ -67,30 +72,14 @@ func (l label) first(low string, from int) []int {
 	if from > len(low) {
 		return nil
 	}
-	found := false
-	for _, kw := range l.kws {
-		if strings.Contains(low[from:], kw) {
-			found = true
-			break
-		}
-	}
-	for found && from <= len(low) {
-		loc := l.re.FindStringSubmatchIndex(low[from:])
-		if loc == nil {
-			return nil
-		}
-		for i := range loc {
-			if loc[i] >= 0 {
-				loc[i] += from
-			}
-		}
-		if loc[0] == 0 || !isLetter(low[loc[0]-1]) {
-			return loc
-		}
-		from = loc[0] + 1
+	if l.kwsSure || slices.ContainsFunc(l.kws, func(kw string) bool { return strings.Contains(low[from:], kw) }) {
+		return l.find.find(low, from, len(low)+1, notAfterLetter)
 	}
 	return nil
 }
+
+// notAfterLetter reports whether the match at s[at:] does not continue a word.
+func notAfterLetter(s string, at int) bool { return at == 0 || !isLetter(s[at-1]) }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
@@ -347,34 +336,45 @@ var (
 	// Rocket: "27-SEP-25 05:59:38 pm"
 	dateMonRe = regexp.MustCompile(`(\d{1,2})[- ](jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[- ,] *(\d{4}|\d{2})(?:,? *(?:at *)?(\d{1,2}):(\d{2})(?::(\d{2}))?(?: *([ap])\.? ?m\b)?)?`)
 	months    = "janfebmaraprmayjunjulaugsepoctnovdec"
+
+	dateNum, dateMon = newFinder(dateNumRe), newFinder(dateMonRe)
 )
+
+// numDateAt and monDateAt tell timestamp where a date may start: not glued to a preceding digit,
+// and (a cheap test of the first characters of dateNumRe and dateMonRe, which skips most numbers
+// without running them) one or two digits followed by the separator the pattern needs next.
+func numDateAt(s string, at int) bool { return notAfterDigit(s, at) && daySep(s, at, "/-") }
+func monDateAt(s string, at int) bool { return notAfterDigit(s, at) && daySep(s, at, "- ") }
+
+// notAfterDigit reports whether the match at s[at:] does not continue a number.
+func notAfterDigit(s string, at int) bool { return at == 0 || !isDigit(s[at-1]) }
+
+// daySep reports whether s[at:] begins with one or two ASCII digits and then a byte of seps.
+func daySep(s string, at int, seps string) bool {
+	for i := at; i < len(s) && i <= at+2; i++ {
+		if i > at && strings.IndexByte(seps, s[i]) >= 0 {
+			return true
+		}
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return false
+}
 
 // timestamp reads the first date in low at or after from. A date with no time gives nil: midnight
 // would be a wrong instant that the matcher's time window would trust, so callers use the time the
 // forwarder received the SMS instead.
 func timestamp(low string, from int) *string {
 	s := low
-	best, bestRe := []int(nil), (*regexp.Regexp)(nil)
-	for _, re := range []*regexp.Regexp{dateNumRe, dateMonRe} {
-		for off := from; off < len(s); {
-			loc := re.FindStringSubmatchIndex(s[off:])
-			if loc == nil {
-				break
-			}
-			for i := range loc {
-				if loc[i] >= 0 {
-					loc[i] += off
-				}
-			}
-			if loc[0] > 0 && isDigit(s[loc[0]-1]) {
-				off = loc[0] + 1
-				continue
-			}
-			if best == nil || loc[0] < best[0] {
-				best, bestRe = loc, re
-			}
-			break
-		}
+	// The first date not glued to a preceding digit; on a tie dateNumRe wins.
+	best, bestRe := dateNum.find(s, from, len(s), numDateAt), dateNumRe
+	before := len(s)
+	if best != nil {
+		before = best[0]
+	}
+	if loc := dateMon.find(s, from, before, monDateAt); loc != nil {
+		best, bestRe = loc, dateMonRe
 	}
 	if best == nil || best[8] < 0 {
 		return nil

@@ -10,6 +10,9 @@ import (
 // breaks, empty lines are dropped, zero-width and bidi format characters are removed, and look-alike
 // characters are folded to ASCII (see fold). Invalid UTF-8 becomes U+FFFD, which matches nothing.
 func normalize(s string) string {
+	if isNormalASCII(s) {
+		return s
+	}
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
@@ -60,6 +63,31 @@ func normalize(s string) string {
 	}
 	out := b.String()
 	return strings.TrimSuffix(out, "\n")
+}
+
+// isNormalASCII reports whether normalize would return s unchanged because it is already normal
+// and plain: printable ASCII and "\n" only, no space or line break at either end, and no space or
+// line break next to another. Most SMS are, and skip the rune-by-rune copy.
+func isNormalASCII(s string) bool {
+	if s == "" || s[0] == ' ' || s[0] == '\n' || s[len(s)-1] == ' ' || s[len(s)-1] == '\n' {
+		return false
+	}
+	prevSpace := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\n':
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+		case c < 0x20 || c >= 0x7f:
+			return false
+		default:
+			prevSpace = false
+		}
+	}
+	return true
 }
 
 // fold maps one non-ASCII rune: space-like runes to ' ', line separators to '\n', zero-width and

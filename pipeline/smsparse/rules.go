@@ -24,7 +24,23 @@ type rule struct {
 	re        *regexp.Regexp
 	hint      pipeline.Provider
 	exclusive bool
-	refine    func(m *match) event
+	refine    func(m match) event
+
+	kws     []string // kw split, set by init
+	find    finder   // searches for re, set by init
+	kwsSure bool     // set by init: every match find returns contains one of kws, so no need to test them
+}
+
+// init derives each rule's keyword list and finder once, so matching does neither per SMS.
+func init() {
+	for _, rules := range [][]rule{failureRules, txnRules, otpRules} {
+		for i := range rules {
+			ru := &rules[i]
+			ru.kws = strings.Split(ru.kw, "|")
+			ru.find = newFinder(ru.re)
+			ru.kwsSure = ru.find.implies(ru.kws)
+		}
+	}
 }
 
 // compileRule builds a rule regexp, matched against the ASCII-lower-cased text, from a lower-case
@@ -141,25 +157,26 @@ func (m *match) group(s string, loc []int, re *regexp.Regexp, name string) (stri
 func classify(s, low string) match {
 	for i := range failureRules {
 		ru := &failureRules[i]
-		if !ru.matches(low) {
+		loc := ru.match(low, len(low)+1)
+		if loc == nil {
 			continue
 		}
 		if ru.ev != evFailed {
-			return ruleMatch(s, low, ru)
+			return ruleMatch(s, ru, loc)
 		}
-		if tr := leftmost(low, txnRules); tr != nil {
-			m := ruleMatch(s, low, tr)
+		if tr, loc := leftmost(low, txnRules); tr != nil {
+			m := ruleMatch(s, tr, loc)
 			m.ev, m.start = evFailed, 0
 			return m
 		}
 		return match{ev: evFailed, rule: ru} // the failure word can be anywhere: read from 0
 	}
-	if tr := leftmost(low, txnRules); tr != nil {
-		return ruleMatch(s, low, tr)
+	if tr, loc := leftmost(low, txnRules); tr != nil {
+		return ruleMatch(s, tr, loc)
 	}
 	for i := range otpRules {
-		if otpRules[i].matches(low) {
-			return ruleMatch(s, low, &otpRules[i])
+		if loc := otpRules[i].match(low, len(low)+1); loc != nil {
+			return ruleMatch(s, &otpRules[i], loc)
 		}
 	}
 	if trxLabelRe.MatchString(low) || !promoRe.MatchString(low) {
@@ -168,27 +185,37 @@ func classify(s, low string) match {
 	return match{ev: evPromo}
 }
 
-// leftmost returns the rule of rules whose match starts first in low, or nil.
-func leftmost(low string, rules []rule) *rule {
+// leftmost returns the rule of rules whose match starts first in low and that match's submatch
+// indexes, or nil. Once a rule has matched, the later ones are searched only for a match that
+// starts earlier.
+func leftmost(low string, rules []rule) (*rule, []int) {
 	var best *rule
-	bestAt := len(low) + 1
+	var bestLoc []int
 	for i := range rules {
 		ru := &rules[i]
-		if !ru.mayMatch(low) {
-			continue
+		before := len(low) + 1
+		if bestLoc != nil {
+			before = bestLoc[0]
 		}
-		if loc := ru.re.FindStringIndex(low); loc != nil && loc[0] < bestAt {
-			best, bestAt = ru, loc[0]
+		if loc := ru.match(low, before); loc != nil {
+			best, bestLoc = ru, loc
 		}
 	}
-	return best
+	return best, bestLoc
 }
 
-func (ru *rule) matches(low string) bool { return ru.mayMatch(low) && ru.re.MatchString(low) }
+// match returns the submatch indexes of ru's leftmost match in low if it starts before the offset
+// before and low contains one of the rule's keywords; else nil.
+func (ru *rule) match(low string, before int) []int {
+	if !ru.kwsSure && !ru.mayMatch(low) {
+		return nil
+	}
+	return ru.find.find(low, 0, before, nil)
+}
 
 // mayMatch reports whether low contains one of the rule's keywords.
 func (ru *rule) mayMatch(low string) bool {
-	for kw := range strings.SplitSeq(ru.kw, "|") {
+	for _, kw := range ru.kws {
 		if strings.Contains(low, kw) {
 			return true
 		}
@@ -196,9 +223,9 @@ func (ru *rule) mayMatch(low string) bool {
 	return false
 }
 
-// ruleMatch reads ru's match in low; the values are taken from s.
-func ruleMatch(s, low string, ru *rule) match {
-	loc := ru.re.FindStringSubmatchIndex(low)
+// ruleMatch reads ru's match, at submatch indexes loc in the lower-cased text; the values are
+// taken from s.
+func ruleMatch(s string, ru *rule, loc []int) match {
 	m := match{ev: ru.ev, rule: ru, start: loc[0]}
 	if v, end, ok := m.group(s, loc, ru.re, "amt"); ok {
 		m.amt, m.amtAt = v, end
@@ -208,14 +235,14 @@ func ruleMatch(s, low string, ru *rule) match {
 	m.cp, _, m.hasCP = m.group(s, loc, ru.re, "cp")
 	m.via, _, _ = m.group(s, loc, ru.re, "via")
 	if ru.refine != nil {
-		m.ev = ru.refine(&m)
+		m.ev = ru.refine(m)
 	}
 	return m
 }
 
 // personOrBusiness splits bKash's "You have received Tk X from Y": Y is a number (or masked) for
 // send money, a name for a business disbursement.
-func personOrBusiness(m *match) event {
+func personOrBusiness(m match) event {
 	cp := strings.TrimSpace(m.cp)
 	if _, ok := leadingMSISDN(cp); ok || cp == "" || maskedRe.MatchString(cp) || maskedMSISDNRe.MatchString(cp) {
 		return evP2PReceived
@@ -226,7 +253,7 @@ func personOrBusiness(m *match) event {
 // maskedMSISDNRe is a partly masked mobile number: "01XXXXXXXXX", "017XXXXX678", "+88017****5678".
 var maskedMSISDNRe = regexp.MustCompile(`^(?:\+?88)?01[0-9xX*]{9}(?:$|[^0-9A-Za-z*])`)
 
-func bankOrCard(m *match) event {
+func bankOrCard(m match) event {
 	if strings.EqualFold(m.via, "card") || strings.Contains(strings.ToLower(m.cp), "card") {
 		return evAddMoneyCard
 	}
@@ -240,9 +267,9 @@ var (
 		p pipeline.Provider
 		l label
 	}{
-		{pipeline.BKash, lbl("bka", `\bbkash\b|\bbka\.sh\b`)},
+		{pipeline.BKash, lbl("bka", `\b(?:bkash|bka\.sh)\b`)},
 		{pipeline.Nagad, lbl("nagad", `\bnagad\b`)},
-		{pipeline.Rocket, lbl("rocket|nexuspay|dbbl", `\brocket\b|\bnexuspay\b|\bdbbl\b`)},
+		{pipeline.Rocket, lbl("rocket|nexuspay|dbbl", `\b(?:rocket|nexuspay|dbbl)\b`)},
 		{pipeline.Upay, lbl("upay", `\bupay\b`)},
 	}
 	// tkDotRe is Upay's "Tk. 900.00"/"Tk.1.00"; bKash writes "Tk 900.00".

@@ -131,16 +131,15 @@ func parse(raw string, senders []pipeline.Provider) (res Result) {
 	}
 	fee, feeAt := labelledMoney(feeLabel, t, from)
 	bal, balAt := labelledMoney(balanceLabel, t, from)
-	_, commAt := labelledMoney(commLabel, t, from)
 	res.FeePaisa, res.BalancePaisa = fee, bal
-	switch amt, amtAt := labelledMoney(amountLabel, t, from); {
-	case m.amt != "":
+	if m.amt != "" {
 		if n, ok := parseAmount(s, m.amtAt-len(m.amt), m.amtAt); ok {
 			res.AmountPaisa = positive(&n)
 		}
-	case amtAt != nil:
+	} else if amt, amtAt := labelledMoney(amountLabel, t, from); amtAt != nil {
 		res.AmountPaisa = positive(amt)
-	default:
+	} else {
+		_, commAt := labelledMoney(commLabel, t, from)
 		res.AmountPaisa = firstMoney(t, from, [][]int{feeAt, balAt, commAt})
 	}
 	res.Reference = reference(t, from)
