@@ -388,3 +388,32 @@ func BenchmarkDecodeOutcome(b *testing.B) {
 		}
 	}
 }
+
+// TestCodecWebhookAttemptMatchesEncodingJSON: the webhook-attempts records, both ways, and the
+// ids the audit needs.
+func TestCodecWebhookAttemptMatchesEncodingJSON(t *testing.T) {
+	a := &WebhookAttempt{
+		ID: "out_1/2", OutcomeID: "out_1", MerchantID: "m_1", Environment: Live, IntentID: "int_1", EventType: "payment.paid",
+		Attempt: 2, Result: WebhookRetry, HTTPStatus: 503, Error: "HTTP 503 <html> & \u2028", Duration: 1234567 * time.Nanosecond,
+		URLHost: "shop.example.com", AcceptedAt: at(1, 2, 3, 4), AttemptedAt: at(1, 2, 4, 5),
+	}
+	v := reflect.ValueOf(a).Elem()
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Errorf("the sample leaves WebhookAttempt.%s unset", v.Type().Field(i).Name)
+		}
+	}
+	want, v1 := v1RoundTrip(t, a)
+	b, err := EncodeWebhookAttempt(a)
+	if err != nil || !bytes.Equal(b, v1) {
+		t.Errorf("EncodeWebhookAttempt = %s, %v; encoding/json writes %s", b, err, v1)
+	}
+	if back, err := DecodeWebhookAttempt(v1); err != nil || !reflect.DeepEqual(back, want) {
+		t.Errorf("DecodeWebhookAttempt = %+v, %v; want %+v", back, err, want)
+	}
+	for _, bad := range []string{``, `{`, `[]`, `{"id":"x"}`, `{"outcomeId":"o"}`, `{"id":"x","outcomeId":"o","attempt":"2"}`} {
+		if _, err := DecodeWebhookAttempt([]byte(bad)); !errors.Is(err, ErrBadAttempt) {
+			t.Errorf("DecodeWebhookAttempt(%q) = %v; want ErrBadAttempt", bad, err)
+		}
+	}
+}

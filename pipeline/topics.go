@@ -1,6 +1,10 @@
 package pipeline
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // Topics names paystream's Kafka topics under one prefix (default "paystream.").
 type Topics struct{ Prefix string }
@@ -58,6 +62,25 @@ type WebhookAttempt struct {
 	URLHost     string        `json:"urlHost"`
 	AcceptedAt  time.Time     `json:"acceptedAt"`
 	AttemptedAt time.Time     `json:"attemptedAt"`
+}
+
+// ErrBadAttempt reports a webhook-attempts record that cannot be decoded.
+var ErrBadAttempt = errors.New("malformed webhook attempt")
+
+// EncodeWebhookAttempt returns the JSON record value of a (as encoding/json writes it; see codec.go).
+func EncodeWebhookAttempt(a *WebhookAttempt) ([]byte, error) { return marshalRecord(a) }
+
+// DecodeWebhookAttempt parses a record value (as encoding/json reads it); it needs an id and an
+// outcome id.
+func DecodeWebhookAttempt(b []byte) (*WebhookAttempt, error) {
+	var a WebhookAttempt
+	if err := unmarshalRecord(b, &a); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadAttempt, err)
+	}
+	if a.ID == "" || a.OutcomeID == "" {
+		return nil, fmt.Errorf("%w: missing id or outcome id", ErrBadAttempt)
+	}
+	return &a, nil
 }
 
 // TimeFormat is how every API and webhook writes time: RFC 3339 UTC with milliseconds, as seed 004.

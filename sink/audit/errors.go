@@ -1,6 +1,10 @@
 package audit
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/paystream/paystream/pipeline"
+)
 
 // Errors returned (wrapped) by this package. Test with errors.Is.
 var (
@@ -29,8 +33,9 @@ var (
 	// balanceGap object, or with an amount a Decimal(18, 2) column cannot hold.
 	ErrBadBalanceGap = errors.New("malformed balance gap outcome")
 
-	// ErrBadAttempt reports a webhook-attempt record that is not JSON or lacks its ids.
-	ErrBadAttempt = errors.New("malformed webhook attempt")
+	// ErrBadAttempt reports a webhook-attempt record that is not JSON or lacks its ids
+	// (pipeline.DecodeWebhookAttempt's error).
+	ErrBadAttempt = pipeline.ErrBadAttempt
 
 	// ErrUnknownTopic reports a record from a topic the sink does not subscribe to.
 	ErrUnknownTopic = errors.New("record from an unknown topic")

@@ -467,12 +467,9 @@ func gapRowOf(o *pipeline.Outcome, value []byte) (gapRow, error) {
 }
 
 func attemptRowOf(rec *kgo.Record) (attemptRow, error) {
-	var a pipeline.WebhookAttempt
-	if err := json.Unmarshal(rec.Value, &a); err != nil {
-		return attemptRow{}, fmt.Errorf("%w: %w", ErrBadAttempt, err)
-	}
-	if a.ID == "" || a.OutcomeID == "" {
-		return attemptRow{}, fmt.Errorf("%w: missing id or outcome id", ErrBadAttempt)
+	a, err := pipeline.DecodeWebhookAttempt(rec.Value)
+	if err != nil {
+		return attemptRow{}, err
 	}
 	return attemptRow{
 		AttemptID:   a.ID,

@@ -3,7 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -173,7 +172,7 @@ func (s *Sink) release(j *job, at time.Time) {
 // record produces the attempt to the webhook-attempts topic, keyed by merchant id, and waits for
 // the broker's acknowledgement.
 func (s *Sink) record(ctx context.Context, a *pipeline.WebhookAttempt) error {
-	b, err := json.Marshal(a)
+	b, err := pipeline.EncodeWebhookAttempt(a)
 	if err != nil {
 		return fmt.Errorf("encoding webhook attempt: %w", err)
 	}
