@@ -196,7 +196,7 @@ func run(ctx context.Context, o options) error {
 	defer stopSampling()
 	var cpuStart procSample
 	if in.pid > 0 {
-		smp = &sampler{pid: in.pid, interval: o.sampleEvery}
+		smp = &sampler{pid: in.pid, interval: o.sampleEvery, machine: true}
 		go smp.run(sctx)
 		if cpuStart, err = readProc(in.pid); err != nil {
 			return fmt.Errorf("-pid: %w", err)

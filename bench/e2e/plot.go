@@ -57,7 +57,12 @@ func writePlot(path string, r *Report) error {
 	}
 	if r.Process != nil {
 		panels = append(panels,
-			panel("paystream CPU", "cores", false, r.Series, []series{{"CPU", func(s *Second) *float64 { return s.CPUCores }}}),
+			panel("CPU", "cores", false, r.Series, []series{
+				{"paystream", func(s *Second) *float64 { return s.CPUCores }},
+				{"whole machine", func(s *Second) *float64 { return s.MachineCores }},
+				{"redis-server", func(s *Second) *float64 { return s.RedisCores }},
+				{"clickhouse-server", func(s *Second) *float64 { return s.ClickHouseCores }},
+			}),
 			panel("paystream memory", "RSS MiB", false, r.Series, []series{{"RSS", func(s *Second) *float64 { return s.RSSMiB }}}))
 	}
 	panels[0].Title.Text = fmt.Sprintf("paystream bench: %d payments at %.0f/s, mix %s — throughput", r.Config.Payments, r.Config.Rate, r.Config.Mix)

@@ -14,6 +14,7 @@ type procSample struct {
 	at         int64 // unix ns
 	cpuSeconds float64
 	rssBytes   uint64
+	machine    *machineCPU // the machine at the same instant; nil when not sampled
 }
 
 // readProc samples process pid from /proc: utime+stime of /proc/<pid>/stat and its RSS.
@@ -46,6 +47,7 @@ func peakRSS(pid int) (uint64, error) {
 type sampler struct {
 	pid      int
 	interval time.Duration
+	machine  bool // also sample the machine's and its services' CPU
 
 	mu      sync.Mutex
 	samples []procSample
@@ -62,6 +64,11 @@ func (s *sampler) run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		x, err := readProc(s.pid)
+		if s.machine {
+			if m, err := readMachineCPU(); err == nil {
+				x.machine = &m
+			}
+		}
 		s.mu.Lock()
 		if err != nil {
 			s.err = err

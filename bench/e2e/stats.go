@@ -61,6 +61,11 @@ type Second struct {
 	DeliveredP99 *float64 `json:"delivered_p99_ms,omitempty"`
 	CPUCores     *float64 `json:"cpu_cores,omitempty"`
 	RSSMiB       *float64 `json:"rss_mib,omitempty"`
+	// The whole machine in this second, in cores: every process, and redis-server and
+	// clickhouse-server alone (what competes with paystream for the CPU).
+	MachineCores    *float64 `json:"machine_busy_cores,omitempty"`
+	RedisCores      *float64 `json:"redis_cores,omitempty"`
+	ClickHouseCores *float64 `json:"clickhouse_cores,omitempty"`
 }
 
 // seriesInput is what buildSeries needs of the run.
@@ -133,6 +138,7 @@ func buildSeries(in seriesInput) []Second {
 	// the second's last sample.
 	cpu := make([]float64, len(out))
 	wall := make([]float64, len(out))
+	var busy, redis, ch []float64
 	for j := 1; j < len(in.samples); j++ {
 		a, b := in.samples[j-1], in.samples[j]
 		s := sec(b.at)
@@ -143,11 +149,27 @@ func buildSeries(in seriesInput) []Second {
 		wall[s] += float64(b.at-a.at) / 1e9
 		rss := float64(b.rssBytes) / (1 << 20)
 		out[s].RSSMiB = &rss
+		if a.machine != nil && b.machine != nil {
+			if busy == nil {
+				busy, redis, ch = make([]float64, len(out)), make([]float64, len(out)), make([]float64, len(out))
+			}
+			busy[s] += b.machine.busy - a.machine.busy
+			redis[s] += b.machine.services["redis-server"] - a.machine.services["redis-server"]
+			ch[s] += b.machine.services["clickhouse-server"] - a.machine.services["clickhouse-server"]
+		}
+	}
+	perSecond := func(v []float64, i int) *float64 {
+		if v == nil {
+			return nil
+		}
+		x := max(0, v[i]) / wall[i]
+		return &x
 	}
 	for i := range out {
 		if wall[i] > 0 {
 			cores := cpu[i] / wall[i]
 			out[i].CPUCores = &cores
+			out[i].MachineCores, out[i].RedisCores, out[i].ClickHouseCores = perSecond(busy, i), perSecond(redis, i), perSecond(ch, i)
 		}
 	}
 	return out

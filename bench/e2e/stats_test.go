@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"testing"
 )
 
@@ -39,10 +40,13 @@ func TestBuildSeries(t *testing.T) {
 		// never offered (interrupted)
 		{surface: surfSMS},
 	}
+	mach := func(busy, redis, ch float64) *machineCPU {
+		return &machineCPU{busy: busy, services: map[string]float64{"redis-server": redis, "clickhouse-server": ch}}
+	}
 	samples := []procSample{
-		{at: t0, cpuSeconds: 10, rssBytes: 100 << 20},
-		{at: t0 + s/2, cpuSeconds: 10.25, rssBytes: 110 << 20},
-		{at: t0 + 3*s/2, cpuSeconds: 11.25, rssBytes: 120 << 20},
+		{at: t0, cpuSeconds: 10, rssBytes: 100 << 20, machine: mach(100, 5, 7)},
+		{at: t0 + s/2, cpuSeconds: 10.25, rssBytes: 110 << 20, machine: mach(100.5, 5.1, 7.05)},
+		{at: t0 + 3*s/2, cpuSeconds: 11.25, rssBytes: 120 << 20, machine: mach(102.5, 5.6, 7.25)},
 	}
 	got := buildSeries(seriesInput{t0: t0, pays: pays, samples: samples})
 	if len(got) != 2 {
@@ -64,5 +68,17 @@ func TestBuildSeries(t *testing.T) {
 	}
 	if a.CPUCores == nil || *a.CPUCores != 0.5 || b.CPUCores == nil || *b.CPUCores != 1 || b.RSSMiB == nil || *b.RSSMiB != 120 {
 		t.Errorf("process: %v %v %v", a.CPUCores, b.CPUCores, b.RSSMiB)
+	}
+	near := func(p *float64, want float64) bool { return p != nil && math.Abs(*p-want) < 1e-9 }
+	if !near(a.MachineCores, 1) || !near(a.RedisCores, 0.2) || !near(a.ClickHouseCores, 0.1) ||
+		!near(b.MachineCores, 2) || !near(b.RedisCores, 0.5) || !near(b.ClickHouseCores, 0.2) {
+		t.Errorf("machine: %+v / %+v", a, b)
+	}
+	// Without machine samples, no machine figures.
+	samples[1].machine = nil
+	for _, sec := range buildSeries(seriesInput{t0: t0, pays: pays, samples: samples[:2]}) {
+		if sec.MachineCores != nil {
+			t.Errorf("machine cores without machine samples: %+v", sec)
+		}
 	}
 }
