@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
@@ -55,6 +56,9 @@ func (d DevCmd) Run(cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	if embedded != nil {
+		go embedded.TrimConsumed(ctx, trimInterval, consumersOf(rt.topics), rt.log)
+	}
 	printBanner(cfg, rt, brokers, embedded != nil)
 	var onReady func()
 	if d.Demo {
@@ -98,4 +102,18 @@ Try it (or run: paystream demo):
 
 `, version, base, rt.metAddr, kafka, cfg.RedisAddr, cfg.RedisPrefix, redactDSN(cfg.ClickHouseDSN), cfg.AdminToken,
 		base, cfg.AdminToken, dsnDatabase(cfg.ClickHouseDSN))
+}
+
+// trimInterval is how often the embedded broker drops the records every consumer group has
+// committed past (bus.Embedded.TrimConsumed).
+const trimInterval = 10 * time.Second
+
+// consumersOf lists the consumer groups of each topic: a record is dropped by the embedded broker
+// only once all of them committed past it.
+func consumersOf(t pipeline.Topics) map[string][]string {
+	return map[string][]string{
+		t.Inbound():         {pipeline.GroupMatcher, pipeline.GroupAudit},
+		t.Outcomes():        {pipeline.GroupWebhooks, pipeline.GroupAudit},
+		t.WebhookAttempts(): {pipeline.GroupAudit},
+	}
 }

@@ -349,6 +349,7 @@ func (KafkaDevCmd) Run(cfg *Config) error {
 		return err
 	}
 	defer b.Close()
+	go b.TrimConsumed(ctx, trimInterval, consumersOf(topics), slog.Default())
 	fmt.Printf("embedded kafka listening on %v (data in %s); stop with Ctrl-C\n", b.Addrs(), filepath.Join(cfg.DataDir, "kafka"))
 	<-ctx.Done()
 	return nil
