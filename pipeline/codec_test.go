@@ -417,3 +417,19 @@ func TestCodecWebhookAttemptMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecDecoderPanicIsAnError: a panic of the decoder on a record is a malformed record.
+func TestCodecDecoderPanicIsAnError(t *testing.T) {
+	saved := decodeRecord
+	t.Cleanup(func() { decodeRecord = saved })
+	decodeRecord = func([]byte, any) error { panic("index out of range") }
+	if _, err := DecodeEvent([]byte(`{}`)); !errors.Is(err, ErrBadEvent) {
+		t.Errorf("DecodeEvent = %v; want ErrBadEvent", err)
+	}
+	if _, err := DecodeOutcome([]byte(`{}`)); !errors.Is(err, ErrBadOutcome) {
+		t.Errorf("DecodeOutcome = %v; want ErrBadOutcome", err)
+	}
+	if _, err := DecodeWebhookAttempt([]byte(`{}`)); !errors.Is(err, ErrBadAttempt) {
+		t.Errorf("DecodeWebhookAttempt = %v; want ErrBadAttempt", err)
+	}
+}
