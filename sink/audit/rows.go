@@ -323,11 +323,7 @@ func addOutcome(buf *buffer, rec *kgo.Record) error {
 
 // changeRowOf maps an intent status change; DecodeOutcome guarantees o.Intent != nil.
 func changeRowOf(o *pipeline.Outcome) changeRow {
-	in := o.Intent
-	w := o.Wallet
-	if w.Account == "" {
-		w = in.Wallet()
-	}
+	in, w := o.Intent, intentWallet(o)
 	r := changeRow{
 		OutcomeID:         o.ID,
 		EventID:           o.EventID,
@@ -384,11 +380,7 @@ func paymentRowOf(o *pipeline.Outcome) paymentRow {
 
 // refundRowOf maps a refund; DecodeOutcome guarantees o.Intent != nil and o.Refund != nil.
 func refundRowOf(o *pipeline.Outcome) refundRow {
-	in, rf := o.Intent, o.Refund
-	w := o.Wallet
-	if w.Account == "" {
-		w = in.Wallet()
-	}
+	in, rf, w := o.Intent, o.Refund, intentWallet(o)
 	r := refundRow{
 		OutcomeID:         o.ID,
 		EventID:           o.EventID,
@@ -494,6 +486,14 @@ func orEnv(e, fallback pipeline.Environment) pipeline.Environment {
 		return e
 	}
 	return fallback
+}
+
+// intentWallet is the wallet of an outcome about an intent: its own, else the intent's.
+func intentWallet(o *pipeline.Outcome) pipeline.Wallet {
+	if o.Wallet.Account == "" {
+		return o.Intent.Wallet()
+	}
+	return o.Wallet
 }
 
 // walletKey is w.Key(), or "" for an absent wallet (rather than "::").
