@@ -39,6 +39,12 @@ type cachedToken struct {
 
 func (t *cachedToken) expires() time.Time { return time.UnixMilli(t.ExpiresAt) }
 
+// usable reports whether t exists, is not the token bKash refused (stale) and is still valid for
+// at least margin after now.
+func (t *cachedToken) usable(stale string, now time.Time, margin time.Duration) bool {
+	return t != nil && t.IDToken != stale && now.Add(margin).Before(t.expires())
+}
+
 // tokenAnswer is token/grant's and token/refresh's answer.
 type tokenAnswer struct {
 	envelope
@@ -76,8 +82,7 @@ func (c *Client) token(ctx context.Context, cr *Credentials, stale string) (stri
 	if err != nil {
 		return "", err
 	}
-	now := c.cfg.Now()
-	if tok != nil && tok.IDToken != stale && now.Add(c.cfg.RefreshBefore).Before(tok.expires()) {
+	if tok.usable(stale, c.cfg.Now(), c.cfg.RefreshBefore) {
 		return tok.IDToken, nil
 	}
 	owner := randomOwner()
@@ -98,7 +103,7 @@ func (c *Client) token(ctx context.Context, cr *Credentials, stale string) (stri
 			return c.renew(ctx, cr, key, stale)
 		}
 		// Someone else renews. A token that is still valid (and not the refused one) will do.
-		if tok != nil && tok.IDToken != stale && c.cfg.Now().Add(validityEdge).Before(tok.expires()) {
+		if tok.usable(stale, c.cfg.Now(), validityEdge) {
 			return tok.IDToken, nil
 		}
 		if !waited {
@@ -118,7 +123,7 @@ func (c *Client) token(ctx context.Context, cr *Credentials, stale string) (stri
 		if tok, err = c.loadToken(ctx, key); err != nil {
 			return "", err
 		}
-		if tok != nil && tok.IDToken != stale && c.cfg.Now().Add(validityEdge).Before(tok.expires()) {
+		if tok.usable(stale, c.cfg.Now(), validityEdge) {
 			return tok.IDToken, nil
 		}
 	}
@@ -133,7 +138,7 @@ func (c *Client) renew(ctx context.Context, cr *Credentials, key, stale string) 
 		return "", err
 	}
 	now := c.cfg.Now()
-	if tok != nil && tok.IDToken != stale && now.Add(c.cfg.RefreshBefore).Before(tok.expires()) {
+	if tok.usable(stale, now, c.cfg.RefreshBefore) {
 		return tok.IDToken, nil
 	}
 	base := strings.TrimRight(cr.BaseURL, "/")
