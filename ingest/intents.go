@@ -20,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -261,9 +262,11 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	tokenized := strings.EqualFold(req.PaymentMethod, pipeline.PaymentMethodBkashTokenized)
-	if tokenized && s.cfg.Tokenized == nil {
-		writeError(ctx, errf(http.StatusUnprocessableEntity, "bKash tokenized checkout is not configured on this server"))
-		return
+	var upstream *bkash.Credentials // the intent's environment's own upstream (tokenized.go), or 422
+	if tokenized {
+		if upstream = s.tokenizedUpstreamFor(ctx, m, env); upstream == nil {
+			return
+		}
 	}
 
 	var claimKey string
@@ -294,7 +297,7 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		SuccessURL: req.SuccessURL, FailedURL: req.FailedURL, CancelURL: req.CancelURL, ExpiredURL: req.ExpiredURL,
 		Dialect: m.Dialect, Metadata: req.Metadata, CreatedAt: now, ExpiresAt: now.Add(time.Duration(ttl) * time.Second),
 	}
-	if tokenized && !s.startTokenized(ctx, in) { // bKash create first: its bkashURL is the checkoutUrl
+	if tokenized && !s.startTokenized(ctx, in, upstream) { // bKash create first: its bkashURL is the checkoutUrl
 		return
 	}
 	if claimKey != "" {

@@ -151,6 +151,7 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
 	s.tokenizedRoutes(route)
+	s.adminBkashRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
 	})

@@ -19,11 +19,17 @@ import (
 )
 
 // TokenizedConfig turns on intents with paymentMethod "bkash_tokenized": paystream runs bKash
-// Tokenized Checkout (create, execute, status, refund) with the aggregator's own credentials on the
-// merchant's behalf. Nil (Config.Tokenized) answers such intents 422.
+// Tokenized Checkout (create, execute, status, refund) on the merchant's behalf, with the
+// merchant's own bKash account for the intent's environment (admin_bkash.go) or else the server's
+// default upstream of that environment (Defaults). A SANDBOX intent only ever reaches a SANDBOX
+// upstream and a LIVE one only a LIVE upstream; an environment without an upstream answers such
+// intents 422. Nil (Config.Tokenized) turns bkash_tokenized off entirely.
 type TokenizedConfig struct {
-	Client      *bkash.Client
-	Credentials *bkash.Credentials
+	Client *bkash.Client
+	// Defaults are the server-wide upstreams (the aggregator's own bKash accounts) by environment.
+	// Each one's Environment must equal its key and it must pass Validate (cmd checks both at
+	// start; a mismatch found later refuses the intent). Either may be absent.
+	Defaults map[pipeline.Environment]*bkash.Credentials
 	// QueryDelay is how long the callback waits, after an execute without a clear answer (timeout,
 	// 2117, ...), before asking payment/status (default 1s).
 	QueryDelay time.Duration
@@ -56,8 +62,12 @@ type tokenizedRecord struct {
 	Refunds   []tokenizedRefnd `json:"refunds,omitempty"`
 	// Failure is set when bKash confirmed the payment will not complete (Status tokFailed,
 	// tokCancelled or tokInsufficient); such a paymentID is never executed.
-	Failure   *tokenizedFailure `json:"failure,omitempty"`
-	UpdatedAt time.Time         `json:"updatedAt"`
+	Failure *tokenizedFailure `json:"failure,omitempty"`
+	// Upstream is the upstream the payment was created at. Every later call for it (execute,
+	// payment/status, refund) goes to that upstream or nowhere (recordedUpstream). Records from
+	// before upstreams were per environment have none.
+	Upstream  *tokenizedUpstream `json:"upstream,omitempty"`
+	UpdatedAt time.Time          `json:"updatedAt"`
 
 	// What the execute or status answer said, for the event (not stored).
 	raw      []byte
@@ -139,14 +149,126 @@ func (s *Server) upstreamError(ctx *fasthttp.RequestCtx, what string, err error)
 	writeError(ctx, errf(http.StatusBadGateway, "bKash refused the request; an operator was told"))
 }
 
-// startTokenized creates the bKash payment of in (paymentMethod bkash_tokenized) and records it;
-// in.CheckoutURL becomes bKash's bkashURL. It answers the request itself and returns false when it
-// fails; nothing is produced to Kafka then.
-func (s *Server) startTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent) bool {
+// tokenizedUpstream names the bKash upstream a payment was created at: the intent's environment,
+// the owner of the bKash account (the merchant's id for its own account, "" for the server's
+// default) and the credential set's identity (bkash.Credentials.ID, which covers environment,
+// owner, base URL, username and app key).
+type tokenizedUpstream struct {
+	Environment pipeline.Environment `json:"environment"`
+	Owner       string               `json:"owner,omitempty"`
+	ID          string               `json:"id"`
+}
+
+func (s *Server) defaultUpstream(env pipeline.Environment) *bkash.Credentials {
+	if s.cfg.Tokenized == nil {
+		return nil
+	}
+	return s.cfg.Tokenized.Defaults[env]
+}
+
+// upstreamFor returns the upstream serving merchantID's bkash_tokenized intents in env: the
+// merchant's own bKash account for env, else the server's default for env, never another
+// environment's; (nil, nil) when there is none. Errors are Redis failures or a misconfigured
+// upstream (a secret reference that no longer resolves, an environment mismatch: wrapping
+// bkash.ErrBadSecretRef, ErrCredentials or ErrEnvironment).
+func (s *Server) upstreamFor(ctx context.Context, merchantID string, env pipeline.Environment) (*bkash.Credentials, error) {
+	if s.cfg.Tokenized == nil || !env.Valid() {
+		return nil, nil
+	}
+	u, err := s.dir.bkashUpstream(ctx, merchantID, env)
+	if err != nil {
+		return nil, err
+	}
+	var cr *bkash.Credentials
+	if u != nil {
+		if cr, err = u.credentials(merchantID); err != nil {
+			return nil, fmt.Errorf("resolving merchant %s's %s bkash upstream: %w", merchantID, env, err)
+		}
+	} else if cr = s.defaultUpstream(env); cr == nil {
+		return nil, nil
+	}
+	if cr.Environment != env {
+		return nil, fmt.Errorf("%w: the %s upstream %s is declared %s", bkash.ErrEnvironment, env, cr.BaseURL, cr.Environment)
+	}
+	return cr, nil
+}
+
+// tokenizedUpstreamFor picks the upstream of a new bkash_tokenized intent of merchant m in env
+// (upstreamFor). It answers 422 in the native error shape when env has no upstream, 502 when the
+// upstream is misconfigured, 503 when Redis fails, and returns nil then.
+func (s *Server) tokenizedUpstreamFor(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment) *bkash.Credentials {
+	cr, err := s.upstreamFor(rc(ctx), m.ID, env)
+	switch {
+	case err != nil && isUpstreamConfigErr(err):
+		s.log.Error("bkash upstream misconfigured", "merchant", m.ID, "environment", env, "err", err, "request_id", requestID(ctx))
+		writeError(ctx, errf(http.StatusBadGateway, "The bKash %s upstream of this merchant is misconfigured; an operator was told", env))
+	case err != nil:
+		s.internal(ctx, "loading bkash upstream", err)
+	case cr == nil:
+		writeError(ctx, errf(http.StatusUnprocessableEntity,
+			"paymentMethod bkash_tokenized is not available in %s: no bKash upstream is configured for this merchant in %s", env, env))
+	default:
+		return cr
+	}
+	return nil
+}
+
+func isUpstreamConfigErr(err error) bool {
+	return errors.Is(err, bkash.ErrEnvironment) || errors.Is(err, bkash.ErrBadSecretRef) || errors.Is(err, bkash.ErrCredentials)
+}
+
+// recordedUpstream returns the upstream rec's payment was created at, as configured now: the same
+// owner's upstream of the intent's environment, with the same identity. When it is gone or changed
+// (or rec names another environment or merchant than in), nothing is sent anywhere: it answers 502
+// (an operator must restore the upstream) and returns nil. A record from before upstreams were
+// per environment uses the server's default of the intent's environment.
+func (s *Server) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) *bkash.Credentials {
+	ref := rec.Upstream
+	if ref == nil {
+		ref = &tokenizedUpstream{Environment: in.Environment}
+	}
+	var cr *bkash.Credentials
+	var err error
+	switch {
+	case ref.Environment != in.Environment || (ref.Owner != "" && ref.Owner != in.MerchantID):
+		err = fmt.Errorf("%w: the payment was recorded for %s/%q, the intent is %s/%s", bkash.ErrEnvironment,
+			ref.Environment, ref.Owner, in.Environment, in.MerchantID)
+	case ref.Owner != "":
+		var u *merchantUpstream
+		if u, err = s.dir.bkashUpstream(rc(ctx), ref.Owner, ref.Environment); err == nil && u != nil {
+			cr, err = u.credentials(ref.Owner)
+		}
+	default:
+		cr = s.defaultUpstream(ref.Environment)
+	}
+	if err != nil && !isUpstreamConfigErr(err) {
+		s.internal(ctx, "loading bkash upstream", err)
+		return nil
+	}
+	if err == nil && cr != nil && cr.Environment == in.Environment && (ref.ID == "" || cr.ID() == ref.ID) {
+		return cr
+	}
+	s.log.Error("the bkash upstream this intent's payment was created at is gone or changed; not calling any other",
+		"intent", in.ID, "environment", in.Environment, "owner", ref.Owner, "recorded_id", ref.ID, "err", err,
+		"request_id", requestID(ctx))
+	writeError(ctx, errf(http.StatusBadGateway,
+		"The bKash upstream this payment was created at is no longer configured; an operator was told"))
+	return nil
+}
+
+// startTokenized creates the bKash payment of in (paymentMethod bkash_tokenized) at upstream cr
+// (tokenizedUpstreamFor) and records it with cr's identity; in.CheckoutURL becomes bKash's
+// bkashURL. It answers the request itself and returns false when it fails; nothing is produced to
+// Kafka then.
+func (s *Server) startTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, cr *bkash.Credentials) bool {
 	tc := s.cfg.Tokenized
+	if cr == nil || cr.Environment != in.Environment { // tokenizedUpstreamFor never gives one
+		s.internal(ctx, "creating bkash payment", fmt.Errorf("%w: no %s upstream", bkash.ErrEnvironment, in.Environment))
+		return false
+	}
 	cctx, cancel := context.WithTimeout(context.Background(), s.bkashCallTimeout())
 	defer cancel()
-	p, err := tc.Client.Create(cctx, tc.Credentials, bkash.CreateRequest{
+	p, err := tc.Client.Create(cctx, cr, bkash.CreateRequest{
 		Amount: in.Amount, PayerReference: in.CustomerReference, CallbackURL: s.callbackURL(in.ID),
 		MerchantInvoiceNumber: in.ID,
 	})
@@ -155,7 +277,8 @@ func (s *Server) startTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent) b
 		return false
 	}
 	in.PaymentMethod, in.CheckoutURL = pipeline.PaymentMethodBkashTokenized, p.BkashURL
-	if err := s.saveTokenized(rc(ctx), &tokenizedRecord{IntentID: in.ID, PaymentID: p.PaymentID, BkashURL: p.BkashURL, Status: tokInitiated}); err != nil {
+	up := &tokenizedUpstream{Environment: cr.Environment, Owner: cr.Owner, ID: cr.ID()}
+	if err := s.saveTokenized(rc(ctx), &tokenizedRecord{IntentID: in.ID, PaymentID: p.PaymentID, BkashURL: p.BkashURL, Status: tokInitiated, Upstream: up}); err != nil {
 		s.internal(ctx, "recording bkash payment", err)
 		return false
 	}
@@ -226,11 +349,15 @@ func (s *Server) handleTokenizedCallback(ctx *fasthttp.RequestCtx) {
 	// A completed or failed record is a reload of the callback (or a retry after Kafka did not
 	// acknowledge): produce the recorded event again (same id), then redirect.
 	if rec.Status != tokCompleted && rec.Failure == nil {
+		cr := s.recordedUpstream(ctx, in, rec)
+		if cr == nil {
+			return
+		}
 		ask := s.executeTokenized
 		if status != "success" {
 			ask = s.queryTokenized
 		}
-		if !ask(ctx, in, rec, status) {
+		if !ask(ctx, cr, in, rec, status) {
 			return
 		}
 	}
@@ -323,15 +450,15 @@ func settleTokenized(op string, in *pipeline.Intent, rec *tokenizedRecord, p *bk
 	return false, err
 }
 
-// executeTokenized executes, or on an unclear answer waits QueryDelay and asks payment/status,
+// executeTokenized executes at upstream cr (the payment's own, recordedUpstream), or on an unclear answer waits QueryDelay and asks payment/status,
 // and records what bKash said (settleTokenized). It answers the request and returns false on
 // dependency failures and when the payment stays open (the customer goes to the failed URL).
-func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord, _ string) bool {
+func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credentials, in *pipeline.Intent, rec *tokenizedRecord, _ string) bool {
 	tc := s.cfg.Tokenized
 	cctx, cancel := context.WithTimeout(context.Background(), 2*s.bkashCallTimeout()+tc.QueryDelay)
 	defer cancel()
 	op := opExecute
-	p, err := tc.Client.Execute(cctx, tc.Credentials, rec.PaymentID)
+	p, err := tc.Client.Execute(cctx, cr, rec.PaymentID)
 	if err != nil && bkash.Ambiguous(err) {
 		s.log.Info("bkash execute gave no clear answer; asking payment/status", "intent", in.ID, "err", err, "request_id", requestID(ctx))
 		t := time.NewTimer(tc.QueryDelay)
@@ -341,7 +468,7 @@ func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 		}
 		t.Stop()
 		op = opQuery
-		p, err = tc.Client.Query(cctx, tc.Credentials, rec.PaymentID)
+		p, err = tc.Client.Query(cctx, cr, rec.PaymentID)
 	}
 	settled, err := settleTokenized(op, in, rec, p, err)
 	if err != nil {
@@ -361,15 +488,16 @@ func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 	return true
 }
 
-// queryTokenized handles a failure or cancel callback: it asks payment/status (never execute) and
+// queryTokenized handles a failure or cancel callback: it asks payment/status at upstream cr (the
+// payment's own, recordedUpstream; never execute) and
 // records a final answer (settleTokenized). When bKash leaves the payment open, or cannot be asked,
 // nothing is recorded and the customer goes to the URL the callback asked for: the intent stays
 // PENDING. It answers the request and returns false unless a final answer was recorded.
-func (s *Server) queryTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord, status string) bool {
+func (s *Server) queryTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credentials, in *pipeline.Intent, rec *tokenizedRecord, status string) bool {
 	tc := s.cfg.Tokenized
 	cctx, cancel := context.WithTimeout(context.Background(), s.bkashCallTimeout())
 	defer cancel()
-	p, err := tc.Client.Query(cctx, tc.Credentials, rec.PaymentID)
+	p, err := tc.Client.Query(cctx, cr, rec.PaymentID)
 	settled, err := settleTokenized(opQuery, in, rec, p, err)
 	if !settled {
 		s.log.Warn("bkash callback said "+status+" but bKash does not report the payment final; the intent stays PENDING",

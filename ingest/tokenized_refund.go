@@ -40,7 +40,8 @@ const refundLockTTL = 2 * time.Minute
 // its payment.refunded event is produced; if Kafka does not acknowledge the event, the answer is
 // 503 and the next call for the intent produces the recorded event (same id) instead of refunding
 // again. A refund whose answer bKash did not give in time is looked up (refund status) before
-// anything is said.
+// anything is said. The refund goes to the upstream the payment was created at (recordedUpstream),
+// never to another environment's or merchant's.
 func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 	if !s.requireAdmin(ctx) {
 		return
@@ -121,13 +122,17 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	tc := s.cfg.Tokenized
+	cr := s.recordedUpstream(ctx, &ir.Intent, rec) // the payment's own upstream, or nothing
+	if cr == nil {
+		return
+	}
 	cctx, cancel := context.WithTimeout(context.Background(), 2*s.bkashCallTimeout())
 	defer cancel()
 	rr := bkash.RefundRequest{PaymentID: rec.PaymentID, TrxID: rec.TrxID, Amount: amt, SKU: "intent:" + id, Reason: firstNonEmpty(req.Reason, "refund")}
-	r, err := tc.Client.Refund(cctx, tc.Credentials, rr)
+	r, err := tc.Client.Refund(cctx, cr, rr)
 	if err != nil && bkash.Ambiguous(err) {
 		// The refund may have happened: bKash's refund status says so if its last refund is new to us.
-		if st, serr := tc.Client.RefundStatus(cctx, tc.Credentials, rec.PaymentID, rec.TrxID); serr == nil && st.Money == amt && !rec.hasRefund(st.RefundTrxID) {
+		if st, serr := tc.Client.RefundStatus(cctx, cr, rec.PaymentID, rec.TrxID); serr == nil && st.Money == amt && !rec.hasRefund(st.RefundTrxID) {
 			r, err = st, nil
 		}
 	}

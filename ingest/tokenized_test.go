@@ -33,8 +33,9 @@ func newTokFixture(t *testing.T) *tokFixture {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	f.s.cfg.Tokenized = &TokenizedConfig{
-		Client:      bkash.New(bkash.Config{KeyPrefix: f.keys.Prefix, Timeout: 2 * time.Second}, f.s.rdb),
-		Credentials: sim.Credentials(), QueryDelay: 10 * time.Millisecond, CallTimeout: 2 * time.Second,
+		Client:     bkash.New(bkash.Config{KeyPrefix: f.keys.Prefix, Timeout: 2 * time.Second}, f.s.rdb),
+		Defaults:   map[pipeline.Environment]*bkash.Credentials{pipeline.Sandbox: sim.Credentials()},
+		QueryDelay: 10 * time.Millisecond, CallTimeout: 2 * time.Second,
 	}
 	key, _ := f.onboard(t)
 	return &tokFixture{fixture: f, sim: sim, key: key}
@@ -172,7 +173,7 @@ func TestTokenizedCallbackFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc := f.s.cfg.Tokenized
-	if _, err := tc.Client.Execute(context.Background(), tc.Credentials, donePID); err != nil {
+	if _, err := tc.Client.Execute(context.Background(), tc.Defaults[pipeline.Sandbox], donePID); err != nil {
 		t.Fatal(err)
 	}
 	f.expectRedirect(t, f.forged(doneID, donePID, "failure"), "https://shop.test/success")

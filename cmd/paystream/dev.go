@@ -18,7 +18,7 @@ import (
 // DevCmd runs every role in one process on the embedded broker.
 type DevCmd struct {
 	Demo     bool   `help:"Once everything serves, run the demo (onboard, intent, payment, webhook, audit rows) against this process."`
-	BkashSim bool   `name:"bkash-sim" env:"PAYSTREAM_DEV_BKASH_SIM" help:"Also start the bKash tokenized checkout simulator and point paymentMethod bkash_tokenized at it."`
+	BkashSim bool   `name:"bkash-sim" env:"PAYSTREAM_DEV_BKASH_SIM" help:"Also start the bKash tokenized checkout simulator and make it the SANDBOX upstream of paymentMethod bkash_tokenized (never LIVE)."`
 	SimAddr  string `name:"bkash-sim-addr" env:"PAYSTREAM_DEV_BKASH_SIM_ADDR" default:"127.0.0.1:9095" help:"Listen address of the simulator started by --bkash-sim."`
 }
 

@@ -43,10 +43,10 @@ func startTokenized(t *testing.T) *tokEnv {
 	addr := freePort(t)
 	in := startDev(t,
 		"PAYSTREAM_HTTP_ADDR="+addr, "PAYSTREAM_PUBLIC_URL=http://"+addr,
-		"PAYSTREAM_BKASH_BASE_URL="+sim.BaseURL(), "PAYSTREAM_BKASH_USERNAME="+bkashsim.DefaultUsername,
-		"PAYSTREAM_BKASH_APP_KEY="+bkashsim.DefaultAppKey,
+		"PAYSTREAM_BKASH_SANDBOX_BASE_URL="+sim.BaseURL(), "PAYSTREAM_BKASH_SANDBOX_USERNAME="+bkashsim.DefaultUsername,
+		"PAYSTREAM_BKASH_SANDBOX_APP_KEY="+bkashsim.DefaultAppKey,
 		"E2E_BKASH_PW="+bkashsim.DefaultPassword, "E2E_BKASH_SECRET="+bkashsim.DefaultAppSecret,
-		"PAYSTREAM_BKASH_PASSWORD_REF=env:E2E_BKASH_PW", "PAYSTREAM_BKASH_APP_SECRET_REF=env:E2E_BKASH_SECRET",
+		"PAYSTREAM_BKASH_SANDBOX_PASSWORD_REF=env:E2E_BKASH_PW", "PAYSTREAM_BKASH_SANDBOX_APP_SECRET_REF=env:E2E_BKASH_SECRET",
 		"PAYSTREAM_BKASH_TIMEOUT=1s", "PAYSTREAM_BKASH_QUERY_DELAY=300ms",
 	)
 	in.base = "http://" + addr

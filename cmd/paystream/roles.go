@@ -25,6 +25,7 @@ import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/matcher"
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/state"
 	"github.com/paystream/paystream/sink/audit"
@@ -102,6 +103,13 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		topics: pipeline.Topics{Prefix: cfg.TopicPrefix},
 		keys:   pipeline.Keys{Prefix: cfg.RedisPrefix},
 	}
+	var bkashDefaults map[pipeline.Environment]*bkash.Credentials
+	if rt.has(roleIngest) {
+		var err error
+		if bkashDefaults, err = cfg.Bkash.defaults(); err != nil {
+			return nil, err
+		}
+	}
 	rt.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "paystream_build_info", Help: "Always 1; labels say the version and roles.",
@@ -140,10 +148,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		if err != nil {
 			return nil, err
 		}
-		tok, err := tokenizedConfig(cfg, rt.rdb, rt.reg)
-		if err != nil {
-			return nil, err
-		}
+		tok := tokenizedConfig(cfg, bkashDefaults, rt.rdb, rt.reg)
 		rt.ingest = ingest.New(ingest.Config{
 			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken,
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,

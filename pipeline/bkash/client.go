@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/paystream/paystream/pipeline"
 )
 
 // Config configures a Client. Zero values take the documented defaults.
@@ -111,8 +113,9 @@ type answer struct {
 }
 
 // post sends body as JSON to base+path with headers and reads a capped answer. It records the
-// request metrics. Transport failures wrap ErrTimeout or ErrTransport.
-func (c *Client) post(ctx context.Context, op, url string, hdr http.Header, body any) (*answer, error) {
+// request metrics. Transport failures wrap ErrTimeout or ErrTransport; a simulator's answer to a
+// LIVE credential set (cr) is ErrEnvironment, whatever it says.
+func (c *Client) post(ctx context.Context, cr *Credentials, op, url string, hdr http.Header, body any) (*answer, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("encoding bkash %s request: %w", op, err)
@@ -135,6 +138,10 @@ func (c *Client) post(ctx context.Context, op, url string, hdr http.Header, body
 		return nil, c.transportErr(op, ctx, err)
 	}
 	defer res.Body.Close()
+	if cr.Environment == pipeline.Live && res.Header.Get(SimulatorHeader) != "" {
+		c.m.requests.WithLabelValues(op, "simulator").Inc()
+		return nil, fmt.Errorf("%w: bkash %s at %s was answered by a simulator, which can never serve LIVE", ErrEnvironment, op, cr.BaseURL)
+	}
 	raw, err := io.ReadAll(io.LimitReader(res.Body, c.cfg.MaxResponseBytes+1))
 	if err != nil {
 		return nil, c.transportErr(op, ctx, err)
@@ -202,7 +209,7 @@ func (c *Client) call(ctx context.Context, cr *Credentials, op, path string, bod
 	}
 	url := strings.TrimRight(cr.BaseURL, "/") + path
 	hdr := func(t string) http.Header { return http.Header{"Authorization": {t}, "X-App-Key": {cr.AppKey}} }
-	a, err := c.post(ctx, op, url, hdr(tok), body)
+	a, err := c.post(ctx, cr, op, url, hdr(tok), body)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +218,7 @@ func (c *Client) call(ctx context.Context, cr *Credentials, op, path string, bod
 		if tok, err = c.token(ctx, cr, tok); err != nil {
 			return nil, err
 		}
-		if a, err = c.post(ctx, op, url, hdr(tok), body); err != nil {
+		if a, err = c.post(ctx, cr, op, url, hdr(tok), body); err != nil {
 			return nil, err
 		}
 		if tokenRejected(a) {

@@ -171,8 +171,8 @@ func TestTokenizedWrongCredentials(t *testing.T) {
 	e := newEnv(t, bkashsim.Config{})
 	c, m := e.client(t, nil)
 	for name, cr := range map[string]*bkash.Credentials{
-		"password": {BaseURL: e.cr.BaseURL, Username: e.cr.Username, AppKey: e.cr.AppKey, Password: bkash.NewSecret("nope"), AppSecret: e.cr.AppSecret},
-		"app key":  {BaseURL: e.cr.BaseURL, Username: e.cr.Username, AppKey: "nope", Password: e.cr.Password, AppSecret: e.cr.AppSecret},
+		"password": {Environment: pipeline.Sandbox, BaseURL: e.cr.BaseURL, Username: e.cr.Username, AppKey: e.cr.AppKey, Password: bkash.NewSecret("nope"), AppSecret: e.cr.AppSecret},
+		"app key":  {Environment: pipeline.Sandbox, BaseURL: e.cr.BaseURL, Username: e.cr.Username, AppKey: "nope", Password: e.cr.Password, AppSecret: e.cr.AppSecret},
 	} {
 		_, err := c.Query(ctx(t), cr, "TR0011X")
 		if !errors.Is(err, bkash.ErrCredentials) {

@@ -3,8 +3,13 @@
 // sandbox (https://tokenized.sandbox.bka.sh/v1.2.0-beta), production
 // (https://tokenized.pay.bka.sh/v1.2.0-beta) or the simulator in bkashsim.
 //
+// Environments. Every credential set declares the paystream environment it serves
+// (Credentials.Environment). Validate refuses a LIVE set whose base URL is plain http or one of
+// bKash's sandbox hosts, and a SANDBOX set at bKash production (CheckUpstream); a LIVE call
+// answered by a simulator (SimulatorHeader) fails with ErrEnvironment before its answer is read.
+//
 // Tokens. bKash blocks merchants that grant a token per request, so one token per credential set
-// (base URL + username + app key) is cached in Redis and shared by every ingest replica. The token
+// (environment + owner + base URL + username + app key) is cached in Redis and shared by every ingest replica. The token
 // key and its lock share one hash tag ({bkash:<credential hash>}), so Redis Cluster works; the hash
 // never contains a secret. A replica that finds the token missing or within Config.RefreshBefore
 // of its expiry takes the lock (SET NX PX, released only by its owner) and refreshes it (or grants

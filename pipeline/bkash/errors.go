@@ -23,6 +23,10 @@ var (
 	ErrResponseTooLarge = errors.New("bkash answer is too large")
 	// ErrBadResponse: bKash answered 200 with JSON that lacks what the operation must return.
 	ErrBadResponse = errors.New("bkash answer is malformed")
+	// ErrEnvironment: an upstream does not fit the environment it is declared for (a LIVE base URL
+	// at bKash's sandbox or plain http, a SANDBOX one at bKash production, an undeclared
+	// environment), or a LIVE call was answered by a simulator. Fix the configuration.
+	ErrEnvironment = errors.New("bkash upstream does not belong to the environment it serves")
 	// ErrBadSecretRef: a secret reference is neither env:NAME nor file:PATH, or points at nothing.
 	ErrBadSecretRef = errors.New("secret reference must be env:NAME or file:PATH naming a non-empty value")
 )

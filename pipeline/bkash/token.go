@@ -146,7 +146,7 @@ func (c *Client) renew(ctx context.Context, cr *Credentials, key, stale string) 
 	var ans *tokenAnswer
 	grantedAt := now.UnixMilli()
 	if tok != nil && tok.RefreshToken != "" {
-		ans, err = c.tokenCall(ctx, "refresh", base+"/tokenized/checkout/token/refresh", hdr, map[string]string{
+		ans, err = c.tokenCall(ctx, cr, "refresh", base+"/tokenized/checkout/token/refresh", hdr, map[string]string{
 			"app_key": cr.AppKey, "app_secret": cr.AppSecret.Reveal(), "refresh_token": tok.RefreshToken,
 		})
 		if err == nil {
@@ -160,7 +160,7 @@ func (c *Client) renew(ctx context.Context, cr *Credentials, key, stale string) 
 		}
 	}
 	if ans == nil {
-		ans, err = c.tokenCall(ctx, "grant", base+"/tokenized/checkout/token/grant", hdr, map[string]string{
+		ans, err = c.tokenCall(ctx, cr, "grant", base+"/tokenized/checkout/token/grant", hdr, map[string]string{
 			"app_key": cr.AppKey, "app_secret": cr.AppSecret.Reveal(),
 		})
 		if err != nil {
@@ -183,8 +183,8 @@ func (c *Client) renew(ctx context.Context, cr *Credentials, key, stale string) 
 }
 
 // tokenCall posts a grant or refresh. An answer without id_token is ErrCredentials.
-func (c *Client) tokenCall(ctx context.Context, op, url string, hdr http.Header, body any) (*tokenAnswer, error) {
-	a, err := c.post(ctx, op, url, hdr, body)
+func (c *Client) tokenCall(ctx context.Context, cr *Credentials, op, url string, hdr http.Header, body any) (*tokenAnswer, error) {
+	a, err := c.post(ctx, cr, op, url, hdr, body)
 	if err != nil {
 		return nil, err
 	}

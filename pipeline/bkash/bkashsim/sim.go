@@ -206,10 +206,11 @@ func (s *Sim) Addr() string {
 // BaseURL is the base URL a client is configured with (like https://tokenized.sandbox.bka.sh/v1.2.0-beta).
 func (s *Sim) BaseURL() string { return strings.TrimRight(s.cfg.PublicURL, "/") + BasePath }
 
-// Credentials returns the credentials the simulator accepts, for a client.
+// Credentials returns the credentials the simulator accepts, for a client. They are declared
+// SANDBOX: a simulator never serves LIVE.
 func (s *Sim) Credentials() *bkash.Credentials {
 	return &bkash.Credentials{
-		BaseURL: s.BaseURL(), Username: s.cfg.Username, AppKey: s.cfg.AppKey,
+		Environment: pipeline.Sandbox, BaseURL: s.BaseURL(), Username: s.cfg.Username, AppKey: s.cfg.AppKey,
 		Password: bkash.NewSecret(s.cfg.Password), AppSecret: bkash.NewSecret(s.cfg.AppSecret),
 	}
 }
@@ -229,8 +230,10 @@ func (s *Sim) Close() error {
 	return s.closeErr
 }
 
-// ServeHTTP serves the API and the customer page. Request bodies are capped at 64 KiB.
+// ServeHTTP serves the API and the customer page. Request bodies are capped at 64 KiB. Every
+// answer carries bkash.SimulatorHeader, so a client configured for LIVE refuses it.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(bkash.SimulatorHeader, "paystream-bkashsim")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	s.mux.ServeHTTP(w, r)
 }
