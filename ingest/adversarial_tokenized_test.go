@@ -156,7 +156,9 @@ func (a *advTok) upstream(t *testing.T, name string, env pipeline.Environment, s
 	return u
 }
 
-func (a *advTok) admin() map[string]string { return map[string]string{"Authorization": "Bearer " + a.fixture.admin} }
+func (a *advTok) admin() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + a.fixture.admin}
+}
 
 func (a *advTok) merchant(t *testing.T) advMerchant {
 	t.Helper()
