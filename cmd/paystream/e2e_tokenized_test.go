@@ -146,9 +146,23 @@ func (e *tokEnv) executeBehindPaystream(t *testing.T, paymentID string) {
 	e.testGrants++
 }
 
+// sentinel pays a fresh intent on the merchant's one SANDBOX wallet (the wallet of every intent
+// here) through the sandbox simulator and waits until the matcher made it PAID. The inbound topic is
+// keyed by wallet and the matcher decides a partition in order, so every event produced for the
+// wallet before the sentinel (e.g. by a callback that has answered) has been decided by then.
+func (e *tokEnv) sentinel(t *testing.T) {
+	t.Helper()
+	ref := "SENTINEL-" + randDigits(6)
+	m := createIntent(t, e.in, e.mc.testKey, fmt.Sprintf(`{"amount":901,"currency":"BDT","customerReference":%q}`, ref))
+	id := m["id"].(string)
+	simulate(t, e.in, e.mc.testKey, id, 901, "SNT"+randDigits(7))
+	waitStatus(t, e.in, e.mc.testKey, id, "PAID", 15*time.Second)
+}
+
+// stillPending checks, after a sentinel on the same wallet, that intent id is still PENDING.
 func (e *tokEnv) stillPending(t *testing.T, id string) {
 	t.Helper()
-	time.Sleep(time.Second) // give the matcher a chance to (wrongly) decide something
+	e.sentinel(t)
 	if code, m := getIntent(t, e.in, e.mc.testKey, id); code != 200 || m["status"] != "PENDING" {
 		t.Fatalf("intent %s: %d %v, want PENDING", id, code, m)
 	}
@@ -277,7 +291,7 @@ func TestE2ETokenized(t *testing.T) {
 		}
 		// And once PAID, a forged failure changes nothing: the customer is sent to the success URL.
 		e.redirectsTo(t, in.base+"/v1/bkash/callback/"+id+"?paymentID="+pid+"&status=cancel", "/success")
-		time.Sleep(time.Second) // give the matcher a chance to (wrongly) decide something
+		e.sentinel(t) // anything the forged cancel produced is decided before the sentinel
 		if _, m := getIntent(t, in, e.mc.testKey, id); m["status"] != "PAID" {
 			t.Fatalf("paid intent after a forged cancel: %v", m)
 		}
@@ -331,6 +345,26 @@ func TestE2ETokenized(t *testing.T) {
 		}
 		if !seen["200"] || !seen["300"] {
 			t.Fatalf("refund webhooks %v", seen)
+		}
+	})
+
+	// The simulator is the SANDBOX upstream only: a LIVE tokenized intent has no upstream and is
+	// refused in the native error shape, without calling the simulator.
+	t.Run("LIVE has no upstream", func(t *testing.T) {
+		creates := e.sim.Creates()
+		code, mc, _ := call(t, "POST", in.base+"/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + in.admin},
+			fmt.Sprintf(`{"name":"Live Shop","wallets":[{"provider":"bkash","account":%q,"environment":"LIVE"}]}`, wallet()))
+		if code != http.StatusCreated {
+			t.Fatalf("onboarding: %d %v", code, mc)
+		}
+		liveKey := mc["apiKeys"].(map[string]any)["LIVE"].(string)
+		code, m, _ := call(t, "POST", in.base+"/v1/payments/intents", map[string]string{"X-Api-Key": liveKey},
+			`{"amount":500,"currency":"BDT","customerReference":"ORD-LIVE","paymentMethod":"bkash_tokenized"}`)
+		if code != http.StatusUnprocessableEntity || m["statusCode"] != float64(422) || !strings.Contains(fmt.Sprint(m["message"]), "no bKash upstream") {
+			t.Fatalf("LIVE tokenized create: %d %v, want 422", code, m)
+		}
+		if e.sim.Creates() != creates {
+			t.Fatal("a LIVE intent reached the SANDBOX simulator")
 		}
 	})
 
