@@ -25,7 +25,7 @@ type AdminCmd struct {
 	URL  string `name:"url" env:"PAYSTREAM_URL" help:"Base URL of the running paystream. Default http://<http-addr>."`
 	JSON bool   `name:"json" help:"Print the API's raw JSON instead of a table."`
 
-	Merchants    AdminMerchantsCmd    `cmd:"" help:"Merchants: create, get, list, rotate-key, set-webhook."`
+	Merchants    AdminMerchantsCmd    `cmd:"" help:"Merchants: create, get, list, rotate-key, set-webhook, bkash."`
 	Integrations AdminIntegrationsCmd `cmd:"" help:"Upstream integrations (bkash_txn_api, sns): create."`
 	Devices      AdminDevicesCmd      `cmd:"" help:"SMS forwarding devices: create, revoke."`
 	Review       AdminReviewCmd       `cmd:"" help:"Review queue: list, approve, reject, attach."`
@@ -208,6 +208,7 @@ type AdminMerchantsCmd struct {
 	List       AdminMerchantListCmd       `cmd:"" help:"List merchants (by id)."`
 	RotateKey  AdminMerchantRotateKeyCmd  `cmd:"" name:"rotate-key" help:"Issue a new API key for one environment (shown once); the old one stops working."`
 	SetWebhook AdminMerchantSetWebhookCmd `cmd:"" name:"set-webhook" help:"Set one environment's webhook URL (the signing secret is kept)."`
+	Bkash      AdminMerchantBkashCmd      `cmd:"" name:"bkash" help:"The merchant's own bKash Tokenized Checkout account per environment: get, set, delete."`
 }
 
 type AdminMerchantCreateCmd struct {

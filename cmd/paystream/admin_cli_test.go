@@ -67,6 +67,21 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("merchants list --json:\n%s", out)
 	}
 
+	// The merchant's own bKash account: secrets only as references, never shown; a LIVE account at
+	// bKash's sandbox is refused.
+	out = mustRun("merchants", "bkash", "set", m.ID, "--env", "SANDBOX", "--base-url", "https://tokenized.sandbox.bka.sh/v1.2.0-beta",
+		"--username", "shop-user", "--app-key", "cli-app-key-123456", "--password-ref", "env:HOME", "--app-secret-ref", "env:PATH")
+	if !strings.Contains(out, "merchant") || !strings.Contains(out, "env:HOME") || strings.Contains(out, "cli-app-key-123456") {
+		t.Fatalf("merchants bkash set:\n%s", out)
+	}
+	if out, err := run("merchants", "bkash", "set", m.ID, "--env", "LIVE", "--base-url", "https://tokenized.sandbox.bka.sh/v1.2.0-beta",
+		"--username", "u", "--app-key", "k", "--password-ref", "env:HOME", "--app-secret-ref", "env:PATH"); err == nil || !strings.Contains(out, "422") {
+		t.Fatalf("a LIVE bKash account at the sandbox: err %v\n%s", err, out)
+	}
+	if out := mustRun("merchants", "bkash", "delete", m.ID, "--env", "sandbox"); strings.Contains(out, "shop-user") {
+		t.Fatalf("merchants bkash delete:\n%s", out)
+	}
+
 	id := createIntent(t, in, m.APIKeys["SANDBOX"], `{"amount":510,"currency":"BDT","customerReference":"CLI-1"}`)["id"].(string)
 	simulate(t, in, m.APIKeys["SANDBOX"], id, 510, "CLI"+randDigits(7))
 

@@ -161,3 +161,67 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// AdminMerchantBkashCmd is `paystream admin merchants bkash get|set|delete`: a merchant's own bKash
+// merchant account per environment (PUT/GET/DELETE /admin/v1/merchants/{id}/bkash[/{env}]).
+type AdminMerchantBkashCmd struct {
+	Get    AdminMerchantBkashGetCmd    `cmd:"" help:"Which upstream serves the merchant's bkash_tokenized intents in each environment (no secrets)."`
+	Set    AdminMerchantBkashSetCmd    `cmd:"" help:"Set the merchant's own bKash account for one environment; secrets only as env:NAME or file:PATH on the ingest."`
+	Delete AdminMerchantBkashDeleteCmd `cmd:"" help:"Forget the merchant's own bKash account for one environment (the server default, if any, serves new intents)."`
+}
+
+type AdminMerchantBkashGetCmd struct {
+	ID string `arg:"" help:"Merchant id."`
+}
+
+func (c *AdminMerchantBkashGetCmd) Run(cli *adminClient) error {
+	m, raw, err := cli.call(http.MethodGet, "/admin/v1/merchants/"+url.PathEscape(c.ID)+"/bkash", nil)
+	if err != nil {
+		return err
+	}
+	return cli.show(raw, func(w *tabwriter.Writer) { bkashUpstreamTable(w, m) })
+}
+
+type AdminMerchantBkashSetCmd struct {
+	ID           string `arg:"" help:"Merchant id."`
+	Env          string `name:"env" required:"" enum:"SANDBOX,LIVE,sandbox,live" help:"SANDBOX or LIVE."`
+	BaseURL      string `name:"base-url" required:"" help:"bKash base URL: SANDBOX https://tokenized.sandbox.bka.sh/v1.2.0-beta, LIVE https://tokenized.pay.bka.sh/v1.2.0-beta."`
+	Username     string `name:"username" required:"" help:"bKash merchant username."`
+	AppKey       string `name:"app-key" required:"" help:"bKash app key."`
+	PasswordRef  string `name:"password-ref" required:"" help:"Where the ingest reads the bKash password: env:NAME or file:PATH."`
+	AppSecretRef string `name:"app-secret-ref" required:"" help:"Where the ingest reads the bKash app secret: env:NAME or file:PATH."`
+}
+
+func (c *AdminMerchantBkashSetCmd) Run(cli *adminClient) error {
+	body := map[string]string{"baseUrl": c.BaseURL, "username": c.Username, "appKey": c.AppKey,
+		"passwordRef": c.PasswordRef, "appSecretRef": c.AppSecretRef}
+	m, raw, err := cli.call(http.MethodPut, "/admin/v1/merchants/"+url.PathEscape(c.ID)+"/bkash/"+url.PathEscape(strings.ToUpper(c.Env)), body)
+	if err != nil {
+		return err
+	}
+	return cli.show(raw, func(w *tabwriter.Writer) { bkashUpstreamTable(w, m) })
+}
+
+type AdminMerchantBkashDeleteCmd struct {
+	ID  string `arg:"" help:"Merchant id."`
+	Env string `name:"env" required:"" enum:"SANDBOX,LIVE,sandbox,live" help:"SANDBOX or LIVE."`
+}
+
+func (c *AdminMerchantBkashDeleteCmd) Run(cli *adminClient) error {
+	m, raw, err := cli.call(http.MethodDelete, "/admin/v1/merchants/"+url.PathEscape(c.ID)+"/bkash/"+url.PathEscape(strings.ToUpper(c.Env)), nil)
+	if err != nil {
+		return err
+	}
+	return cli.show(raw, func(w *tabwriter.Writer) { bkashUpstreamTable(w, m) })
+}
+
+func bkashUpstreamTable(w *tabwriter.Writer, m map[string]any) {
+	fmt.Fprintf(w, "merchant\t%s\n", str(m["merchantId"]))
+	fmt.Fprintln(w, "ENV\tSOURCE\tBASE URL\tUSERNAME\tAPP KEY\tPASSWORD REF\tAPP SECRET REF")
+	ups := obj(m["upstreams"])
+	for _, env := range []string{"SANDBOX", "LIVE"} {
+		u := obj(ups[env])
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", env, str(u["source"]), str(u["baseUrl"]), str(u["username"]),
+			str(u["appKey"]), str(u["passwordRef"]), str(u["appSecretRef"]))
+	}
+}
