@@ -297,7 +297,9 @@ func tokenizedEventID(kind, id string) string {
 
 // handleTokenizedCallback is where bKash sends the customer back:
 // GET /v1/bkash/callback/{intent id}?paymentID=...&status=success|failure|cancel. The callback is
-// not authenticated, so it is never trusted; only bKash's own answer decides:
+// not authenticated, so it is never trusted; only bKash's own answer decides, asked of the upstream
+// the payment was created at (recordedUpstream: same environment, same owner, same account; when
+// that upstream is gone or changed nothing is called and the answer is 502):
 //
 //   - status=success: paystream executes the payment and, if bKash's answer is unclear, asks
 //     payment/status (executeTokenized).
