@@ -33,7 +33,10 @@ import (
 //	                                body + X-Timestamp) when the device has a signing key
 //
 // Order of checks: the token (unknown and revoked answer the same 401, from a hash lookup), then
-// the device's rate limit (429, limits.go), then the SMS Gateway signature, then the body (400s). Then every SMS is parsed (smsparse.ParseFrom,
+// the device's format (a device issued for another URL's format, or a keyed device on any URL
+// but SMS Gateway's, answers the unknown token's 401: devices.go), then the device's rate limit
+// (429, limits.go), then the signature of a keyed device (every request, whatever its event), then
+// the body (400s). Then every SMS is parsed (smsparse.ParseFrom,
 // trusting only the senders of the receiving wallet's provider, smsparse.DefaultOptions: a config
 // field for the sender lists is not wired yet) and produced, never dropped:
 //
@@ -60,7 +63,7 @@ const (
 	smsKeepMax      = 1000 // SMS kept per merchant for operators (newest first)
 	smsMaxSender    = 64
 	smsMaxAppID     = 128
-	smsMaxClockSkew = 5 * time.Minute // SMS Gateway X-Timestamp window
+	smsMaxClockSkew = 5 * time.Minute // SMS Gateway X-Timestamp window; how far ahead an app's time may be
 )
 
 // SMS results: the label of paystream_sms_received_total and the operator list's filter.
@@ -149,23 +152,39 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 			writeError(ctx, errDeviceToken)
 			return
 		}
+		if !deviceAccepts(dev, format) {
+			// Answered exactly as an unknown token, before the rate limit: the answer tells nothing
+			// about the token. The operator finds the device in the log.
+			s.sms.refused.WithLabelValues("format").Inc()
+			s.log.Warn("SMS refused: the device is issued for another forwarding URL", "device", dev.ID,
+				"format", deviceFormat(dev), "url_format", format, "request_id", requestID(ctx))
+			writeError(ctx, errDeviceToken)
+			return
+		}
 		if !s.allowKey(ctx, "device:"+dev.ID) {
 			return
 		}
 		body := ctx.PostBody()
+		if dev.SigningKey != "" {
+			// Whatever the URL: a keyed device accepts nothing unsigned (deviceAccepts lets it reach
+			// SMS Gateway's URL only, the one format with a signature scheme).
+			if format != smsFormatSMSGateway {
+				s.sms.refused.WithLabelValues("format").Inc()
+				writeError(ctx, errDeviceToken)
+				return
+			}
+			if ae := checkSMSGatewaySignature(ctx, dev.SigningKey, body, time.Now()); ae != nil {
+				s.sms.refused.WithLabelValues("signature").Inc()
+				writeError(ctx, ae)
+				return
+			}
+		}
 		var sms *forwardedSMS
 		var ae *apiError
 		switch format {
 		case smsFormatForwarder:
 			sms, ae = parseForwarderSMS(body)
 		case smsFormatSMSGateway:
-			if dev.SigningKey != "" {
-				if ae := checkSMSGatewaySignature(ctx, dev.SigningKey, body, time.Now()); ae != nil {
-					s.sms.refused.WithLabelValues("signature").Inc()
-					writeError(ctx, ae)
-					return
-				}
-			}
 			var event string
 			sms, event, ae = parseSMSGatewaySMS(body)
 			if ae == nil && sms == nil { // another event type sent to this URL: acknowledged, nothing to do
@@ -630,8 +649,10 @@ func simSlot(name string, raw json.RawMessage) (string, *apiError) {
 
 // smsTime reads a time given as Unix milliseconds (a number or a string of digits; values below
 // 10^11 are taken as seconds) or as an RFC 3339 string. It returns the time (zero when absent or
-// out of range: before 2000 or more than a day ahead) and its identity for the event id: the Unix
-// seconds when it parsed, else the raw text, so an unexpected but stable format still deduplicates.
+// out of range: before 2000, or more than smsMaxClockSkew ahead of paystream's clock, since a time
+// from the future would order the wallet's balance chain after every genuine SMS to come) and its
+// identity for the event id: the Unix seconds when it parsed, else the raw text, so an unexpected
+// but stable format still deduplicates.
 func smsTime(name string, raw json.RawMessage) (time.Time, string, *apiError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -674,7 +695,7 @@ func smsTime(name string, raw json.RawMessage) (time.Time, string, *apiError) {
 	if t.IsZero() {
 		return time.Time{}, "raw:" + clip(s, 64), nil
 	}
-	if t.Year() < 2000 || t.After(time.Now().Add(24*time.Hour)) {
+	if t.Year() < 2000 || t.After(time.Now().Add(smsMaxClockSkew)) {
 		return time.Time{}, strconv.FormatInt(t.Unix(), 10), nil
 	}
 	return t.UTC(), strconv.FormatInt(t.Unix(), 10), nil

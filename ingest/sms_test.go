@@ -431,9 +431,19 @@ func TestSMSGatewaySignature(t *testing.T) {
 	if code != 200 || m["ignored"] != true || m["event"] != "system:ping" {
 		t.Errorf("system:ping: %d %v", code, m)
 	}
-	// The signing key applies to SMS Gateway's URL only: the forwarder app has its own scheme.
-	code, m = d.post(smsFormatForwarder, smsForwarderBody("bKash", smsBKash(smsTrx(10), smsAt), smsAt, "sim1"), nil)
-	smsWant(t, "forwarder on a signed device", code, m, 202, smsPayment)
+	// A keyed device is SMS Gateway's: its token is refused on the other URLs, unsigned or not,
+	// exactly as an unknown token (issue 13, finding 1; TestAdversarialSMSDeviceURLs covers every
+	// URL form).
+	for _, format := range []string{smsFormatForwarder, smsFormatNative} {
+		fb := smsForwarderBody("bKash", smsBKash(smsTrx(10), smsAt), smsAt, "sim1")
+		code, m = d.post(format, fb, smsSigned(key, fb, now))
+		if code != 401 || m["message"] != errDeviceToken.Message {
+			t.Errorf("%s URL of a signed device: %d %v, want 401 %q", format, code, m, errDeviceToken.Message)
+		}
+	}
+	if _, n := d.smsEvent(); n != 2 {
+		t.Fatalf("%d events after the other URLs, want 2", n)
+	}
 }
 
 func TestSMSRevokedAndUnknownTokens(t *testing.T) {
