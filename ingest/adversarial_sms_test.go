@@ -3,10 +3,15 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+
+	"github.com/paystream/paystream/pipeline"
 )
 
 // Adversarial tests of the SMS device surface (issue 13, findings 1 and 7): what someone who
@@ -268,5 +273,108 @@ func TestAdversarialSMSAppTimes(t *testing.T) {
 	_, first := d.post(smsFormatForwarder, body, nil)
 	if code, again := d.post(smsFormatForwarder, body, nil); code != 200 || again["eventId"] != first["eventId"] {
 		t.Errorf("retry with a future stamp: %d %v, first %v", code, again, first)
+	}
+}
+
+// smsSenderLookAlikes are spellings of a provider's sender id that are other sender ids on a
+// phone: case changes, Unicode spaces and invisible characters around it, full-width letters,
+// homoglyphs. None of them contains a control character.
+func smsSenderLookAlikes(sender string) []string {
+	set := map[string]bool{strings.ToUpper(sender): true, strings.ToLower(sender): true}
+	rs := []rune(sender)
+	for i, r := range rs {
+		for _, f := range []func(rune) rune{unicode.ToUpper, unicode.ToLower} {
+			c := slices.Clone(rs)
+			c[i] = f(r)
+			set[string(c)] = true
+		}
+		for _, h := range map[rune][]rune{'a': {'а', 'α'}, 'A': {'А', 'Α'}, 'K': {'К', 'Κ', 'K'}, 'N': {'Ν'}, 'k': {'к'}, 's': {'ѕ'}, 'h': {'һ'}, 'u': {'υ'}, '1': {'l', '১'}, '6': {'б', '৬'}}[r] {
+			c := slices.Clone(rs)
+			c[i] = h
+			set[string(c)] = true
+		}
+	}
+	full := make([]rune, len(rs))
+	for i, r := range rs {
+		full[i] = r - '!' + '！'
+	}
+	set[string(full)] = true
+	for _, p := range []string{" ", "\u00a0", "\u3000", "\u200b", "\u2007", "\u202f", "\ufeff", "\u200e", "\u2060"} {
+		set[p+sender], set[sender+p] = true, true
+	}
+	delete(set, sender)
+	return slices.Sorted(maps.Keys(set))
+}
+
+// TestAdversarialSMSSenderLookAlikes (finding 7): only a provider's exact sender ids pay a wallet
+// of that provider. Every look-alike (another case, Unicode spaces around it, full-width letters,
+// homoglyphs) is answered 202 "suspicious", produces an sms.received event with the sender exactly
+// as reported, pays nothing, is kept for operators, and does not pick the wallet of an SMS without
+// a SIM slot; a sender with a control character is a 400 and produces nothing. Before the fix,
+// "BKASH", "bkash", "bKash\u00a0" and "\u3000bKash" paid.
+func TestAdversarialSMSSenderLookAlikes(t *testing.T) {
+	d := smsSetup(t, "")
+	exact := map[pipeline.Provider][]string{pipeline.BKash: {"bKash"}, pipeline.Nagad: {"NAGAD", "Nagad"}}
+	wallets := map[pipeline.Provider]struct {
+		sim  string
+		text func() string
+	}{
+		pipeline.BKash: {"sim1", func() string { return smsBKash(smsTrx(10), smsAt) }},
+		pipeline.Nagad: {"sim2", func() string { return smsNagad(smsTrx(8)) }},
+	}
+	sent := 0
+	for _, p := range []pipeline.Provider{pipeline.BKash, pipeline.Nagad} {
+		w := wallets[p]
+		for _, s := range exact[p] {
+			code, m := d.post(smsFormatForwarder, smsForwarderBody(s, w.text(), smsAt, w.sim), nil)
+			smsWant(t, string(p)+" from "+s, code, m, 202, smsPayment)
+			for _, v := range smsSenderLookAlikes(s) {
+				if slices.Contains(exact[p], v) {
+					continue
+				}
+				for _, sim := range []string{w.sim, "undetected"} {
+					code, m := d.post(smsFormatForwarder, smsForwarderBody(v, w.text(), smsAt, sim), nil)
+					want := smsSuspicious
+					if sim == "undetected" {
+						want = smsUnrouted // the device has two wallets and the sender names neither
+					}
+					if code != 202 || m["pays"] != false || m["result"] != want {
+						t.Errorf("%s, sender %+q, sim %s: %d %v, want 202 %s paying nothing", p, v, sim, code, m, want)
+						continue
+					}
+					sent++
+					if ev, _ := d.smsEvent(); ev.Kind != pipeline.KindSMSReceived || ev.Payment != nil || ev.SMS.Sender != v || ev.SMS.Trusted {
+						t.Errorf("%s, sender %+q: event %+v sms %+v", p, v, ev, ev.SMS)
+					}
+				}
+			}
+		}
+	}
+	code, list, _ := d.f.do("GET", "/admin/v1/merchants/"+d.m.id+"/sms?limit=1", d.adminHdr, "")
+	if code != 200 || list["total"] != float64(sent) {
+		t.Errorf("operators see %v SMS, want the %d look-alikes: %d", list["total"], sent, code)
+	}
+	before := len(d.pub.events)
+	for _, v := range []string{"bKash\t", "\tbKash", "bKash\n", "\x00bKash", "bKash\u0085", "b\u007fKash"} {
+		if code, m := d.post(smsFormatForwarder, smsForwarderBody(v, smsBKash(smsTrx(10), smsAt), smsAt, "sim1"), nil); code != 400 {
+			t.Errorf("sender %+q: %d %v, want 400", v, code, m)
+		}
+	}
+	if len(d.pub.events) != before {
+		t.Errorf("control-character senders produced %d events", len(d.pub.events)-before)
+	}
+	// Routing by sender and the configured lists compare exactly too, for every provider.
+	s := &Server{}
+	for p, ids := range map[pipeline.Provider][]string{pipeline.BKash: {"bKash"}, pipeline.Nagad: {"NAGAD", "Nagad"}, pipeline.Rocket: {"16216"}, pipeline.Upay: {"upay", "Upay"}} {
+		for _, id := range ids {
+			if !s.trustsSender(p, id) {
+				t.Errorf("%s does not trust its own %q", p, id)
+			}
+			for _, v := range smsSenderLookAlikes(id) {
+				if !slices.Contains(ids, v) && s.trustsSender(p, v) {
+					t.Errorf("%s trusts look-alike %+q of %q", p, v, id)
+				}
+			}
+		}
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -324,28 +326,10 @@ func (s *Server) trustedSenders(p pipeline.Provider) []string {
 	return smsparse.DefaultOptions().TrustedSenders[p]
 }
 
-// trustsSender reports whether provider p sends from sender (ASCII, case-insensitive, as smsparse).
+// trustsSender reports whether provider p sends from sender: exactly one of its sender ids, byte
+// for byte, as smsparse compares them.
 func (s *Server) trustsSender(p pipeline.Provider, sender string) bool {
-	sender = strings.TrimSpace(sender)
-	for _, t := range s.trustedSenders(p) {
-		if len(t) == len(sender) && asciiFold(t) == asciiFold(sender) {
-			return true
-		}
-	}
-	return false
-}
-
-func asciiFold(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 0x80 {
-			return "\x00" + s // never equal to an ASCII sender id
-		}
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return slices.Contains(s.trustedSenders(p), sender)
 }
 
 // routeSMS picks the receiving wallet of an SMS. The wallet of its SIM slot, else the device's "*"
@@ -601,14 +585,17 @@ func parseSMSGatewaySMS(body []byte) (*forwardedSMS, string, *apiError) {
 	return sms, *req.Event, nil
 }
 
-// smsCore checks the sender and text every format has.
+// smsCore checks the sender and text every format has. The sender is kept exactly as the app
+// reported it: it is compared byte for byte with the trusted sender ids, so "bKash\u00a0" or
+// "BKASH" is another sender (suspicious, and kept for operators), not bKash. Only control
+// characters are refused.
 func smsCore(fromName string, from *string, textName string, text *string) (*forwardedSMS, *apiError) {
 	if from == nil || strings.TrimSpace(*from) == "" {
 		return nil, errf(http.StatusBadRequest, "%s is required", fromName)
 	}
-	f := strings.TrimSpace(*from)
-	if utf8.RuneCountInString(f) > smsMaxSender || !printable(f) {
-		return nil, errf(http.StatusBadRequest, "%s must be at most %d printable characters", fromName, smsMaxSender)
+	f := *from
+	if utf8.RuneCountInString(f) > smsMaxSender || strings.ContainsFunc(f, unicode.IsControl) {
+		return nil, errf(http.StatusBadRequest, "%s must be at most %d characters, none of them a control character", fromName, smsMaxSender)
 	}
 	if text == nil || strings.TrimSpace(*text) == "" {
 		return nil, errf(http.StatusBadRequest, "%s is required", textName)
