@@ -378,3 +378,30 @@ func TestAdversarialSMSSenderLookAlikes(t *testing.T) {
 		}
 	}
 }
+
+// TestAdversarialSMSForgedRequestsSpendNothing: whoever holds a keyed device's URL cannot make the
+// phone's own signed SMS wait behind 429s: requests refused for their signature or their format do
+// not spend the device's rate limit (1 request/s, burst 2 here). Before, bad signatures did.
+func TestAdversarialSMSForgedRequestsSpendNothing(t *testing.T) {
+	const key = "k3y-of-the-phone"
+	f := newLimitedFixture(t, 1, 0)
+	d := &smsDevice{f: f, pub: recordEvents(f), m: f.txnOnboard(t), adminHdr: map[string]string{"Authorization": "Bearer " + f.admin}}
+	d.id, d.token, _ = d.register(t, key, fmt.Sprintf(`{"1":{"provider":"bkash","account":%q}}`, d.m.bkash))
+	now := time.Now()
+	for i := range 10 {
+		b := smsGatewayBody("bKash", smsBKash(smsTrx(10), smsAt), now, 1, "sms:received")
+		h := smsSigned("a guessed key", b, now)
+		if i%2 == 1 {
+			h = nil
+		}
+		if code, m := d.post(smsFormatSMSGateway, b, h); code != 401 {
+			t.Fatalf("forged request %d: %d %v, want 401", i, code, m)
+		}
+		if code, m := d.post(smsFormatForwarder, smsForwarderBody("bKash", smsBKash(smsTrx(10), smsAt), now, "sim1"), nil); code != 401 {
+			t.Fatalf("forwarder URL %d: %d %v, want 401", i, code, m)
+		}
+	}
+	b := smsGatewayBody("bKash", smsBKash(smsTrx(10), smsAt), now, 1, "sms:received")
+	code, m := d.post(smsFormatSMSGateway, b, smsSigned(key, b, now))
+	smsWant(t, "the phone's signed SMS after 20 forged ones", code, m, 202, smsPayment)
+}

@@ -36,9 +36,9 @@ import (
 //
 // Order of checks: the token (unknown and revoked answer the same 401, from a hash lookup), then
 // the device's format (a device issued for another URL's format, or a keyed device on any URL
-// but SMS Gateway's, answers the unknown token's 401: devices.go), then the device's rate limit
-// (429, limits.go), then the signature of a keyed device (every request, whatever its event), then
-// the body (400s). Then every SMS is parsed (smsparse.ParseFrom,
+// but SMS Gateway's, answers the unknown token's 401: devices.go), then the signature of a keyed
+// device (every request, whatever its event: 401), then the device's rate limit (429, limits.go;
+// only requests that passed the checks before spend it), then the body (400s). Then every SMS is parsed (smsparse.ParseFrom,
 // trusting only the senders of the receiving wallet's provider, smsparse.DefaultOptions: a config
 // field for the sender lists is not wired yet) and produced, never dropped:
 //
@@ -163,13 +163,12 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 			writeError(ctx, errDeviceToken)
 			return
 		}
-		if !s.allowKey(ctx, "device:"+dev.ID) {
-			return
-		}
 		body := ctx.PostBody()
 		if dev.SigningKey != "" {
 			// Whatever the URL: a keyed device accepts nothing unsigned (deviceAccepts lets it reach
-			// SMS Gateway's URL only, the one format with a signature scheme).
+			// SMS Gateway's URL only, the one format with a signature scheme). The signature is
+			// part of its credential, so it is checked before the device's rate limit: forged
+			// requests do not spend the phone's budget.
 			if format != smsFormatSMSGateway {
 				s.sms.refused.WithLabelValues("format").Inc()
 				writeError(ctx, errDeviceToken)
@@ -180,6 +179,9 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 				writeError(ctx, ae)
 				return
 			}
+		}
+		if !s.allowKey(ctx, "device:"+dev.ID) {
+			return
 		}
 		var sms *forwardedSMS
 		var ae *apiError
