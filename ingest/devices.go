@@ -21,8 +21,9 @@ import (
 // Devices: the SMS forwarders (Android phones) of a merchant, registered through the admin API.
 //
 //	POST   /admin/v1/merchants/:id/devices  {"name", "wallets": {"1": {"provider","account"}, "*": {...}},
-//	                                         "environment": "SANDBOX"|"LIVE", "signingKey"?}
-//	  → 201 {id, merchantId, name, environment, status, wallets, signed, token, forwardingUrls, createdAt}
+//	                                         "environment": "SANDBOX"|"LIVE",
+//	                                         "format"?: "native"|"forwarder"|"smsgateway", "signingKey"?}
+//	  → 201 {id, merchantId, name, environment, format?, status, wallets, signed, token, forwardingUrls, createdAt}
 //	GET    /admin/v1/merchants/:id/devices  → 200 {data: [device without token], total}
 //	DELETE /admin/v1/devices/:id            → 200 the device, status REVOKED
 //
@@ -30,6 +31,14 @@ import (
 // device resolved from its token is cached for 2 s (deviceCacheTTL): revoking one (status REVOKED,
 // then its token mapping deleted) refuses its next SMS at once on the replica that revoked it, and
 // within 2 s on the others.
+//
+// Format: a device is issued for one forwarding URL (its format) and every other URL carrying its
+// token answers exactly as an unknown token does (401), so the token works only where the phone's
+// app posts. A signing key exists only for SMS Gateway for Android, the one app that signs its
+// webhooks: a keyed device is always of format smsgateway (implied when the format is absent; a key
+// with another format is a 400), and every request it accepts carries a valid, fresh signature. A
+// device without a format (records older than formats, or registered without one) accepts the
+// three URLs only while it has no key: its token is then its only credential, in every URL alike.
 
 const (
 	deviceTokenPrefix = "dvt_"
@@ -50,6 +59,7 @@ type createDeviceReq struct {
 	Name        string                      `json:"name"`
 	Wallets     map[string]*deviceWalletReq `json:"wallets"`
 	Environment pipeline.Environment        `json:"environment"`
+	Format      *string                     `json:"format"`
 	SigningKey  *string                     `json:"signingKey"`
 }
 
@@ -65,6 +75,7 @@ type deviceView struct {
 	MerchantID     string                     `json:"merchantId"`
 	Name           string                     `json:"name"`
 	Environment    pipeline.Environment       `json:"environment"`
+	Format         string                     `json:"format,omitempty"` // absent: any of the three URLs (unsigned devices only)
 	Status         string                     `json:"status"`
 	Wallets        map[string]pipeline.Wallet `json:"wallets"`
 	Signed         bool                       `json:"signed"`
@@ -75,7 +86,7 @@ type deviceView struct {
 
 func viewDevice(d *pipeline.Device) deviceView {
 	v := deviceView{
-		ID: d.ID, MerchantID: d.MerchantID, Name: d.Name, Status: d.Status, Wallets: d.Wallets,
+		ID: d.ID, MerchantID: d.MerchantID, Name: d.Name, Format: deviceFormat(d), Status: d.Status, Wallets: d.Wallets,
 		Signed: d.SigningKey != "", CreatedAt: pipeline.FormatTime(d.CreatedAt),
 	}
 	for _, w := range d.Wallets {
@@ -84,6 +95,27 @@ func viewDevice(d *pipeline.Device) deviceView {
 	}
 	return v
 }
+
+// deviceFormat is the format a device is issued for: its own, else smsgateway when it has a signing
+// key (only SMS Gateway signs), else "" (any of the three).
+func deviceFormat(d *pipeline.Device) string {
+	switch {
+	case d.Format != "":
+		return d.Format
+	case d.SigningKey != "":
+		return smsFormatSMSGateway
+	}
+	return ""
+}
+
+// deviceAccepts reports whether a device may post to the URL of format.
+func deviceAccepts(d *pipeline.Device, format string) bool {
+	f := deviceFormat(d)
+	return f == "" || f == format
+}
+
+// smsFormats are the forwarding URL formats, in the order the API lists them.
+var smsFormats = []string{smsFormatNative, smsFormatForwarder, smsFormatSMSGateway}
 
 // deviceIndexKey is the set of a merchant's device ids (single-key record, no hash tag).
 func deviceIndexKey(k pipeline.Keys, merchantID string) string {
@@ -171,10 +203,25 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
+	format := ""
+	if req.Format != nil {
+		format = strings.ToLower(strings.TrimSpace(*req.Format))
+		if !slices.Contains(smsFormats, format) {
+			writeError(ctx, errf(http.StatusBadRequest, "format must be native, forwarder or smsgateway: the one forwarding URL the phone's app will post to"))
+			return
+		}
+	}
+	if signingKey != "" {
+		if format != "" && format != smsFormatSMSGateway {
+			writeError(ctx, errf(http.StatusBadRequest, "signingKey is only for format smsgateway: SMS Gateway for Android signs its webhooks, the %s format has no signature (register the device without a key)", format))
+			return
+		}
+		format = smsFormatSMSGateway
+	}
 	token := deviceTokenPrefix + randomToken(24)
 	d := &pipeline.Device{
 		ID: "dev_" + randomHex(10), MerchantID: m.ID, Name: req.Name, Status: pipeline.DeviceActive,
-		Wallets: wallets, SigningKey: signingKey, TokenHash: hashSecret(token), CreatedAt: time.Now().UTC(),
+		Wallets: wallets, SigningKey: signingKey, TokenHash: hashSecret(token), CreatedAt: time.Now().UTC(), Format: format,
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
@@ -195,14 +242,19 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 		s.internal(ctx, "storing device token", err)
 		return
 	}
-	s.log.Info("device registered", "merchant", m.ID, "device", d.ID, "slots", len(wallets), "signed", signingKey != "")
+	s.log.Info("device registered", "merchant", m.ID, "device", d.ID, "slots", len(wallets), "signed", signingKey != "", "format", format)
 	v := viewDevice(d)
 	v.Token = token
-	base := "/v1/sms/" + token
-	v.ForwardingURLs = map[string]string{
-		smsFormatNative:     s.publicURL(base),
-		smsFormatForwarder:  s.publicURL(base + "/forwarder"),
-		smsFormatSMSGateway: s.publicURL(base + "/smsgateway"),
+	v.ForwardingURLs = map[string]string{}
+	for _, f := range smsFormats {
+		if !deviceAccepts(d, f) {
+			continue
+		}
+		path := "/v1/sms/" + token
+		if f != smsFormatNative {
+			path += "/" + f
+		}
+		v.ForwardingURLs[f] = s.publicURL(path)
 	}
 	writeJSON(ctx, http.StatusCreated, v)
 }

@@ -41,8 +41,15 @@ func TestSMSDeviceRegistration(t *testing.T) {
 	if strings.Contains(string(b), d.token) || strings.Contains(string(b), "k3y") || strings.Contains(string(b), "forwardingUrls") {
 		t.Fatalf("list shows secrets: %s", b)
 	}
-	first := list["data"].([]any)[1].(map[string]any) // newest first
-	if first["id"] != d.id || first["signed"] != true || first["environment"] != "SANDBOX" {
+	// Newest first; the two may share a createdAt millisecond (then the order is by id), so the
+	// first device is found by its id.
+	var first map[string]any
+	for _, x := range list["data"].([]any) {
+		if x.(map[string]any)["id"] == d.id {
+			first = x.(map[string]any)
+		}
+	}
+	if first == nil || first["signed"] != true || first["environment"] != "SANDBOX" || first["format"] != smsFormatSMSGateway {
 		t.Fatalf("first device in the list: %v", first)
 	}
 

@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -33,7 +35,10 @@ import (
 //	                                body + X-Timestamp) when the device has a signing key
 //
 // Order of checks: the token (unknown and revoked answer the same 401, from a hash lookup), then
-// the device's rate limit (429, limits.go), then the SMS Gateway signature, then the body (400s). Then every SMS is parsed (smsparse.ParseFrom,
+// the device's format (a device issued for another URL's format, or a keyed device on any URL
+// but SMS Gateway's, answers the unknown token's 401: devices.go), then the signature of a keyed
+// device (every request, whatever its event: 401), then the device's rate limit (429, limits.go;
+// only requests that passed the checks before spend it), then the body (400s). Then every SMS is parsed (smsparse.ParseFrom,
 // trusting only the senders of the receiving wallet's provider, smsparse.DefaultOptions: a config
 // field for the sender lists is not wired yet) and produced, never dropped:
 //
@@ -60,7 +65,7 @@ const (
 	smsKeepMax      = 1000 // SMS kept per merchant for operators (newest first)
 	smsMaxSender    = 64
 	smsMaxAppID     = 128
-	smsMaxClockSkew = 5 * time.Minute // SMS Gateway X-Timestamp window
+	smsMaxClockSkew = 5 * time.Minute // SMS Gateway X-Timestamp window; how far ahead an app's time may be
 )
 
 // SMS results: the label of paystream_sms_received_total and the operator list's filter.
@@ -149,23 +154,41 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 			writeError(ctx, errDeviceToken)
 			return
 		}
-		if !s.allowKey(ctx, "device:"+dev.ID) {
+		if !deviceAccepts(dev, format) {
+			// Answered exactly as an unknown token, before the rate limit: the answer tells nothing
+			// about the token. The operator finds the device in the log.
+			s.sms.refused.WithLabelValues("format").Inc()
+			s.log.Warn("SMS refused: the device is issued for another forwarding URL", "device", dev.ID,
+				"format", deviceFormat(dev), "url_format", format, "request_id", requestID(ctx))
+			writeError(ctx, errDeviceToken)
 			return
 		}
 		body := ctx.PostBody()
+		if dev.SigningKey != "" {
+			// Whatever the URL: a keyed device accepts nothing unsigned (deviceAccepts lets it reach
+			// SMS Gateway's URL only, the one format with a signature scheme). The signature is
+			// part of its credential, so it is checked before the device's rate limit: forged
+			// requests do not spend the phone's budget.
+			if format != smsFormatSMSGateway {
+				s.sms.refused.WithLabelValues("format").Inc()
+				writeError(ctx, errDeviceToken)
+				return
+			}
+			if ae := checkSMSGatewaySignature(ctx, dev.SigningKey, body, time.Now()); ae != nil {
+				s.sms.refused.WithLabelValues("signature").Inc()
+				writeError(ctx, ae)
+				return
+			}
+		}
+		if !s.allowKey(ctx, "device:"+dev.ID) {
+			return
+		}
 		var sms *forwardedSMS
 		var ae *apiError
 		switch format {
 		case smsFormatForwarder:
 			sms, ae = parseForwarderSMS(body)
 		case smsFormatSMSGateway:
-			if dev.SigningKey != "" {
-				if ae := checkSMSGatewaySignature(ctx, dev.SigningKey, body, time.Now()); ae != nil {
-					s.sms.refused.WithLabelValues("signature").Inc()
-					writeError(ctx, ae)
-					return
-				}
-			}
 			var event string
 			sms, event, ae = parseSMSGatewaySMS(body)
 			if ae == nil && sms == nil { // another event type sent to this URL: acknowledged, nothing to do
@@ -305,28 +328,10 @@ func (s *Server) trustedSenders(p pipeline.Provider) []string {
 	return smsparse.DefaultOptions().TrustedSenders[p]
 }
 
-// trustsSender reports whether provider p sends from sender (ASCII, case-insensitive, as smsparse).
+// trustsSender reports whether provider p sends from sender: exactly one of its sender ids, byte
+// for byte, as smsparse compares them.
 func (s *Server) trustsSender(p pipeline.Provider, sender string) bool {
-	sender = strings.TrimSpace(sender)
-	for _, t := range s.trustedSenders(p) {
-		if len(t) == len(sender) && asciiFold(t) == asciiFold(sender) {
-			return true
-		}
-	}
-	return false
-}
-
-func asciiFold(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 0x80 {
-			return "\x00" + s // never equal to an ASCII sender id
-		}
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return slices.Contains(s.trustedSenders(p), sender)
 }
 
 // routeSMS picks the receiving wallet of an SMS. The wallet of its SIM slot, else the device's "*"
@@ -582,14 +587,17 @@ func parseSMSGatewaySMS(body []byte) (*forwardedSMS, string, *apiError) {
 	return sms, *req.Event, nil
 }
 
-// smsCore checks the sender and text every format has.
+// smsCore checks the sender and text every format has. The sender is kept exactly as the app
+// reported it: it is compared byte for byte with the trusted sender ids, so "bKash\u00a0" or
+// "BKASH" is another sender (suspicious, and kept for operators), not bKash. Only control
+// characters are refused.
 func smsCore(fromName string, from *string, textName string, text *string) (*forwardedSMS, *apiError) {
 	if from == nil || strings.TrimSpace(*from) == "" {
 		return nil, errf(http.StatusBadRequest, "%s is required", fromName)
 	}
-	f := strings.TrimSpace(*from)
-	if utf8.RuneCountInString(f) > smsMaxSender || !printable(f) {
-		return nil, errf(http.StatusBadRequest, "%s must be at most %d printable characters", fromName, smsMaxSender)
+	f := *from
+	if utf8.RuneCountInString(f) > smsMaxSender || strings.ContainsFunc(f, unicode.IsControl) {
+		return nil, errf(http.StatusBadRequest, "%s must be at most %d characters, none of them a control character", fromName, smsMaxSender)
 	}
 	if text == nil || strings.TrimSpace(*text) == "" {
 		return nil, errf(http.StatusBadRequest, "%s is required", textName)
@@ -630,8 +638,10 @@ func simSlot(name string, raw json.RawMessage) (string, *apiError) {
 
 // smsTime reads a time given as Unix milliseconds (a number or a string of digits; values below
 // 10^11 are taken as seconds) or as an RFC 3339 string. It returns the time (zero when absent or
-// out of range: before 2000 or more than a day ahead) and its identity for the event id: the Unix
-// seconds when it parsed, else the raw text, so an unexpected but stable format still deduplicates.
+// out of range: before 2000, or more than smsMaxClockSkew ahead of paystream's clock, since a time
+// from the future would order the wallet's balance chain after every genuine SMS to come) and its
+// identity for the event id: the Unix seconds when it parsed, else the raw text, so an unexpected
+// but stable format still deduplicates.
 func smsTime(name string, raw json.RawMessage) (time.Time, string, *apiError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -674,7 +684,7 @@ func smsTime(name string, raw json.RawMessage) (time.Time, string, *apiError) {
 	if t.IsZero() {
 		return time.Time{}, "raw:" + clip(s, 64), nil
 	}
-	if t.Year() < 2000 || t.After(time.Now().Add(24*time.Hour)) {
+	if t.Year() < 2000 || t.After(time.Now().Add(smsMaxClockSkew)) {
 		return time.Time{}, strconv.FormatInt(t.Unix(), 10), nil
 	}
 	return t.UTC(), strconv.FormatInt(t.Unix(), 10), nil

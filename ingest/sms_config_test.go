@@ -7,7 +7,7 @@ import (
 )
 
 // TestTrustedSendersConfigurable: a provider named in Config.SMSTrustedSenders trusts exactly those
-// sender ids (case-insensitive); other providers keep the parser's defaults.
+// sender ids, byte for byte; other providers keep the parser's defaults.
 func TestTrustedSendersConfigurable(t *testing.T) {
 	s := &Server{cfg: Config{SMSTrustedSenders: map[pipeline.Provider][]string{pipeline.BKash: {"bKash-Biz", "16247"}}}}
 	for _, c := range []struct {
@@ -15,7 +15,8 @@ func TestTrustedSendersConfigurable(t *testing.T) {
 		sender string
 		want   bool
 	}{
-		{pipeline.BKash, "bkash-biz", true}, {pipeline.BKash, "16247", true}, {pipeline.BKash, "bKash", false},
+		{pipeline.BKash, "bKash-Biz", true}, {pipeline.BKash, "bkash-biz", false}, {pipeline.BKash, " 16247", false},
+		{pipeline.BKash, "16247", true}, {pipeline.BKash, "bKash", false}, {pipeline.Nagad, "nagad", false},
 		{pipeline.Nagad, "NAGAD", true}, {pipeline.Nagad, "bKash-Biz", false}, {pipeline.Rocket, "16216", true},
 	} {
 		if got := s.trustsSender(c.p, c.sender); got != c.want {

@@ -293,7 +293,8 @@ func TestSMSRouting(t *testing.T) {
 		{"slot before any", map[string]pipeline.Wallet{"*": bk, "2": ng}, "2", "bKash", ng, true},
 		{"unmapped slot", map[string]pipeline.Wallet{"1": bk}, "2", "bKash", bk, false},
 		{"unknown slot, one wallet", map[string]pipeline.Wallet{"2": bk}, "", "01711111111", bk, true},
-		{"unknown slot, sender tells", map[string]pipeline.Wallet{"1": bk, "2": ng}, "", "nagad", ng, true},
+		{"unknown slot, sender tells", map[string]pipeline.Wallet{"1": bk, "2": ng}, "", "Nagad", ng, true},
+		{"unknown slot, sender another case", map[string]pipeline.Wallet{"1": bk, "2": ng}, "", "nagad", bk, false},
 		{"unknown slot, sender does not tell", map[string]pipeline.Wallet{"1": bk, "2": ng}, "", "01711111111", bk, false},
 		{"unknown slot, two bKash wallets", map[string]pipeline.Wallet{"1": bk, "2": bk2}, "", "bKash", bk, false},
 	} {
@@ -431,9 +432,19 @@ func TestSMSGatewaySignature(t *testing.T) {
 	if code != 200 || m["ignored"] != true || m["event"] != "system:ping" {
 		t.Errorf("system:ping: %d %v", code, m)
 	}
-	// The signing key applies to SMS Gateway's URL only: the forwarder app has its own scheme.
-	code, m = d.post(smsFormatForwarder, smsForwarderBody("bKash", smsBKash(smsTrx(10), smsAt), smsAt, "sim1"), nil)
-	smsWant(t, "forwarder on a signed device", code, m, 202, smsPayment)
+	// A keyed device is SMS Gateway's: its token is refused on the other URLs, unsigned or not,
+	// exactly as an unknown token (issue 13, finding 1; TestAdversarialSMSDeviceURLs covers every
+	// URL form).
+	for _, format := range []string{smsFormatForwarder, smsFormatNative} {
+		fb := smsForwarderBody("bKash", smsBKash(smsTrx(10), smsAt), smsAt, "sim1")
+		code, m = d.post(format, fb, smsSigned(key, fb, now))
+		if code != 401 || m["message"] != errDeviceToken.Message {
+			t.Errorf("%s URL of a signed device: %d %v, want 401 %q", format, code, m, errDeviceToken.Message)
+		}
+	}
+	if _, n := d.smsEvent(); n != 2 {
+		t.Fatalf("%d events after the other URLs, want 2", n)
+	}
 }
 
 func TestSMSRevokedAndUnknownTokens(t *testing.T) {
@@ -481,7 +492,8 @@ func TestSMSBadInput(t *testing.T) {
 		{"missing from", "", `{"text":"x"}`, "from is required"},
 		{"blank text", smsFormatForwarder, `{"from":"bKash","text":"  "}`, "text is required"},
 		{"text too long", "", `{"from":"bKash","text":"` + long + `"}`, "text must be at most 8192 bytes"},
-		{"sender too long", "", `{"from":"` + strings.Repeat("b", 65) + `","text":"x"}`, "from must be at most 64 printable characters"},
+		{"sender too long", "", `{"from":"` + strings.Repeat("b", 65) + `","text":"x"}`, "from must be at most 64 characters, none of them a control character"},
+		{"control character in the sender", "", `{"from":"bKash\t","text":"x"}`, "from must be at most 64 characters, none of them a control character"},
 		{"sim wrong type", smsFormatForwarder, `{"from":"bKash","text":"x","sim":{}}`, "sim must be a string or a number"},
 		{"stamp wrong type", smsFormatForwarder, `{"from":"bKash","text":"x","sentStamp":true}`, "sentStamp must be a number or a string"},
 		{"receivedAt wrong type", "", `{"from":"bKash","text":"x","receivedAt":[]}`, "receivedAt must be a number or a string"},

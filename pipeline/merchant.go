@@ -76,6 +76,10 @@ type Device struct {
 	SigningKey string            `json:"signingKey,omitempty"` // "SMS Gateway for Android" webhook signing key, if set
 	TokenHash  string            `json:"tokenHash"`
 	CreatedAt  time.Time         `json:"createdAt"`
+	// Format is the one forwarding URL the device may post to ("native", "forwarder",
+	// "smsgateway"); "" on records older than formats, which then accept the three URLs only while
+	// they have no signing key (a keyed one is SMS Gateway's). See ingest/devices.go.
+	Format string `json:"format,omitempty"`
 }
 
 // Device statuses.

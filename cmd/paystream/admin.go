@@ -333,7 +333,8 @@ type AdminDeviceCreateCmd struct {
 	Name       string            `name:"name" required:"" help:"Device name."`
 	Env        string            `name:"env" default:"SANDBOX" help:"SANDBOX or LIVE."`
 	Slot       map[string]string `name:"slot" required:"" help:"SIM slot to wallet: 1=bkash:01700000001 (repeatable; slot * = any)."`
-	SigningKey string            `name:"signing-key" help:"Signing key of the forwarder app (optional)."`
+	Format     string            `name:"format" enum:",native,forwarder,smsgateway" default:"" help:"The one forwarding URL the phone's app posts to: native, forwarder (SMS to URL Forwarder) or smsgateway (SMS Gateway for Android); the token is refused on the others. Implied smsgateway with --signing-key; without both, the three URLs work."`
+	SigningKey string            `name:"signing-key" help:"SMS Gateway for Android's webhook signing key (optional, format smsgateway only): every request must then be signed."`
 }
 
 func (c *AdminDeviceCreateCmd) Run(cli *adminClient) error {
@@ -349,6 +350,9 @@ func (c *AdminDeviceCreateCmd) Run(cli *adminClient) error {
 	if c.SigningKey != "" {
 		body["signingKey"] = c.SigningKey
 	}
+	if c.Format != "" {
+		body["format"] = c.Format
+	}
 	m, raw, err := cli.call(http.MethodPost, "/admin/v1/merchants/"+url.PathEscape(c.MerchantID)+"/devices", body)
 	if err != nil {
 		return err
@@ -358,7 +362,7 @@ func (c *AdminDeviceCreateCmd) Run(cli *adminClient) error {
 }
 
 func deviceTable(w *tabwriter.Writer, m map[string]any) {
-	kv(w, m, "id", "merchantId", "name", "environment", "status", "signed", "token", "createdAt")
+	kv(w, m, "id", "merchantId", "name", "environment", "format", "status", "signed", "token", "createdAt")
 	ws := obj(m["wallets"])
 	for _, slot := range sortedKeys(ws) {
 		x := obj(ws[slot])

@@ -54,7 +54,7 @@ type Config struct {
 	ExpiryInterval       time.Duration `name:"expiry-interval" env:"PAYSTREAM_EXPIRY_INTERVAL" default:"1s" help:"How often the matcher looks for expired intents."`
 	SNSRequireSignature  bool          `name:"sns-require-signature" env:"PAYSTREAM_SNS_REQUIRE_SIGNATURE" help:"Refuse SNS notifications that carry no valid AWS SNS signature."`
 	SNSTestHosts         []string      `name:"sns-test-hosts" env:"PAYSTREAM_SNS_TEST_HOSTS" sep:"," help:"Extra hosts (host:port) trusted like sns.<region>.amazonaws.com for SubscribeURL/SigningCertURL. Tests only."`
-	SMSTrustedSenders    string        `name:"sms-trusted-senders" env:"PAYSTREAM_SMS_TRUSTED_SENDERS" help:"Sender ids whose SMS may pay, per provider, replacing the defaults for the providers named: 'bkash=bKash;nagad=NAGAD|Nagad;rocket=16216;upay=upay'."`
+	SMSTrustedSenders    string        `name:"sms-trusted-senders" env:"PAYSTREAM_SMS_TRUSTED_SENDERS" help:"Sender ids whose SMS may pay, per provider, replacing the defaults for the providers named: 'bkash=bKash;nagad=NAGAD|Nagad;rocket=16216;upay=upay'. Each id is compared exactly with the sender the phone reports (case and spaces count)."`
 	LogLevel             string        `name:"log-level" env:"PAYSTREAM_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 	LogFormat            string        `name:"log-format" env:"PAYSTREAM_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format."`
 	Bkash                BkashConfig   `embed:"" group:"bKash tokenized checkout"`

@@ -352,7 +352,7 @@ func TestParseFrom(t *testing.T) {
 	const nagadText = "Money Received.\nAmount: Tk 60.00\nSender: 01632951891\nRef: N/A\nTxnID: 75K92M3Z\nBalance: Tk 610.28\n24/06/2026 14:31"
 	const rocketText = "Tk280.00 received from A/C:***033 Fee:Tk0, Your A/C Balance: Tk285.00 TxnId:6578516337 Date:29-MAY-26 10:26:24 pm."
 	const upayText = "Tk. 900.00 has been received from 01540669293. Ref-. Balance Tk. 900.00. TrxID 01K7C8Z24V at 12/10/2025 19:15"
-	custom := Options{TrustedSenders: map[pipeline.Provider][]string{pipeline.BKash: {" BKASH-PAY "}}}
+	custom := Options{TrustedSenders: map[pipeline.Provider][]string{pipeline.BKash: {"bKash-Pay"}}}
 	for _, c := range []struct {
 		name, sender, text string
 		opt                Options
@@ -360,13 +360,16 @@ func TestParseFrom(t *testing.T) {
 		trusted, pays      bool
 	}{
 		{"bkash_own_sender", "bKash", bkashText, DefaultOptions(), bk, true, true},
-		{"sender_case_and_spaces", "  BKASH ", bkashText, DefaultOptions(), bk, true, true},
+		// Senders are compared exactly (issue 13, finding 7): another case or spaces is another sender id.
+		{"sender_case_and_spaces", "  BKASH ", bkashText, DefaultOptions(), bk, false, false},
+		{"sender_nbsp", "bKash\u00a0", bkashText, DefaultOptions(), bk, false, false},
 		{"greek_kappa_sender", "bΚash", bkashText, DefaultOptions(), bk, false, false},
 		{"kelvin_sign_sender", "b\u212Aash", bkashText, DefaultOptions(), bk, false, false},
 		{"phone_number_sender", "+8801712345678", bkashText, DefaultOptions(), bk, false, false},
 		{"empty_sender", "", bkashText, DefaultOptions(), bk, false, false},
 		{"nil_options_trust_no_one", "bKash", bkashText, Options{}, bk, false, false},
-		{"custom_sender", "bkash-pay", bkashText, custom, bk, true, true},
+		{"custom_sender", "bKash-Pay", bkashText, custom, bk, true, true},
+		{"custom_sender_other_case", "bkash-pay", bkashText, custom, bk, false, false},
 		{"custom_replaces_default", "bKash", bkashText, custom, bk, false, false},
 		{"nagad", "NAGAD", nagadText, DefaultOptions(), ng, true, true},
 		{"nagad_text_from_bkash_sender", "bKash", nagadText, DefaultOptions(), ng, false, false},

@@ -2,7 +2,6 @@ package smsparse
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
@@ -32,14 +31,16 @@ type Result struct {
 // Options configures ParseFrom.
 type Options struct {
 	// TrustedSenders lists, per provider, the SMS sender ids (alphanumeric sender names or short
-	// codes) that provider sends from. Comparison ignores surrounding spaces and ASCII case; a
-	// sender containing any non-ASCII character never matches, so "bΚash" with a Greek Kappa or a
-	// Kelvin sign is not "bKash". A nil map trusts no one.
+	// codes) that provider sends from, each spelled exactly as the phone reports it. A sender is
+	// trusted only when it is byte for byte one of them: no trimming, no case folding, no Unicode
+	// normalisation, since "BKASH", "bKash\u00a0" or "bΚash" with a Greek Kappa are other sender
+	// ids on a phone, which anyone can send from. A nil map trusts no one.
 	TrustedSenders map[pipeline.Provider][]string
 }
 
-// DefaultOptions trusts bKash: "bKash"; Nagad: "NAGAD", "Nagad"; Rocket: "16216"; Upay: "upay",
-// "Upay". The result is a fresh copy the caller may change.
+// DefaultOptions trusts exactly the sender ids the providers send from: bKash: "bKash"; Nagad:
+// "NAGAD", "Nagad"; Rocket: "16216"; Upay: "upay", "Upay". The result is a fresh copy the caller
+// may change.
 func DefaultOptions() Options {
 	return Options{TrustedSenders: map[pipeline.Provider][]string{
 		pipeline.BKash:  {"bKash"},
@@ -49,19 +50,15 @@ func DefaultOptions() Options {
 	}}
 }
 
-// providersFor returns the providers that trust sender, sorted.
+// providersFor returns the providers that list sender exactly (Options.TrustedSenders), sorted.
 func (o Options) providersFor(sender string) []pipeline.Provider {
-	sender = strings.TrimSpace(sender)
-	if sender == "" || !isASCII(sender) {
+	if sender == "" {
 		return nil
 	}
 	var out []pipeline.Provider
 	for p, list := range o.TrustedSenders {
-		for _, t := range list {
-			if asciiEqualFold(strings.TrimSpace(t), sender) {
-				out = append(out, p)
-				break
-			}
+		if slices.Contains(list, sender) {
+			out = append(out, p)
 		}
 	}
 	slices.Sort(out)
@@ -187,34 +184,4 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// asciiEqualFold is strings.EqualFold restricted to ASCII, so no Unicode case folding (the Kelvin
-// sign folds to "k") can make a look-alike sender equal to a trusted one.
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
