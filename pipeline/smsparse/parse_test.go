@@ -16,9 +16,9 @@ import (
 	"github.com/paystream/paystream/pipeline"
 )
 
-// fixturesPath is shared/fixtures/sms_samples.jsonl seen from this package's directory: the repo is
-// /work/main and the shared fixtures /work/shared/fixtures.
-const fixturesPath = "../../../shared/fixtures/sms_samples.jsonl"
+// fixturesPath is a copy of shared/fixtures/sms_samples.jsonl, so the package tests need nothing
+// outside the repository (a worktree or a CI checkout finds it too).
+const fixturesPath = "testdata/sms_samples.jsonl"
 
 type sample struct {
 	Provider string `json:"provider"`
@@ -32,7 +32,7 @@ func loadSamples(tb testing.TB) []sample {
 	abs, _ := filepath.Abs(fixturesPath)
 	data, err := os.ReadFile(fixturesPath)
 	if err != nil {
-		tb.Fatalf("reading the SMS fixtures: %v\n(looked for %s; the tests expect the repo at <root>/main and the fixtures at <root>/shared/fixtures/sms_samples.jsonl)", err, abs)
+		tb.Fatalf("reading the SMS fixtures: %v\n(looked for %s)", err, abs)
 	}
 	var out []sample
 	sc := bufio.NewScanner(bytes.NewReader(data))
