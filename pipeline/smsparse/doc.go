@@ -29,7 +29,7 @@
 // ASCII, and Cyrillic/Greek letters that look like Latin ones folded to them (so "74HΝΕΚΟ8" with
 // Greek capitals reads 74HNEKO8). Anything still non-ASCII never makes a TrxID.
 //
-// Values: amounts are integer paisa read with pipeline.ParseMoney rules — commas as 3-digit or lakh
+// Values: amounts are integer paisa read with pipeline.ParseGroupedMoney — commas as 3-digit or lakh
 // groups, at most two decimals, > 0 (fees and balances may be 0), at most pipeline.MaxMoney — and
 // are null when malformed ("Tk 1,2", "Tk 0.61425", "Tk 500.00.5"). A TrxID must have its
 // provider's shape (bKash and Upay 10, Nagad 8 upper-case letters or digits; Rocket 10 digits; an

@@ -84,10 +84,10 @@ func notAfterLetter(s string, at int) bool { return at == 0 || !isLetter(s[at-1]
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 
-// parseAmount reads the number token s[i:j]. It is well formed when it has at most two decimals,
-// comma groups of 2 or 3 digits ending in a group of 3 (both "121,710.33" and the lakh style
-// "1,21,710.33"), is not immediately followed by more of a number ("500.00.5", "1,2"), and is at
-// most pipeline.MaxMoney. Zero is allowed here; callers that need a positive amount check.
+// parseAmount reads the number token s[i:j]. It is well formed when pipeline.ParseGroupedMoney
+// accepts it — at most two decimals, commas only as Western ("121,710.33") or lakh ("1,21,710.33")
+// groups, at most pipeline.MaxMoney — and it is not immediately followed by more of a number
+// ("500.00.5", "1,2"). Zero is allowed here; callers that need a positive amount check.
 func parseAmount(s string, i, j int) (int64, bool) {
 	tok := s[i:j]
 	if j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
@@ -96,19 +96,7 @@ func parseAmount(s string, i, j int) (int64, bool) {
 	if strings.HasPrefix(tok, ".") {
 		tok = "0" + tok
 	}
-	whole, _, _ := strings.Cut(tok, ".")
-	if strings.Contains(whole, ",") {
-		groups := strings.Split(whole, ",")
-		for k, g := range groups {
-			switch {
-			case k == 0 && (len(g) < 1 || len(g) > 3),
-				k == len(groups)-1 && len(g) != 3,
-				k > 0 && len(g) != 2 && len(g) != 3:
-				return 0, false
-			}
-		}
-	}
-	m, err := pipeline.ParseMoney(tok)
+	m, err := pipeline.ParseGroupedMoney(tok)
 	if err != nil {
 		return 0, false
 	}
