@@ -47,10 +47,12 @@ import (
 //     "unparsed" (trusted sender, but not understood, or a customer-payment wording whose amount or
 //     TrxID is masked or malformed), "unrouted" (the SIM slot maps to no wallet of the device, or the
 //     slot is unknown and the sender does not tell which wallet: such an SMS never pays and carries
-//     no balance, so it cannot break a wallet's balance chain), "ignored" (understood, pays nothing:
-//     outgoing, OTP, promo, cash-out, other credits).
+//     no balance, so it cannot break a wallet's balance chain), "unused" (understood, receipt-shaped
+//     — an amount and a TrxID, money in or a failure/reversal notice — but pays nothing: a business
+//     or bank credit, cash in, refund, a failed or reversed transaction), "ignored" (understood,
+//     pays nothing: outgoing, OTP, promo).
 //
-// Suspicious, unparsed and unrouted SMS are also kept for operators in a per-merchant capped list
+// Suspicious, unparsed, unrouted and unused SMS are also kept for operators in a per-merchant capped list
 // (GET /admin/v1/merchants/:id/sms). The answer is 202 {"accepted": true, "eventId", "pays", "kind",
 // "result", "smsKind"} once Kafka acknowledged the event, 503 + Retry-After otherwise.
 //
@@ -75,11 +77,13 @@ const (
 	smsUnparsed   = "unparsed"
 	smsUnrouted   = "unrouted"
 	smsIgnored    = "ignored"
+	smsUnused     = "unused"
 )
 
-// smsKept reports whether SMS of a result are kept in the operators' list.
+// smsKept reports whether SMS of a result are kept in the operators' list: every SMS a customer
+// could point to as their payment and that did not pay.
 func smsKept(result string) bool {
-	return result == smsSuspicious || result == smsUnparsed || result == smsUnrouted
+	return result == smsSuspicious || result == smsUnparsed || result == smsUnrouted || result == smsUnused
 }
 
 var (
@@ -400,6 +404,8 @@ func classifySMS(res smsparse.Result, trusted, routed bool, p pipeline.Provider)
 		return smsSuspicious
 	case res.Kind == smsparse.KindUnknown || customerPaymentKinds[res.Kind]:
 		return smsUnparsed
+	case res.AmountPaisa != nil && res.TrxID != nil && res.Direction != smsparse.DirectionDebit:
+		return smsUnused // receipt-shaped: a credit that is not a customer payment, or a failure notice
 	}
 	return smsIgnored
 }
@@ -693,7 +699,7 @@ func smsTime(name string, raw json.RawMessage) (time.Time, string, *apiError) {
 // --- operators: the SMS kept for review ---
 
 // handleListSMS lists the SMS kept for operators, newest first:
-// GET /admin/v1/merchants/:id/sms?filter=suspicious|unparsed|unrouted&env=SANDBOX|LIVE&page=&limit=
+// GET /admin/v1/merchants/:id/sms?filter=suspicious|unparsed|unrouted|unused&env=SANDBOX|LIVE&page=&limit=
 // → {data: [keptSMS], total, page, limit}. Only the newest smsKeepMax are kept.
 func (s *Server) handleListSMS(ctx *fasthttp.RequestCtx) {
 	m := s.adminMerchant(ctx)
@@ -703,7 +709,7 @@ func (s *Server) handleListSMS(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	filter := strings.ToLower(string(args.Peek("filter")))
 	if filter != "" && !smsKept(filter) {
-		writeError(ctx, errf(http.StatusBadRequest, "filter must be suspicious, unparsed or unrouted"))
+		writeError(ctx, errf(http.StatusBadRequest, "filter must be suspicious, unparsed, unrouted or unused"))
 		return
 	}
 	env, ae := envArg(args)

@@ -268,7 +268,7 @@ func TestCodecDecodeEventForms(t *testing.T) {
 	// Unknown members, null pointers and Money as a number and as a string, through DecodeEvent.
 	in := `{"id":"e9","kind":"payment.reported","source":"sms","future":{"x":[1,2]},"wallet":{"provider":"bkash","account":"01711111111","environment":"SANDBOX","v":2},
 		"payment":{"provider":"bkash","trxId":"T1","amount":500.5,"occurredAt":"2026-11-21T07:59:58Z","x":null},
-		"sms":{"sender":"bKash","text":"t","deviceId":"d","trusted":true,"kind":"k","direction":"credit","balance":"1,250.50","amount":null,"parsed":null},
+		"sms":{"sender":"bKash","text":"t","deviceId":"d","trusted":true,"kind":"k","direction":"credit","balance":"1250.50","amount":null,"parsed":null},
 		"intent":null,"claim":null,"review":null,"refund":null,"failure":null,"raw":null,"acceptedAt":"2026-11-21T08:00:00Z","environment":"SANDBOX"}`
 	got, err := DecodeEvent([]byte(in))
 	if err != nil {

@@ -12,9 +12,11 @@ func TestParseMoney(t *testing.T) {
 		want Money
 		ok   bool
 	}{
-		{"500", 50000, true}, {"1,250.5", 125050, true}, {"1250.50", 125050, true}, {"0.01", 1, true},
+		{"500", 50000, true}, {"1250.50", 125050, true}, {"0.01", 1, true},
 		{" 7 ", 700, true}, {"", 0, false}, {"-5", 0, false}, {"1e3", 0, false}, {"1.234", 0, false},
 		{"1.", 0, false}, {".5", 0, false}, {"abc", 0, false}, {"100000001", 0, false}, {"99999999999999999999", 0, false},
+		// No commas on the JSON surfaces, well placed or not (issue 13, finding 10).
+		{"100,50", 0, false}, {"1,250.5", 0, false}, {"1,00,000", 0, false}, {",500", 0, false}, {"500,", 0, false},
 	} {
 		got, err := ParseMoney(c.in)
 		if (err == nil) != c.ok || (c.ok && got != c.want) {
@@ -23,10 +25,33 @@ func TestParseMoney(t *testing.T) {
 	}
 }
 
+func TestParseGroupedMoney(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Money
+		ok   bool
+	}{
+		{"500", 50000, true}, {"1,250.5", 125050, true}, {"121,710.33", 12171033, true}, {"1,000,000", 100000000, true},
+		{"1,00,000", 10000000, true}, {"1,21,710.33", 12171033, true}, {"10,00,00,000", 10000000000, true}, {"12,345", 1234500, true},
+		// Misplaced commas.
+		{"100,50", 0, false}, {"1,2", 0, false}, {"1,0000", 0, false}, {"1,000,00,000", 0, false}, {"1,00,00", 0, false},
+		{"1234,567", 0, false}, {"123,45,678", 0, false}, {",500", 0, false}, {"500,", 0, false}, {"1,,000", 0, false},
+		{"0,500", 0, false}, {"1,000.5,0", 0, false}, {"1,000.505", 0, false}, {"1,000,000,001", 0, false},
+	} {
+		got, err := ParseGroupedMoney(c.in)
+		if (err == nil) != c.ok || (c.ok && got != c.want) {
+			t.Errorf("ParseGroupedMoney(%q) = %d, %v; want %d ok=%v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}
+
 func TestMoneyJSON(t *testing.T) {
 	var m struct{ A, B, C Money }
-	if err := json.Unmarshal([]byte(`{"A":500,"B":"12.5","C":"1,000"}`), &m); err != nil {
+	if err := json.Unmarshal([]byte(`{"A":500,"B":"12.5","C":"1000"}`), &m); err != nil {
 		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(`{"C":"1,000"}`), &m); err == nil {
+		t.Fatal("a comma accepted in JSON")
 	}
 	b, _ := json.Marshal(m)
 	if string(b) != `{"A":"500","B":"12.50","C":"1000"}` {

@@ -29,7 +29,7 @@
 // ASCII, and Cyrillic/Greek letters that look like Latin ones folded to them (so "74HΝΕΚΟ8" with
 // Greek capitals reads 74HNEKO8). Anything still non-ASCII never makes a TrxID.
 //
-// Values: amounts are integer paisa read with pipeline.ParseMoney rules — commas as 3-digit or lakh
+// Values: amounts are integer paisa read with pipeline.ParseGroupedMoney — commas as 3-digit or lakh
 // groups, at most two decimals, > 0 (fees and balances may be 0), at most pipeline.MaxMoney — and
 // are null when malformed ("Tk 1,2", "Tk 0.61425", "Tk 500.00.5"). A TrxID must have its
 // provider's shape (bKash and Upay 10, Nagad 8 upper-case letters or digits; Rocket 10 digits; an
@@ -42,6 +42,20 @@
 // a date without a time of day gives null rather than midnight, because a made-up instant would
 // mislead the matcher's time window: the caller uses the forwarder's receive time instead.
 //
+// # What the payer writes decides nothing
+//
+// The Ref is typed by the payer and a counterparty name chosen by a business: before anything is
+// decided, the parser finds the provider's sentence, locates these spans by the provider's format
+// (spans.go: a span runs to the provider's last TrxID label, minus the provider's own fields
+// written between them, e.g. bKash's ". Fee Tk F. Balance Tk B." when the TrxID is followed by its
+// date) and masks them. Kind, direction, provider, the failure notice, amount, fee, balance, TrxID
+// and time are read from the masked text only; the Ref and the name from their own span, so a Ref
+// "x. Balance Tk 99,999.00. TrxID ABCDEFGHIJ" reads back whole and changes no field. Outside the
+// spans, two different values for one label (fee, balance, amount, TrxID) refuse the field.
+// Known limit: a Ref that ends in exactly the provider fields a format leaves out, before a TrxID
+// followed by its date, cannot be told from them (no supported format has such a gap: bKash and
+// Rocket write both Fee and Balance after a Ref or neither, with the date only in the full form).
+//
 // # When an SMS pays
 //
 // Result.Pays is true only when all of these hold:
@@ -53,7 +67,8 @@
 //     cashback are credits (Direction "credit") that do not pay an order: they are not a customer
 //     paying, and accepting them would let the merchant's own top-ups settle intents;
 //   - it is not a failure or reversal notice ("unsuccessful", "failed", "returned", "reversed",
-//     "cancelled" anywhere in the text — conservative: such a text never pays even with a TrxID);
+//     "cancelled" anywhere in the text outside the payer's spans — conservative: such a text never
+//     pays even with a TrxID);
 //   - the provider is known and the amount and TrxID are well formed;
 //   - for ParseFrom, the sender is trusted for that provider (Options.TrustedSenders).
 //

@@ -64,7 +64,7 @@ var valueEnds = []*regexp.Regexp{
 
 // nameEnds adds the ends of a counterparty name in running text.
 var nameEnds = append(valueEnds[:len(valueEnds):len(valueEnds)],
-	regexp.MustCompile(` (?:is |was )?successful| has been\b| made on\b|\.\.\.|, `))
+	regexp.MustCompile(` (?:is |was )?successful| has been\b| made on\b|\.\.\.|, | (?:is|was)$`))
 
 // first returns the first match in low at or after from whose label does not continue a word, as
 // submatch indexes into low, or nil.
@@ -84,10 +84,10 @@ func notAfterLetter(s string, at int) bool { return at == 0 || !isLetter(s[at-1]
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 
-// parseAmount reads the number token s[i:j]. It is well formed when it has at most two decimals,
-// comma groups of 2 or 3 digits ending in a group of 3 (both "121,710.33" and the lakh style
-// "1,21,710.33"), is not immediately followed by more of a number ("500.00.5", "1,2"), and is at
-// most pipeline.MaxMoney. Zero is allowed here; callers that need a positive amount check.
+// parseAmount reads the number token s[i:j]. It is well formed when pipeline.ParseGroupedMoney
+// accepts it — at most two decimals, commas only as Western ("121,710.33") or lakh ("1,21,710.33")
+// groups, at most pipeline.MaxMoney — and it is not immediately followed by more of a number
+// ("500.00.5", "1,2"). Zero is allowed here; callers that need a positive amount check.
 func parseAmount(s string, i, j int) (int64, bool) {
 	tok := s[i:j]
 	if j+1 < len(s) && (s[j] == '.' || s[j] == ',') && isDigit(s[j+1]) {
@@ -96,35 +96,37 @@ func parseAmount(s string, i, j int) (int64, bool) {
 	if strings.HasPrefix(tok, ".") {
 		tok = "0" + tok
 	}
-	whole, _, _ := strings.Cut(tok, ".")
-	if strings.Contains(whole, ",") {
-		groups := strings.Split(whole, ",")
-		for k, g := range groups {
-			switch {
-			case k == 0 && (len(g) < 1 || len(g) > 3),
-				k == len(groups)-1 && len(g) != 3,
-				k > 0 && len(g) != 2 && len(g) != 3:
-				return 0, false
-			}
-		}
-	}
-	m, err := pipeline.ParseMoney(tok)
+	m, err := pipeline.ParseGroupedMoney(tok)
 	if err != nil {
 		return 0, false
 	}
 	return int64(m), true
 }
 
-// labelledMoney reads the value of the first l label at or after from.
+// labelledMoney reads the value of the first l label at or after from. It is nil when malformed,
+// and also when a later l label has another value (or a malformed one): the payer's spans are
+// masked in t.low, so two values mean a text paystream does not understand, and neither is
+// trusted. at is the first label's submatch indexes, nil when there is none.
 func labelledMoney(l label, t text, from int) (v *int64, at []int) {
 	loc := l.first(t.low, from)
 	if loc == nil {
 		return nil, nil
 	}
-	if n, ok := parseAmount(t.s, loc[2], loc[3]); ok {
-		return &n, loc
+	n, ok := parseAmount(t.s, loc[2], loc[3])
+	for next := loc[1]; ; {
+		l2 := l.first(t.low, next)
+		if l2 == nil {
+			break
+		}
+		if n2, ok2 := parseAmount(t.s, l2[2], l2[3]); ok2 != ok || n2 != n {
+			return nil, loc
+		}
+		next = max(l2[1], l2[0]+1)
 	}
-	return nil, loc
+	if !ok {
+		return nil, loc
+	}
+	return &n, loc
 }
 
 // positive keeps v only if it is > 0: a transaction amount of zero is not an amount.
@@ -256,11 +258,19 @@ func reference(t text, from int) *string {
 		return nil
 	}
 	v := cutValue(t.s[loc[1]:], t.low[loc[1]:], false)
-	switch strings.ToLower(v) {
-	case "", "n/a", "na", "none", "null", "nil", "-":
+	if isPlaceholder(v) {
 		return nil
 	}
 	return &v
+}
+
+// isPlaceholder reports a value that says there is none.
+func isPlaceholder(v string) bool {
+	switch strings.ToLower(v) {
+	case "", "n/a", "na", "none", "null", "nil", "-":
+		return true
+	}
+	return false
 }
 
 // cutValue cuts free text v (low: the same lower-cased) at the end of its line or at the next
@@ -279,7 +289,12 @@ func cutValue(v, low string, name bool) string {
 			end = loc[0]
 		}
 	}
-	v = strings.TrimSpace(v[:end])
+	return trimValue(v[:end])
+}
+
+// trimValue trims spaces, sentence dots and quotes around a free-text value.
+func trimValue(v string) string {
+	v = strings.TrimSpace(v)
 	for {
 		t := strings.TrimSpace(strings.TrimRight(strings.Trim(v, `'"`), ".-:;"))
 		if t == v {
@@ -287,6 +302,11 @@ func cutValue(v, low string, name bool) string {
 		}
 		v = t
 	}
+}
+
+// trimQuotesSpaces trims spaces and quotes around a counterparty.
+func trimQuotesSpaces(v string) string {
+	return strings.TrimSpace(strings.Trim(strings.TrimSpace(v), `'"`))
 }
 
 var (
@@ -307,7 +327,7 @@ func leadingMSISDN(v string) (string, bool) {
 // counterpartyValue reads the counterparty at the start of raw: a mobile number in its 01XXXXXXXXX
 // form, nil when fully masked, else the name as written up to the next field.
 func counterpartyValue(raw string) *string {
-	raw = strings.TrimSpace(strings.Trim(strings.TrimSpace(raw), `'"`))
+	raw = trimQuotesSpaces(raw)
 	if n, ok := leadingMSISDN(raw); ok {
 		return &n
 	}

@@ -329,9 +329,20 @@ var variants = []variant{
 	{"bangla_ref_cyrillic_labels",
 		"You have received Tk 250.00 from 01712345678. Ref ধন্যবাদ. Fee Тk 0.00. Balance Tk 260.00. TrхID DKM1234567 at 20/01/2025 10:53",
 		want{bk, "received_send_money", cr, true, i64(25000), str("DKM1234567"), str("01712345678"), str("ধন্যবাদ"), i64(26000), i64(0), str("2025-01-20T10:53:00+06:00")}},
-	{"ref_injected_trxid_makes_it_ambiguous",
+	// The provider's fields follow the Ref: the payer's "TrxID ABCDEFGHIJ" is part of the Ref.
+	{"ref_injected_trxid_stays_in_the_ref",
 		"You have received Tk 500.00 from 01712345678. Ref x. TrxID ABCDEFGHIJ. Fee Tk 0.00. Balance Tk 500.00. TrxID DKN1234567 at 18/02/2026 10:00",
-		want{bk, "received_send_money", cr, false, i64(50000), nil, str("01712345678"), str("x"), i64(50000), i64(0), str("2026-02-18T10:00:00+06:00")}},
+		want{bk, "received_send_money", cr, true, i64(50000), str("DKN1234567"), str("01712345678"), str("x. TrxID ABCDEFGHIJ"), i64(50000), i64(0), str("2026-02-18T10:00:00+06:00")}},
+	{"ref_injected_balance_stays_in_the_ref",
+		"You have received Tk 500.00 from 01712345678. Ref x. Balance Tk 99,999.00. Fee Tk 0.00. Balance Tk 500.00. TrxID DKN1234567 at 18/02/2026 10:00",
+		want{bk, "received_send_money", cr, true, i64(50000), str("DKN1234567"), str("01712345678"), str("x. Balance Tk 99,999.00"), i64(50000), i64(0), str("2026-02-18T10:00:00+06:00")}},
+	{"ref_failure_word_is_not_a_failure",
+		"You have received Tk 500.00 from 01712345678. Ref failed. Fee Tk 0.00. Balance Tk 500.00. TrxID DKN1234567 at 18/02/2026 10:00",
+		want{bk, "received_send_money", cr, true, i64(50000), str("DKN1234567"), str("01712345678"), str("failed"), i64(50000), i64(0), str("2026-02-18T10:00:00+06:00")}},
+	// Outside the payer's spans, two different balances refuse the field.
+	{"two_balances_outside_the_ref_refuse_it",
+		"You have received Tk 500.00 from 01712345678. Fee Tk 0.00. Balance Tk 500.00. TrxID DKN1234567 at 18/02/2026 10:00. Balance Tk 900.00",
+		want{bk, "received_send_money", cr, true, i64(50000), str("DKN1234567"), str("01712345678"), nil, nil, i64(0), str("2026-02-18T10:00:00+06:00")}},
 	{"ref_injected_wording_does_not_reclassify",
 		"Send Money Tk 500.00 to 01712345678 successful. Ref money received. Fee Tk 5.00. Balance Tk 100.00. TrxID DKP1234567 at 18/02/2026 11:00",
 		want{bk, "send_money_outgoing", db, false, i64(50000), str("DKP1234567"), str("01712345678"), str("money received"), i64(10000), i64(500), str("2026-02-18T11:00:00+06:00")}},
@@ -525,6 +536,10 @@ func FuzzParse(f *testing.F) {
 	for _, v := range variants {
 		f.Add(v.text, "NAGAD")
 	}
+	for _, v := range hostileValues { // a payer's Ref (adversarial_test.go)
+		f.Add("You have received Tk 500.00 from 01712345678. Ref "+v+". Fee Tk 0.00. Balance Tk 500.00. TrxID DKN1234567 at 18/02/2026 10:00", "bKash")
+		f.Add("Money Received.\nAmount: Tk 60.00\nSender: 01632951891\nRef: "+v+"\nTxnID: 75K92M3Z\nBalance: Tk 610.28\n24/06/2026 14:31", "NAGAD")
+	}
 	f.Add("", "")
 	f.Add("TrxID \xff\xfe Tk 1,,0", "16216")
 	opt := DefaultOptions()
@@ -568,6 +583,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("untrusted sender %q pays", sender)
 		}
 	})
+}
+
+// BenchmarkParseRef parses receipts whose Ref holds a hostile value: the payer's span is located
+// and masked, and the sentence read twice.
+func BenchmarkParseRef(b *testing.B) {
+	var texts []string
+	for _, v := range hostileValues {
+		texts = append(texts, "You have received Tk 500.00 from 01712345678. Ref "+v+". Fee Tk 0.00. Balance Tk 500.00. TrxID DKN1234567 at 18/02/2026 10:00",
+			"Money Received.\nAmount: Tk 60.00\nSender: 01632951891\nRef: "+v+"\nTxnID: 75K92M3Z\nBalance: Tk 610.28\n24/06/2026 14:31")
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		Parse(texts[i%len(texts)])
+	}
 }
 
 func BenchmarkParse(b *testing.B) {

@@ -63,17 +63,13 @@ const cpLine = `(?P<cp>[^\n]*)`
 // cpAccount is Rocket's (usually masked) account: "***456", "017XXXXXX12".
 const cpAccount = `a/c :? (?P<cp>[*x0-9]+)`
 
-// failureRules come first: a notice of a transaction that failed or was reversed never pays, even
-// when it carries an amount and a TrxID.
-var failureRules = []rule{
-	r(evSendMoneyFailed, "unsuccessful", `send money request to (?P<cp>[^\n]*?) is unsuccessful`, pipeline.BKash, false),
-	r(evPaymentCancelled, "cancel", `your payment of AMT by (?P<cp>[^\n]*?) made on [^\n]*?(?:has been|is|was) cancell?ed`, pipeline.Nagad, true),
-	{ev: evFailed, kw: "unsuccessful|fail|returned|reversed|cancel|refunded|declined", re: regexp.MustCompile(`\b(?:unsuccessful|failed|failure|has\s+been\s+returned|(?:has\s+been|was|is)\s+(?:reversed|cancell?ed|refunded\s+back)|declined)\b`)},
-}
-
 // txnRules compete by position (see classify); on a tie the earlier wins, so more specific
-// wordings come before the general ones they overlap.
+// wordings come before the general ones they overlap. The two failure notices come first: a
+// notice of a transaction that failed never pays, even when it carries an amount and a TrxID.
 var txnRules = []rule{
+	// Failure notices with a sentence of their own.
+	r(evSendMoneyFailed, "unsuccessful", `send money request to (?P<cp>[^\n]*) is unsuccessful`, pipeline.BKash, false),
+	r(evPaymentCancelled, "cancel", `your payment of AMT by (?P<cp>[^\n]*) made on [^\n]*?(?:has been|is|was) cancell?ed`, pipeline.Nagad, true),
 	// Receipts.
 	r(evCashOutByAgent, "received", `you have received cash-? out of AMT from `+cpLine, pipeline.Upay, true),
 	r(evMerchantReceived, "received", `you have received payment (?:of )?AMT from `+cpLine, pipeline.BKash, false),
@@ -109,12 +105,20 @@ var txnRules = []rule{
 	r(evSendMoney, "send", `\bsend money (?:is )?successful`, pipeline.Nagad, true),
 	r(evB2BTransfer, "b2b", `\bb2b transfer AMT to `+cpLine, pipeline.BKash, false),
 	r(evB2BReceived, "b2b", `\bb2b transfer AMT from `+cpLine, pipeline.BKash, false),
-	r(evPayment, "payment", `\bpayment (?:of )?AMT to (?P<cp>[^\n]*?) (?:is |was )?successful`, pipeline.BKash, false),
-	r(evPayment, "payment", `\bpayment to (?P<cp>[^\n]*?) is successful`, pipeline.Nagad, true),
+	r(evPayment, "payment", `\bpayment (?:of )?AMT to (?P<cp>[^\n]*) (?:is |was )?successful`, pipeline.BKash, false),
+	r(evPayment, "payment", `\bpayment to (?P<cp>[^\n]*) is successful`, pipeline.Nagad, true),
 	r(evBill, "bill", `\bbill (?:successfully paid|payment (?:is |was )?successful)`, pipeline.BKash, false),
-	r(evBill, "request", `\byour request for (?P<cp>[^\n]*?) is accepted`, pipeline.Nagad, true),
+	r(evBill, "request", `\byour request for (?P<cp>[^\n]*) is accepted`, pipeline.Nagad, true),
 	r(evRecharge, "recharge", `\bmobile recharge (?:request )?of AMT (?:for|to) `+cpLine, pipeline.BKash, false),
 	r(evRecharge, "recharge", `\bmobile recharge (?:is )?successful`, pipeline.Nagad, true),
+}
+
+// failureRules hold the generic failure or reversal notice. Unlike the two wordings in txnRules it
+// is not a sentence of its own: its words may follow the receipt they undo ("… TrxID X at …. This
+// transaction has been reversed."), so it is searched everywhere except in the payer's spans (see
+// payerSpans): a Ref or a name saying "failed" is the payer's text, not the provider's notice.
+var failureRules = []rule{
+	{ev: evFailed, kw: "unsuccessful|fail|returned|reversed|cancel|refunded|declined", re: regexp.MustCompile(`\b(?:unsuccessful|failed|failure|has\s+been\s+returned|(?:has\s+been|was|is)\s+(?:reversed|cancell?ed|refunded\s+back)|declined)\b`)},
 }
 
 // otpRules come after the transaction rules: a receipt whose Ref says "code 1234" is a receipt.
@@ -136,6 +140,7 @@ type match struct {
 	amt   string // the rule's amount token, "" if it captures none
 	amtAt int    // offset just past amt in s
 	cp    string // raw counterparty text (to end of line), "" if none
+	cpAt  int    // where cp starts in s
 	hasCP bool
 	via   string
 }
@@ -148,29 +153,33 @@ func (m *match) group(s string, loc []int, re *regexp.Regexp, name string) (stri
 	return s[loc[2*i]:loc[2*i+1]], loc[2*i+1], true
 }
 
-// classify classifies s; low is s ASCII-lower-cased (same byte offsets). A failure notice wins
-// wherever its words are. Otherwise the transaction wording that starts first in the text wins
-// (ties go to the earlier, more specific rule): the provider's sentence comes before the free-text
-// Ref a payer controls, so "Ref money received" cannot turn a send money into a receipt. A generic
-// failure notice keeps evFailed but takes its provider hint, amount and counterparty from the
-// transaction wording it also matches, if any.
-func classify(s, low string) match {
-	for i := range failureRules {
-		ru := &failureRules[i]
-		loc := ru.match(low, len(low)+1)
-		if loc == nil {
-			continue
-		}
-		if ru.ev != evFailed {
-			return ruleMatch(s, ru, loc)
-		}
-		if tr, loc := leftmost(low, txnRules); tr != nil {
-			m := ruleMatch(s, tr, loc)
-			m.ev, m.start = evFailed, 0
-			return m
-		}
-		return match{ev: evFailed, rule: ru} // the failure word can be anywhere: read from 0
+// The provider's sentence (sentence, then failure) in s; low is s ASCII-lower-cased (same byte
+// offsets), with the payer's spans masked on the second reading (see parse). The transaction
+// wording that starts first in the text wins (ties go to the earlier, more specific rule): the
+// provider's sentence comes before the free-text Ref a payer controls, so "Ref money received"
+// cannot turn a send money into a receipt. Then the generic failure notice (failureRules),
+// searched everywhere in low, turns the event into evFailed; it keeps its provider hint, amount
+// and counterparty from the transaction wording. Without a transaction wording, an OTP, a promo
+// or unknown.
+
+// failure applies the generic failure notice of low to its sentence m.
+func failure(low string, m match) match {
+	if m.ev == evSendMoneyFailed || m.ev == evPaymentCancelled {
+		return m
 	}
+	ru := &failureRules[0]
+	if ru.match(low, len(low)+1) == nil {
+		return m
+	}
+	if m.rule != nil && m.ev != evOTP {
+		m.ev, m.start = evFailed, 0
+		return m
+	}
+	return match{ev: evFailed, rule: ru} // the failure word can be anywhere: read from 0
+}
+
+// sentence is classify without the generic failure notice.
+func sentence(s, low string) match {
 	if tr, loc := leftmost(low, txnRules); tr != nil {
 		return ruleMatch(s, tr, loc)
 	}
@@ -232,7 +241,9 @@ func ruleMatch(s string, ru *rule, loc []int) match {
 	} else if v, end, ok := m.group(s, loc, ru.re, "amt2"); ok {
 		m.amt, m.amtAt = v, end
 	}
-	m.cp, _, m.hasCP = m.group(s, loc, ru.re, "cp")
+	var cpEnd int
+	m.cp, cpEnd, m.hasCP = m.group(s, loc, ru.re, "cp")
+	m.cpAt = cpEnd - len(m.cp)
 	m.via, _, _ = m.group(s, loc, ru.re, "via")
 	if ru.refine != nil {
 		m.ev = ru.refine(m)

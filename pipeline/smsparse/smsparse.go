@@ -83,6 +83,24 @@ func ParseFrom(sender, text string, opt Options) Result {
 	return parse(text, cands)
 }
 
+// provider names the provider of the text low whose sentence is m, and whether the sender is
+// trusted for it; senders is nil for Parse, else the providers that trust the sender.
+func provider(low string, m match, senders []pipeline.Provider) (p pipeline.Provider, trusted bool) {
+	p, strong := inferProvider(low, m)
+	if senders != nil {
+		switch {
+		case len(senders) == 0:
+		case slices.Contains(senders, p):
+			trusted = true
+		case strong && p != "":
+			// The text is another provider's: suspicious, whatever the sender id says.
+		default:
+			p, trusted = senders[0], true
+		}
+	}
+	return p, trusted
+}
+
 // parse reads raw; senders is nil for Parse, else the providers that trust the sender.
 func parse(raw string, senders []pipeline.Provider) (res Result) {
 	res = Result{Kind: KindUnknown, Direction: DirectionNone}
@@ -98,19 +116,28 @@ func parse(raw string, senders []pipeline.Provider) (res Result) {
 	}
 	s := normalize(raw)
 	low := asciiLower(s)
-	m := classify(s, low)
-	p, strong := inferProvider(low, m)
-	if senders != nil {
-		switch {
-		case len(senders) == 0:
-		case slices.Contains(senders, p):
-			trusted = true
-		case strong && p != "":
-			// The text is another provider's: suspicious, whatever the sender id says.
-		default:
-			p, trusted = senders[0], true
+	// First the provider's sentence, then the payer's spans by that provider's format; the
+	// sentence, provider and failure notice are then read again with those spans masked. When the
+	// masked text names another provider (the payer's text had named one), the spans are located
+	// again by that provider's format.
+	unmasked := low
+	m := sentence(s, low)
+	var p pipeline.Provider
+	p, trusted = provider(low, m, senders)
+	var ps payer
+	for range 2 {
+		ps = payerSpans(text{s, unmasked}, m, p)
+		if !ps.any() {
+			break
+		}
+		low = ps.mask(unmasked)
+		m = sentence(s, low)
+		p0 := p
+		if p, trusted = provider(low, m, senders); p == p0 {
+			break
 		}
 	}
+	m = failure(low, m)
 	res.Provider = p
 	res.Kind = m.ev.kind(p)
 	res.Direction = m.ev.direction()
@@ -121,9 +148,12 @@ func parse(raw string, senders []pipeline.Provider) (res Result) {
 	t, from := text{s, low}, m.start
 	var trxAt int
 	res.TrxID, trxAt = trxID(t, from, p)
-	if m.hasCP {
+	switch {
+	case ps.hasName:
+		res.Counterparty = counterpartyValue(s[ps.name.at:ps.name.end])
+	case m.hasCP:
 		res.Counterparty = counterpartyValue(m.cp)
-	} else if m.rule != nil {
+	case m.rule != nil:
 		res.Counterparty = counterpartyLabel(t, from)
 	}
 	fee, feeAt := labelledMoney(feeLabel, t, from)
@@ -139,7 +169,11 @@ func parse(raw string, senders []pipeline.Provider) (res Result) {
 		_, commAt := labelledMoney(commLabel, t, from)
 		res.AmountPaisa = firstMoney(t, from, [][]int{feeAt, balAt, commAt})
 	}
-	res.Reference = reference(t, from)
+	if ps.hasRef {
+		res.Reference = refValue(s[ps.ref.at:ps.ref.end])
+	} else {
+		res.Reference = reference(t, from)
+	}
 	tsFrom := from
 	if trxAt >= 0 {
 		tsFrom = trxAt
