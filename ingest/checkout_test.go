@@ -640,5 +640,6 @@ func FuzzCheckoutClaim(f *testing.F) {
 		default:
 			t.Fatalf("id %q body %q: unexpected status %d %q", id, body, code, page)
 		}
+		fx.requireNoPanic(t, fmt.Sprintf("id %q body %q", id, body))
 	})
 }

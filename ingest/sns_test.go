@@ -653,5 +653,6 @@ func FuzzSNSNotification(f *testing.F) {
 		default:
 			t.Fatalf("body %q query %q: unexpected status %d %v", body, query, code, m)
 		}
+		fx.requireNoPanic(t, fmt.Sprintf("body %q query %q", body, query))
 	})
 }

@@ -741,5 +741,6 @@ func FuzzTxnAPI(f *testing.F) {
 		default:
 			t.Fatalf("%s %q (sig %q): unexpected status %d %s", path, body, sig, code, raw)
 		}
+		fx.requireNoPanic(t, fmt.Sprintf("%s %q (sig %q)", path, body, sig))
 	})
 }
