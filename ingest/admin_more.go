@@ -81,7 +81,10 @@ type rotateKeyResp struct {
 }
 
 // POST /admin/v1/merchants/:id/keys/rotate {"environment"} — a new API key for the environment,
-// shown only in this answer. The old key's record is deleted at once and dropped from this
+// shown only in this answer. A rotation replaces the key that was current when the request began
+// (compare-and-swap on the merchant record): of concurrent rotations exactly one answers 200 and
+// the others 409 with no key issued, so every key answered 200 replaced the one before it and
+// works until the next rotation. The old key's record is deleted at once and dropped from this
 // replica's authenticate cache; other replicas may still accept it for up to their cache TTL (2 s).
 // A merchant created before APIKeyHashes existed has no known hash of its old key: the new key is
 // issued but the old one cannot be revoked (the answer says so; oldKeyRevoked false).
@@ -101,7 +104,11 @@ func (s *Server) handleRotateKey(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	key := apiKeyPrefix(env) + randomToken(24)
-	oldHash, err := s.dir.rotateKey(rc(ctx), m.ID, env, key)
+	oldHash, err := s.dir.rotateKey(rc(ctx), m.ID, env, m.APIKeyHashes[env], key)
+	if errors.Is(err, errRotationRace) {
+		writeError(ctx, errf(http.StatusConflict, "The %s API key was rotated by another request while this one ran; the key that request answered is the current one. Rotate again if a new key is still needed", env))
+		return
+	}
 	if err != nil {
 		s.internal(ctx, "rotating api key", err)
 		return
@@ -211,9 +218,11 @@ func (d *directory) update(ctx context.Context, id string, fn func(*pipeline.Mer
 	return nil, fmt.Errorf("updating merchant %s: too much contention", id)
 }
 
-// rotateKey stores newKey's record, records its hash on the merchant, then deletes the old key's
-// record and its cache entry. It returns the old hash, "" when none was known.
-func (d *directory) rotateKey(ctx context.Context, id string, env pipeline.Environment, newKey string) (string, error) {
+// rotateKey stores newKey's record, records its hash on the merchant if the environment's current
+// hash is still expected (the one the caller read), then deletes the old key's record and its cache
+// entry. It returns the old hash, "" when none was known. When another rotation replaced expected
+// first it deletes newKey's record and returns errRotationRace: newKey never worked.
+func (d *directory) rotateKey(ctx context.Context, id string, env pipeline.Environment, expected, newKey string) (string, error) {
 	h := hashSecret(newKey)
 	rec, err := json.Marshal(pipeline.APIKeyRecord{MerchantID: id, Environment: env, CreatedAt: time.Now().UTC()})
 	if err != nil {
@@ -230,10 +239,14 @@ func (d *directory) rotateKey(ctx context.Context, id string, env pipeline.Envir
 			m.APIKeyHashes = map[pipeline.Environment]string{}
 		}
 		old = m.APIKeyHashes[env]
+		if old != expected {
+			return errRotationRace
+		}
 		m.APIKeyHashes[env] = h
 		return nil
 	})
 	if err != nil {
+		d.rdb.Del(context.WithoutCancel(ctx), d.keys.APIKey(h))
 		return "", err
 	}
 	if m == nil {

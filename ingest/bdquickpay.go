@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -198,100 +197,14 @@ func urlField(obj map[string]json.RawMessage, field string, required bool, fe fi
 	return v
 }
 
-// amountField reads a required amount in taka: a JSON number (or, as Laravel's "numeric" rule
-// allows, a string holding a plain decimal number), positive, at most 2 decimals, at most MaxMoney.
+// amountField reads a required amount in taka under parseAmount's rule, with paisa allowed.
 func amountField(obj map[string]json.RawMessage, field string, fe fieldErrors) (pipeline.Money, bool) {
-	raw, present := obj[field]
-	if !present || len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
-		fe.add(field, "The %s field is required.", label(field))
-		return 0, false
-	}
-	lit := string(raw)
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil || !plainDecimalRE.MatchString(strings.TrimSpace(s)) {
-			fe.add(field, "The %s must be a number.", label(field))
-			return 0, false
-		}
-		lit = strings.TrimSpace(s)
-	} else if !jsonNumberRE.MatchString(lit) {
-		fe.add(field, "The %s must be a number.", label(field))
-		return 0, false
-	}
-	m, msg := parseTaka(lit)
-	if msg != "" {
-		fe.add(field, msg, label(field))
+	m, p := parseAmount(obj[field], withPaisa)
+	if p != amountOK {
+		fe.add(field, bqpAmountMessage(p), label(field))
 		return 0, false
 	}
 	return m, true
-}
-
-var (
-	jsonNumberRE   = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
-	plainDecimalRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
-)
-
-// parseTaka converts a decimal literal (jsonNumberRE or plainDecimalRE) to Money exactly, without
-// floats; msg is a Laravel message format (one %s: the field's label) when the value is not a
-// positive amount with at most 2 decimals of at most MaxMoney.
-func parseTaka(lit string) (pipeline.Money, string) {
-	const (
-		tooSmall = "The %s must be greater than 0."
-		tooLarge = "The %s must not be greater than 100000000."
-		decimals = "The %s must have at most 2 decimal places."
-	)
-	mant, exp := lit, 0
-	if i := strings.IndexAny(lit, "eE"); i >= 0 {
-		mant = lit[:i]
-		e, err := strconv.Atoi(lit[i+1:])
-		if err != nil || e > 40 || e < -40 {
-			e = 41 // beyond any amount: decided below by the mantissa's sign and zeroness
-			if strings.HasPrefix(lit[i+1:], "-") {
-				e = -41
-			}
-		}
-		exp = e
-	}
-	neg := strings.HasPrefix(mant, "-")
-	mant = strings.TrimPrefix(mant, "-")
-	ip, fp, _ := strings.Cut(mant, ".")
-	digits := ip + fp
-	if strings.Trim(digits, "0") == "" || neg {
-		return 0, tooSmall
-	}
-	switch {
-	case exp > 40:
-		return 0, tooLarge
-	case exp < -40:
-		return 0, decimals
-	}
-	// Move the decimal point exp places: the value is digits with the point after point digits.
-	point := len(ip) + exp
-	if point < 0 {
-		digits, point = strings.Repeat("0", -point)+digits, 0
-	}
-	if point > len(digits) {
-		digits += strings.Repeat("0", point-len(digits))
-	}
-	ip, fp = strings.TrimLeft(digits[:point], "0"), strings.TrimRight(digits[point:], "0")
-	if len(fp) > 2 {
-		return 0, decimals
-	}
-	if len(ip) > 9 {
-		return 0, tooLarge
-	}
-	if ip == "" {
-		ip = "0"
-	}
-	s := ip
-	if fp != "" {
-		s += "." + fp
-	}
-	m, err := pipeline.ParseMoney(s)
-	if err != nil || m > pipeline.MaxMoney {
-		return 0, tooLarge
-	}
-	return m, ""
 }
 
 // bqpCreateReq is a validated create request.

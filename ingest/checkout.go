@@ -45,11 +45,27 @@ const (
 	coMaxTrxInput = 64
 )
 
-// Claim rate limits (GCRA, Redis-backed so every ingest replica shares them). Per intent they stop
-// TrxID guessing against one intent; per client address they stop one client spraying many.
+// Claim rate limits (GCRA, Redis-backed so every ingest replica shares them).
+//
+//   - coIntentClientLimit, per intent and client address, is the customer's own budget for typos:
+//     nobody on another address can spend it, so whoever else holds the checkout URL cannot lock
+//     the customer out.
+//   - coClientLimit, per client address over every intent, stops one client spraying many intents.
+//   - coIntentMissLimit, per intent over every address, bounds TrxID guessing against one intent by
+//     clients on many addresses. It counts only misses: claims of a TrxID that no reported payment
+//     of the wallet carries. A claim of a TrxID paystream has seen never spends it and is never
+//     refused by it, so the customer's claim of their reported payment always gets through; an
+//     attacker who spent it can only delay a claim made before the customer's payment is reported
+//     (the 429 says so), and that payment still matches on its own by amount or Ref.
+//
+// Guessing: the smallest TrxID space is Rocket's 10 digits (1e10; bKash and Upay are 10 and Nagad 8
+// letters and digits, 36^8 ≈ 2.8e12 and more). 30 misses an hour is 262,800 guesses a year per
+// intent, so with U unmatched payments on the wallet a guess pays an intent with probability at
+// most 2.6e-5·U per intent-year on Rocket, far less on the others, and only if the amount fits too.
 var (
-	coIntentLimit = redis_rate.Limit{Rate: 5, Burst: 5, Period: 10 * time.Minute}
-	coClientLimit = redis_rate.Limit{Rate: 20, Burst: 20, Period: 10 * time.Minute}
+	coIntentClientLimit = redis_rate.Limit{Rate: 5, Burst: 5, Period: 10 * time.Minute}
+	coClientLimit       = redis_rate.Limit{Rate: 20, Burst: 20, Period: 10 * time.Minute}
+	coIntentMissLimit   = redis_rate.Limit{Rate: 30, Burst: 30, Period: time.Hour}
 )
 
 //go:embed templates/checkout.html templates/checkout.css templates/checkout.js
@@ -391,9 +407,10 @@ type coProblem struct {
 // is answered in JSON (202, or the native error shape); anything else is the page's form and is
 // answered in HTML (303 back to the page, or the page again with the message). Checks, in order:
 // the checkout exists (404), the client's rate (429), the TrxID's and sender's format (400), the
-// intent still takes claims (409 JSON / 303 to the page), the intent's rate (429), the TrxID did
-// not pay another intent (409); then claim.submitted is produced (503 + Retry-After if Kafka did not
-// acknowledge it).
+// intent still takes claims (409 JSON / 303 to the page), the client's rate on this intent (429),
+// the TrxID did not pay another intent (409), and, for a TrxID no reported payment carries, the
+// intent's rate of such misses (429); then claim.submitted is produced (503 + Retry-After if Kafka
+// did not acknowledge it). See coIntentClientLimit for why the limits are cut this way.
 func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("id").(string)
 	asJSON := coIsJSON(ctx)
@@ -480,7 +497,8 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 		s.coSeeOther(ctx, rec.ID, lang, false) // the page shows the decision (or goes on to the merchant)
 		return
 	}
-	if pr, err := s.coLimit(ctx, lang, "intent:"+rec.ID, coIntentLimit, "for this payment"); err != nil {
+	client := coClientKey(ctx)
+	if pr, err := s.coLimit(ctx, lang, "intent:"+rec.ID+":client:"+client, coIntentClientLimit, "for this payment from this address"); err != nil {
 		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking claim rate", err)
 		return
 	} else if pr != nil {
@@ -488,10 +506,19 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	w := rec.Wallet()
-	used, err := s.coTrxPaidAnother(rc(ctx), w, trx, rec.ID)
+	seen, used, err := s.coTrxUse(rc(ctx), w, trx, rec.ID)
 	if err != nil {
 		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking trx id", err)
 		return
+	}
+	if !seen {
+		if pr, err := s.coLimit(ctx, lang, "intent:"+rec.ID+":misses", coIntentMissLimit, "of transaction IDs not received yet for this payment (a transaction ID already received is still accepted)"); err != nil {
+			s.coClaimUnavailable(ctx, asJSON, lang, page, "checking claim rate", err)
+			return
+		} else if pr != nil {
+			refuse(*pr)
+			return
+		}
 	}
 	if used {
 		refuse(coProblem{
@@ -578,16 +605,17 @@ func (s *Server) coLimit(ctx *fasthttp.RequestCtx, lang, key string, limit redis
 	}, nil
 }
 
-// coTrxPaidAnother reports whether trx already paid an intent of wallet w other than intentID,
-// as the matcher's state knows it (state.Store.TrxUse): a TrxID that is unmatched, under review or
-// not reported yet can still be claimed. The state lags the inbound topic, so a payment decided
-// moments ago may not be known yet; the matcher still lets a TrxID pay at most one intent (rule 1).
-func (s *Server) coTrxPaidAnother(ctx context.Context, w pipeline.Wallet, trx, intentID string) (bool, error) {
-	_, paid, err := s.state.TrxUse(ctx, w, trx)
+// coTrxUse reports whether a payment of wallet w carrying trx was reported (seen), and whether trx
+// already paid an intent other than intentID (paidAnother), as the matcher's state knows it
+// (state.Store.TrxUse): a TrxID that is unmatched, under review or not reported yet can still be
+// claimed. The state lags the inbound topic, so a payment decided moments ago may not be known
+// yet; the matcher still lets a TrxID pay at most one intent (rule 1).
+func (s *Server) coTrxUse(ctx context.Context, w pipeline.Wallet, trx, intentID string) (seen, paidAnother bool, err error) {
+	seen, paid, err := s.state.TrxUse(ctx, w, trx)
 	if err != nil {
-		return false, fmt.Errorf("reading the use of trx %s: %w", trx, err)
+		return false, false, fmt.Errorf("reading the use of trx %s: %w", trx, err)
 	}
-	return paid != "" && paid != intentID, nil
+	return seen, paid != "" && paid != intentID, nil
 }
 
 // coClaimEventID is deterministic: the same claim submitted twice (a double tap, a retry after a

@@ -31,6 +31,10 @@ var (
 	errBusy         = &apiError{Status: http.StatusServiceUnavailable, Message: "Too many requests in flight, retry later", RetryAfter: 1}
 )
 
+// errRotationRace reports a key rotation that lost to a concurrent one: the key it would have
+// replaced was replaced first (directory.rotateKey).
+var errRotationRace = errors.New("api key rotated concurrently")
+
 type nativeError struct {
 	StatusCode int    `json:"statusCode"`
 	Message    string `json:"message"`

@@ -219,6 +219,7 @@ func FuzzCreateIntent(f *testing.F) {
 		if strings.Contains(fmt.Sprint(m["message"]), "panic") {
 			t.Fatalf("panic leaked: %v", m)
 		}
+		fx.requireNoPanic(t, fmt.Sprintf("body %q", body))
 	})
 }
 

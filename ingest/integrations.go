@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -29,14 +30,22 @@ type createIntegrationReq struct {
 	Environment     pipeline.Environment     `json:"environment"`
 	AllowAnyAccount bool                     `json:"allowAnyAccount"`
 	Wallet          *pipeline.Wallet         `json:"wallet"`
+	TopicArn        string                   `json:"topicArn"` // sns: the topic that publishes (recommended)
 }
+
+// snsTopicARNRE is an SNS topic ARN: arn:<partition>:sns:<region>:<12-digit account>:<name>.
+var snsTopicARNRE = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z0-9-]{1,32}:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 
 // handleCreateIntegration creates credentials for an upstream surface of a merchant:
 //
 //	{"type": "bkash_txn_api", "environment": "LIVE", "allowAnyAccount": false}
 //	  → {id, type, environment, apiKey, signingSecret}            (seed 002)
-//	{"type": "sns", "environment": "LIVE", "wallet": {"provider": "bkash", "account": "017…"}}
-//	  → {id, type, environment, shunnoId, appSecret, clientSecret, notificationUrl}   (seed 003)
+//	{"type": "sns", "environment": "LIVE", "wallet": {"provider": "bkash", "account": "017…"},
+//	 "topicArn": "arn:aws:sns:ap-southeast-1:123456789012:bpt_017…"}
+//	  → {id, type, environment, shunnoId, appSecret, clientSecret, notificationUrl, topicArn}   (seed 003)
+//
+// An SNS integration accepts signed messages of its topicArn only; without one, the first signed
+// SubscriptionConfirmation that SNS confirms pins it (sns.go).
 //
 // Secrets are shown only in this answer.
 func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
@@ -87,6 +96,12 @@ func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
 			s.internal(ctx, "numbering integration", err)
 			return
 		}
+		if req.TopicArn != "" && !snsTopicARNRE.MatchString(req.TopicArn) {
+			writeError(ctx, errf(http.StatusBadRequest, "topicArn must be an SNS topic ARN such as arn:aws:sns:ap-southeast-1:123456789012:payments"))
+			return
+		}
+		in.TopicArn = req.TopicArn
+		answer["topicArn"] = req.TopicArn
 		appSecret, clientSecret := randomToken(24), randomToken(24)
 		in.ShunnoID, in.Wallet = strconv.FormatInt(1000+n, 10), &w
 		in.AppSecretHash, in.ClientSecretHash = hashSecret(appSecret), hashSecret(clientSecret)
@@ -108,6 +123,34 @@ func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
 	}
 	s.log.Info("integration created", "merchant", m.ID, "integration", in.ID, "type", in.Kind)
 	writeJSON(ctx, http.StatusCreated, answer)
+}
+
+// pinSNSTopic binds integration in, created without a topic, to topic: only if it still has none
+// (WATCH), so two confirmations cannot both pin. It drops the integration from the lookup cache.
+func (s *Server) pinSNSTopic(ctx context.Context, in *pipeline.Integration, topic string) error {
+	key := s.cfg.Keys.Integration(in.ID)
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		b, err := tx.Get(ctx, key).Bytes()
+		if err != nil {
+			return fmt.Errorf("loading integration: %w", err)
+		}
+		var cur pipeline.Integration
+		if err := json.Unmarshal(b, &cur); err != nil {
+			return fmt.Errorf("decoding integration %s: %w", in.ID, err)
+		}
+		if cur.TopicArn != "" {
+			return nil
+		}
+		cur.TopicArn = topic
+		nb, _ := json.Marshal(&cur)
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { p.Set(ctx, key, nb, 0); return nil })
+		return err
+	}, key)
+	if err != nil {
+		return fmt.Errorf("pinning SNS topic: %w", err)
+	}
+	s.look.integrations.Remove(string(pipeline.IntegrationSNS) + "\x00" + in.ShunnoID)
+	return nil
 }
 
 func (s *Server) publicURL(path string) string {

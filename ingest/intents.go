@@ -26,7 +26,7 @@ import (
 
 // createIntentReq is seed 004's create body. Pointers tell "missing" from "zero".
 type createIntentReq struct {
-	Amount            *json.Number    `json:"amount"`
+	Amount            json.RawMessage `json:"amount"` // parseAmount's rule, whole taka
 	Currency          *string         `json:"currency"`
 	CustomerReference *string         `json:"customerReference"`
 	IdempotencyKey    string          `json:"idempotencyKey"`
@@ -156,15 +156,9 @@ func printable(s string) bool {
 
 // validate checks the body and returns the normalised amount and TTL.
 func (r *createIntentReq) validate() (pipeline.Money, int64, *apiError) {
-	if r.Amount == nil {
-		return 0, 0, errf(http.StatusBadRequest, "amount is required")
-	}
-	amt, err := pipeline.ParseMoney(r.Amount.String())
-	if err != nil || amt <= 0 {
-		return 0, 0, errf(http.StatusBadRequest, "amount must be a positive number of BDT")
-	}
-	if !amt.Whole() {
-		return 0, 0, errf(http.StatusBadRequest, "amount must be a whole number of BDT (no decimals)")
+	amt, p := parseAmount(r.Amount, wholeTaka)
+	if p != amountOK {
+		return 0, 0, nativeAmountError(p, wholeTaka)
 	}
 	if r.Currency == nil || *r.Currency == "" {
 		return 0, 0, errf(http.StatusBadRequest, "currency is required")
@@ -504,11 +498,11 @@ func intArg(args *fasthttp.Args, name string, def, lo, hi int) (int, *apiError) 
 // "Ref" a customer may type in the wallet app), absent by default so matching is by amount, as real
 // SMS mostly are.
 type simulateReq struct {
-	PaymentIntentID *string      `json:"paymentIntentId"`
-	Amount          *json.Number `json:"amount"`
-	TrxID           *string      `json:"trxId"`
-	SenderMsisdn    string       `json:"senderMsisdn"`
-	Reference       string       `json:"reference"`
+	PaymentIntentID *string         `json:"paymentIntentId"`
+	Amount          json.RawMessage `json:"amount"` // parseAmount's rule, paisa allowed
+	TrxID           *string         `json:"trxId"`
+	SenderMsisdn    string          `json:"senderMsisdn"`
+	Reference       string          `json:"reference"`
 }
 
 var trxIDRE = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
@@ -531,13 +525,9 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, errf(http.StatusBadRequest, "paymentIntentId is required"))
 		return
 	}
-	if req.Amount == nil {
-		writeError(ctx, errf(http.StatusBadRequest, "amount is required"))
-		return
-	}
-	amt, err := pipeline.ParseMoney(req.Amount.String())
-	if err != nil || amt <= 0 {
-		writeError(ctx, errf(http.StatusBadRequest, "amount must be a positive number of BDT with at most two decimals"))
+	amt, p := parseAmount(req.Amount, withPaisa)
+	if p != amountOK {
+		writeError(ctx, nativeAmountError(p, withPaisa))
 		return
 	}
 	if req.TrxID == nil || *req.TrxID == "" {

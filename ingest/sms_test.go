@@ -601,5 +601,6 @@ func FuzzSMSIngest(f *testing.F) {
 		default:
 			t.Fatalf("body %q token %q: unexpected status %d %v", body, token, code, m)
 		}
+		d.f.requireNoPanic(t, fmt.Sprintf("body %q token %q format %d", body, token, format))
 	})
 }

@@ -145,7 +145,7 @@ func (h *snsHandler) handle(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, ae)
 		return
 	}
-	if !h.verified(ctx, &snsverify.Message{
+	if !h.verified(ctx, in, &snsverify.Message{
 		Type: typ, MessageID: env.MessageID, Message: text, Subject: env.Subject, Timestamp: env.Timestamp,
 		TopicArn: env.TopicArn, Token: env.Token, SubscribeURL: env.SubscribeURL,
 		SignatureVersion: env.SignatureVersion, Signature: env.Signature, SigningCertURL: env.SigningCertURL,
@@ -213,12 +213,27 @@ func snsMessageText(raw json.RawMessage) (text string, obj []byte, ae *apiError)
 	return "", nil, errf(http.StatusBadRequest, "Message must be a JSON object or a string")
 }
 
-// verified runs check 5 and answers the request itself when it fails.
-func (h *snsHandler) verified(ctx *fasthttp.RequestCtx, m *snsverify.Message) bool {
+// SNS signatures bind a message to a topic and a time only if both are checked (snsBound).
+// snsMaxAge is how old a signed message's Timestamp (the publish time, unchanged across SNS's
+// retries) may be: SNS retries an HTTP delivery for at most an hour under any delivery policy
+// (AWS caps a policy's total retry time at 3600 s; the default policy gives up within a minute),
+// plus snsMaxSkew for the clocks. A Timestamp more than snsMaxSkew in the future is refused too.
+const (
+	snsMaxAge  = time.Hour + snsMaxSkew
+	snsMaxSkew = 5 * time.Minute
+)
+
+// verified runs check 5 and answers the request itself when it fails. A message without signature
+// fields passes only when signatures are not required: it is then authenticated by the secrets
+// alone, and its TopicArn and Timestamp, which nobody signed, are not checked.
+func (h *snsHandler) verified(ctx *fasthttp.RequestCtx, in *pipeline.Integration, m *snsverify.Message) bool {
 	if m.Signature == "" && m.SigningCertURL == "" && !h.requireSig {
 		return true
 	}
 	err := h.verify.Verify(rc(ctx), m)
+	if err == nil {
+		err = snsBound(in, m, time.Now())
+	}
 	if err == nil {
 		return true
 	}
@@ -229,6 +244,10 @@ func (h *snsHandler) verified(ctx *fasthttp.RequestCtx, m *snsverify.Message) bo
 	}
 	h.s.log.Info("SNS signature refused", "err", err, "request_id", requestID(ctx))
 	ae := errSNSSignature
+	var be *snsBindingError
+	if errors.As(err, &be) {
+		ae = errf(http.StatusUnauthorized, "%s: %s", errSNSSignature.Message, be.reason)
+	}
 	for _, reason := range []error{snsverify.ErrMissingSignature, snsverify.ErrUnsupportedVersion, snsverify.ErrUntrustedURL, snsverify.ErrBadCertificate} {
 		if errors.Is(err, reason) {
 			ae = errf(http.StatusUnauthorized, "%s: %s", errSNSSignature.Message, reason)
@@ -239,7 +258,37 @@ func (h *snsHandler) verified(ctx *fasthttp.RequestCtx, m *snsverify.Message) bo
 	return false
 }
 
-// confirm confirms the subscription by fetching SubscribeURL, which must be an SNS endpoint.
+// snsBindingError is a validly signed message that is not this integration's: another topic, or
+// outside the time SNS could still be delivering it.
+type snsBindingError struct{ reason string }
+
+func (e *snsBindingError) Error() string { return e.reason }
+
+// snsBound checks a signed message against the integration's topic and against now: its TopicArn
+// must be in.TopicArn (a SubscriptionConfirmation may pin it when none is set yet), and its
+// Timestamp within snsMaxAge before and snsMaxSkew after now. Anyone can get messages signed by
+// SNS for a topic of their own, and an old signed message replays forever otherwise.
+func snsBound(in *pipeline.Integration, m *snsverify.Message, now time.Time) error {
+	switch {
+	case in.TopicArn == "" && m.Type != snsverify.TypeSubscriptionConfirmation:
+		return &snsBindingError{"no SNS topic is bound to this integration yet; confirm the subscription first, or create the integration with its topicArn"}
+	case in.TopicArn != "" && m.TopicArn != in.TopicArn:
+		return &snsBindingError{"TopicArn is not this integration's topic"}
+	}
+	ts, err := time.Parse(time.RFC3339Nano, m.Timestamp)
+	switch {
+	case err != nil:
+		return &snsBindingError{"Timestamp must be an RFC 3339 time"}
+	case now.Sub(ts) > snsMaxAge:
+		return &snsBindingError{"message is stale: its Timestamp is more than " + snsMaxAge.String() + " old"}
+	case ts.Sub(now) > snsMaxSkew:
+		return &snsBindingError{"Timestamp is more than " + snsMaxSkew.String() + " in the future"}
+	}
+	return nil
+}
+
+// confirm confirms the subscription by fetching SubscribeURL, which must be an SNS endpoint. An
+// integration without a topic is bound to this one once SNS confirmed it, if the message was signed.
 func (h *snsHandler) confirm(ctx *fasthttp.RequestCtx, in *pipeline.Integration, env *snsEnvelope) {
 	if env.SubscribeURL == "" {
 		writeError(ctx, errf(http.StatusBadRequest, "SubscribeURL is required"))
@@ -248,6 +297,12 @@ func (h *snsHandler) confirm(ctx *fasthttp.RequestCtx, in *pipeline.Integration,
 	err := h.verify.ConfirmSubscription(rc(ctx), env.SubscribeURL)
 	switch {
 	case err == nil:
+		if in.TopicArn == "" && env.Signature != "" {
+			if perr := h.s.pinSNSTopic(rc(ctx), in, env.TopicArn); perr != nil {
+				h.s.internal(ctx, "binding the SNS topic", perr)
+				return
+			}
+		}
 		h.s.log.Info("SNS subscription confirmed", "integration", in.ID, "topic", snsClip(env.TopicArn, 256), "request_id", requestID(ctx))
 		writeJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Subscription Confirmed"})
 	case errors.Is(err, snsverify.ErrUntrustedURL):

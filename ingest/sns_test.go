@@ -97,7 +97,7 @@ func newSNSFixture(t testing.TB, mod func(*Config)) *snsFixture {
 	}
 	f.merchantID = m["id"].(string)
 	code, m, _ = f.do("POST", "/admin/v1/merchants/"+f.merchantID+"/integrations", admin,
-		fmt.Sprintf(`{"type":"sns","environment":"SANDBOX","wallet":{"provider":"bkash","account":%q}}`, acct))
+		fmt.Sprintf(`{"type":"sns","environment":"SANDBOX","wallet":{"provider":"bkash","account":%q},"topicArn":%q}`, acct, snsTestTopic))
 	if code != 201 {
 		t.Fatalf("creating the SNS integration: %d %v", code, m)
 	}
@@ -191,9 +191,15 @@ func (f *snsFixture) notification(t testing.TB, msg map[string]any, asString boo
 	}
 	return f.envelope(t, &snsverify.Message{
 		Type: "Notification", MessageID: "20d48143-6af4-571d-b7cb-" + randHex(6), Message: string(text),
-		Timestamp: "2018-04-19T12:22:46.236Z", TopicArn: "arn:aws:sns:ap-southeast-1:354285753755:bpt_01823072645",
+		Timestamp: snsNow(), TopicArn: snsTestTopic,
 	}, !asString, version)
 }
+
+// snsTestTopic is the topic of newSNSFixture's integration (seed 003's sample topic).
+const snsTestTopic = "arn:aws:sns:ap-southeast-1:354285753755:bpt_01823072645"
+
+// snsNow is now as an SNS Timestamp: a signed message must be fresh (snsMaxAge).
+func snsNow() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // envelope renders m as an SNS delivery body (Message as raw JSON when rawMessage), signing it first
 // unless version is "".
@@ -380,7 +386,7 @@ func TestSNSSubscriptionConfirmation(t *testing.T) {
 	goneHost := strings.TrimPrefix(gone.URL, "http://")
 	gone.Close() // trusted, but nothing listens there any more
 	f := newSNSFixture(t, func(c *Config) { c.SNSExtraHosts = append(c.SNSExtraHosts, goneHost) })
-	topic := "arn:aws:sns:us-west-2:123456789012:MyTopic"
+	topic := snsTestTopic
 	confirmation := func(subscribeURL string) string {
 		var m map[string]any
 		_ = json.Unmarshal([]byte(stripSignature(t, seedSNSConfirmation)), &m)
@@ -398,7 +404,7 @@ func TestSNSSubscriptionConfirmation(t *testing.T) {
 	signed := f.envelope(t, &snsverify.Message{
 		Type: "SubscriptionConfirmation", MessageID: "165545c9-2a5c-472c-8df2-7ff2be2b3b1b", Token: "2336412f37fb687f",
 		TopicArn: topic, Message: "You have chosen to subscribe to the topic " + topic + ".\nTo confirm the subscription, visit the SubscribeURL included in this message.",
-		SubscribeURL: f.signer.SubscribeURL(topic, "2336412f37fb687f", false), Timestamp: "2012-04-26T20:45:04.751Z",
+		SubscribeURL: f.signer.SubscribeURL(topic, "2336412f37fb687f", false), Timestamp: snsNow(),
 	}, false, "2")
 	code, m, _ = f.post(signed)
 	wantOK(t, "signed confirmation", code, m, "Subscription Confirmed")
@@ -464,10 +470,10 @@ func TestSNSSignature(t *testing.T) {
 	t.Run("an object Message verifies as the exact text sent", func(t *testing.T) {
 		trx := newTrx()
 		text := `{ "trxID": "` + trx + `", "transactionStatus": "Completed", "amount": "100" }`
-		sm := &snsverify.Message{Type: "Notification", MessageID: "m-" + trx, Message: text, Timestamp: "2018-04-19T12:22:46.236Z", TopicArn: "arn:t"}
+		sm := &snsverify.Message{Type: "Notification", MessageID: "m-" + trx, Message: text, Timestamp: snsNow(), TopicArn: snsTestTopic}
 		f.signer.Sign(t, sm, "2")
-		body := fmt.Sprintf(`{"Type":"Notification","MessageId":%q,"Message":%s,"Timestamp":%q,"TopicArn":"arn:t","SignatureVersion":"2","Signature":%q,"SigningCertURL":%q}`,
-			sm.MessageID, text, sm.Timestamp, sm.Signature, sm.SigningCertURL)
+		body := fmt.Sprintf(`{"Type":"Notification","MessageId":%q,"Message":%s,"Timestamp":%q,"TopicArn":%q,"SignatureVersion":"2","Signature":%q,"SigningCertURL":%q}`,
+			sm.MessageID, text, sm.Timestamp, sm.TopicArn, sm.Signature, sm.SigningCertURL)
 		reformatted := strings.Replace(body, `"Message":{ "trxID"`, `"Message":{"trxID"`, 1)
 		code, m, _ := f.post(reformatted)
 		wantErr(t, "same object, other whitespace", code, m, 401, "Invalid SNS signature")
@@ -653,5 +659,6 @@ func FuzzSNSNotification(f *testing.F) {
 		default:
 			t.Fatalf("body %q query %q: unexpected status %d %v", body, query, code, m)
 		}
+		fx.requireNoPanic(t, fmt.Sprintf("body %q query %q", body, query))
 	})
 }

@@ -152,10 +152,8 @@ func (s *Server) handleTxnComplete(ctx *fasthttp.RequestCtx) {
 	}
 	from := r.str("from_account", txnMaxAccount, true)
 	to := r.str("to_account", txnMaxAccount, true)
-	amount, amountOK := r.integer("amount", true)
-	if amountOK && (amount <= 0 || amount > int64(pipeline.MaxMoney/100)) {
-		r.fail("amount", "amount is invalid")
-	}
+	amount := r.amount("amount") // whole taka
+
 	ts, tsOK := r.integer("transaction_datetime", false)
 	now := time.Now().UTC()
 	occurred := now
@@ -216,7 +214,11 @@ type txnRequest struct {
 	in     *pipeline.Integration
 	m      *pipeline.Merchant
 	fields map[string]json.RawMessage
-	errs   map[string][]string
+	// sent are the top-level fields as the client wrote them: amounts are read from here, because
+	// the JCS form rounds numbers through an IEEE 754 double (500.0000000000000001 reads 500 there,
+	// 1e-400 reads 0).
+	sent map[string]json.RawMessage
+	errs map[string][]string
 }
 
 // authTxn authenticates the request (API-Key, then X-Signature over the body) and decodes the body
@@ -259,7 +261,9 @@ func (s *Server) authTxn(ctx *fasthttp.RequestCtx) *txnRequest {
 		writeTxnInvalid(ctx, map[string][]string{"body": {"body must be a JSON object"}})
 		return nil
 	}
-	return &txnRequest{in: in, m: m, fields: fields, errs: map[string][]string{}}
+	var sent map[string]json.RawMessage
+	_ = json.Unmarshal(ctx.PostBody(), &sent) // the same keys: JCS refused duplicates
+	return &txnRequest{in: in, m: m, fields: fields, sent: sent, errs: map[string][]string{}}
 }
 
 // fail records a message for field.
@@ -292,6 +296,17 @@ func (r *txnRequest) str(name string, max int, required bool) string {
 		return v
 	}
 	return ""
+}
+
+// amount returns field name as whole taka under parseAmount's rule; 0 when it is refused (the
+// reason is recorded).
+func (r *txnRequest) amount(name string) int64 {
+	m, p := parseAmount(r.sent[name], wholeTaka)
+	if p != amountOK {
+		r.fail(name, txnAmountMessage(name, p))
+		return 0
+	}
+	return int64(m / 100)
 }
 
 // integer returns integer field name; ok is false when it is absent, null or not an integer (the

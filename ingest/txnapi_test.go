@@ -232,10 +232,12 @@ func TestTxnAPISeedSamples(t *testing.T) {
 	code, body = f.txn(txnCompletePath, key, txnSign(secret, sample), sample)
 	expect(t, "seed complete again", code, body, 400, seedDuplicate)
 
-	// The seed's 422 example: an invalid amount and no transaction_id.
-	bad := fmt.Sprintf(`{"amount":"100","from_account":"01711111111","to_account":%q}`, m.bkash)
+	// The seed's 422 example: an invalid amount and no transaction_id. The seed's "amount is
+	// invalid" is followed by the reason (parseAmount's rule accepts "100", a string holding a
+	// number, as every surface does since issue 13).
+	bad := fmt.Sprintf(`{"amount":"100 taka","from_account":"01711111111","to_account":%q}`, m.bkash)
 	code, body = f.txn(txnCompletePath, key, txnSign(secret, bad), bad)
-	expect(t, "seed validation example", code, body, 422, seedInvalid)
+	expect(t, "seed validation example", code, body, 422, strings.Replace(seedInvalid, `"amount is invalid"`, `"amount is invalid: it must be a number of taka, such as 100"`, 1))
 
 	// The seed's 401: a key nobody issued.
 	code, body = f.txn(txnCompletePath, "bkt_nobody_issued_this_key", txnSign(secret, sample), sample)
@@ -459,13 +461,13 @@ func TestTxnAPIValidation(t *testing.T) {
 		{"complete nulls", txnCompletePath, `{"transaction_id":null,"amount":null,"from_account":null,"to_account":null,"reference":null,"transaction_datetime":null}`, 422,
 			invalid(`{"amount":["amount is required"],"from_account":["from_account is required"],"to_account":["to_account is required"],"transaction_id":["transaction_id is required"]}`)},
 		// complete: wrong types.
-		{"amount string", txnCompletePath, valid(func(v map[string]any) { v["amount"] = "100" }), 422, invalid(`{"amount":["amount is invalid"]}`)},
-		{"amount float", txnCompletePath, valid(func(v map[string]any) { v["amount"] = 100.5 }), 422, invalid(`{"amount":["amount is invalid"]}`)},
-		{"amount zero", txnCompletePath, valid(func(v map[string]any) { v["amount"] = 0 }), 422, invalid(`{"amount":["amount is invalid"]}`)},
-		{"amount negative", txnCompletePath, valid(func(v map[string]any) { v["amount"] = -100 }), 422, invalid(`{"amount":["amount is invalid"]}`)},
-		{"amount bool", txnCompletePath, valid(func(v map[string]any) { v["amount"] = true }), 422, invalid(`{"amount":["amount is invalid"]}`)},
-		{"amount huge", txnCompletePath, valid(func(v map[string]any) { v["amount"] = 1e20 }), 422, invalid(`{"amount":["amount is invalid"]}`)},
-		{"amount above the bound", txnCompletePath, valid(func(v map[string]any) { v["amount"] = int64(pipeline.MaxMoney/100) + 1 }), 422, invalid(`{"amount":["amount is invalid"]}`)},
+		{"amount string", txnCompletePath, valid(func(v map[string]any) { v["amount"] = "100 taka" }), 422, invalid(`{"amount":["amount is invalid: it must be a number of taka, such as 100"]}`)},
+		{"amount float", txnCompletePath, valid(func(v map[string]any) { v["amount"] = 100.5 }), 422, invalid(`{"amount":["amount is invalid: it must be a whole number of taka"]}`)},
+		{"amount zero", txnCompletePath, valid(func(v map[string]any) { v["amount"] = 0 }), 422, invalid(`{"amount":["amount is invalid: it must be greater than 0"]}`)},
+		{"amount negative", txnCompletePath, valid(func(v map[string]any) { v["amount"] = -100 }), 422, invalid(`{"amount":["amount is invalid: it must be greater than 0"]}`)},
+		{"amount bool", txnCompletePath, valid(func(v map[string]any) { v["amount"] = true }), 422, invalid(`{"amount":["amount is invalid: it must be a number of taka, such as 100"]}`)},
+		{"amount huge", txnCompletePath, valid(func(v map[string]any) { v["amount"] = 1e20 }), 422, invalid(`{"amount":["amount is invalid: it must not be greater than 100000000"]}`)},
+		{"amount above the bound", txnCompletePath, valid(func(v map[string]any) { v["amount"] = int64(pipeline.MaxMoney/100) + 1 }), 422, invalid(`{"amount":["amount is invalid: it must not be greater than 100000000"]}`)},
 		{"transaction_id number", txnCompletePath, valid(func(v map[string]any) { v["transaction_id"] = 12345 }), 422, invalid(`{"transaction_id":["transaction_id is invalid"]}`)},
 		{"transaction_id spaces inside", txnCompletePath, valid(func(v map[string]any) { v["transaction_id"] = "AB CD" }), 422, invalid(`{"transaction_id":["transaction_id is invalid"]}`)},
 		{"from_account object", txnCompletePath, valid(func(v map[string]any) { v["from_account"] = map[string]any{} }), 422, invalid(`{"from_account":["from_account is invalid"]}`)},
@@ -481,7 +483,7 @@ func TestTxnAPIValidation(t *testing.T) {
 		{"to_account too long", txnCompletePath, valid(func(v map[string]any) { v["to_account"] = long(33) }), 422, invalid(`{"to_account":["to_account must be at most 32 characters"]}`)},
 		{"reference too long", txnCompletePath, valid(func(v map[string]any) { v["reference"] = long(256) }), 422, invalid(`{"reference":["reference must be at most 255 characters"]}`)},
 		{"several at once", txnCompletePath, valid(func(v map[string]any) { v["amount"] = "x"; v["reference"] = long(256); delete(v, "from_account") }), 422,
-			invalid(`{"amount":["amount is invalid"],"from_account":["from_account is required"],"reference":["reference must be at most 255 characters"]}`)},
+			invalid(`{"amount":["amount is invalid: it must be a number of taka, such as 100"],"from_account":["from_account is required"],"reference":["reference must be at most 255 characters"]}`)},
 		// complete: to_account must be one of the merchant's bKash wallets of the integration's environment.
 		{"to_account nobody's", txnCompletePath, valid(func(v map[string]any) { v["to_account"] = "01300000000" }), 422, invalid(`{"to_account":["to_account is not a wallet of this merchant"]}`)},
 		{"to_account the nagad wallet", txnCompletePath, valid(func(v map[string]any) { v["to_account"] = m.nagad }), 422, invalid(`{"to_account":["to_account is not a wallet of this merchant"]}`)},
@@ -741,5 +743,6 @@ func FuzzTxnAPI(f *testing.F) {
 		default:
 			t.Fatalf("%s %q (sig %q): unexpected status %d %s", path, body, sig, code, raw)
 		}
+		fx.requireNoPanic(t, fmt.Sprintf("%s %q (sig %q)", path, body, sig))
 	})
 }

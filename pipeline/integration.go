@@ -34,6 +34,10 @@ type Integration struct {
 	Wallet           *Wallet `json:"wallet,omitempty"` // the receiving wallet the notifications are about
 	AppSecretHash    string  `json:"appSecretHash,omitempty"`
 	ClientSecretHash string  `json:"clientSecretHash,omitempty"`
+	// TopicArn is the only SNS topic whose signed messages the integration accepts: given when the
+	// integration is created, or, for one created without it, pinned by the first signed
+	// SubscriptionConfirmation that SNS confirmed (ingest/sns.go).
+	TopicArn string `json:"topicArn,omitempty"`
 }
 
 // AppKeyRecord is what Keys.AppKey(sha256(app key)) holds for the bdQuickPay dialect: the merchant,

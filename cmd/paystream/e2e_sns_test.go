@@ -52,11 +52,13 @@ func TestE2ESNS(t *testing.T) {
 		return code, out
 	}
 
-	topic := "arn:aws:sns:us-west-2:123456789012:MyTopic"
+	// The integration has no topicArn: the confirmed subscription pins this topic (issue 13), and
+	// a signed message must be fresh.
+	topic := "arn:aws:sns:ap-southeast-1:354285753755:bpt_01823072645"
 	conf := &snsverify.Message{
 		Type: "SubscriptionConfirmation", MessageID: "165545c9-2a5c-472c-8df2-7ff2be2b3b1b", Token: "2336412f37fb687f",
 		TopicArn: topic, Message: "You have chosen to subscribe to the topic " + topic + ".\nTo confirm the subscription, visit the SubscribeURL included in this message.",
-		SubscribeURL: signer.SubscribeURL(topic, "2336412f37fb687f", false), Timestamp: "2012-04-26T20:45:04.751Z",
+		SubscribeURL: signer.SubscribeURL(topic, "2336412f37fb687f", false), Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
 	}
 	signer.Sign(t, conf, "2")
 	if code, m := post(conf, false); code != 200 || m["status"] != float64(200) || m["message"] != "Subscription Confirmed" {
@@ -77,7 +79,7 @@ func TestE2ESNS(t *testing.T) {
 	})
 	note := &snsverify.Message{
 		Type: "Notification", MessageID: "20d48143-6af4-571d-b7cb-" + randHex(6), Message: string(msg),
-		Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), TopicArn: "arn:aws:sns:ap-southeast-1:354285753755:bpt_01823072645",
+		Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), TopicArn: topic,
 	}
 	signer.Sign(t, note, "1")
 	if code, m := post(note, true); code != 200 || m["status"] != float64(200) || m["message"] != "Notification processed." {

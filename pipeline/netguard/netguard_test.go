@@ -252,12 +252,20 @@ func TestHTTPClientTimesOut(t *testing.T) {
 }
 
 func FuzzCheckURL(f *testing.F) {
-	for _, s := range []string{"https://hooks.example.com/x", "http://127.0.0.1/", "http://[::ffff:a9fe:a9fe]/", "https://u:p@h/", "ftp://x", "http://0x7f.1/", "http://2130706433/", ""} {
+	for _, s := range []string{"https://hooks.example.com/x", "http://127.0.0.1/", "http://[::ffff:a9fe:a9fe]/", "https://u:p@h/", "ftp://x", "http://0x7f.1/", "http://2130706433/", "",
+		"http://[::7f00:1]/", "http://[::ffff:0:7f00:1]/", "http://[64:ff9b::a00:1]/", "http://[64:ff9b:1::7f00:1]/", "http://[64:ff9b:1:0:7f:0:1::]/",
+		"http://[2002:a9fe:a9fe::1]/", "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "http://[fe80::1%25eth0]/", "http://[2606:4700::1111]:8080/"} {
 		f.Add(s)
 	}
 	res := fakeResolver{"hooks.example.com": {"93.184.216.34"}}
 	f.Fuzz(func(t *testing.T, raw string) {
 		err := netguard.CheckURLWith(context.Background(), raw, false, res)
+		// The verdict, not only the error type: an IP literal that an independent oracle
+		// (net/netip's predicates over the address and every IPv4 address a translation form of it
+		// carries) calls internal must be refused as such.
+		if oracleRefuses(raw) && !errors.Is(err, netguard.ErrBlockedAddress) {
+			t.Fatalf("CheckURL(%q) = %v; the address or the IPv4 address it carries is internal", raw, err)
+		}
 		if err == nil {
 			return
 		}
