@@ -85,7 +85,7 @@ func SnapshotOf(s *state.Snapshot) Snapshot {
 
 // Decision is what Decide concluded: the intent transitions, payment disposition and other state
 // to store, and the outcomes to emit, in emission order (intent changes oldest intent first, then
-// the payment record, then GapOutcome). A zero Decision (Empty) changes nothing.
+// the reviews a used payment releases, then the payment record, then GapOutcome). A zero Decision (Empty) changes nothing.
 type Decision struct {
 	Rule        pipeline.Rule        // the rule that decided ("" when nothing was decided)
 	Disposition pipeline.Disposition // for payments

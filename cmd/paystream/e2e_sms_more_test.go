@@ -12,7 +12,8 @@ import (
 
 // TestE2ESMSFirstThenClaim: the SMS arrives first and is ambiguous (two open 800 BDT intents on the
 // wallet, both go to review); the customer then claims its TrxID on intent A's checkout page, and
-// the claim settles it: A is PAID (CLAIM_MATCH) exactly once, B is not paid.
+// the claim settles it: A is PAID (CLAIM_MATCH) exactly once, B returns to PENDING and its own
+// payment pays it.
 func TestE2ESMSFirstThenClaim(t *testing.T) {
 	in := startDev(t)
 	rcv := newReceiver(t)
@@ -45,11 +46,30 @@ func TestE2ESMSFirstThenClaim(t *testing.T) {
 	if code != http.StatusConflict {
 		t.Fatalf("claiming A's TrxID on B: %d %v", code, out)
 	}
-	if code, m := getIntent(t, in, mc.testKey, b); code != 200 || m["status"] != "REVIEW_REQUIRED" {
-		t.Fatalf("intent B: %d %v", code, m)
+	// Issue 13 finding 8: B was waiting only on that payment, so it returns to PENDING (the merchant
+	// is told payment.pending, reason candidate_used) and customer B's own payment pays it. This
+	// test required B to stay REVIEW_REQUIRED before, which stranded B's own payment as unmatched.
+	pending := rcv.waitHooks(t, 1, 30*time.Second, func(h hook) bool {
+		return forIntent(b)(h) && h.event["event"] == "payment.pending"
+	})
+	if d := pending[0].event["data"].(map[string]any); d["status"] != "PENDING" || d["reason"] != "candidate_used" {
+		t.Fatalf("pending webhook: %s", pending[0].body)
 	}
-	if n := len(rcv.waitHooks(t, 0, 0, func(h hook) bool { return h.event["event"] == "payment.paid" && h.path == mc.path })); n != 1 {
-		t.Fatalf("%d payment.paid webhooks, want 1", n)
+	waitStatus(t, in, mc.testKey, b, "PENDING", 10*time.Second)
+	trxB := smsE2ETrx()
+	textB := fmt.Sprintf("You have received Tk 800.00 from 01783110247. Fee Tk 0.00. Balance Tk 10,252.20. TrxID %s at %s",
+		trxB, time.Now().In(time.FixedZone("Asia/Dhaka", 6*3600)).Format("02/01/2006 15:04")) // the chain: 9,452.20 + 800
+	if code, out, _ := call(t, "POST", fwd, nil, smsE2EForwarder("bKash", textB)); code != http.StatusAccepted || out["pays"] != true {
+		t.Fatalf("forwarding B's SMS: %d %v", code, out)
+	}
+	paidB := rcv.waitHooks(t, 1, 30*time.Second, func(h hook) bool {
+		return forIntent(b)(h) && h.event["event"] == "payment.paid"
+	})
+	if d := paidB[0].event["data"].(map[string]any); d["match_type"] != "AUTO_MATCH" || d["trx_id"] != trxB {
+		t.Fatalf("B's paid webhook: %s", paidB[0].body)
+	}
+	if n := len(rcv.waitHooks(t, 0, 0, func(h hook) bool { return h.event["event"] == "payment.paid" && h.path == mc.path })); n != 2 {
+		t.Fatalf("%d payment.paid webhooks, want 2 (A by its claim, B by its own payment)", n)
 	}
 }
 
