@@ -24,7 +24,7 @@ func advPay(id string, src pipeline.Source, amount pipeline.Money, ref, trx stri
 	return &pipeline.Event{
 		ID: id, Kind: pipeline.KindPaymentReported, Source: src, Wallet: wA, MerchantID: "m1", AcceptedAt: accepted,
 		Environment: wA.Environment,
-		Payment: &pipeline.Payment{Provider: wA.Provider, TrxID: trx, Amount: amount, Sender: "01899999999", Reference: ref, OccurredAt: occurred},
+		Payment:     &pipeline.Payment{Provider: wA.Provider, TrxID: trx, Amount: amount, Sender: "01899999999", Reference: ref, OccurredAt: occurred},
 	}
 }
 
