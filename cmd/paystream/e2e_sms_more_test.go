@@ -116,3 +116,42 @@ func TestE2EBalanceGap(t *testing.T) {
 		t.Fatal("paystream_matcher_balance_gaps_total{environment=\"SANDBOX\"} is not 1")
 	}
 }
+
+// TestE2EAdversarialReferenceGriefing (issue 13 finding 5): a stranger pays 1 Tk with
+// Ref = a customer's order number. The payment is held for review, the customer's intent stays
+// PENDING and no webhook is sent for it; the customer's own payment then pays it (REFERENCE_MATCH),
+// and the merchant only ever hears payment.paid. The grief SMS is forwarded first on the same
+// wallet (one partition, decided in order), so the paid webhook is the sentinel that it was decided.
+func TestE2EAdversarialReferenceGriefing(t *testing.T) {
+	in := startDev(t)
+	rcv := newReceiver(t)
+	acct := wallet()
+	mc := onboard(t, in, rcv, acct)
+	fwd := smsE2EDevice(t, in, mc.id, acct)
+	order := "ORD-" + strings.ToUpper(randHex(3))
+	victim := createIntent(t, in, mc.testKey, fmt.Sprintf(`{"amount":500,"currency":"BDT","customerReference":%q}`, order))["id"].(string)
+
+	dhaka := time.FixedZone("Asia/Dhaka", 6*3600)
+	sms := func(amount, balance, trx string) string {
+		return fmt.Sprintf("You have received Tk %s from 01783110247. Ref %s. Fee Tk 0.00. Balance Tk %s. TrxID %s at %s",
+			amount, order, balance, trx, time.Now().In(dhaka).Format("02/01/2006 15:04"))
+	}
+	grief, own := smsE2ETrx(), smsE2ETrx()
+	for _, s := range []string{sms("1.00", "1,001.00", grief), sms("500.00", "1,501.00", own)} {
+		if code, out, _ := call(t, "POST", fwd, nil, smsE2EForwarder("bKash", s)); code != http.StatusAccepted || out["pays"] != true {
+			t.Fatalf("forwarding %q: %d %v", s, code, out)
+		}
+	}
+	paid := rcv.waitHooks(t, 1, 30*time.Second, func(h hook) bool { return forIntent(victim)(h) && h.event["event"] == "payment.paid" })
+	if d := paid[0].event["data"].(map[string]any); d["match_type"] != "REFERENCE_MATCH" || d["trx_id"] != own {
+		t.Fatalf("paid webhook: %s", paid[0].body)
+	}
+	if hooks := rcv.waitHooks(t, 0, 0, forIntent(victim)); len(hooks) != 1 {
+		var evs []any
+		for _, h := range hooks {
+			evs = append(evs, h.event["event"])
+		}
+		t.Fatalf("webhooks for the victim's intent: %v, want only payment.paid", evs)
+	}
+	waitStatus(t, in, mc.testKey, victim, "PAID", 10*time.Second)
+}
