@@ -173,17 +173,26 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 //   - Times: a payment's time is PaymentWindow's; "expired" for a payment means ExpiresAt <= that
 //     time, so a backlog or a replay does not turn a timely payment into a late one, and an intent
 //     still PENDING in state but past its deadline at payment time counts as expired (late_payment).
+//     Late-payment grace: an EXPIRED intent is paid as if PENDING by a payment made within its life
+//     (before ExpiresAt, not before CreatedAt-OccurredAtTolerance) whose report ingest accepted
+//     less than Snapshot.LatePaymentGrace after ExpiresAt (AcceptedAt is paystream's clock; the
+//     phone's stamps are never used). An SMS time has minute precision and counts as its minute's
+//     start, so a payment in the deadline's minute gets the benefit of that minute.
 //   - Rule 2 candidates: an intent whose id equals the reference wins over customer-reference
-//     matches. Among open candidates (PENDING, not expired at payment time): exactly one with the
-//     payment's amount => PAID (REFERENCE_MATCH); several with the amount => all of those
-//     REVIEW_REQUIRED ambiguous; none with the amount => REVIEW_REQUIRED amount_mismatch if there
-//     is one open candidate, ambiguous (all open candidates) if several. With no open candidate,
-//     the expired ones (EXPIRED, or PENDING past the deadline): the one with the amount if exactly
-//     one has it, else the newest, goes REVIEW_REQUIRED late_payment. With only final or
-//     REVIEW_REQUIRED candidates, no intent changes and the payment is kept for review
+//     matches. Open candidates are PENDING ones not expired at payment time, and EXPIRED ones the
+//     late-payment grace still lets the payment pay (payable). Exactly one open candidate with the
+//     payment's amount => PAID (REFERENCE_MATCH; ReasonPaidAfterExpiry from EXPIRED); several with
+//     the amount => all of those REVIEW_REQUIRED ambiguous; none with the amount => the payment is
+//     held for review (amount_mismatch, the open candidates as its candidates) and no intent
+//     changes (hold: the reference is the payer's). With no open candidate, the expired ones
+//     (EXPIRED, or PENDING past the deadline): the newest with the amount goes REVIEW_REQUIRED
+//     late_payment; none with the amount => the payment is held (amount_mismatch). With only final
+//     or REVIEW_REQUIRED candidates, no intent changes and the payment is kept for review
 //     (ReasonIntentClosed); rule 4 is not tried.
-//   - Rule 4 candidates are PENDING, same amount, created at or before PaymentWindow's
-//     createdUpTo and not expired at payment time. Ambiguity sends every candidate the snapshot
+//   - Rule 4 candidates are PENDING (or EXPIRED within the grace), same amount, created at or
+//     before PaymentWindow's createdUpTo and not expired at payment time. A payment made before an
+//     EXPIRED intent's deadline but reported after the grace is held for review (late_payment)
+//     with those intents as candidates; they stay EXPIRED. Ambiguity sends every candidate the snapshot
 //     holds to review (the store loads at most state.DefaultMaxAmountCandidates, newest first).
 //   - Review transitions carry the payment's TrxID and Reason and no MatchType. An intent already
 //     REVIEW_REQUIRED that a payment concerns is not changed again: the payment is linked to it
