@@ -24,7 +24,7 @@ import (
 //	POST /admin/v1/intents/:id/approve {"trxId"?, "operator"?, "note"?} → 202; the matcher makes it PAID (MANUAL)
 //	POST /admin/v1/intents/:id/reject  {"operator"?, "note"?}           → 202; the matcher makes it REJECTED
 //	GET  /admin/v1/merchants/:id/payments/unmatched?env=&page=&limit= payments that matched no intent
-//	POST /admin/v1/intents/:id/attach {"paymentEventId", "operator"?, "note"?} → 202; the payment pays the intent (MANUAL)
+//	POST /admin/v1/intents/:id/attach {"paymentEventId", "operator"?, "note"?} → 202; the payment pays the PENDING, REVIEW_REQUIRED or EXPIRED intent (MANUAL)
 //
 // Decisions are events (review.decided, source operator) on the intent's wallet, so the matcher
 // applies them in order with everything else that happens to that wallet; ingest checks only what
@@ -303,8 +303,10 @@ func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 func reviewAllowed(action string, now pipeline.Status) *apiError {
 	switch action {
 	case pipeline.ReviewAttach:
-		if now != pipeline.StatusPending && now != pipeline.StatusReviewRequired {
-			return errf(http.StatusConflict, "Intent is %s: a payment can be attached only to a PENDING or REVIEW_REQUIRED intent", now)
+		// EXPIRED too: a payment made in time but reported late (after the matcher's late-payment
+		// grace) is held for review, and the operator who checks it pays the intent with it.
+		if now != pipeline.StatusPending && now != pipeline.StatusReviewRequired && now != pipeline.StatusExpired {
+			return errf(http.StatusConflict, "Intent is %s: a payment can be attached only to a PENDING, REVIEW_REQUIRED or EXPIRED intent", now)
 		}
 	default:
 		if now != pipeline.StatusReviewRequired {

@@ -244,7 +244,7 @@ func TestReviewUnmatchedAndAttach(t *testing.T) {
 	r.revPayment(t, r.bkash, pipeline.DispositionMatched, 200, pipeline.StatusPaid, paid)
 	n = len(r.pub.events)
 	if code, m := r.decide(paid.ID, "attach", fmt.Sprintf(`{"paymentEventId":%q}`, payEv)); code != 409 ||
-		!strings.Contains(fmt.Sprint(m["message"]), "only to a PENDING or REVIEW_REQUIRED intent") {
+		!strings.Contains(fmt.Sprint(m["message"]), "only to a PENDING, REVIEW_REQUIRED or EXPIRED intent") {
 		t.Errorf("attach to a PAID intent: %d %v", code, m)
 	}
 	if len(r.pub.events) != n {

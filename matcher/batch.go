@@ -157,7 +157,7 @@ plan:
 		if it.q.Balance && c.balance != nil {
 			snap.Balance = c.balance
 		}
-		st.d = Decide(it.ev, SnapshotOf(snap), now)
+		st.d = Decide(it.ev, m.snapshotOf(snap), now)
 		if st.d.Empty() {
 			st.noop = true
 			steps = append(steps, st)

@@ -19,6 +19,13 @@ const KindExpiry pipeline.EventKind = "intent.expiry"
 // counts as created before it.
 const OccurredAtTolerance = 2 * time.Minute
 
+// DefaultLatePaymentGrace is the late-payment grace when Config.LatePaymentGrace is 0: how long
+// after an intent's deadline a payment made before the deadline may still be reported and pay the
+// EXPIRED intent as if it were PENDING (see Decide). Three minutes cover an SMS time's minute
+// truncation (up to 59 s), a forwarder app's retries and a short pipeline lag, while keeping the
+// time in which a merchant may see payment.expired followed by payment.paid short.
+const DefaultLatePaymentGrace = 3 * time.Minute
+
 // ExpiryEventID is the applied-marker id (and outcome EventID) of the expiry of intentID.
 func ExpiryEventID(intentID string) string { return "expire:" + intentID }
 
@@ -56,6 +63,15 @@ type Snapshot struct {
 	TrxPaid map[string]string
 	// Balance is the wallet's balance chain head (SMS), nil when none.
 	Balance *state.BalanceHead
+	// IntentCandidates maps the intents the kept payments name (PaymentRecord.IntentIDs) to their
+	// review candidates (claims and operator decisions): a review left without a candidate by the
+	// payment the event uses is released.
+	IntentCandidates map[string][]string
+
+	// LatePaymentGrace is not state but the matcher's policy (Config.LatePaymentGrace), carried here
+	// so that Decide stays a function of its arguments: 0 means DefaultLatePaymentGrace, a negative
+	// value no grace.
+	LatePaymentGrace time.Duration
 }
 
 // SnapshotOf returns the part of a loaded snapshot Decide looks at.
@@ -63,12 +79,13 @@ func SnapshotOf(s *state.Snapshot) Snapshot {
 	return Snapshot{
 		TrxSeenBy: s.TrxSeenBy, Intents: s.Intents, Claims: s.Claims, IntentClaims: s.IntentClaims,
 		Payments: s.Payments, Candidates: s.Candidates, TrxPaid: s.TrxPaid, Balance: s.Balance,
+		IntentCandidates: s.IntentCandidates,
 	}
 }
 
 // Decision is what Decide concluded: the intent transitions, payment disposition and other state
 // to store, and the outcomes to emit, in emission order (intent changes oldest intent first, then
-// the payment record, then GapOutcome). A zero Decision (Empty) changes nothing.
+// the reviews a used payment releases, then the payment record, then GapOutcome). A zero Decision (Empty) changes nothing.
 type Decision struct {
 	Rule        pipeline.Rule        // the rule that decided ("" when nothing was decided)
 	Disposition pipeline.Disposition // for payments
@@ -156,17 +173,26 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 //   - Times: a payment's time is PaymentWindow's; "expired" for a payment means ExpiresAt <= that
 //     time, so a backlog or a replay does not turn a timely payment into a late one, and an intent
 //     still PENDING in state but past its deadline at payment time counts as expired (late_payment).
+//     Late-payment grace: an EXPIRED intent is paid as if PENDING by a payment made within its life
+//     (before ExpiresAt, not before CreatedAt-OccurredAtTolerance) whose report ingest accepted
+//     less than Snapshot.LatePaymentGrace after ExpiresAt (AcceptedAt is paystream's clock; the
+//     phone's stamps are never used). An SMS time has minute precision and counts as its minute's
+//     start, so a payment in the deadline's minute gets the benefit of that minute.
 //   - Rule 2 candidates: an intent whose id equals the reference wins over customer-reference
-//     matches. Among open candidates (PENDING, not expired at payment time): exactly one with the
-//     payment's amount => PAID (REFERENCE_MATCH); several with the amount => all of those
-//     REVIEW_REQUIRED ambiguous; none with the amount => REVIEW_REQUIRED amount_mismatch if there
-//     is one open candidate, ambiguous (all open candidates) if several. With no open candidate,
-//     the expired ones (EXPIRED, or PENDING past the deadline): the one with the amount if exactly
-//     one has it, else the newest, goes REVIEW_REQUIRED late_payment. With only final or
-//     REVIEW_REQUIRED candidates, no intent changes and the payment is kept for review
+//     matches. Open candidates are PENDING ones not expired at payment time, and EXPIRED ones the
+//     late-payment grace still lets the payment pay (payable). Exactly one open candidate with the
+//     payment's amount => PAID (REFERENCE_MATCH; ReasonPaidAfterExpiry from EXPIRED); several with
+//     the amount => all of those REVIEW_REQUIRED ambiguous; none with the amount => the payment is
+//     held for review (amount_mismatch, the open candidates as its candidates) and no intent
+//     changes (hold: the reference is the payer's). With no open candidate, the expired ones
+//     (EXPIRED, or PENDING past the deadline): the newest with the amount goes REVIEW_REQUIRED
+//     late_payment; none with the amount => the payment is held (amount_mismatch). With only final
+//     or REVIEW_REQUIRED candidates, no intent changes and the payment is kept for review
 //     (ReasonIntentClosed); rule 4 is not tried.
-//   - Rule 4 candidates are PENDING, same amount, created at or before PaymentWindow's
-//     createdUpTo and not expired at payment time. Ambiguity sends every candidate the snapshot
+//   - Rule 4 candidates are PENDING (or EXPIRED within the grace), same amount, created at or
+//     before PaymentWindow's createdUpTo and not expired at payment time. A payment made before an
+//     EXPIRED intent's deadline but reported after the grace is held for review (late_payment)
+//     with those intents as candidates; they stay EXPIRED. Ambiguity sends every candidate the snapshot
 //     holds to review (the store loads at most state.DefaultMaxAmountCandidates, newest first).
 //   - Review transitions carry the payment's TrxID and Reason and no MatchType. An intent already
 //     REVIEW_REQUIRED that a payment concerns is not changed again: the payment is linked to it
@@ -220,8 +246,9 @@ type decider struct {
 	// operator decision uses. Outcomes and transitions carry a copy.
 	pay *pipeline.Payment
 	// suspect is set by the balance chain: the paying SMS reports a lower balance than the chain
-	// allows, so the payment goes to review (ReasonBalanceMismatch) instead of paying.
-	suspect    bool
+	// allows (ReasonBalanceMismatch), or none where one is expected (ReasonBalanceMissing), so the
+	// payment goes to review with that reason instead of paying.
+	suspect    string
 	suspectHit bool // a payment was sent to review because of suspect
 }
 
@@ -296,18 +323,30 @@ func (x *decider) payment() {
 			return
 		}
 	}
-	var cands []*state.IntentRecord
+	var cands, late []*state.IntentRecord
 	for _, r := range all {
-		if r.Status == pipeline.StatusPending && r.Amount == p.Amount && !r.CreatedAt.After(createdUpTo) && at.Before(r.ExpiresAt) {
+		if r.Amount != p.Amount || r.CreatedAt.After(createdUpTo) {
+			continue
+		}
+		switch {
+		case x.payable(r, at, x.ev.AcceptedAt):
 			cands = append(cands, r)
+		case r.Status == pipeline.StatusExpired && x.timely(r, at):
+			late = append(late, r)
 		}
 	}
 	switch len(cands) {
 	case 0:
-		if x.suspect {
+		if x.suspect != "" {
 			x.suspectHit = true
 			x.d.Rule, x.d.Disposition = pipeline.RuleNone, pipeline.DispositionReview
-			x.recordPayment(pipeline.DispositionReview, pipeline.RuleNone, ReasonBalanceMismatch, nil, true)
+			x.recordPayment(pipeline.DispositionReview, pipeline.RuleNone, x.suspect, nil, true)
+			return
+		}
+		if len(late) > 0 {
+			// Made before these intents' deadlines, reported after the grace: an operator decides
+			// (attach); the intents stay EXPIRED.
+			x.hold(late, pipeline.RuleAmount, pipeline.ReasonLatePayment)
 			return
 		}
 		x.d.Rule, x.d.Disposition = pipeline.RuleNone, pipeline.DispositionUnmatched
@@ -333,11 +372,48 @@ func referenced(all []*state.IntentRecord, ref string) []*state.IntentRecord {
 	return byRef
 }
 
+// grace is the late-payment grace in force (see Snapshot.LatePaymentGrace).
+func (x *decider) grace() time.Duration {
+	switch g := x.snap.LatePaymentGrace; {
+	case g == 0:
+		return DefaultLatePaymentGrace
+	case g < 0:
+		return 0
+	default:
+		return g
+	}
+}
+
+// timely reports whether a payment made at "at" was made within intent r's life: before its
+// deadline and not before it was created (OccurredAtTolerance).
+func (x *decider) timely(r *state.IntentRecord, at time.Time) bool {
+	return at.Before(r.ExpiresAt) && !at.Before(r.CreatedAt.Add(-OccurredAtTolerance))
+}
+
+// payable reports whether a payment made at "at" and accepted by ingest at accepted may pay r as
+// an open intent: r is PENDING and the payment was made before its deadline, or r is EXPIRED, the
+// payment was made within its life (timely) and ingest accepted the report less than the
+// late-payment grace after the deadline. accepted is paystream's own clock; a zero accepted (an
+// unknown report time) never gets the grace.
+func (x *decider) payable(r *state.IntentRecord, at, accepted time.Time) bool {
+	switch r.Status {
+	case pipeline.StatusPending:
+		return at.Before(r.ExpiresAt)
+	case pipeline.StatusExpired:
+		g := x.grace()
+		return g > 0 && !accepted.IsZero() && x.timely(r, at) && accepted.Before(r.ExpiresAt.Add(g))
+	}
+	return false
+}
+
+// byReference is rule 2 over the intents the payment's reference names. The reference is written
+// by the payer, so it alone never moves an intent out of a status its rightful payment can still
+// pay: with another amount the payment is held for review (hold) and the intents do not change.
 func (x *decider) byReference(cands []*state.IntentRecord, at time.Time) {
 	var open, late, closed []*state.IntentRecord
 	for _, r := range cands {
 		switch {
-		case r.Status == pipeline.StatusPending && at.Before(r.ExpiresAt):
+		case x.payable(r, at, x.ev.AcceptedAt):
 			open = append(open, r)
 		case r.Status == pipeline.StatusPending || r.Status == pipeline.StatusExpired:
 			late = append(late, r)
@@ -354,17 +430,16 @@ func (x *decider) byReference(cands []*state.IntentRecord, at time.Time) {
 			x.payIntent(exact[0], pipeline.RuleReference, pipeline.MatchReference)
 		case len(exact) > 1:
 			x.review(exact, pipeline.RuleReference, pipeline.ReasonAmbiguous)
-		case len(open) == 1:
-			x.review(open, pipeline.RuleReference, pipeline.ReasonAmountMismatch)
 		default:
-			x.review(open, pipeline.RuleReference, pipeline.ReasonAmbiguous)
+			x.hold(open, pipeline.RuleReference, pipeline.ReasonAmountMismatch)
 		}
 	case len(late) > 0:
-		target := late[len(late)-1] // newest
-		if exact := withAmount(late, amount); len(exact) == 1 {
-			target = exact[0]
+		exact := withAmount(late, amount)
+		if len(exact) == 0 {
+			x.hold(late[len(late)-1:], pipeline.RuleReference, pipeline.ReasonAmountMismatch) // newest
+			return
 		}
-		x.review([]*state.IntentRecord{target}, pipeline.RuleReference, pipeline.ReasonLatePayment)
+		x.review(exact[len(exact)-1:], pipeline.RuleReference, pipeline.ReasonLatePayment) // newest
 	default:
 		newest := closed[len(closed)-1]
 		x.d.Rule, x.d.Disposition = pipeline.RuleReference, pipeline.DispositionReview
@@ -385,14 +460,60 @@ func withAmount(rs []*state.IntentRecord, amount pipeline.Money) []*state.Intent
 // payIntent pays r with the reported payment, or sends it to review when the balance chain
 // contradicts the payment's SMS.
 func (x *decider) payIntent(r *state.IntentRecord, rule pipeline.Rule, mt pipeline.MatchType) {
-	if x.suspect {
+	if x.suspect != "" {
 		x.suspectHit = true
-		x.review([]*state.IntentRecord{r}, rule, ReasonBalanceMismatch)
+		x.review([]*state.IntentRecord{r}, rule, x.suspect)
 		return
 	}
 	x.d.Rule, x.d.Disposition = rule, pipeline.DispositionMatched
-	x.change(r, pipeline.StatusPaid, rule, mt, "")
+	x.change(r, pipeline.StatusPaid, rule, mt, paidReason(r))
 	x.recordPayment(pipeline.DispositionMatched, rule, "", []string{r.ID}, false)
+}
+
+// paidReason is the Reason of r's change to PAID: ReasonPaidAfterExpiry when r is EXPIRED (the
+// merchant was told payment.expired and must learn that the order was paid after all).
+func paidReason(r *state.IntentRecord) string {
+	if r.Status == pipeline.StatusExpired {
+		return ReasonPaidAfterExpiry
+	}
+	return ""
+}
+
+// hold keeps the reported payment for review with rs as its candidates, without changing them:
+// the reason is one a payer's choice (the reference, the amount, a claim) can cause, so the
+// intents stay where their own payment can still pay them (REVIEW_REQUIRED ones only get the
+// candidate). An operator attaches the payment if it is the intent's after all. No intent
+// outcome: the merchant is told nothing that is not certain.
+func (x *decider) hold(rs []*state.IntentRecord, rule pipeline.Rule, reason string) {
+	x.d.Rule, x.d.Disposition = rule, pipeline.DispositionReview
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	x.recordPayment(pipeline.DispositionReview, rule, reason, ids, true)
+}
+
+// release returns the intents under review that kept payment used named and that are left
+// without a candidate now that used paid intent paidID: to PENDING before their deadline (so that
+// their own payment can match them again), EXPIRED after it, with ReasonCandidateUsed. A review
+// that still has another candidate stays for an operator.
+func (x *decider) release(used *state.PaymentRecord, paidID string) {
+	pay := x.pay
+	x.pay = nil // the used payment is not theirs
+	defer func() { x.pay = pay }()
+	for _, r := range intents(x.snap) {
+		if r.ID == paidID || r.Status != pipeline.StatusReviewRequired || !slices.Contains(used.IntentIDs, r.ID) {
+			continue
+		}
+		if slices.ContainsFunc(x.snap.IntentCandidates[r.ID], func(e string) bool { return e != used.EventID }) {
+			continue
+		}
+		to := pipeline.StatusPending
+		if !x.now.Before(r.ExpiresAt) {
+			to = pipeline.StatusExpired
+		}
+		x.change(r, to, x.d.Rule, "", ReasonCandidateUsed)
+	}
 }
 
 // review sends the reported payment to review with rs: each intent not yet REVIEW_REQUIRED goes
@@ -419,7 +540,7 @@ func (x *decider) change(r *state.IntentRecord, to pipeline.Status, rule pipelin
 		pay, trx = &p, p.TrxID
 	}
 	x.d.Transitions = append(x.d.Transitions, state.Transition{
-		IntentID: r.ID, Amount: r.Amount, CreatedAt: r.CreatedAt,
+		IntentID: r.ID, Amount: r.Amount, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		From: r.Status, Version: r.Version, To: to,
 		TrxID: trx, MatchType: mt, Reason: reason, At: x.now,
 	})

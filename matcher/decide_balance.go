@@ -15,7 +15,11 @@ import (
 // accounts are charged on receipt). The head (state.BalanceHead) is the newest such SMS.
 //
 // Which SMS count: trusted ones (the sender is the provider's) with a balance. An SMS without an
-// amount, or with direction none, has no change to check: its balance becomes the head.
+// amount, or with direction none, has no change to check: its balance becomes the head. A trusted
+// paying SMS without a balance on a wallet whose SMS carry one (balanceExpected) is not checked
+// either, but its payment goes to review (ReasonBalanceMissing) instead of paying: otherwise an
+// SMS that omits the balance (or whose balance the parser refused: two different values, one of
+// them in the payer's Ref) would escape the chain.
 //
 // Time and order: an SMS's time is SMS.ReceivedAt (the phone's receipt time), else the payment's
 // OccurredAt, else when ingest accepted it. Forwarders retry and reorder, so an SMS older than the
@@ -67,7 +71,14 @@ const (
 // balance runs the chain for the event's SMS.
 func (x *decider) balance() {
 	ev, s := x.ev, x.ev.SMS
-	if s == nil || s.Balance == nil || !s.Trusted {
+	if s == nil || !s.Trusted {
+		return
+	}
+	if s.Balance == nil {
+		// A paying SMS without the balance its wallet's SMS carry would skip the chain check.
+		if ev.Kind == pipeline.KindPaymentReported && ev.Payment != nil && balanceExpected(ev.Wallet, x.snap.Balance) {
+			x.suspect = ReasonBalanceMissing
+		}
 		return
 	}
 	dir := s.Direction
@@ -129,7 +140,21 @@ func (x *decider) balance() {
 		PreviousEventID: h.EventID, PreviousAt: h.At, PreviousBalance: h.Balance,
 		ExpectedPaisa: expected, ActualPaisa: actual, DifferencePaisa: actual - expected, DetectedAt: x.now,
 	}
-	x.suspect = ev.Kind == pipeline.KindPaymentReported && dir == directionCredit && actual < expected
+	if ev.Kind == pipeline.KindPaymentReported && dir == directionCredit && actual < expected {
+		x.suspect = ReasonBalanceMismatch
+	}
+}
+
+// balanceExpected reports whether the SMS of a payment on wallet w must carry a balance: its
+// provider's "money received" SMS always do (bKash, Nagad, Rocket; see pipeline/smsparse's
+// formats), or the wallet's SMS did before (it has a chain head). Upay's merchant-payment wording
+// may omit it, so an Upay wallet expects one only once its chain exists.
+func balanceExpected(w pipeline.Wallet, h *state.BalanceHead) bool {
+	switch w.Provider {
+	case pipeline.BKash, pipeline.Nagad, pipeline.Rocket:
+		return true
+	}
+	return h != nil
 }
 
 // ignoreSMS marks an sms.received event that changes nothing; a payment is decided anyway.

@@ -20,8 +20,12 @@ import (
 //
 // One claimed intent: PAID (CLAIM_MATCH) when the amounts are equal, the senders agree (compared
 // only when both are mobile numbers), the payment was made not before the intent was created
-// (OccurredAtTolerance) and before it expired; otherwise REVIEW_REQUIRED with sender_mismatch,
-// amount_mismatch, payment_before_intent or late_payment, in that order. An intent already under
+// (OccurredAtTolerance) and before it expired (an EXPIRED intent: within the late-payment grace,
+// see payable); otherwise REVIEW_REQUIRED with sender_mismatch, payment_before_intent or
+// late_payment, in that order, after the amount. A claim of a payment of another amount (amount_mismatch) is the
+// payer's word alone: the payment is held for review with the intent as its candidate and the
+// intent does not change (hold), so that a 1 Tk payment claimed on a stranger's checkout page
+// cannot block the stranger's intent. An intent already under
 // review is paid by a matching claim too (the customer's TrxID settles an ambiguous review); when
 // the claim does not match, the payment is linked to it as a candidate. Several intents claiming
 // one TrxID: all go to review (ambiguous); a claim can name a stranger's TrxID by mistake, so the
@@ -44,17 +48,20 @@ func sendersAgree(claimed, reported string) bool {
 	return !okc || !okr || c == r
 }
 
-// claimVerdict is what rule 3 says of intent r and a payment made at "at": "" to pay, else the
-// review reason.
-func claimVerdict(r *state.IntentRecord, claimedSender string, p *pipeline.Payment, at time.Time) string {
+// claimVerdict is what rule 3 says of intent r and a payment made at "at" whose report ingest
+// accepted at accepted: "" to pay, else the review reason. An EXPIRED intent is paid within the
+// late-payment grace (payable).
+func (x *decider) claimVerdict(r *state.IntentRecord, claimedSender string, p *pipeline.Payment, at, accepted time.Time) string {
 	switch {
+	case r.Amount != p.Amount: // first: the payment is then only held (hold), the intent stays payable
+		return pipeline.ReasonAmountMismatch
 	case !sendersAgree(claimedSender, p.Sender):
 		return ReasonSenderMismatch
-	case r.Amount != p.Amount:
-		return pipeline.ReasonAmountMismatch
 	case at.Before(r.CreatedAt.Add(-OccurredAtTolerance)):
 		return ReasonPaymentBeforeIntent
-	case r.Status == pipeline.StatusExpired || !at.Before(r.ExpiresAt):
+	case r.Status == pipeline.StatusReviewRequired && at.Before(r.ExpiresAt):
+		return ""
+	case !x.payable(r, at, accepted):
 		return pipeline.ReasonLatePayment
 	}
 	return ""
@@ -86,10 +93,13 @@ func (x *decider) byClaims(all []*state.IntentRecord, at time.Time) bool {
 		return false
 	case 1:
 		r := live[0]
-		if reason := claimVerdict(r, sender[r.ID], x.ev.Payment, at); reason != "" {
-			x.review(live, pipeline.RuleClaim, reason)
-		} else {
+		switch reason := x.claimVerdict(r, sender[r.ID], x.ev.Payment, at, x.ev.AcceptedAt); reason {
+		case "":
 			x.payIntent(r, pipeline.RuleClaim, pipeline.MatchClaim)
+		case pipeline.ReasonAmountMismatch:
+			x.hold(live, pipeline.RuleClaim, reason) // a claim is the payer's word: the intent stays payable
+		default:
+			x.review(live, pipeline.RuleClaim, reason)
 		}
 	default:
 		x.review(live, pipeline.RuleClaim, pipeline.ReasonAmbiguous)
@@ -126,18 +136,19 @@ func (x *decider) claim() {
 	}
 	pay := p.Payment
 	x.pay = &pay
-	reason := claimVerdict(r, c.SenderMsisdn, &pay, p.At())
-	if reason == "" && p.Disposition == pipeline.DispositionReview && p.Reason == ReasonBalanceMismatch {
-		reason = ReasonBalanceMismatch
+	reason := x.claimVerdict(r, c.SenderMsisdn, &pay, p.At(), p.AcceptedAt)
+	if reason == "" && p.Disposition == pipeline.DispositionReview && (p.Reason == ReasonBalanceMismatch || p.Reason == ReasonBalanceMissing) {
+		reason = p.Reason
 	}
 	if reason != "" {
 		x.linkForReview(r, p, pipeline.RuleClaim, reason)
 		return
 	}
 	x.d.Rule, x.d.Disposition = pipeline.RuleClaim, pipeline.DispositionMatched
-	x.change(r, pipeline.StatusPaid, pipeline.RuleClaim, pipeline.MatchClaim, "")
+	x.change(r, pipeline.StatusPaid, pipeline.RuleClaim, pipeline.MatchClaim, paidReason(r))
 	x.d.UsedPayments = []*state.PaymentRecord{p}
 	x.d.DropClaims = []string{trx}
+	x.release(p, r.ID)
 }
 
 // recordClaim keeps a claim until its payment is reported.
@@ -174,12 +185,14 @@ func (x *decider) recordClaim(r *state.IntentRecord, trx string) {
 // its intents), or only links them when r is already under review.
 func (x *decider) linkForReview(r *state.IntentRecord, p *state.PaymentRecord, rule pipeline.Rule, reason string) {
 	linked := slices.Contains(p.IntentIDs, r.ID)
-	if r.Status == pipeline.StatusReviewRequired && linked && p.Disposition == pipeline.DispositionReview {
+	if linked && p.Disposition == pipeline.DispositionReview && (r.Status == pipeline.StatusReviewRequired || reason == pipeline.ReasonAmountMismatch) {
 		x.ignore(rule, IgnoreAlreadyUnderReview)
 		return
 	}
 	x.d.Rule, x.d.Disposition = rule, pipeline.DispositionReview
-	if r.Status != pipeline.StatusReviewRequired {
+	// A claim of a payment of another amount is the payer's word alone: the payment is held for
+	// review with r as a candidate and r stays payable by its own payment.
+	if r.Status != pipeline.StatusReviewRequired && reason != pipeline.ReasonAmountMismatch {
 		x.change(r, pipeline.StatusReviewRequired, rule, "", reason)
 	}
 	kept := *p

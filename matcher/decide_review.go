@@ -17,8 +17,13 @@ import (
 //     waiting for the TrxID are dropped.
 //   - reject: a REVIEW_REQUIRED intent becomes REJECTED; its candidate payments stay in the
 //     review list (the money is still in the wallet) for another decision.
-//   - attach: the kept payment PaymentEventID (unmatched or review) pays a PENDING or
-//     REVIEW_REQUIRED intent (MANUAL), whatever the amounts (the operator's call), and is used.
+//   - attach: the kept payment PaymentEventID (unmatched or review) pays a PENDING,
+//     REVIEW_REQUIRED or EXPIRED intent (MANUAL; an EXPIRED one with ReasonPaidAfterExpiry, a
+//     payment that came late), whatever the amounts (the operator's call), and is used.
+//
+// A kept payment that approve or attach uses (and a claim, decide_claims.go) may have been the
+// only candidate of other reviews (an ambiguous amount match): those are released (release) to
+// PENDING, or EXPIRED past their deadline, with ReasonCandidateUsed.
 //
 // Anything else changes nothing (Decision.Ignored): the intent is not under review (approve,
 // reject) or not payable (attach), the TrxID paid another intent, the payment is not kept. The
@@ -51,15 +56,16 @@ func (x *decider) operator() {
 			x.ignore(pipeline.RuleManual, IgnorePaymentNotKept)
 		case x.paidOther(p.Payment.TrxID, r.ID):
 			x.ignore(pipeline.RuleManual, IgnorePaymentUsed)
-		case r.Status != pipeline.StatusPending && r.Status != pipeline.StatusReviewRequired:
+		case r.Status != pipeline.StatusPending && r.Status != pipeline.StatusReviewRequired && r.Status != pipeline.StatusExpired:
 			x.ignore(pipeline.RuleManual, IgnoreIntentNotPayable)
 		default:
 			pay := p.Payment
 			x.pay = &pay
 			x.d.Rule, x.d.Disposition = pipeline.RuleManual, pipeline.DispositionMatched
-			x.change(r, pipeline.StatusPaid, pipeline.RuleManual, pipeline.MatchManual, "")
+			x.change(r, pipeline.StatusPaid, pipeline.RuleManual, pipeline.MatchManual, paidReason(r))
 			x.d.UsedPayments = []*state.PaymentRecord{p}
 			x.d.DropClaims = []string{state.NormalizeTrxID(pay.TrxID)}
+			x.release(p, r.ID)
 		}
 	}
 }
@@ -110,4 +116,7 @@ func (x *decider) approve(r *state.IntentRecord) {
 	}
 	x.d.Rule, x.d.Disposition = pipeline.RuleManual, pipeline.DispositionMatched
 	x.change(r, pipeline.StatusPaid, pipeline.RuleManual, pipeline.MatchManual, "")
+	if used != nil {
+		x.release(used, r.ID)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestDecide(t *testing.T) {
 		{"reference: id match wins over customer references", pay(500, "k1"), Snapshot{Intents: []*state.IntentRecord{open("x", 500, "K1"), open("k1", 500, "other")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionMatched, Changes: "k1:PAID//REFERENCE_MATCH", IntentID: "k1"}},
 		{"reference: amount mismatch", pay(450, "ORDER-1"), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "ORDER-1"), open("b", 450, "")}}, now,
-			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "a:REVIEW_REQUIRED/amount_mismatch/", IntentID: "a", Kept: true}},
+			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, IntentID: "a", Kept: true}}, // issue 13 finding 5: a stays PENDING
 		{"reference: expired intent", pay(500, "ORDER-1"), Snapshot{Intents: []*state.IntentRecord{rec("a", expired, 500, "ORDER-1", -time.Hour, time.Minute), open("b", 500, "")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "a:REVIEW_REQUIRED/late_payment/", IntentID: "a", Kept: true}},
 		{"reference: pending in state but past its deadline at payment time", pay(500, "ORDER-1"),
@@ -123,7 +124,7 @@ func TestDecide(t *testing.T) {
 		{"reference: several pending with the amount", pay(500, "R"), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "R"), open("b", 500, "R"), open("c", 900, "R")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "a:REVIEW_REQUIRED/ambiguous/,b:REVIEW_REQUIRED/ambiguous/", Kept: true}},
 		{"reference: several pending, none with the amount", pay(100, "R"), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "R"), open("b", 700, "R")}}, now,
-			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "a:REVIEW_REQUIRED/ambiguous/,b:REVIEW_REQUIRED/ambiguous/", Kept: true}},
+			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Kept: true}}, // issue 13 finding 5: both stay PENDING
 		{"reference: an open intent wins over expired and paid ones", pay(500, "R"),
 			Snapshot{Intents: []*state.IntentRecord{rec("x", expired, 500, "R", -time.Hour, time.Minute), rec("y", paid, 500, "R", -time.Hour, time.Hour), open("z", 500, "R")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionMatched, Changes: "z:PAID//REFERENCE_MATCH", IntentID: "z"}},
@@ -225,7 +226,7 @@ func TestDecideOutcomeFields(t *testing.T) {
 	if !reflect.DeepEqual(po, wantPay) {
 		t.Errorf("payment outcome =\n%+v\nwant\n%+v", po, wantPay)
 	}
-	wantTr := state.Transition{IntentID: "a", Amount: a.Amount, CreatedAt: a.CreatedAt, From: pipeline.StatusPending, Version: 1,
+	wantTr := state.Transition{IntentID: "a", Amount: a.Amount, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, From: pipeline.StatusPending, Version: 1,
 		To: pipeline.StatusPaid, TrxID: "TRX1", MatchType: pipeline.MatchReference, At: now}
 	if d.Transitions[0] != wantTr {
 		t.Errorf("transition = %+v, want %+v", d.Transitions[0], wantTr)
@@ -262,6 +263,27 @@ func TestDecideOutcomeFields(t *testing.T) {
 }
 
 // checkInvariants asserts what must hold for every decision (shared with FuzzDecide).
+// primary counts d's transitions that are not releases (ReasonCandidateUsed).
+func primary(d Decision) int {
+	n := 0
+	for _, tr := range d.Transitions {
+		if tr.Reason != ReasonCandidateUsed {
+			n++
+		}
+	}
+	return n
+}
+
+// releasedBy reports whether intentID may be released by d: a payment d uses named it.
+func releasedBy(d Decision, intentID string) bool {
+	for _, u := range d.UsedPayments {
+		if slices.Contains(u.IntentIDs, intentID) {
+			return true
+		}
+	}
+	return false
+}
+
 func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.Time, d Decision) {
 	t.Helper()
 	byID := map[string]*state.IntentRecord{}
@@ -290,12 +312,25 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 			t.Fatalf("transition of final intent %s (%s)", tr.IntentID, r.Status)
 		case tr.From != r.Status || tr.Version != r.Version:
 			t.Fatalf("transition of %s expects %s v%d, snapshot has %s v%d", tr.IntentID, tr.From, tr.Version, r.Status, r.Version)
-		case tr.To == tr.From || !tr.To.Valid() || tr.To == pipeline.StatusPending:
+		case tr.To == tr.From || !tr.To.Valid():
 			t.Fatalf("transition of %s to %q", tr.IntentID, tr.To)
+		case tr.To == pipeline.StatusPending && (tr.From != pipeline.StatusReviewRequired || tr.Reason != ReasonCandidateUsed):
+			t.Fatalf("transition of %s from %s to PENDING (%q): only a review whose candidate was used returns", tr.IntentID, tr.From, tr.Reason)
+		case tr.Reason == ReasonCandidateUsed && (tr.From != pipeline.StatusReviewRequired || tr.TrxID != "" || !releasedBy(d, tr.IntentID) ||
+			(tr.To == pipeline.StatusPending) != now.Before(r.ExpiresAt) || (tr.To != pipeline.StatusPending && tr.To != pipeline.StatusExpired)):
+			t.Fatalf("release %+v of %+v by %+v", tr, r, d.UsedPayments)
 		case changed[tr.IntentID]:
 			t.Fatalf("intent %s changed twice", tr.IntentID)
 		}
 		changed[tr.IntentID] = true
+		// Issue 13 finding 5: the payer's reference, amount or claim alone never moves an intent out
+		// of a status its own payment can still pay, unless the amounts are equal.
+		if (tr.From == pipeline.StatusPending || tr.From == pipeline.StatusExpired) && tr.Reason != ReasonCandidateUsed &&
+			(ev.Kind == pipeline.KindPaymentReported || ev.Kind == pipeline.KindClaimSubmitted) {
+			if o := d.Outcomes[len(changed)-1]; o.Payment == nil || o.Payment.Amount != r.Amount {
+				t.Fatalf("%s moved intent %s (%s, %s) to %s with a payment of another amount: %+v", ev.Kind, r.ID, r.Status, r.Amount, tr.To, o.Payment)
+			}
+		}
 		if tr.To == pipeline.StatusPaid {
 			paid++
 			if p := snap.TrxPaid[state.NormalizeTrxID(tr.TrxID)]; tr.TrxID != "" && p != "" && p != tr.IntentID {
@@ -377,7 +412,7 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 			t.Fatalf("payment decision uses kept payments or records claims: %+v", d)
 		}
 	case pipeline.KindClaimSubmitted:
-		if paymentOutcomes != 0 || len(d.Transitions) > 1 || d.SeenTrxID != "" || d.Gap != nil || d.Balance != nil {
+		if paymentOutcomes != 0 || primary(d) > 1 || d.SeenTrxID != "" || d.Gap != nil || d.Balance != nil {
 			t.Fatalf("claim decision %+v", d)
 		}
 		if paid == 1 && (len(d.UsedPayments) != 1 || d.Transitions[0].IntentID != ev.Claim.IntentID) {
@@ -388,10 +423,13 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 			t.Fatalf("claim recorded with %+v", d)
 		}
 	case pipeline.KindReviewDecided:
-		if paymentOutcomes != 0 || len(d.Transitions) > 1 || d.Gap != nil || d.Balance != nil || d.Claims != nil || d.Payment != nil {
+		if paymentOutcomes != 0 || primary(d) > 1 || d.Gap != nil || d.Balance != nil || d.Claims != nil || d.Payment != nil {
 			t.Fatalf("operator decision %+v", d)
 		}
 		for _, tr := range d.Transitions {
+			if tr.Reason == ReasonCandidateUsed {
+				continue
+			}
 			ok := tr.IntentID == ev.Review.IntentID && tr.MatchType == map[pipeline.Status]pipeline.MatchType{pipeline.StatusPaid: pipeline.MatchManual}[tr.To]
 			switch ev.Review.Action {
 			case pipeline.ReviewApprove:
@@ -399,7 +437,7 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 			case pipeline.ReviewReject:
 				ok = ok && tr.From == pipeline.StatusReviewRequired && tr.To == pipeline.StatusRejected
 			case pipeline.ReviewAttach:
-				ok = ok && (tr.From == pipeline.StatusPending || tr.From == pipeline.StatusReviewRequired) && tr.To == pipeline.StatusPaid &&
+				ok = ok && (tr.From == pipeline.StatusPending || tr.From == pipeline.StatusReviewRequired || tr.From == pipeline.StatusExpired) && tr.To == pipeline.StatusPaid &&
 					len(d.UsedPayments) == 1 && d.UsedPayments[0].EventID == ev.Review.PaymentEventID
 			}
 			if !ok {

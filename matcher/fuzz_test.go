@@ -73,6 +73,12 @@ func fuzzOneEvent(t *testing.T, spec []byte, ref string, amountSel, occurredSec,
 				[]string{"", pipeline.ReasonAmbiguous, ReasonBalanceMismatch}[int(b2>>4)%3], id)
 			snap.Payments = append(snap.Payments, p)
 			snap.Candidates = append(snap.Candidates, p.EventID)
+			if b3&0x20 != 0 { // the intent has another candidate too: a release must leave it alone
+				if snap.IntentCandidates == nil {
+					snap.IntentCandidates = map[string][]string{}
+				}
+				snap.IntentCandidates[id] = append(snap.IntentCandidates[id], p.EventID, "p-other")
+			}
 		}
 		if b0&0x08 != 0 {
 			if snap.TrxPaid == nil {
@@ -205,6 +211,14 @@ func (w *wallet) snapshot(ev *pipeline.Event) Snapshot {
 		s.IntentClaims = slices.Clone(w.iclaims[intentID])
 		s.Candidates = slices.Clone(w.cands[intentID])
 	}
+	for id, c := range w.cands {
+		if len(c) > 0 {
+			if s.IntentCandidates == nil {
+				s.IntentCandidates = map[string][]string{}
+			}
+			s.IntentCandidates[id] = slices.Sorted(slices.Values(c))
+		}
+	}
 	for k, v := range w.paid {
 		s.TrxPaid[k] = v
 	}
@@ -226,7 +240,7 @@ func (w *wallet) apply(t *testing.T, ch *state.Change) {
 			t.Fatalf("event %s: transition %+v over %+v", ch.EventID, tr, r)
 		}
 		r.Status, r.Version, r.TrxID, r.MatchType, r.Reason, r.UpdatedAt = tr.To, tr.Version+1, tr.TrxID, tr.MatchType, tr.Reason, tr.At
-		if tr.From == pipeline.StatusReviewRequired {
+		if tr.From == pipeline.StatusReviewRequired || tr.To.Final() {
 			delete(w.cands, tr.IntentID)
 		}
 		if tr.To == pipeline.StatusPaid {

@@ -44,7 +44,12 @@ type Config struct {
 	// matcher emits an expiry within about ExpiryInterval + 1s (grace for payments in flight) +
 	// 250ms (poll) of the deadline, plus one batch's processing time.
 	ExpiryInterval time.Duration
-	Logger         *slog.Logger // default slog.Default()
+	// LatePaymentGrace is how long after an intent's deadline a payment made before the deadline
+	// may still be reported and pay the EXPIRED intent as if it were PENDING (see Decide); a timely
+	// payment reported later is held for review (late_payment). 0 means DefaultLatePaymentGrace (3
+	// minutes); a negative value turns the grace off; at most state.ExpiredHorizon (1h).
+	LatePaymentGrace time.Duration
+	Logger           *slog.Logger // default slog.Default()
 }
 
 // Matcher consumes inbound events in group pipeline.GroupMatcher, decides, stores and emits
@@ -91,6 +96,9 @@ func New(cfg Config, st *state.Store, reg prometheus.Registerer, cm *bus.Consume
 	}
 	if cfg.ExpiryInterval <= 0 {
 		cfg.ExpiryInterval = time.Second
+	}
+	if cfg.LatePaymentGrace > state.ExpiredHorizon {
+		return nil, fmt.Errorf("%w: LatePaymentGrace %s is longer than %s; EXPIRED intents are indexed for the grace only that long", ErrBadConfig, cfg.LatePaymentGrace, state.ExpiredHorizon)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -247,19 +255,32 @@ func (m *Matcher) handle(ctx context.Context, fetches kgo.Fetches) error {
 	return nil
 }
 
+// snapshotOf returns the part of a loaded snapshot Decide looks at, with the matcher's policy.
+func (m *Matcher) snapshotOf(s *state.Snapshot) Snapshot {
+	snap := SnapshotOf(s)
+	snap.LatePaymentGrace = m.cfg.LatePaymentGrace
+	return snap
+}
+
 // snapshotQuery returns the state Decide needs for ev (a payment, claim, operator decision or SMS).
 func snapshotQuery(ev *pipeline.Event) *state.SnapshotQuery {
 	q := &state.SnapshotQuery{Wallet: ev.Wallet, EventID: ev.ID, Balance: ev.SMS != nil}
 	switch ev.Kind {
 	case pipeline.KindPaymentReported:
-		_, createdUpTo := PaymentWindow(ev)
+		at, createdUpTo := PaymentWindow(ev)
 		q.TrxID, q.Reference, q.Amount, q.CreatedUpTo = ev.Payment.TrxID, ev.Payment.Reference, ev.Payment.Amount, createdUpTo
+		// EXPIRED intents whose deadline is after the payment's time: the late-payment grace's
+		// candidates (Decide checks the grace itself).
+		q.ExpiredSince = at
+		if q.ExpiredSince.IsZero() {
+			q.ExpiredSince = time.Unix(0, 0)
+		}
 	case pipeline.KindClaimSubmitted:
-		q.TrxID, q.LoadWhenSeen = ev.Claim.TrxID, true
+		q.TrxID, q.LoadWhenSeen, q.IntentsOfPayments = ev.Claim.TrxID, true, true
 		q.IntentIDs, q.ClaimsOfIntent = []string{ev.Claim.IntentID}, ev.Claim.IntentID
 	case pipeline.KindReviewDecided:
 		rv := ev.Review
-		q.TrxID, q.LoadWhenSeen, q.TrxOfLoaded = rv.TrxID, true, true
+		q.TrxID, q.LoadWhenSeen, q.TrxOfLoaded, q.IntentsOfPayments = rv.TrxID, true, true, true
 		q.IntentIDs, q.CandidatesOf = []string{rv.IntentID}, rv.IntentID
 		if rv.PaymentEventID != "" {
 			q.PaymentEventIDs = []string{rv.PaymentEventID}
@@ -294,7 +315,7 @@ func (m *Matcher) decideAndApply(ctx context.Context, kind string, q *state.Snap
 			return nil, nil
 		}
 		now := m.now().UTC()
-		d := Decide(ev, SnapshotOf(snap), now)
+		d := Decide(ev, m.snapshotOf(snap), now)
 		if d.Empty() {
 			m.met.events.WithLabelValues(kind, resultNoop).Inc()
 			return nil, nil

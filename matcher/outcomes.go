@@ -32,6 +32,19 @@ const (
 	// ReasonBalanceMismatch: the paying SMS reports a balance lower than the wallet's previous
 	// balance plus the amount, so the money may not have arrived as the SMS claims.
 	ReasonBalanceMismatch = "balance_mismatch"
+	// ReasonBalanceMissing: the paying SMS states no balance although the wallet's SMS carry one
+	// (its provider's always do, or the wallet has a balance chain): a forged or mangled SMS may
+	// omit it to escape the chain, so an operator decides.
+	ReasonBalanceMissing = "balance_missing"
+	// ReasonPaidAfterExpiry is the Reason of an EXPIRED intent's change to PAID: a payment made
+	// before the deadline and reported within the late-payment grace, or an operator's attach. The
+	// merchant, told payment.expired before, gets payment.paid (bdQuickPay: payment.completed)
+	// with this reason.
+	ReasonPaidAfterExpiry = "paid_after_expiry"
+	// ReasonCandidateUsed is the Reason of a review's return to PENDING (or EXPIRED, past the
+	// deadline): the only payment it was waiting on paid another intent (a claim, an attach, an
+	// approve settled an ambiguity), so the intent's own payment may still come.
+	ReasonCandidateUsed = "candidate_used"
 )
 
 // Reasons an event changed nothing (Decision.Ignored, the reason label of
@@ -47,7 +60,7 @@ const (
 	IgnoreTooManyClaims      = "too_many_claims"       // state.MaxClaimsPerIntent or MaxClaimsPerTrx reached
 	IgnoreAlreadyUnderReview = "already_under_review"  // the intent is already under review with that payment
 	IgnoreNotUnderReview     = "not_under_review"      // approve or reject of an intent not REVIEW_REQUIRED
-	IgnoreIntentNotPayable   = "intent_not_payable"    // attach to an intent neither PENDING nor REVIEW_REQUIRED
+	IgnoreIntentNotPayable   = "intent_not_payable"    // attach to an intent that is PAID, REJECTED or FAILED
 	IgnorePaymentNotKept     = "payment_not_kept"      // attach of a payment that is not kept (unknown, or it paid an intent already)
 	IgnorePaymentUsed        = "payment_used"          // approve with a TrxID that paid another intent
 	IgnoreSMSOutOfOrder      = "sms_out_of_order"      // an SMS older than the balance chain's head: not compared

@@ -52,6 +52,7 @@ type Config struct {
 	AuditBatchSize       int           `name:"audit-batch-size" env:"PAYSTREAM_AUDIT_BATCH_SIZE" default:"5000" help:"Rows per ClickHouse insert at most."`
 	AuditFlushInterval   time.Duration `name:"audit-flush-interval" env:"PAYSTREAM_AUDIT_FLUSH_INTERVAL" default:"1s" help:"Longest a row waits before its batch is inserted."`
 	ExpiryInterval       time.Duration `name:"expiry-interval" env:"PAYSTREAM_EXPIRY_INTERVAL" default:"1s" help:"How often the matcher looks for expired intents."`
+	LatePaymentGrace     time.Duration `name:"late-payment-grace" env:"PAYSTREAM_LATE_PAYMENT_GRACE" default:"3m" help:"How long after an intent's deadline a payment made before it may still be reported and pay the EXPIRED intent (at most 1h; negative: off)."`
 	SNSRequireSignature  bool          `name:"sns-require-signature" env:"PAYSTREAM_SNS_REQUIRE_SIGNATURE" help:"Refuse SNS notifications that carry no valid AWS SNS signature."`
 	SNSTestHosts         []string      `name:"sns-test-hosts" env:"PAYSTREAM_SNS_TEST_HOSTS" sep:"," help:"Extra hosts (host:port) trusted like sns.<region>.amazonaws.com for SubscribeURL/SigningCertURL. Tests only."`
 	SMSTrustedSenders    string        `name:"sms-trusted-senders" env:"PAYSTREAM_SMS_TRUSTED_SENDERS" help:"Sender ids whose SMS may pay, per provider, replacing the defaults for the providers named: 'bkash=bKash;nagad=NAGAD|Nagad;rocket=16216;upay=upay'. Each id is compared exactly with the sender the phone reports (case and spaces count)."`

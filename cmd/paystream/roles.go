@@ -163,7 +163,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 	}
 	if rt.has(roleMatcher) {
 		rt.matcher, err = matcher.New(matcher.Config{
-			Bus: rt.busCfg, Topics: rt.topics, ExpiryInterval: cfg.ExpiryInterval, Logger: log,
+			Bus: rt.busCfg, Topics: rt.topics, ExpiryInterval: cfg.ExpiryInterval, LatePaymentGrace: cfg.LatePaymentGrace, Logger: log,
 		}, st, rt.reg, cm)
 		if err != nil {
 			return nil, err

@@ -18,6 +18,8 @@ type Transition struct {
 	IntentID  string
 	Amount    pipeline.Money // the intent's amount (its open-by-amount index)
 	CreatedAt time.Time      // the intent's creation time (its index score)
+	// ExpiresAt is the intent's deadline: the score of ExpiredByAmountKey when To is EXPIRED.
+	ExpiresAt time.Time
 	From      pipeline.Status
 	Version   int // the version the intent has now; the change makes it Version+1
 	To        pipeline.Status
@@ -55,8 +57,11 @@ func (r *PaymentRecord) At() time.Time {
 //
 // Besides what each field says, Apply keeps these links by itself: a transition to PAID with a
 // TrxID records TrxID -> intent (TrxPaidKey, read by TrxUse); a transition out of REVIEW_REQUIRED
-// deletes the intent's review candidates (ReviewCandidatesKey); a kept payment in review is added
-// to the candidates of each of its IntentIDs.
+// deletes the intent's review candidates (ReviewCandidatesKey), and so does a transition to a final
+// status; a kept payment in review is added to the candidates of each of its IntentIDs. A
+// transition to PENDING (only from REVIEW_REQUIRED: a review whose candidate paid another intent)
+// puts the intent back in its open-by-amount index; a transition to EXPIRED adds it to
+// ExpiredByAmountKey (the late-payment grace), one out of EXPIRED removes it.
 type Change struct {
 	Wallet  pipeline.Wallet
 	EventID string // the applied marker's id: the inbound event id, or "expire:<intent id>"
@@ -253,7 +258,8 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 		switch {
 		case t.IntentID == "" || seen[t.IntentID]:
 			return nil, nil, nil, fmt.Errorf("%w: event %s changes intent %q twice or without id", ErrInvalid, ch.EventID, t.IntentID)
-		case !t.From.Valid() || !t.To.Valid() || t.To == pipeline.StatusPending || t.From == t.To || t.Version < 1:
+		case !t.From.Valid() || !t.To.Valid() || t.From == t.To || t.Version < 1 ||
+			(t.To == pipeline.StatusPending && t.From != pipeline.StatusReviewRequired):
 			return nil, nil, nil, fmt.Errorf("%w: event %s: transition of intent %s from %q v%d to %q", ErrInvalid, ch.EventID, t.IntentID, t.From, t.Version, t.To)
 		}
 		seen[t.IntentID] = true
@@ -272,10 +278,24 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 		o.add("hset", ik, fReason, t.Reason)
 		o.add("zrem", k.IntentsByStatus(w, t.From), t.IntentID, nil)
 		o.add("zadd", k.IntentsByStatus(w, t.To), ms(t.CreatedAt), t.IntentID)
-		if t.From == pipeline.StatusPending {
+		switch {
+		case t.From == pipeline.StatusPending:
 			o.add("zrem", k.OpenByAmount(w, t.Amount), t.IntentID, nil)
+		case t.To == pipeline.StatusPending:
+			o.add("zadd", k.OpenByAmount(w, t.Amount), ms(t.CreatedAt), t.IntentID)
 		}
-		if t.From == pipeline.StatusReviewRequired {
+		switch {
+		case t.From == pipeline.StatusExpired:
+			o.add("zrem", ExpiredByAmountKey(k, w, t.Amount), t.IntentID, nil)
+		case t.To == pipeline.StatusExpired:
+			key := ExpiredByAmountKey(k, w, t.Amount)
+			o.add("zadd", key, msCeil(t.ExpiresAt), t.IntentID)
+			o.add("zbelow", key, ms(t.ExpiresAt.Add(-ExpiredHorizon)), nil)
+			o.add("zcap", key, MaxExpiredByAmount, nil)
+		}
+		// A kept payment held for review may name a PENDING intent (a reference with another
+		// amount): its candidates go when the intent leaves review or is settled.
+		if t.From == pipeline.StatusReviewRequired || t.To.Final() {
 			o.add("del", ReviewCandidatesKey(k, w, t.IntentID), nil, nil)
 		}
 		if t.To == pipeline.StatusPaid && t.TrxID != "" {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/paystream/paystream/pipeline"
@@ -45,6 +46,14 @@ func TrxPaidKey(k pipeline.Keys, w pipeline.Wallet) string { return k.WalletTag(
 // review (or were linked to it later). It is deleted when the intent leaves REVIEW_REQUIRED.
 func ReviewCandidatesKey(k pipeline.Keys, w pipeline.Wallet, intentID string) string {
 	return k.WalletTag(w) + ":review:cand:" + intentID
+}
+
+// ExpiredByAmountKey is the sorted set of the wallet's EXPIRED intents of one amount, by deadline
+// (ms, rounded up): the intents a payment made before their deadline but reported after it may
+// still pay (the matcher's late-payment grace). Apply keeps only deadlines within ExpiredHorizon of
+// the newest one added, at most MaxExpiredByAmount of them.
+func ExpiredByAmountKey(k pipeline.Keys, w pipeline.Wallet, amount pipeline.Money) string {
+	return k.WalletTag(w) + ":expired:amt:" + strconv.FormatInt(int64(amount), 10)
 }
 
 // BalanceKey holds the wallet's balance chain head (BalanceHead JSON).

@@ -71,7 +71,7 @@ for i = 1, n do
   a = a + 3
 end
 local known = {hset = true, hdel = true, zadd = true, zrem = true, sadd = true, srem = true,
-  set = true, setex = true, del = true, zcap = true}
+  set = true, setex = true, del = true, zcap = true, zbelow = true}
 for i = 0, m - 1 do
   local o = a + i * 4
   if not known[ARGV[o]] or not KEYS[tonumber(ARGV[o + 1])] then
@@ -101,6 +101,8 @@ for i = 0, m - 1 do
     redis.call('DEL', k)
   elseif op == 'zcap' then
     redis.call('ZREMRANGEBYRANK', k, 0, -tonumber(x) - 1)
+  elseif op == 'zbelow' then
+    redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. x)
   end
 end
 if ARGV[4] == '1' then

@@ -36,6 +36,10 @@ type SnapshotQuery struct {
 	Amount              pipeline.Money
 	CreatedUpTo         time.Time
 	MaxAmountCandidates int
+	// ExpiredSince, if set with Amount, also loads the EXPIRED intents of that amount whose deadline
+	// is after it (ExpiredByAmountKey; at most MaxAmountCandidates, earliest deadline first): the
+	// candidates of the late-payment grace.
+	ExpiredSince time.Time
 	// IntentIDs are loaded as well (the expiring, claimed or reviewed intent).
 	IntentIDs []string
 	// ClaimsOfIntent, if set, loads the TrxIDs claimed for that intent (IntentClaimsKey).
@@ -50,6 +54,11 @@ type SnapshotQuery struct {
 	TrxOfLoaded bool
 	// Balance loads the wallet's balance chain head.
 	Balance bool
+	// IntentsOfPayments also loads, after everything else, the intents the loaded kept payments
+	// name (PaymentRecord.IntentIDs) and the review candidates of each (IntentCandidates): one more
+	// round trip, when a loaded payment names any. A decision that uses a kept payment needs them to
+	// release the reviews it leaves without a candidate.
+	IntentsOfPayments bool
 }
 
 // Snapshot is the state one decision is taken over.
@@ -80,6 +89,9 @@ type Snapshot struct {
 	TrxPaid map[string]string
 	// Balance is the wallet's balance chain head, nil when there is none (or it was not asked for).
 	Balance *BalanceHead
+	// IntentCandidates maps the intents the kept payments name to their review candidates (event
+	// ids, sorted; absent when none), with IntentsOfPayments.
+	IntentCandidates map[string][]string
 
 	// reads are the items the load read (see Footprint), except the wallet version and the balance
 	// head.
@@ -133,6 +145,11 @@ func (s *Store) LoadSnapshots(ctx context.Context, qs []*SnapshotQuery) ([]*Snap
 				return nil, fmt.Errorf("loading snapshot of event %s: %w", l.q.EventID, err)
 			}
 		}
+		if l.q.IntentsOfPayments && !l.done {
+			if err := s.loadIntentsOfPayments(ctx, l.q, l.snap); err != nil {
+				return nil, fmt.Errorf("loading snapshot of event %s: %w", l.q.EventID, err)
+			}
+		}
 		snaps[i] = l.snap
 	}
 	return snaps, nil
@@ -148,7 +165,7 @@ type snapshotLoad struct {
 	cmds                                []redis.Cmder
 	applied, version                    *redis.StringCmd
 	trx, claims, paid, iclaims, balance *redis.StringCmd
-	cands, refs, amt                    *redis.StringSliceCmd
+	cands, refs, amt, expired           *redis.StringSliceCmd
 	trxID, ref                          string
 	ids, payIDs                         []string
 	paySeen                             map[string]bool
@@ -215,6 +232,14 @@ func (s *Store) queueLookups(ctx context.Context, pipe redis.Pipeliner, q *Snaps
 		})
 		l.cmds = append(l.cmds, l.amt)
 		l.snap.read(key)
+		if !q.ExpiredSince.IsZero() {
+			key := ExpiredByAmountKey(k, w, q.Amount)
+			l.expired = pipe.ZRangeArgs(ctx, redis.ZRangeArgs{
+				Key: key, ByScore: true, Start: "(" + strconv.FormatInt(ms(q.ExpiredSince), 10), Stop: "+inf", Count: int64(n),
+			})
+			l.cmds = append(l.cmds, l.expired)
+			l.snap.read(key)
+		}
 	}
 	return l
 }
@@ -294,6 +319,11 @@ func (l *snapshotLoad) readLookups() error {
 	}
 	if l.amt != nil {
 		for _, id := range l.amt.Val() {
+			add(id)
+		}
+	}
+	if l.expired != nil {
+		for _, id := range l.expired.Val() {
 			add(id)
 		}
 	}
@@ -453,6 +483,71 @@ func (s *Store) loadTrxOfLoaded(ctx context.Context, q *SnapshotQuery, snap *Sna
 		snap.Payments = append(snap.Payments, &r)
 	}
 	slices.SortFunc(snap.Payments, func(a, b *PaymentRecord) int { return strings.Compare(a.EventID, b.EventID) })
+	return nil
+}
+
+// loadIntentsOfPayments completes snap for q.IntentsOfPayments in one round trip: the records of
+// the intents the kept payments name that are not loaded yet, and the review candidates of all of
+// them.
+func (s *Store) loadIntentsOfPayments(ctx context.Context, q *SnapshotQuery, snap *Snapshot) error {
+	k, w := s.keys, q.Wallet
+	loaded := map[string]bool{}
+	for _, r := range snap.Intents {
+		loaded[r.ID] = true
+	}
+	var ids []string
+	for _, p := range snap.Payments {
+		for _, id := range p.IntentIDs {
+			if id != "" && !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	pipe := s.rdb.Pipeline()
+	cands := make([]*redis.StringSliceCmd, len(ids))
+	gets := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		key := ReviewCandidatesKey(k, w, id)
+		cands[i] = pipe.SMembers(ctx, key)
+		snap.read(key)
+		if !loaded[id] {
+			key := k.Intent(w, id)
+			gets[i] = pipe.HGetAll(ctx, key)
+			snap.read(hashField(key, "*"))
+		}
+	}
+	_, _ = pipe.Exec(ctx) // read per command
+	for i, id := range ids {
+		if err := cands[i].Err(); err != nil {
+			return fmt.Errorf("reading review candidates of intent %s: %w", id, err)
+		}
+		if c := cands[i].Val(); len(c) > 0 {
+			slices.Sort(c)
+			if snap.IntentCandidates == nil {
+				snap.IntentCandidates = map[string][]string{}
+			}
+			snap.IntentCandidates[id] = c
+		}
+		if gets[i] == nil {
+			continue
+		}
+		if err := gets[i].Err(); err != nil {
+			return fmt.Errorf("reading intent %s: %w", id, err)
+		}
+		rec, err := parseRecord(gets[i].Val())
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("intent %s: %w", id, err)
+		}
+		snap.Intents = append(snap.Intents, rec)
+	}
+	SortIntents(snap.Intents)
 	return nil
 }
 

@@ -23,6 +23,12 @@ const (
 	// MaxListOffset bounds how deep a page may start: a page reads offset+limit entries of every
 	// wallet, so deeper pages must be found by filtering instead.
 	MaxListOffset = 10_000
+	// ExpiredHorizon is how long after its deadline an EXPIRED intent stays in ExpiredByAmountKey,
+	// measured from the newest deadline added there: the longest late-payment grace a matcher may
+	// use.
+	ExpiredHorizon = time.Hour
+	// MaxExpiredByAmount bounds ExpiredByAmountKey (the newest deadlines are kept).
+	MaxExpiredByAmount = 256
 )
 
 // Intent hash fields.

@@ -30,20 +30,18 @@ type bdquickpayBody struct {
 }
 
 // bdquickpayEvent maps an intent status change to the dialect's event and status, or "" when the
-// dialect has no event for it. The seed has two events: payment.completed (PAID) and payment.failed
-// ("fails due to timeout or amount mismatch": EXPIRED, FAILED, REJECTED, and REVIEW_REQUIRED with
-// reason amount_mismatch). Other reviews (ambiguous, late_payment) send nothing until an operator
-// decides; PENDING never sends anything.
+// dialect has no event for it. The seed has two events: payment.completed (PAID, also after an
+// EXPIRED: a payment made in time and reported late) and payment.failed ("fails due to timeout or
+// amount mismatch": EXPIRED, FAILED, REJECTED). A review (whatever its reason: an amount
+// mismatch is no longer an intent's review but a payment held for an operator) sends nothing until
+// an operator decides, because payment.failed is final for the merchant and the intent may still
+// be paid; PENDING (a review's return to it) never sends anything.
 func bdquickpayEvent(o *pipeline.Outcome) (event, status string) {
 	switch o.Status {
 	case pipeline.StatusPaid:
 		return "payment.completed", "completed"
 	case pipeline.StatusExpired, pipeline.StatusFailed, pipeline.StatusRejected:
 		return "payment.failed", "failed"
-	case pipeline.StatusReviewRequired:
-		if o.Reason == pipeline.ReasonAmountMismatch {
-			return "payment.failed", "failed"
-		}
 	}
 	return "", ""
 }

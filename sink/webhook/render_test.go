@@ -63,6 +63,20 @@ func TestRenderNativeVariants(t *testing.T) {
 				t.Errorf("data %v", d)
 			}
 		}},
+		{"paid after expiry (issue 13 finding 3)", func(o *pipeline.Outcome) {
+			o.Status, o.PreviousStatus, o.Reason = pipeline.StatusPaid, pipeline.StatusExpired, "paid_after_expiry"
+		}, "payment.paid", func(t *testing.T, d map[string]any) {
+			if d["status"] != "PAID" || d["reason"] != "paid_after_expiry" || d["trx_id"] == nil {
+				t.Errorf("data %v", d)
+			}
+		}},
+		{"review released to pending (issue 13 finding 8)", func(o *pipeline.Outcome) {
+			o.Status, o.PreviousStatus, o.MatchType, o.Reason, o.Payment = pipeline.StatusPending, pipeline.StatusReviewRequired, "", "candidate_used", nil
+		}, "payment.pending", func(t *testing.T, d map[string]any) {
+			if _, ok := d["trx_id"]; ok || d["status"] != "PENDING" || d["reason"] != "candidate_used" {
+				t.Errorf("data %v", d)
+			}
+		}},
 		{"expired without payment", func(o *pipeline.Outcome) {
 			o.Status, o.MatchType, o.Payment = pipeline.StatusExpired, "", nil
 		}, "payment.expired", func(t *testing.T, d map[string]any) {
@@ -149,9 +163,11 @@ func TestJobFor(t *testing.T) {
 	if j, err := jobFor(enc(pay)); j != nil || err != nil {
 		t.Fatalf("payment outcome: %v %v", j, err)
 	}
+	// A change to PENDING is a review's return to it (issue 13 finding 8): the native merchant, told
+	// payment.review_required before, is told payment.pending (this asserted no job before).
 	pending := sampleOutcome()
-	pending.Status = pipeline.StatusPending
-	if j, err := jobFor(enc(pending)); j != nil || err != nil {
+	pending.Status, pending.PreviousStatus, pending.Reason = pipeline.StatusPending, pipeline.StatusReviewRequired, "candidate_used"
+	if j, err := jobFor(enc(pending)); j == nil || err != nil || j.Event != "payment.pending" {
 		t.Fatalf("pending outcome: %v %v", j, err)
 	}
 	if _, err := jobFor([]byte("{not json")); !errors.Is(err, pipeline.ErrBadOutcome) {

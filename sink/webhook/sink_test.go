@@ -50,13 +50,15 @@ func TestDeliversSignedWebhook(t *testing.T) {
 	e.merchant("m1", rcv.srv.URL+"/hooks?token=s3cret", rcv.secret)
 	s := e.start(e.config())
 
-	// A payment record and a PENDING change come first on the same partition: neither is a webhook.
+	// A payment record and a balance gap come first on the same partition: neither is a webhook.
+	// (A PENDING change was the second one before issue 13: it is now a review's return to PENDING,
+	// which is payment.pending; TestJobFor covers it.)
 	pay := outcome("m1")
 	pay.Type, pay.Status, pay.Intent = pipeline.OutcomePayment, "", nil
-	pending := outcome("m1")
-	pending.Status = pipeline.StatusPending
+	gap := outcome("m1")
+	gap.Type, gap.Status, gap.Intent = pipeline.OutcomeBalanceGap, "", nil
 	o := outcome("m1")
-	e.produce(pay, pending, o)
+	e.produce(pay, gap, o)
 
 	eventually(t, "the delivery", func() bool { _, d := rcv.counts(o.ID); return d == 1 })
 	want, _ := render(o)
