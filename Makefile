@@ -1,5 +1,5 @@
 # Convenience targets; the README's two commands are deploy/local/dev.sh and deploy/local/test.sh.
-.PHONY: dev test test-unit test-integration e2e chaos fuzz bench lint build
+.PHONY: dev test test-unit test-integration e2e chaos adversarial fuzz bench lint build
 
 # A recipe piped into tee fails when its command fails, not only when tee does.
 SHELL := /bin/bash
@@ -32,6 +32,12 @@ chaos:
 	deploy/local/services.sh
 	go test -count=1 -v -run 'TestE2E(CrashRecovery|ScaleOut|RedisDown|RedisCluster|DeadLetterAndRedeliver|OverloadSheds)$$' ./cmd/paystream
 
+# The adversarial suite alone (it also runs in `make test` / CI): one test or more per threat in
+# SECURITY.md, each named TestAdversarial..., in every package.
+adversarial:
+	deploy/local/services.sh
+	go test -race -count=1 -run 'Adversarial' ./...
+
 # Every fuzz test for a bounded time each (FUZZTIME=30s by default).
 FUZZTIME ?= 30s
 fuzz:
@@ -46,6 +52,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzDecide$$' -fuzztime $(FUZZTIME) ./matcher
 	go test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME) ./pipeline/netguard
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pipeline/smsparse
+	go test -run '^$$' -fuzz '^FuzzRefNeverDecides$$' -fuzztime $(FUZZTIME) ./pipeline/smsparse
 	go test -run '^$$' -fuzz '^FuzzVerifyStandard$$' -fuzztime $(FUZZTIME) ./pipeline/webhooksig
 	go test -run '^$$' -fuzz '^FuzzVerifyXSignature$$' -fuzztime $(FUZZTIME) ./pipeline/webhooksig
 
