@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -86,13 +85,16 @@ type fleet struct {
 	kafka    *proc
 	procs    []*proc
 	ready    map[*proc]string
+	metrics  map[*proc]string // base URL of each process's metrics server
+	ingests  []*proc
+	bases    map[*proc]string // base URL of each ingest's HTTP server
 	in       *instance
 	rcv      *receiver
 	merchant []merchant
 }
 
 func newFleet(t *testing.T, extraEnv ...string) *fleet {
-	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}}
+	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}, metrics: map[*proc]string{}, bases: map[*proc]string{}}
 	admin := "adm_" + randHex(8)
 	dsn := "clickhouse://127.0.0.1:9000/paystream_fleet_" + randHex(4)
 	t.Cleanup(func() { dropDatabase(dsn) })
@@ -132,18 +134,27 @@ func newFleet(t *testing.T, extraEnv ...string) *fleet {
 	return f
 }
 
-// add starts one more process of role (ingest listens on the fleet's HTTP address) with its own
-// metrics port and static group membership id, and waits until it is ready.
+// add starts one more process of role with its own metrics port and static group membership id,
+// and waits until it is ready. The first ingest listens on the fleet's HTTP address (f.base), each
+// further one on its own (f.bases).
 func (f *fleet) add(role string) *proc {
 	f.t.Helper()
 	met := freePort(f.t)
 	name := fmt.Sprintf("%s-%d", role, len(f.procs))
 	env := append(append([]string{}, f.common...), "PAYSTREAM_METRICS_ADDR="+met, "PAYSTREAM_KAFKA_INSTANCE_ID="+name)
+	p := &proc{name: name, args: []string{role}}
 	if role == "ingest" {
-		env = append(env, "PAYSTREAM_HTTP_ADDR="+f.httpAddr)
+		addr := f.httpAddr
+		if len(f.ingests) > 0 {
+			addr = freePort(f.t)
+		}
+		env = append(env, "PAYSTREAM_HTTP_ADDR="+addr)
+		f.ingests = append(f.ingests, p)
+		f.bases[p] = "http://" + addr
 	}
-	p := &proc{name: name, args: []string{role}, env: env}
+	p.env = env
 	f.procs = append(f.procs, p)
+	f.metrics[p] = "http://" + met
 	f.ready[p] = "http://" + met + "/readyz"
 	p.start(f.t)
 	waitHTTP(f.t, f.ready[p], 60*time.Second)
@@ -258,29 +269,55 @@ func (f *fleet) verify(r trafficResult) string {
 		n, deliveries, n, dupReports, n, n, n)
 }
 
-// TestE2ECrashRecovery runs ingest, matcher, webhook sink and audit sink as separate processes
-// against a standalone embedded broker (paystream kafka-dev) and the real Redis and ClickHouse,
-// drives a steady stream of intents and payments, and kill -9s the matcher, then a sink, then
-// ingest, at random moments, restarting each. At the end every accepted intent has exactly one
-// decision, every decision exactly one delivered webhook event id, and ClickHouse neither lost
-// nor duplicated a row (after FINAL).
+// TestE2ECrashRecovery runs two ingests, the matcher, the webhook sink and the audit sink as
+// separate processes against a standalone embedded broker (paystream kafka-dev) and the real Redis
+// and ClickHouse, pays intents at hundreds per second through all four payment surfaces (SMS
+// forwarder, SNS, transaction API, sandbox simulator), and meanwhile SIGKILLs a random role every
+// 1-2.5 s, each at a moment it has work in hand (requests in flight, records uncommitted, audit
+// rows buffered; read just before the kill), restarting it. After a drain (every group committed
+// to the end of every topic, nothing pending, twice in a row) every accepted payment has exactly
+// one decision and one webhook event: none lost, none doubled, exact ClickHouse rows after FINAL.
+// PAYSTREAM_CRASH_PAYMENTS and PAYSTREAM_CRASH_RATE change the load (default 6000 at 300/s).
 func TestE2ECrashRecovery(t *testing.T) {
+	started := time.Now()
 	f := newFleet(t)
-	roles := map[string]*proc{}
-	for _, r := range []string{"ingest", "matcher", "webhooks", "audit"} {
-		roles[r] = f.add(r)
+	var victims []*proc
+	for _, r := range []string{"ingest", "ingest", "matcher", "webhooks", "audit"} {
+		victims = append(victims, f.add(r))
 	}
-	f.onboard()
-	done := f.traffic(90, 40*time.Millisecond)
-	kills := 0
-	for _, r := range []string{"matcher", "webhooks", "audit", "ingest", "matcher", "webhooks", "ingest"} {
-		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
-		roles[r].kill9()
-		kills++
-		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
-		f.restart(roles[r])
+	ms := f.onboardLoad(4)
+	n, rate := envInt("PAYSTREAM_CRASH_PAYMENTS", 6000), envInt("PAYSTREAM_CRASH_RATE", 300)
+	done := make(chan *loadResult, 1)
+	stop := make(chan struct{})
+	go func() {
+		r := f.load(ms, n, rate, 48)
+		close(stop)
+		done <- r
+	}()
+	kills, passedOver := f.chaos(stop, victims)
+	r := <-done
+	waited := f.drain(120 * time.Second)
+	for _, e := range r.errs {
+		t.Errorf("load: %s", e)
 	}
-	t.Logf("crash test: %d kill -9s; %s", kills, f.verify(<-done))
+	accepted, lost, dupDecisions, dupWebhooks := f.verifyLoad(ms, r)
+	perRole := map[string]int{}
+	for _, k := range kills {
+		perRole[strings.TrimRight(k.proc, "-0123456789")]++
+		t.Logf("kill -9 %s at %v with %s", k.proc, k.at, k.inFlight)
+	}
+	t.Logf("crash test: %d payments offered in %v (%.0f/s) through sms, sns, txn, sim; %d accepted (%d answered duplicate after a crash); "+
+		"%d kill -9s %v (%d passed over: nothing in flight), drained in %v; lost %d, duplicate decisions %d, duplicate webhooks %d; wall %v; answers: %s",
+		n, r.elapsed.Truncate(time.Millisecond), float64(n)/r.elapsed.Seconds(), accepted, r.dupAnswers, len(kills), perRole, passedOver,
+		waited.Truncate(time.Millisecond), lost, dupDecisions, dupWebhooks, time.Since(started).Truncate(time.Second), summarizeStatuses(r.statuses))
+	if accepted != n {
+		t.Errorf("%d of %d payments accepted", accepted, n)
+	}
+	for _, role := range []string{"ingest", "matcher", "webhooks", "audit"} {
+		if perRole[role] == 0 {
+			t.Errorf("no %s was killed with work in hand (kills %v, %d passed over)", role, perRole, passedOver)
+		}
+	}
 }
 
 // TestE2EScaleOut runs three matchers and two of each sink sharing the work, then adds and removes
