@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
@@ -215,11 +216,40 @@ func (d *directory) appKey(ctx context.Context, appKey, secretKey string) (*pipe
 	return m, rec.Environment, nil
 }
 
-// claimTrx records that ingest accepted a report of trxID for wallet w (as event eventID), so a
-// later report of the same TrxID can be answered "duplicate" synchronously, as seeds 002 and 003
-// require. dup is true when the TrxID was reported (or decided) before. The matcher's dedupe stays
-// the authority: this only lets ingest answer early. Call releaseTrx if the event is not produced.
-func (s *Server) claimTrx(ctx context.Context, w pipeline.Wallet, trxID, eventID string) (dup bool, err error) {
+// Ingest's TrxID marks (pipeline.Keys.ReportedTrx) for the surfaces whose seeds answer a repeated
+// TrxID synchronously (the transaction API's 400, SNS's 409). A mark is "pending" from before the
+// event is produced until Kafka acknowledged it, then "done". Only "done" (or the matcher's own
+// mark of a decided TrxID, pipeline.Keys.Trx) makes a report a duplicate: a "pending" mark may be
+// left by a process that died while waiting for Kafka, so a report that finds it produces the same
+// event again (trxEventID: same surface, wallet and TrxID, same id), which every consumer drops by
+// its id, and is answered as the first report would have been. A produce that failed leaves its
+// mark "pending" for the same reason: the retry produces the same event. So no mark ever outlives
+// a produce that did not happen. Any other value (an event id, written by versions before the
+// pending/done marks) counts as "pending".
+const (
+	trxPending = "pending"
+	trxDone    = "done"
+	// trxMarkTTL bounds both marks; it is the matcher's applied-marker lifetime (state.AppliedTTL).
+	// After it a repeat is still answered "duplicate" by the matcher's mark of the decided TrxID,
+	// which does not expire; a mark that expired while "pending" only means a later report is
+	// produced, and the matcher dedupes it by TrxID.
+	trxMarkTTL = 7 * 24 * time.Hour
+)
+
+var trxEventNS = uuid.MustParse("3c9e5f2a-6b1d-4e8f-a0c7-92d4b61e8a35")
+
+// trxEventID is the id of the payment.reported event of a TrxID reported through surface src to
+// wallet w: deterministic, so that a retry (after a crash, a 503 or while the first report is in
+// flight) produces the same event. trxID must be normalised (upper case).
+func trxEventID(src pipeline.Source, w pipeline.Wallet, trxID string) string {
+	return uuid.NewSHA1(trxEventNS, []byte("payment.reported\x00"+string(src)+"\x00"+w.Key()+"\x00"+trxID)).String()
+}
+
+// claimTrx marks trxID of wallet w "pending" before its event is produced. dup is true when the
+// TrxID must be answered "duplicate": its mark is "done" (a report was acknowledged by Kafka), or
+// the matcher decided it. Otherwise the caller produces the event, whether the mark was new or an
+// earlier report's "pending", and calls trxDone once Kafka acknowledged it.
+func (s *Server) claimTrx(ctx context.Context, w pipeline.Wallet, trxID string) (dup bool, err error) {
 	decided, err := s.rdb.Exists(ctx, s.cfg.Keys.Trx(w, trxID)).Result()
 	if err != nil {
 		return false, fmt.Errorf("checking trx: %w", err)
@@ -227,17 +257,30 @@ func (s *Server) claimTrx(ctx context.Context, w pipeline.Wallet, trxID, eventID
 	if decided > 0 {
 		return true, nil
 	}
-	ok, err := s.rdb.SetNX(ctx, s.cfg.Keys.ReportedTrx(w, trxID), eventID, 0).Result()
+	k := s.cfg.Keys.ReportedTrx(w, trxID)
+	ok, err := s.rdb.SetNX(ctx, k, trxPending, trxMarkTTL).Result()
 	if err != nil {
 		return false, fmt.Errorf("claiming trx: %w", err)
 	}
-	return !ok, nil
+	if ok {
+		return false, nil
+	}
+	v, err := s.rdb.Get(ctx, k).Result()
+	if errors.Is(err, redis.Nil) { // expired or replaced since: produce, the matcher dedupes
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading trx mark: %w", err)
+	}
+	return v == trxDone, nil
 }
 
-// releaseTrx undoes claimTrx after the event could not be produced, if the claim is still ours.
-func (s *Server) releaseTrx(ctx context.Context, w pipeline.Wallet, trxID, eventID string) {
-	k := s.cfg.Keys.ReportedTrx(w, trxID)
-	if v, err := s.rdb.Get(ctx, k).Result(); err == nil && v == eventID {
-		s.rdb.Del(ctx, k)
+// markTrxDone turns trxID's mark into "done" after Kafka acknowledged its event. A failure is only
+// logged: the event is in Kafka, and a repeat then produces the same event again, which is dropped.
+func (s *Server) markTrxDone(ctx context.Context, w pipeline.Wallet, trxID, rid string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.rdb.Set(ctx, s.cfg.Keys.ReportedTrx(w, trxID), trxDone, trxMarkTTL).Err(); err != nil {
+		s.log.Warn("marking trx reported failed; a repeat will be produced again and dropped by id", "wallet", w.Key(), "trx", trxID, "err", err, "request_id", rid)
 	}
 }

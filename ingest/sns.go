@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
@@ -318,7 +317,10 @@ func (h *snsHandler) confirm(ctx *fasthttp.RequestCtx, in *pipeline.Integration,
 }
 
 // notification turns a Completed transaction into a payment.reported event of the integration's
-// wallet, claiming its TrxID first so that a repeat is answered 409 at once.
+// wallet. Its TrxID is marked "pending" before producing and "done" after Kafka's ack (claimTrx):
+// a repeat of a "done" (or decided) TrxID is answered 409 at once; one that finds it "pending"
+// (in flight, 503, or a process that died) produces the same event (trxEventID) and is answered
+// 200, as the first would have been.
 func (h *snsHandler) notification(ctx *fasthttp.RequestCtx, in *pipeline.Integration, text string, obj []byte) {
 	switch {
 	case obj == nil && text == "":
@@ -353,11 +355,11 @@ func (h *snsHandler) notification(ctx *fasthttp.RequestCtx, in *pipeline.Integra
 		return
 	}
 	ev := &pipeline.Event{
-		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSNS,
+		ID: trxEventID(pipeline.SourceSNS, *in.Wallet, pay.TrxID), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSNS,
 		Wallet: *in.Wallet, MerchantID: in.MerchantID, Environment: in.Wallet.Environment, AcceptedAt: time.Now().UTC(),
 		Payment: pay, Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
 	}
-	dup, err := h.s.claimTrx(rc(ctx), ev.Wallet, pay.TrxID, ev.ID)
+	dup, err := h.s.claimTrx(rc(ctx), ev.Wallet, pay.TrxID)
 	if err != nil {
 		h.s.internal(ctx, "claiming SNS trx", err)
 		return
@@ -367,10 +369,10 @@ func (h *snsHandler) notification(ctx *fasthttp.RequestCtx, in *pipeline.Integra
 		return
 	}
 	if err := h.s.publish(ctx, ev); err != nil {
-		h.s.releaseTrx(rc(ctx), ev.Wallet, pay.TrxID, ev.ID)
-		h.s.unavailable(ctx, "producing SNS payment.reported", err)
+		h.s.unavailable(ctx, "producing SNS payment.reported", err) // the mark stays "pending": the retry produces the same event
 		return
 	}
+	h.s.markTrxDone(rc(ctx), ev.Wallet, pay.TrxID, requestID(ctx))
 	writeJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Notification processed."})
 }
 

@@ -597,7 +597,7 @@ func TestSNSOversizedBodyIs413InSeedShape(t *testing.T) {
 	wantErr(t, "oversized body", resp.StatusCode, m, 413, "Request body exceeds 1024 bytes")
 }
 
-func TestSNSKafkaDownIs503AndReleasesTheTrx(t *testing.T) {
+func TestSNSKafkaDownIs503AndTheRetryIsAccepted(t *testing.T) {
 	f := newSNSFixture(t, nil)
 	body := f.notification(t, seedMessage(newTrx(), nil), true, "")
 	f.broker.Close()

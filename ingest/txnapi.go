@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,7 +14,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/gowebpki/jcs"
 	"github.com/valyala/fasthttp"
 
@@ -138,9 +136,11 @@ func (s *Server) handleTxnCheck(ctx *fasthttp.RequestCtx) {
 }
 
 // handleTxnComplete turns a reported transaction into a payment.reported event on the receiving
-// wallet (to_account) and answers 202 once Kafka acknowledged it. The transaction id is claimed
-// before the event is produced, so a second report of it answers 400 at once; the claim is
-// released when Kafka does not acknowledge (503), so the retry is accepted.
+// wallet (to_account) and answers 202 once Kafka acknowledged it. The transaction id is marked
+// "pending" before the event is produced and "done" after the ack (claimTrx): a report of a "done"
+// (or decided) TrxID answers 400 duplicate at once; a report that finds it "pending" (the first
+// is in flight, got a 503, or its process died) produces the same event (trxEventID) and answers
+// 202, so a retry after a crash is never told "duplicate" for a payment that was never produced.
 func (s *Server) handleTxnComplete(ctx *fasthttp.RequestCtx) {
 	r := s.authTxn(ctx)
 	if r == nil {
@@ -179,7 +179,7 @@ func (s *Server) handleTxnComplete(ctx *fasthttp.RequestCtx) {
 		from = n
 	}
 	ev := &pipeline.Event{
-		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceTxnAPI,
+		ID: trxEventID(pipeline.SourceTxnAPI, wallet, strings.ToUpper(trx)), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceTxnAPI,
 		Wallet: wallet, MerchantID: r.m.ID, Environment: r.in.Environment, AcceptedAt: now,
 		Payment: &pipeline.Payment{
 			Provider: pipeline.BKash, TrxID: strings.ToUpper(trx), Amount: pipeline.BDT(amount),
@@ -187,7 +187,7 @@ func (s *Server) handleTxnComplete(ctx *fasthttp.RequestCtx) {
 		},
 		Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
 	}
-	dup, err := s.claimTrx(rc(ctx), wallet, ev.Payment.TrxID, ev.ID)
+	dup, err := s.claimTrx(rc(ctx), wallet, ev.Payment.TrxID)
 	if err != nil {
 		s.internal(ctx, "claiming transaction id", err)
 		return
@@ -197,13 +197,10 @@ func (s *Server) handleTxnComplete(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if err := s.publish(ctx, ev); err != nil {
-		// The request context may be what ran out: release with a fresh bound.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(rc(ctx)), 2*time.Second)
-		s.releaseTrx(rctx, wallet, ev.Payment.TrxID, ev.ID)
-		cancel()
-		s.unavailable(ctx, "producing payment.reported", err)
+		s.unavailable(ctx, "producing payment.reported", err) // the mark stays "pending": the retry produces the same event
 		return
 	}
+	s.markTrxDone(rc(ctx), wallet, ev.Payment.TrxID, requestID(ctx))
 	writeJSON(ctx, http.StatusAccepted, txnAccepted)
 }
 

@@ -591,7 +591,7 @@ func TestTxnAPICheck(t *testing.T) {
 	}
 }
 
-func TestTxnAPIKafkaDownAnswers503AndReleasesTheClaim(t *testing.T) {
+func TestTxnAPIKafkaDownAnswers503AndTheRetryIsAccepted(t *testing.T) {
 	f := newFixture(t, time.Second)
 	m := f.txnOnboard(t)
 	key, secret := f.txnIntegration(t, m.id, pipeline.Sandbox, true)

@@ -46,8 +46,9 @@ func (k Keys) IntegrationKey(kind IntegrationKind, credential string) string {
 // ShunnoSeq is the counter that numbers SNS integrations (shunno_id).
 func (k Keys) ShunnoSeq() string { return k.p() + ":shunnoseq" }
 
-// ReportedTrx marks a TrxID as reported to ingest for a wallet (value: the event id), so that a
-// surface whose seed answers duplicates synchronously (409, 400) can do so before the matcher ran.
+// ReportedTrx marks a TrxID as reported to ingest for a wallet ("pending" until Kafka acknowledged
+// its event, then "done"; TTL 7 days), so that a surface whose seed answers duplicates
+// synchronously (409, 400) can do so before the matcher ran (ingest claimTrx).
 func (k Keys) ReportedTrx(w Wallet, trxID string) string {
 	return k.WalletTag(w) + ":reported:" + strings.ToUpper(trxID)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paystream/paystream/pipeline"
 )
 
 // startRedisCluster starts three redis-server masters on free loopback ports as child processes,
@@ -69,35 +74,70 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
 
 // TestE2ERedisCluster runs the whole pipeline unchanged against a real three-master Redis Cluster:
 // every script touches one hash tag, so no CROSSSLOT error is possible (a CROSSSLOT would fail a
-// request or stall a stage, and the payment would never be decided).
+// request or stall a stage, and the payment would never be decided). The intents are spread over
+// six wallets (six hash tags) of three merchants, chosen so that every master holds two of them.
 func TestE2ERedisCluster(t *testing.T) {
 	addrs := startRedisCluster(t)
-	in := startDev(t, "PAYSTREAM_REDIS_ADDR="+strings.Join(addrs, ","))
+	prefix := "e2ecl" + randHex(3)
+	in := startDev(t, "PAYSTREAM_REDIS_ADDR="+strings.Join(addrs, ","), "PAYSTREAM_REDIS_PREFIX="+prefix)
 	rcv := newReceiver(t)
-	m := onboard(t, in, rcv, wallet(), wallet())
-
-	// Several wallets, amounts and an ambiguity, so keys land on different slots and nodes.
-	var paid []string
-	for i := range 6 {
-		it := createIntent(t, in, m.testKey, fmt.Sprintf(`{"amount":%d,"currency":"BDT","customerReference":"CL-%d","idempotencyKey":"cl-%d"}`, 100+i, i, i))
-		id := it["id"].(string)
-		simulate(t, in, m.testKey, id, 100+i, fmt.Sprintf("CLUS%06d", i))
-		paid = append(paid, id)
-	}
-	for _, id := range paid {
-		h := rcv.waitHooks(t, 1, 30*time.Second, forIntent(id))[0]
-		if h.event["event"] != "payment.paid" {
-			t.Fatalf("intent %s: %s", id, h.body)
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	t.Cleanup(func() { _ = cc.Close() })
+	keys := pipeline.Keys{Prefix: prefix}
+	perNode := map[string][]string{}
+	for n := 0; n < 6; {
+		acct := wallet()
+		m, err := cc.MasterForKey(context.Background(), keys.WalletTag(pipeline.Wallet{Provider: pipeline.BKash, Account: acct, Environment: pipeline.Sandbox}))
+		if err != nil {
+			t.Fatal(err)
 		}
-		waitStatus(t, in, m.testKey, id, "PAID", 10*time.Second)
+		if node := m.Options().Addr; len(perNode[node]) < 2 {
+			perNode[node] = append(perNode[node], acct)
+			n++
+		}
 	}
-	code, list, _ := call(t, "GET", in.base+"/v1/payments/intents?status=PAID&limit=100", map[string]string{"X-Api-Key": m.testKey}, "")
-	if code != http.StatusOK || list["total"] != float64(len(paid)) {
-		t.Fatalf("listing across wallets on a cluster: %d %v", code, list)
+	var accts []string
+	for _, as := range perNode {
+		accts = append(accts, as...)
 	}
-	// Idempotent replay works on a cluster too.
-	again := createIntent(t, in, m.testKey, `{"amount":100,"currency":"BDT","customerReference":"CL-0","idempotencyKey":"cl-0"}`)
-	if again["id"] != paid[0] {
-		t.Fatalf("idempotency on a cluster: %v != %v", again["id"], paid[0])
+	// Each merchant owns two wallets on different masters; two intents of one amount go to its two
+	// wallets (ingest spreads equal amounts to avoid ambiguity).
+	type paidIntent struct{ id, key string }
+	var paid []paidIntent
+	seen := map[string]bool{}
+	for k := range 3 {
+		m := onboard(t, in, rcv, accts[k], accts[k+3])
+		for j := range 2 {
+			amt := amt(k)
+			it := createIntent(t, in, m.testKey, fmt.Sprintf(`{"amount":%d,"currency":"BDT","customerReference":"CL-%d-%d","idempotencyKey":"cl-%d-%d"}`, amt, k, j, k, j))
+			id := it["id"].(string)
+			seen[it["receiverMsisdn"].(string)] = true
+			paid = append(paid, paidIntent{id, m.testKey})
+		}
+		for j, p := range paid[2*k:] {
+			simulate(t, in, m.testKey, p.id, amt(k), fmt.Sprintf("CLUS%04d%02d", k, j))
+		}
+		code, list, _ := call(t, "GET", in.base+"/v1/payments/intents?limit=100", map[string]string{"X-Api-Key": m.testKey}, "")
+		if code != http.StatusOK || list["total"] != float64(2) {
+			t.Fatalf("listing across wallets on a cluster: %d %v", code, list)
+		}
+		// Idempotent replay works on a cluster too.
+		again := createIntent(t, in, m.testKey, fmt.Sprintf(`{"amount":%d,"currency":"BDT","customerReference":"CL-%d-0","idempotencyKey":"cl-%d-0"}`, amt(k), k, k))
+		if again["id"] != paid[2*k].id {
+			t.Fatalf("idempotency on a cluster: %v != %v", again["id"], paid[2*k].id)
+		}
 	}
+	if len(seen) != 6 || len(perNode) != 3 {
+		t.Fatalf("intents on %d wallets over %d masters, want 6 over 3", len(seen), len(perNode))
+	}
+	for _, p := range paid {
+		h := rcv.waitHooks(t, 1, 30*time.Second, forIntent(p.id))[0]
+		if h.event["event"] != "payment.paid" {
+			t.Fatalf("intent %s: %s", p.id, h.body)
+		}
+		waitStatus(t, in, p.key, p.id, "PAID", 10*time.Second)
+	}
+	t.Logf("cluster: 6 intents on 6 wallets, 2 per master of 3, each paid; listing and idempotent replay per merchant")
 }
+
+func amt(k int) int { return 100 + k }

@@ -2,18 +2,26 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/paystream/paystream/pipeline"
 )
 
 // proc is one paystream role running as its own process.
@@ -86,13 +94,35 @@ type fleet struct {
 	kafka    *proc
 	procs    []*proc
 	ready    map[*proc]string
+	metrics  map[*proc]string // base URL of each process's metrics server
+	ingests  []*proc
+	bases    map[*proc]string // base URL of each ingest's HTTP server
 	in       *instance
 	rcv      *receiver
 	merchant []merchant
+
+	// answers of traffic(): 503s with and without Retry-After, and statuses other than 201, 202
+	// and 503.
+	answers, unavailable, unavailableBare, unexpected, noAnswer atomic.Int64
+}
+
+// answered counts one answer of traffic().
+func (f *fleet) answered(resp *http.Response) {
+	f.answers.Add(1)
+	switch resp.StatusCode {
+	case http.StatusCreated, http.StatusAccepted:
+	case http.StatusServiceUnavailable:
+		f.unavailable.Add(1)
+		if resp.Header.Get("Retry-After") == "" {
+			f.unavailableBare.Add(1)
+		}
+	default:
+		f.unexpected.Add(1)
+	}
 }
 
 func newFleet(t *testing.T, extraEnv ...string) *fleet {
-	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}}
+	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}, metrics: map[*proc]string{}, bases: map[*proc]string{}}
 	admin := "adm_" + randHex(8)
 	dsn := "clickhouse://127.0.0.1:9000/paystream_fleet_" + randHex(4)
 	t.Cleanup(func() { dropDatabase(dsn) })
@@ -132,18 +162,27 @@ func newFleet(t *testing.T, extraEnv ...string) *fleet {
 	return f
 }
 
-// add starts one more process of role (ingest listens on the fleet's HTTP address) with its own
-// metrics port and static group membership id, and waits until it is ready.
+// add starts one more process of role with its own metrics port and static group membership id,
+// and waits until it is ready. The first ingest listens on the fleet's HTTP address (f.base), each
+// further one on its own (f.bases).
 func (f *fleet) add(role string) *proc {
 	f.t.Helper()
 	met := freePort(f.t)
 	name := fmt.Sprintf("%s-%d", role, len(f.procs))
 	env := append(append([]string{}, f.common...), "PAYSTREAM_METRICS_ADDR="+met, "PAYSTREAM_KAFKA_INSTANCE_ID="+name)
+	p := &proc{name: name, args: []string{role}}
 	if role == "ingest" {
-		env = append(env, "PAYSTREAM_HTTP_ADDR="+f.httpAddr)
+		addr := f.httpAddr
+		if len(f.ingests) > 0 {
+			addr = freePort(f.t)
+		}
+		env = append(env, "PAYSTREAM_HTTP_ADDR="+addr)
+		f.ingests = append(f.ingests, p)
+		f.bases[p] = "http://" + addr
 	}
-	p := &proc{name: name, args: []string{role}, env: env}
+	p.env = env
 	f.procs = append(f.procs, p)
+	f.metrics[p] = "http://" + met
 	f.ready[p] = "http://" + met + "/readyz"
 	p.start(f.t)
 	waitHTTP(f.t, f.ready[p], 60*time.Second)
@@ -180,10 +219,12 @@ func (f *fleet) traffic(n int, pause time.Duration) <-chan trafficResult {
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := client.Do(req)
 			if err != nil {
+				f.noAnswer.Add(1)
 				return 0, ""
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
+			f.answered(resp)
 			return resp.StatusCode, string(b)
 		}
 		retry := func(want int, url, key, body string) string {
@@ -233,9 +274,33 @@ func (f *fleet) verify(r trafficResult) string {
 	for i, id := range r.ids {
 		waitStatus(t, f.in, f.merchant[i%len(f.merchant)].testKey, id, "PAID", 90*time.Second)
 	}
+	for _, id := range r.ids {
+		f.rcv.waitHooks(t, 1, 90*time.Second, forIntent(id))
+	}
+	mids := fmt.Sprintf("'%s','%s','%s'", f.merchant[0].id, f.merchant[1].id, f.merchant[2].id)
+	dsn := f.in.dsn
+	want := uint64(n)
+	queries := []string{
+		"SELECT count() FROM intent_status_changes FINAL WHERE merchant_id IN (" + mids + ") AND status = 'PAID'",
+		"SELECT count() FROM intent_status_changes FINAL WHERE merchant_id IN (" + mids + ")",
+		"SELECT count() FROM payments FINAL WHERE merchant_id IN (" + mids + ") AND disposition = 'matched'",
+		"SELECT count() FROM inbound_events FINAL WHERE merchant_id IN (" + mids + ") AND kind = 'intent.created'",
+		"SELECT uniqExact(outcome_id) FROM webhook_attempts FINAL WHERE merchant_id IN (" + mids + ") AND result = 'delivered'",
+	}
+	for _, q := range queries {
+		waitCount(t, dsn, want, 60*time.Second, q)
+	}
+	// Reaching n is not the end: drain (the sentinel: every group committed everything, nothing
+	// pending, twice in a row), then the counts must still be exactly n.
+	f.drain(120 * time.Second)
+	for _, q := range queries {
+		if got := chQuery(t, dsn, q); got != want {
+			t.Errorf("after the drain %q = %d, want %d", q, got, want)
+		}
+	}
 	deliveries := 0
 	for _, id := range r.ids {
-		hs := f.rcv.waitHooks(t, 1, 90*time.Second, forIntent(id))
+		hs := f.rcv.waitHooks(t, 1, 0, forIntent(id))
 		eventIDs := map[string]bool{}
 		for _, h := range hs {
 			eventIDs[h.header.Get("webhook-id")] = true
@@ -245,42 +310,60 @@ func (f *fleet) verify(r trafficResult) string {
 		}
 		deliveries += len(hs)
 	}
-	mids := fmt.Sprintf("'%s','%s','%s'", f.merchant[0].id, f.merchant[1].id, f.merchant[2].id)
-	dsn := f.in.dsn
-	want := uint64(n)
-	waitCount(t, dsn, want, 60*time.Second, "SELECT count() FROM intent_status_changes FINAL WHERE merchant_id IN ("+mids+") AND status = 'PAID'")
-	waitCount(t, dsn, want, 60*time.Second, "SELECT count() FROM intent_status_changes FINAL WHERE merchant_id IN ("+mids+")")
-	waitCount(t, dsn, want, 60*time.Second, "SELECT count() FROM payments FINAL WHERE merchant_id IN ("+mids+") AND disposition = 'matched'")
-	waitCount(t, dsn, want, 60*time.Second, "SELECT count() FROM inbound_events FINAL WHERE merchant_id IN ("+mids+") AND kind = 'intent.created'")
-	waitCount(t, dsn, want, 60*time.Second, "SELECT uniqExact(outcome_id) FROM webhook_attempts FINAL WHERE merchant_id IN ("+mids+") AND result = 'delivered'")
 	dupReports := chQuery(t, dsn, "SELECT count() FROM payments FINAL WHERE merchant_id IN ("+mids+") AND disposition = 'duplicate'")
 	return fmt.Sprintf("%d intents, each PAID exactly once; %d webhook deliveries for %d decisions (one event id each); %d duplicate payment reports from client retries dropped by TrxID dedupe; ClickHouse after FINAL: %d status changes, %d matched payments, %d intents created, no loss, no duplicate",
 		n, deliveries, n, dupReports, n, n, n)
 }
 
-// TestE2ECrashRecovery runs ingest, matcher, webhook sink and audit sink as separate processes
-// against a standalone embedded broker (paystream kafka-dev) and the real Redis and ClickHouse,
-// drives a steady stream of intents and payments, and kill -9s the matcher, then a sink, then
-// ingest, at random moments, restarting each. At the end every accepted intent has exactly one
-// decision, every decision exactly one delivered webhook event id, and ClickHouse neither lost
-// nor duplicated a row (after FINAL).
+// TestE2ECrashRecovery runs two ingests, the matcher, the webhook sink and the audit sink as
+// separate processes against a standalone embedded broker (paystream kafka-dev) and the real Redis
+// and ClickHouse, pays intents at hundreds per second through all four payment surfaces (SMS
+// forwarder, SNS, transaction API, sandbox simulator), and meanwhile SIGKILLs a random role every
+// 1-2.5 s, each at a moment it has work in hand (requests in flight, records uncommitted, audit
+// rows buffered; read just before the kill), restarting it. After a drain (every group committed
+// to the end of every topic, nothing pending, twice in a row) every accepted payment has exactly
+// one decision and one webhook event: none lost, none doubled, exact ClickHouse rows after FINAL.
+// PAYSTREAM_CRASH_PAYMENTS and PAYSTREAM_CRASH_RATE change the load (default 6000 at 300/s).
 func TestE2ECrashRecovery(t *testing.T) {
+	started := time.Now()
 	f := newFleet(t)
-	roles := map[string]*proc{}
-	for _, r := range []string{"ingest", "matcher", "webhooks", "audit"} {
-		roles[r] = f.add(r)
+	var victims []*proc
+	for _, r := range []string{"ingest", "ingest", "matcher", "webhooks", "audit"} {
+		victims = append(victims, f.add(r))
 	}
-	f.onboard()
-	done := f.traffic(90, 40*time.Millisecond)
-	kills := 0
-	for _, r := range []string{"matcher", "webhooks", "audit", "ingest", "matcher", "webhooks", "ingest"} {
-		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
-		roles[r].kill9()
-		kills++
-		time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
-		f.restart(roles[r])
+	ms := f.onboardLoad(4)
+	n, rate := envInt("PAYSTREAM_CRASH_PAYMENTS", 6000), envInt("PAYSTREAM_CRASH_RATE", 300)
+	done := make(chan *loadResult, 1)
+	stop := make(chan struct{})
+	go func() {
+		r := f.load(ms, n, rate, 48)
+		close(stop)
+		done <- r
+	}()
+	kills, passedOver := f.chaos(stop, victims)
+	r := <-done
+	waited := f.drain(120 * time.Second)
+	for _, e := range r.errs {
+		t.Errorf("load: %s", e)
 	}
-	t.Logf("crash test: %d kill -9s; %s", kills, f.verify(<-done))
+	accepted, lost, dupDecisions, dupWebhooks := f.verifyLoad(ms, r)
+	perRole := map[string]int{}
+	for _, k := range kills {
+		perRole[strings.TrimRight(k.proc, "-0123456789")]++
+		t.Logf("kill -9 %s at %v with %s", k.proc, k.at, k.inFlight)
+	}
+	t.Logf("crash test: %d payments offered in %v (%.0f/s) through sms, sns, txn, sim; %d accepted (%d answered duplicate after a crash); "+
+		"%d kill -9s %v (%d passed over: nothing in flight), drained in %v; lost %d, duplicate decisions %d, duplicate webhooks %d; wall %v; answers: %s",
+		n, r.elapsed.Truncate(time.Millisecond), float64(n)/r.elapsed.Seconds(), accepted, r.dupAnswers, len(kills), perRole, passedOver,
+		waited.Truncate(time.Millisecond), lost, dupDecisions, dupWebhooks, time.Since(started).Truncate(time.Second), summarizeStatuses(r.statuses))
+	if accepted != n {
+		t.Errorf("%d of %d payments accepted", accepted, n)
+	}
+	for _, role := range []string{"ingest", "matcher", "webhooks", "audit"} {
+		if perRole[role] == 0 {
+			t.Errorf("no %s was killed with work in hand (kills %v, %d passed over)", role, perRole, passedOver)
+		}
+	}
 }
 
 // TestE2EScaleOut runs three matchers and two of each sink sharing the work, then adds and removes
@@ -353,10 +436,14 @@ func startPrivateRedis(t *testing.T) (addr string, start, stop func()) {
 	return addr, start, stop
 }
 
-// TestE2ERedisDown: Redis disappears while traffic flows and comes back a few seconds later.
-// Meanwhile ingest answers 503 (clients retry), the matcher and the webhook sink stop consuming
-// without committing, and afterwards everything resumes by itself: every intent is paid once,
-// with one webhook event id per decision and exact audit rows.
+// TestE2ERedisDown: Redis disappears while traffic flows and comes back 8 s later. Meanwhile
+// ingest answers 503 with Retry-After (clients retry; measured: a request waits about 3-4 s for
+// its 503, so a shorter outage shows no 503 at all, only slow answers), and the matcher and the webhook
+// sink stop consuming without committing: a payment produced straight to the inbound topic while
+// Redis is down stays uncommitted by the matcher group, whose committed offsets and the webhook
+// group's do not move for the whole outage. Afterwards everything resumes by itself: that payment
+// pays its intent, every intent of the traffic is paid once, with one webhook event id per
+// decision and exact audit rows (after a drain).
 func TestE2ERedisDown(t *testing.T) {
 	addr, startRedis, stopRedis := startPrivateRedis(t)
 	f := newFleet(t, "PAYSTREAM_REDIS_ADDR="+addr)
@@ -364,10 +451,83 @@ func TestE2ERedisDown(t *testing.T) {
 		f.add(r)
 	}
 	f.onboard()
+	probeAcct := wallet()
+	probe := onboard(t, f.in, f.rcv, probeAcct)
+	probeID := createIntent(t, f.in, probe.testKey, `{"amount":777,"currency":"BDT","customerReference":"RD-PROBE"}`)["id"].(string)
+	adm := f.kafkaAdmin()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(f.broker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+
 	done := f.traffic(60, 40*time.Millisecond)
 	time.Sleep(800 * time.Millisecond)
+	before503, beforeAll := f.unavailable.Load(), f.answers.Load()
 	stopRedis()
-	time.Sleep(3 * time.Second)
+	down := time.Now()
+	w := pipeline.Wallet{Provider: pipeline.BKash, Account: probeAcct, Environment: pipeline.Sandbox}
+	ev := &pipeline.Event{
+		ID: uuid.NewString(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSandboxSim, Wallet: w,
+		MerchantID: probe.id, Environment: pipeline.Sandbox, AcceptedAt: time.Now().UTC(),
+		Payment: &pipeline.Payment{Provider: pipeline.BKash, TrxID: "RDPROBE" + strings.ToUpper(randHex(3)), Amount: pipeline.BDT(777), OccurredAt: time.Now().UTC()},
+	}
+	b, err := pipeline.EncodeEvent(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: pipeline.Topics{}.Inbound(), Key: []byte(w.Key()), Value: b}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the matcher group to have the probe payment uncommitted", func() bool {
+		left, _, err := uncommitted(ctx, adm, pipeline.GroupMatcher)
+		return err == nil && left[pipeline.GroupMatcher] > 0
+	})
+	first := committedOffsets(t, adm, pipeline.GroupMatcher, pipeline.GroupWebhooks)
+	time.Sleep(time.Until(down.Add(8 * time.Second))) // the outage lasts 8 s
+	last := committedOffsets(t, adm, pipeline.GroupMatcher, pipeline.GroupWebhooks)
+	left, _, err := uncommitted(ctx, adm, pipeline.GroupMatcher)
+	if err != nil || left[pipeline.GroupMatcher] == 0 {
+		t.Errorf("end of the outage: the matcher group has %d uncommitted records (%v), want the probe payment among them", left[pipeline.GroupMatcher], err)
+	}
+	if !reflect.DeepEqual(first, last) {
+		t.Errorf("offsets committed while Redis was down:\n first %v\n last  %v", first, last)
+	}
+	during503 := f.unavailable.Load() - before503
+	answersDuring := f.answers.Load() - beforeAll
 	startRedis()
-	t.Logf("redis-down test: redis killed for 3 s mid-traffic; %s", f.verify(<-done))
+	summary := f.verify(<-done)
+	waitStatus(t, f.in, probe.testKey, probeID, "PAID", 30*time.Second)
+	if during503 == 0 {
+		t.Error("no request was answered 503 while Redis was down")
+	}
+	if n := f.unavailableBare.Load(); n > 0 {
+		t.Errorf("%d answers 503 without Retry-After", n)
+	}
+	if n := f.noAnswer.Load(); n > 0 {
+		t.Errorf("%d requests got no answer within the client's 5 s", n)
+	}
+	if n := f.unexpected.Load(); n > 0 {
+		t.Errorf("%d answers other than 201, 202 and 503", n)
+	}
+	t.Logf("redis-down test: redis killed for 8 s mid-traffic; %d answers during the outage, %d of them 503 + Retry-After; %d requests unanswered; matcher and webhook groups committed nothing meanwhile (matcher left %d records uncommitted, the probe payment among them, which paid its intent afterwards); %s",
+		answersDuring, during503, f.noAnswer.Load(), left[pipeline.GroupMatcher], summary)
+}
+
+// committedOffsets returns the committed offset of every partition of each group ("group topic/partition").
+func committedOffsets(t *testing.T, adm *kadm.Client, groups ...string) map[string]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out := map[string]int64{}
+	for _, g := range groups {
+		rs, err := adm.FetchOffsets(ctx, g)
+		if err != nil {
+			t.Fatalf("fetching offsets of %s: %v", g, err)
+		}
+		rs.Each(func(o kadm.OffsetResponse) { out[fmt.Sprintf("%s %s/%d", g, o.Topic, o.Partition)] = o.At })
+	}
+	return out
 }

@@ -37,7 +37,7 @@ func scrape(t *testing.T, metricsURL, name string) float64 {
 // queueing, every answer is a documented status, memory stays bounded, and what was accepted is
 // still decided.
 func TestE2EOverloadSheds(t *testing.T) {
-	in := startDev(t, "PAYSTREAM_MAX_INFLIGHT=8")
+	in := startDev(t, "PAYSTREAM_MAX_INFLIGHT=8", "PAYSTREAM_PRODUCE_TIMEOUT=1s")
 	rcv := newReceiver(t)
 	m := onboard(t, in, rcv, wallet())
 	id := createIntent(t, in, m.testKey, `{"amount":100,"currency":"BDT","customerReference":"OVER-1"}`)["id"].(string)
@@ -45,7 +45,9 @@ func TestE2EOverloadSheds(t *testing.T) {
 
 	var statuses sync.Map
 	var total, missingRetryAfter atomic.Int64
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	// Never a hang: every request is answered within a few produce timeouts (1 s), or counts as a
+	// transport error, which fails the test.
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	stop := time.Now().Add(3 * time.Second)
 	var wg sync.WaitGroup
 	for w := range 128 {
@@ -95,10 +97,12 @@ func TestE2EOverloadSheds(t *testing.T) {
 	if shed := scrape(t, in.metrics, "paystream_http_shed_total"); shed == 0 {
 		t.Error("paystream_http_shed_total did not count the shed requests")
 	}
-	// Memory: bounded by the in-flight limit and the producer buffer, not by the offered load.
+	// Memory: bounded by the in-flight limit and the producer buffer, not by the offered load
+	// (about +14 MiB measured; +64 MiB leaves room for noise, and a queue that grows with the
+	// offered load, tens of thousands of requests, breaks it).
 	rss := scrape(t, in.metrics, "process_resident_memory_bytes")
 	t.Logf("overload: resident memory of paystream dev %.0f MiB before, %.0f MiB after", rssBefore/(1<<20), rss/(1<<20))
-	if rss > rssBefore+512<<20 {
+	if rss > rssBefore+64<<20 {
 		t.Errorf("resident memory grew from %.0f MiB to %.0f MiB under overload", rssBefore/(1<<20), rss/(1<<20))
 	}
 	// Nothing accepted is lost: every accepted payment is decided and audited once (as unmatched:
