@@ -314,7 +314,11 @@ func reviewAllowed(action string, now pipeline.Status) *apiError {
 			if now == pipeline.StatusPending {
 				hint = " (to pay a PENDING intent with a payment that matched nothing, attach it)"
 			}
-			return errf(http.StatusConflict, "Intent is %s: only REVIEW_REQUIRED intents can be %sd%s", now, action, hint)
+			done := action + "d" // approved
+			if action == pipeline.ReviewReject {
+				done = "rejected"
+			}
+			return errf(http.StatusConflict, "Intent is %s: only REVIEW_REQUIRED intents can be %s%s", now, done, hint)
 		}
 	}
 	return nil

@@ -141,18 +141,43 @@ func TestE2EReview(t *testing.T) {
 	}
 	waitStatus(t, in, mc.testKey, i1, "PAID", 10*time.Second)
 
-	code, out, _ = call(t, "POST", in.base+"/admin/v1/intents/"+i2+"/reject", admin, `{"operator":"e2e","note":"paid once, for REV-1"}`)
+	// The payment is used: i2, left without a candidate, returns to PENDING (issue 13, finding 8;
+	// this test used to assert that i2 stayed under review), and its own payment can still pay it.
+	pending := rcv.waitHooks(t, 2, 30*time.Second, forIntent(i2))[1]
+	if d := pending.event["data"].(map[string]any); pending.event["event"] != "payment.pending" || d["status"] != "PENDING" || d["reason"] != "candidate_used" {
+		t.Fatalf("release webhook: %s", pending.body)
+	}
+	waitStatus(t, in, mc.testKey, i2, "PENDING", 10*time.Second)
+	if code, m, _ := call(t, "POST", in.base+"/admin/v1/intents/"+i2+"/reject", admin, `{}`); code != http.StatusConflict {
+		t.Fatalf("rejecting a PENDING intent: %d %v", code, m)
+	}
+
+	// A second ambiguity: one intent is rejected by the operator, the other approved.
+	i3 := createIntent(t, in, mc.testKey, `{"amount":800,"currency":"BDT","customerReference":"REV-3"}`)["id"].(string)
+	i4 := createIntent(t, in, mc.testKey, `{"amount":800,"currency":"BDT","customerReference":"REV-4"}`)["id"].(string)
+	trx2 := smsE2ETrx()
+	if code, out, _ := call(t, "POST", fwd, nil, smsE2EForwarder("bKash", smsE2EText(800, trx2, time.Now()))); code != http.StatusAccepted || out["pays"] != true {
+		t.Fatalf("forwarding the second SMS: %d %v", code, out)
+	}
+	for _, id := range []string{i3, i4} {
+		waitStatus(t, in, mc.testKey, id, "REVIEW_REQUIRED", 30*time.Second)
+	}
+	code, out, _ = call(t, "POST", in.base+"/admin/v1/intents/"+i3+"/reject", admin, `{"operator":"e2e","note":"not this order"}`)
 	if code != http.StatusAccepted {
 		t.Fatalf("reject: %d %v", code, out)
 	}
-	rejected := rcv.waitHooks(t, 2, 30*time.Second, forIntent(i2))[1]
+	rejected := rcv.waitHooks(t, 2, 30*time.Second, forIntent(i3))[1]
 	if rejected.event["event"] != "payment.rejected" || rejected.event["data"].(map[string]any)["status"] != "REJECTED" {
 		t.Fatalf("rejection webhook: %s", rejected.body)
 	}
-	waitStatus(t, in, mc.testKey, i2, "REJECTED", 10*time.Second)
+	waitStatus(t, in, mc.testKey, i3, "REJECTED", 10*time.Second)
+	if code, out, _ := call(t, "POST", in.base+"/admin/v1/intents/"+i4+"/approve", admin, fmt.Sprintf(`{"trxId":%q,"operator":"e2e"}`, trx2)); code != http.StatusAccepted {
+		t.Fatalf("approve i4: %d %v", code, out)
+	}
+	waitStatus(t, in, mc.testKey, i4, "PAID", 10*time.Second)
 
 	// Decided intents are no longer under review, and cannot be decided again.
-	if code, m, _ := call(t, "POST", in.base+"/admin/v1/intents/"+i2+"/approve", admin, `{}`); code != http.StatusConflict {
+	if code, m, _ := call(t, "POST", in.base+"/admin/v1/intents/"+i3+"/approve", admin, `{}`); code != http.StatusConflict {
 		t.Fatalf("approving a REJECTED intent: %d %v", code, m)
 	}
 	if code, q, _ := call(t, "GET", in.base+"/admin/v1/merchants/"+mc.id+"/review", admin, ""); code != 200 || q["total"] != float64(0) {
