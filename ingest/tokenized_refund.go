@@ -17,8 +17,8 @@ import (
 // refundReq is POST /admin/v1/intents/{id}/refund's body; every field is optional.
 type refundReq struct {
 	Amount   json.RawMessage `json:"amount"` // parseAmount's rule with paisa; absent or null: what is left to refund
-	Reason   string       `json:"reason"`
-	Operator string       `json:"operator"`
+	Reason   string          `json:"reason"`
+	Operator string          `json:"operator"`
 }
 
 // refundView is the answer: the refund bKash made and what is left.
