@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/paystream/paystream/pipeline"
 )
@@ -105,15 +104,20 @@ type amountSurface struct {
 	paisa    bool
 	messages map[string]string // problem → the message this surface must give
 	send     func(t *testing.T, lit string) (value pipeline.Money, message string)
+	// absent, if set, is what this surface makes of an amount left out or null (an optional
+	// amount with a default), instead of "missing".
+	absent *amountWant
 }
 
 // TestAdversarialAmountRule: every surface that takes an amount from a client (native create, the
-// native sandbox simulator, bdQuickPay create and simulate, the transaction API) gives every form
+// native sandbox simulator, bdQuickPay create and simulate, the transaction API, the admin refund
+// of a bKash tokenized payment) gives every form
 // of amountForms the same verdict, each refusal with the honest reason in the surface's own shape.
 // Before issue 13 native create refused 5e2 and 1e3 (accepted elsewhere), told 1000000000 "must be
 // a positive number", and answered wrong-type messages ("amount must be a string" for true).
 func TestAdversarialAmountRule(t *testing.T) {
-	f := newFixture(t, 5*time.Second)
+	tf := newTokFixture(t) // the refund needs bKash tokenized payments (the simulator)
+	f := tf.fixture
 	pub := recordEvents(f)
 	nativeKey, _ := f.onboard(t)
 	bm := f.onboardBQP(t)
@@ -224,12 +228,30 @@ func TestAdversarialAmountRule(t *testing.T) {
 			return 0, fmt.Sprint(msgs[0])
 		}},
 	}
+	// The refund (admin API) takes paisa; left out or null it refunds what is left, which is the
+	// whole payment here: each form is sent for a fresh payment of the maximum amount, so any amount
+	// the rule accepts is really refunded and the answer says how much.
+	maxPaid := ok(pipeline.MaxMoney)
+	refundMsgs := nativeMsgs("amount must have at most 2 decimal places")
+	refundMsgs["missing"] = "amount must be a number of BDT, such as 500; leave it out to refund what is left" // a blank string
+	surfaces = append(surfaces, amountSurface{name: "tokenized refund", paisa: true, absent: &maxPaid,
+		messages: refundMsgs,
+		send: func(t *testing.T, lit string) (pipeline.Money, string) {
+			id, pid := tf.intent(t, int(pipeline.MaxMoney/100))
+			tf.customer(t, pid, "approve", "01711111111", "https://shop.test/success")
+			code, m, _ := f.do("POST", "/admin/v1/intents/"+id+"/refund", map[string]string{"Authorization": "Bearer " + f.admin},
+				`{`+strings.TrimSuffix(field(lit), ",")+`}`)
+			return native(t, code, m, 200, m["amount"])
+		}})
 	for _, s := range surfaces {
 		t.Run(s.name, func(t *testing.T) {
 			for _, form := range amountForms() {
 				want := form.whole
 				if s.paisa && form.paisa != nil {
 					want = *form.paisa
+				}
+				if s.absent != nil && (form.lit == "" || form.lit == "null") {
+					want = *s.absent
 				}
 				got, msg := s.send(t, form.lit)
 				switch {

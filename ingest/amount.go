@@ -41,7 +41,8 @@ var (
 )
 
 // parseAmount is paystream's one rule for an amount a client sends, used by native create, the
-// native sandbox simulator, bdQuickPay create and simulate, and the transaction API:
+// native sandbox simulator, bdQuickPay create and simulate, the transaction API, and the admin
+// refund of a bKash tokenized payment (paisa allowed; left out, it refunds what is left):
 //
 //   - raw is a JSON number in any JSON spelling (500, 500.0, 5e2, 5.5E+1, 0.5e3), or a JSON string
 //     holding a plain decimal ("500", " 500.50 ", "00500": Laravel's "numeric", which seed 001

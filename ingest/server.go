@@ -130,6 +130,7 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	r := router.New()
 	s.rtr = r
 	r.RedirectTrailingSlash = false
+	r.SaveMatchedRoutePath = true // logPath: logs name the route, never a path holding a device token
 	r.HandleMethodNotAllowed = true
 	route := func(method, path, name string, h fasthttp.RequestHandler) { // name: the metrics label
 		r.Handle(method, path, s.instrument(name, h))
@@ -159,7 +160,7 @@ func (s *Server) routes() fasthttp.RequestHandler {
 		writeError(ctx, errf(http.StatusMethodNotAllowed, "Method %s is not allowed on %s", ctx.Method(), ctx.Path()))
 	})
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
-		s.log.Error("handler panic", "path", string(ctx.Path()), "panic", fmt.Sprint(v), "request_id", requestID(ctx))
+		s.log.Error("handler panic", "route", logPath(ctx), "panic", redactLog(fmt.Sprint(v)), "request_id", requestID(ctx))
 		s.m.panics.Inc()
 		writeError(ctx, errUnavailable)
 	}
@@ -187,11 +188,14 @@ func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.Re
 		select {
 		case s.sem <- struct{}{}:
 			s.m.inflight.Inc()
-			if s.admit(ctx) {
-				h(ctx)
-			}
-			<-s.sem
-			s.m.inflight.Dec()
+			func() {
+				// Released even when h panics (the router's PanicHandler answers it): a panic
+				// must not keep an in-flight slot for good.
+				defer func() { <-s.sem; s.m.inflight.Dec() }()
+				if s.admit(ctx) {
+					h(ctx)
+				}
+			}()
 		default:
 			s.m.shed.Inc()
 			writeError(ctx, errBusy)
@@ -320,7 +324,10 @@ func (s *Server) Close() {
 
 type slogAdapter struct{ l *slog.Logger }
 
-func (a slogAdapter) Printf(format string, args ...any) { a.l.Debug(fmt.Sprintf(format, args...)) }
+// Printf logs fasthttp's messages, whose errors may quote the raw request (redactLog).
+func (a slogAdapter) Printf(format string, args ...any) {
+	a.l.Debug(redactLog(fmt.Sprintf(format, args...)))
+}
 
 type metrics struct {
 	requests    *prometheus.CounterVec

@@ -16,9 +16,9 @@ import (
 
 // refundReq is POST /admin/v1/intents/{id}/refund's body; every field is optional.
 type refundReq struct {
-	Amount   *json.Number `json:"amount"` // default: what is left to refund
-	Reason   string       `json:"reason"`
-	Operator string       `json:"operator"`
+	Amount   json.RawMessage `json:"amount"` // parseAmount's rule with paisa; absent or null: what is left to refund
+	Reason   string          `json:"reason"`
+	Operator string          `json:"operator"`
 }
 
 // refundView is the answer: the refund bKash made and what is left.
@@ -55,6 +55,22 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 	if body := ctx.PostBody(); len(body) > 0 {
 		if ae := decodeJSON(body, &req); ae != nil {
 			writeError(ctx, ae)
+			return
+		}
+	}
+	// The amount follows paystream's one amount rule (parseAmount), with paisa: a JSON number in
+	// any spelling or a string holding a plain decimal, > 0, <= 100000000, at most 2 decimals. It
+	// is checked before anything is looked up, so a bad amount is a 400 whatever the intent.
+	var amt pipeline.Money
+	hasAmount := len(req.Amount) > 0 && string(req.Amount) != "null"
+	if hasAmount {
+		var p amountProblem
+		if amt, p = parseAmount(req.Amount, withPaisa); p == amountMissing {
+			// A blank amount is not "refund everything": money leaves only as asked.
+			writeError(ctx, errf(http.StatusBadRequest, "amount must be a number of BDT, such as 500; leave it out to refund what is left"))
+			return
+		} else if p != amountOK {
+			writeError(ctx, nativeAmountError(p, withPaisa))
 			return
 		}
 	}
@@ -106,12 +122,8 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	left := rec.Paid - rec.Refunded
-	amt := left
-	if req.Amount != nil {
-		if amt, err = pipeline.ParseMoney(req.Amount.String()); err != nil || amt <= 0 {
-			writeError(ctx, errf(http.StatusBadRequest, "amount must be a positive number of BDT with at most two decimals"))
-			return
-		}
+	if !hasAmount {
+		amt = left
 	}
 	if left <= 0 {
 		writeError(ctx, errf(http.StatusConflict, "The payment of intent %s is already fully refunded", id))
