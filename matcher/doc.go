@@ -39,7 +39,8 @@
 // set of p (state.Store.AddDeadline). Between batches, at most every Config.ExpiryInterval, the
 // matcher expires the due deadlines of the partitions it owns: decide, apply under the marker
 // "expire:<intent id>", produce, and only then remove the deadline (a crash in between re-emits the
-// stored outcome). Expiry follows each partition's progress: while a partition has a backlog, only
+// stored outcome). A review released back to PENDING gets its deadline registered again by the run
+// that applies or replays the release (reopened in expiry.go). Expiry follows each partition's progress: while a partition has a backlog, only
 // deadlines older than the last decided record (by its Kafka timestamp) expire, so a payment that
 // ingest accepted before an intent's deadline is always decided before that intent can expire.
 //
