@@ -19,7 +19,8 @@
 // the operator's name is not put in outcomes because Outcome.Reason reaches merchants);
 // decide_balance.go for the balance chain of forwarded SMS (a gap is an OutcomeBalanceGap, a
 // paying SMS below the chain goes to review with ReasonBalanceMismatch, an SMS older than the
-// chain's head is not compared).
+// chain's head must fit the chain's base or one of its holes, else a paying one goes to review
+// with ReasonBalanceOutOfOrder).
 //
 // A claim, operator decision or SMS that changes nothing (a race with another decision, a repeat)
 // is still applied as an empty marker, so that a replay repeats the decision instead of deciding
