@@ -185,6 +185,7 @@ plan:
 	}
 	var recs []*kgo.Record
 	var again []*pending
+	var reopen []state.Deadline // intents returned to PENDING: their deadlines (see reopened)
 	broken := map[string]bool{} // wallets with a conflict in this run: their later events are decided again
 	for _, st := range steps {
 		it, kind := st.it, string(st.it.ev.Kind)
@@ -200,6 +201,7 @@ plan:
 		case st.replay != nil:
 			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
 			recs = append(recs, m.outcomeRecords(st.replay)...)
+			reopen = append(reopen, reopenedIn(st.replay)...)
 			continue
 		}
 		wk := it.ev.Wallet.Key()
@@ -229,9 +231,14 @@ plan:
 		recs = append(recs, m.outcomeRecords(res.Outcomes)...)
 		if res.Replayed {
 			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
+			reopen = append(reopen, reopenedIn(res.Outcomes)...)
 			continue
 		}
+		reopen = append(reopen, reopened(it.ev.Wallet, &st.d)...)
 		m.finish(ctx, it.ev, &st.d, now)
+	}
+	if err := m.st.AddDeadlines(ctx, partition, reopen); err != nil {
+		return nil, nil, err
 	}
 	rest := make([]*pending, 0, len(again)+len(items)-cut+len(after))
 	rest = append(rest, again...)

@@ -197,7 +197,8 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 //   - Review transitions carry the payment's TrxID and Reason and no MatchType. An intent already
 //     REVIEW_REQUIRED that a payment concerns is not changed again: the payment is linked to it
 //     (a review candidate, state.ReviewCandidatesKey) and the payment outcome names it.
-//   - A payment whose SMS balance is lower than the chain allows (ReasonBalanceMismatch) goes to
+//   - A payment whose SMS balance is lower than the chain allows (ReasonBalanceMismatch), or whose
+//     SMS is older than the chain's head and fits nowhere in it (ReasonBalanceOutOfOrder), goes to
 //     review instead of paying or staying unmatched.
 func Decide(ev *pipeline.Event, snap Snapshot, now time.Time) Decision {
 	x := &decider{ev: ev, now: now, snap: snap}
@@ -246,7 +247,8 @@ type decider struct {
 	// operator decision uses. Outcomes and transitions carry a copy.
 	pay *pipeline.Payment
 	// suspect is set by the balance chain: the paying SMS reports a lower balance than the chain
-	// allows (ReasonBalanceMismatch), or none where one is expected (ReasonBalanceMissing), so the
+	// allows (ReasonBalanceMismatch), none where one is expected (ReasonBalanceMissing), or is older
+	// than the chain's head and fits nowhere in it (ReasonBalanceOutOfOrder), so the
 	// payment goes to review with that reason instead of paying.
 	suspect    string
 	suspectHit bool // a payment was sent to review because of suspect

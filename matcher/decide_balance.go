@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
@@ -22,11 +23,19 @@ import (
 // them in the payer's Ref) would escape the chain.
 //
 // Time and order: an SMS's time is SMS.ReceivedAt (the phone's receipt time), else the payment's
-// OccurredAt, else when ingest accepted it. Forwarders retry and reorder, so an SMS older than the
-// head is not compared and leaves the head alone (IgnoreSMSOutOfOrder): no false gap. An SMS of
-// the same time as the head is compared, and when it does not follow from the head but the head
-// follows from it (the two arrived in the other order) nothing changes. The head's own SMS again
-// (same TrxID, or same time, balance and change) is IgnoreSMSRepeated.
+// OccurredAt, else when ingest accepted it. An SMS of the same time as the head is compared, and
+// when it does not follow from the head but the head follows from it (the two arrived in the other
+// order) nothing changes. The head's own SMS again (same TrxID, or same time, balance and change) is
+// IgnoreSMSRepeated. Forwarders retry and reorder, so an SMS older than the head is not compared
+// with the head but placed in the chain (backfill): the head keeps the balance before the chain's
+// oldest SMS (BalanceHead.BasePaisa, BaseAt) and the chain's unexplained stretches (Holes: one per
+// gap, and per balance-only SMS that changed the balance). An older SMS fits when its balance is
+// the base (a backlog forwarded newest first extends the chain back) or when it starts or ends a
+// hole (an SMS forwarded after later ones fills the gap they left); then the base or the hole moves
+// and the head's balance does not. One that fits nowhere changes nothing (IgnoreSMSOutOfOrder),
+// and if it pays, its payment goes to review (ReasonBalanceOutOfOrder): the phone's stamps are the
+// sender's word, so a forged SMS stamped in the past must not escape the check an in-order one
+// gets.
 //
 // A mismatch is a gap, "a possible missed SMS": the new SMS becomes the head anyway (a chain that
 // stayed on the old balance would flag every later SMS), a BalanceGapOutcome is emitted and the
@@ -108,6 +117,7 @@ func (x *decider) balance() {
 	}
 	h := x.snap.Balance
 	if h == nil {
+		next.BasePaisa, next.BaseAt, next.HasBase = before(next), next.At, true
 		x.d.Balance = next
 		return
 	}
@@ -117,10 +127,15 @@ func (x *decider) balance() {
 		return
 	}
 	if next.At.Before(h.At) {
-		x.ignoreSMS(IgnoreSMSOutOfOrder)
+		x.backfill(h, next, dir, fee)
 		return
 	}
+	next.BasePaisa, next.BaseAt, next.HasBase = baseOf(h)
+	next.Holes = h.Holes
 	if !next.HasDelta {
+		if next.Balance != h.Balance {
+			next.Holes = withHole(h.Holes, state.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: int64(next.Balance)})
+		}
 		x.d.Balance = next
 		return
 	}
@@ -133,6 +148,7 @@ func (x *decider) balance() {
 		x.ignoreSMS(IgnoreSMSOutOfOrder) // the head follows from this SMS: they arrived in the other order
 		return
 	}
+	next.Holes = withHole(h.Holes, state.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: before(next)})
 	x.d.Balance = next
 	x.d.Gap = &state.BalanceGap{
 		EventID: ev.ID, MerchantID: ev.MerchantID, Wallet: ev.Wallet, Direction: dir, Amount: amount,
@@ -143,6 +159,87 @@ func (x *decider) balance() {
 	if ev.Kind == pipeline.KindPaymentReported && dir == directionCredit && actual < expected {
 		x.suspect = ReasonBalanceMismatch
 	}
+}
+
+// backfill links an SMS older than the head h (forwarded late) to the chain, or refuses it. It
+// fits when its balance is the chain's base (BasePaisa) and it is not newer than BaseAt (it extends the chain
+// back: the base becomes the balance before it), or when it lies in a hole and starts at the hole's
+// From or ends at its To (the hole shrinks, and is gone once From and To meet). A fitting SMS
+// changes the head's base or Holes, never its balance. An SMS that does not fit is not compared
+// (IgnoreSMSOutOfOrder); if it pays, its payment goes to review (ReasonBalanceOutOfOrder): a
+// forger who stamps an SMS in the past must still name a balance the chain can place.
+func (x *decider) backfill(h, next *state.BalanceHead, dir string, fee int64) {
+	if next.HasDelta {
+		after := int64(next.Balance)
+		befores := []int64{before(next)}
+		if dir == directionCredit && fee > 0 {
+			befores = append(befores, befores[0]+fee) // the fee charged on receipt
+		}
+		base, baseAt, _ := baseOf(h)
+		if after == base && !next.At.After(baseAt) {
+			nh := *h
+			nh.BasePaisa, nh.BaseAt, nh.HasBase = befores[0], next.At, true
+			x.d.Balance = &nh
+			return
+		}
+		for i, hole := range h.Holes {
+			if next.At.Before(hole.FromAt) || next.At.After(hole.ToAt) {
+				continue
+			}
+			switch {
+			case slices.Contains(befores, hole.FromPaisa):
+				hole.FromPaisa, hole.FromAt = after, next.At
+			case after == hole.ToPaisa:
+				hole.ToPaisa, hole.ToAt = befores[0], next.At
+			default:
+				continue
+			}
+			nh := *h
+			nh.Holes = slices.Clone(h.Holes)
+			if hole.FromPaisa == hole.ToPaisa {
+				nh.Holes = slices.Delete(nh.Holes, i, i+1)
+			} else {
+				nh.Holes[i] = hole
+			}
+			if len(nh.Holes) == 0 {
+				nh.Holes = nil
+			}
+			x.d.Balance = &nh
+			return
+		}
+	}
+	if x.ev.Kind == pipeline.KindPaymentReported && x.ev.Payment != nil {
+		x.suspect = ReasonBalanceOutOfOrder
+		return
+	}
+	x.ignoreSMS(IgnoreSMSOutOfOrder)
+}
+
+// before returns the balance (paisa) before the SMS of head h (its balance less its change, or its
+// balance when it states no change).
+func before(h *state.BalanceHead) int64 {
+	if h.HasDelta {
+		return int64(h.Balance) - h.DeltaPaisa
+	}
+	return int64(h.Balance)
+}
+
+// baseOf returns h's BasePaisa and BaseAt, or, for a head stored without them, the balance before h's
+// own SMS at its time.
+func baseOf(h *state.BalanceHead) (int64, time.Time, bool) {
+	if h.HasBase {
+		return h.BasePaisa, h.BaseAt, true
+	}
+	return before(h), h.At, true
+}
+
+// withHole returns holes with hole added, keeping the newest state.MaxBalanceHoles (a copy).
+func withHole(holes []state.BalanceHole, hole state.BalanceHole) []state.BalanceHole {
+	out := append(slices.Clone(holes), hole)
+	if n := len(out) - state.MaxBalanceHoles; n > 0 {
+		out = out[n:]
+	}
+	return out
 }
 
 // balanceExpected reports whether the SMS of a payment on wallet w must carry a balance: its

@@ -35,8 +35,8 @@ import (
 // A claim changes nothing (Decision.Ignored) when the intent is unknown or final, when its TrxID
 // already paid an intent, when the payment is no longer kept, or when it repeats.
 //
-// A claim never pays from a payment kept in review with ReasonBalanceMismatch (the SMS may be
-// forged): it links it to the intent for an operator instead. Claims produce intent outcomes only;
+// A claim never pays from a payment kept in review with ReasonBalanceMismatch, ReasonBalanceMissing
+// or ReasonBalanceOutOfOrder (the SMS may be forged): it links it to the intent for an operator instead. Claims produce intent outcomes only;
 // the payment's own outcome was emitted when it was reported (the audit's payments table has one
 // row per payment), and a later match shows as an intent_status_changes row with rule claim.
 
@@ -137,7 +137,7 @@ func (x *decider) claim() {
 	pay := p.Payment
 	x.pay = &pay
 	reason := x.claimVerdict(r, c.SenderMsisdn, &pay, p.At(), p.AcceptedAt)
-	if reason == "" && p.Disposition == pipeline.DispositionReview && (p.Reason == ReasonBalanceMismatch || p.Reason == ReasonBalanceMissing) {
+	if reason == "" && p.Disposition == pipeline.DispositionReview && (p.Reason == ReasonBalanceMismatch || p.Reason == ReasonBalanceMissing || p.Reason == ReasonBalanceOutOfOrder) {
 		reason = p.Reason
 	}
 	if reason != "" {

@@ -356,12 +356,18 @@ func TestDecideBalanceChain(t *testing.T) {
 			"rule:claim disp:review change:x:REVIEW_REQUIRED/balance_mismatch/ payment:review/balance_mismatch/x kept:ev-pay:review/balance_mismatch/x drop:TRX1 seen:TRX1 head:1200 gap:150000/120000/true"},
 		{"payment SMS higher: paid, gap raised", paySMS(500, "", 2500), Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)},
 			"rule:amount_window disp:matched change:x:PAID//AUTO_MATCH payment:matched//x seen:TRX1 head:2500 gap:150000/250000/false"},
-		{"payment SMS older than the head: paid, not compared", func() *pipeline.Event {
+		{"payment SMS older than the head, fitting nowhere in the chain: review", func() *pipeline.Event {
 			ev := paySMS(500, "", 1)
 			ev.SMS.ReceivedAt = base.Add(-time.Hour)
 			return ev
 		}(), Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)},
-			"rule:amount_window disp:matched change:x:PAID//AUTO_MATCH payment:matched//x seen:TRX1"},
+			"rule:amount_window disp:review change:x:REVIEW_REQUIRED/balance_out_of_order/ payment:review/balance_out_of_order/x kept:ev-pay:review/balance_out_of_order/x seen:TRX1"},
+		{"payment SMS older than the head, just before it: paid, the chain extended back", func() *pipeline.Event {
+			ev := paySMS(500, "", 900)
+			ev.SMS.ReceivedAt = base.Add(-time.Hour)
+			return ev
+		}(), Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)},
+			"rule:amount_window disp:matched change:x:PAID//AUTO_MATCH payment:matched//x seen:TRX1 head:1000"},
 		{"duplicate payment SMS still moves the chain", paySMS(500, "", 1500), Snapshot{TrxSeenBy: "ev-sns", Balance: head(1000, 0, 100)},
 			"rule:dedupe disp:duplicate payment:duplicate// head:1500"},
 	}

@@ -19,7 +19,8 @@
 // the operator's name is not put in outcomes because Outcome.Reason reaches merchants);
 // decide_balance.go for the balance chain of forwarded SMS (a gap is an OutcomeBalanceGap, a
 // paying SMS below the chain goes to review with ReasonBalanceMismatch, an SMS older than the
-// chain's head is not compared).
+// chain's head must fit the chain's base or one of its holes, else a paying one goes to review
+// with ReasonBalanceOutOfOrder).
 //
 // A claim, operator decision or SMS that changes nothing (a race with another decision, a repeat)
 // is still applied as an empty marker, so that a replay repeats the decision instead of deciding
@@ -39,7 +40,8 @@
 // set of p (state.Store.AddDeadline). Between batches, at most every Config.ExpiryInterval, the
 // matcher expires the due deadlines of the partitions it owns: decide, apply under the marker
 // "expire:<intent id>", produce, and only then remove the deadline (a crash in between re-emits the
-// stored outcome). Expiry follows each partition's progress: while a partition has a backlog, only
+// stored outcome). A review released back to PENDING gets its deadline registered again by the run
+// that applies or replays the release (reopened in expiry.go). Expiry follows each partition's progress: while a partition has a backlog, only
 // deadlines older than the last decided record (by its Kafka timestamp) expire, so a payment that
 // ingest accepted before an intent's deadline is always decided before that intent can expire.
 //

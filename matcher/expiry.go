@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,8 @@ import (
 // event processing in this process.
 func (m *Matcher) idle(ctx context.Context) error {
 	now := m.now()
-	if !m.lastExpiry.IsZero() && now.Sub(m.lastExpiry) < m.cfg.ExpiryInterval {
+	// A clock stepped back (since < 0) does not stall expiry until it catches up.
+	if since := now.Sub(m.lastExpiry); !m.lastExpiry.IsZero() && since >= 0 && since < m.cfg.ExpiryInterval {
 		return nil
 	}
 	m.lastExpiry = now
@@ -159,4 +161,42 @@ func (m *Matcher) expireOne(ctx context.Context, d state.Deadline) (out []json.R
 		return nil // gone: nothing to expire
 	})
 	return out, keep, err
+}
+
+// Reopened intents. An intent under review has no deadline once an expiry tick has seen it (a
+// REVIEW_REQUIRED intent's deadline is removed when due: expiry is a no-op for it), and a tick of a
+// matcher whose clock runs ahead, or before a clock step back, removes it before the intent's
+// ExpiresAt. A review the matcher releases back to PENDING (release, ReasonCandidateUsed) therefore
+// gets its deadline registered again, idempotently, by every run that applies or replays the
+// release: the run's state.Store.AddDeadlines comes before its outcomes are produced and its offsets
+// committed, so a crash in between replays the event, whose stored outcomes name the intent again.
+
+// reopened returns the deadlines of the intents d returns to PENDING on wallet w.
+func reopened(w pipeline.Wallet, d *Decision) []state.Deadline {
+	var out []state.Deadline
+	for _, t := range d.Transitions {
+		if t.To == pipeline.StatusPending {
+			out = append(out, state.Deadline{Wallet: w, IntentID: t.IntentID, At: t.ExpiresAt})
+		}
+	}
+	return out
+}
+
+var pendingStatus = []byte(`"` + string(pipeline.StatusPending) + `"`)
+
+// reopenedIn returns the deadlines of the intents that the stored outcomes of a replayed event
+// return to PENDING (what reopened returned when the event was applied).
+func reopenedIn(out []json.RawMessage) []state.Deadline {
+	var ds []state.Deadline
+	for _, raw := range out {
+		if !bytes.Contains(raw, pendingStatus) {
+			continue // the common case: no intent went back to PENDING
+		}
+		o, err := pipeline.DecodeOutcome(raw)
+		if err != nil || o.Type != pipeline.OutcomeIntentStatus || o.Status != pipeline.StatusPending || o.Intent == nil {
+			continue
+		}
+		ds = append(ds, state.Deadline{Wallet: o.Wallet, IntentID: o.Intent.ID, At: o.Intent.ExpiresAt})
+	}
+	return ds
 }

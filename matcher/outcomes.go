@@ -36,6 +36,11 @@ const (
 	// (its provider's always do, or the wallet has a balance chain): a forged or mangled SMS may
 	// omit it to escape the chain, so an operator decides.
 	ReasonBalanceMissing = "balance_missing"
+	// ReasonBalanceOutOfOrder: the paying SMS is older than the wallet's newest SMS (forwarded late,
+	// or stamped in the past) and its balance fits nowhere in the chain known so far: neither just
+	// before its oldest SMS nor at either end of a gap. It may be genuine (an SMS between two whose
+	// order is unknown) or forged; an operator compares it with the wallet's statement.
+	ReasonBalanceOutOfOrder = "balance_out_of_order"
 	// ReasonPaidAfterExpiry is the Reason of an EXPIRED intent's change to PAID: a payment made
 	// before the deadline and reported within the late-payment grace, or an operator's attach. The
 	// merchant, told payment.expired before, gets payment.paid (bdQuickPay: payment.completed)

@@ -60,7 +60,8 @@ func (r *PaymentRecord) At() time.Time {
 // deletes the intent's review candidates (ReviewCandidatesKey), and so does a transition to a final
 // status; a kept payment in review is added to the candidates of each of its IntentIDs. A
 // transition to PENDING (only from REVIEW_REQUIRED: a review whose candidate paid another intent)
-// puts the intent back in its open-by-amount index; a transition to EXPIRED adds it to
+// puts the intent back in its open-by-amount index (its deadline, in another slot, is the
+// caller's: AddDeadlines); a transition to EXPIRED adds it to
 // ExpiredByAmountKey (the late-payment grace), one out of EXPIRED removes it.
 type Change struct {
 	Wallet  pipeline.Wallet

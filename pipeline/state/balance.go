@@ -25,6 +25,29 @@ type BalanceHead struct {
 	DeltaPaisa int64  `json:"deltaPaisa"`
 	HasDelta   bool   `json:"hasDelta"`
 	TrxID      string `json:"trxId,omitempty"`
+	// Base is the balance before the oldest SMS of the chain (at BaseAt): the chain is known from
+	// BaseAt up to the head, except for its Holes. An SMS forwarded late, older than BaseAt, links to
+	// the chain only if its balance is BasePaisa. Valid when HasBase (heads stored before these fields
+	// existed have none: the matcher derives it from the head itself).
+	// (Paisa, not pipeline.Money: a balance may be 0, and a forged SMS may make it negative.)
+	BasePaisa int64     `json:"basePaisa,omitempty"`
+	BaseAt    time.Time `json:"baseAt,omitzero"`
+	HasBase   bool      `json:"hasBase,omitempty"`
+	// Holes are the stretches of the chain no SMS explains yet (its gaps), oldest first, at most
+	// MaxBalanceHoles: an SMS forwarded late may fill one from either end.
+	Holes []BalanceHole `json:"holes,omitempty"`
+}
+
+// MaxBalanceHoles bounds the holes a balance head keeps (the newest ones).
+const MaxBalanceHoles = 16
+
+// BalanceHole is an unexplained stretch of a balance chain: the balance was FromPaisa after the SMS
+// at FromAt and ToPaisa before the SMS at ToAt, and no SMS in between is known.
+type BalanceHole struct {
+	FromAt    time.Time `json:"fromAt"`
+	FromPaisa int64     `json:"fromPaisa"`
+	ToAt      time.Time `json:"toAt"`
+	ToPaisa   int64     `json:"toPaisa"`
 }
 
 // BalanceGap is a break of a wallet's balance chain (pipeline.BalanceGap, the vocabulary the

@@ -29,6 +29,24 @@ func (s *Store) AddDeadline(ctx context.Context, partition int32, w pipeline.Wal
 	return nil
 }
 
+// AddDeadlines adds (or keeps) the deadlines ds (Wallet, IntentID, At) to the partition's
+// deadlines: the matcher's way to register again the expiry of an intent that returned to PENDING
+// (a review released after an expiry tick removed its deadline). Idempotent (a ZADD of the same
+// member and score); one round trip, none for an empty ds.
+func (s *Store) AddDeadlines(ctx context.Context, partition int32, ds []Deadline) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	zs := make([]redis.Z, len(ds))
+	for i, d := range ds {
+		zs[i] = redis.Z{Score: float64(msCeil(d.At)), Member: deadlineMember(d.Wallet, d.IntentID)}
+	}
+	if err := s.rdb.ZAdd(ctx, s.keys.Deadlines(partition), zs...).Err(); err != nil {
+		return fmt.Errorf("adding %d deadlines of partition %d: %w", len(ds), partition, err)
+	}
+	return nil
+}
+
 // DueDeadlines returns at most limit (default 500 when <= 0) deadlines of the partition that are
 // due at now, earliest first. Malformed entries (which this package never writes) are removed and not returned. It
 // blocks for one round trip (two when it removes malformed entries).
