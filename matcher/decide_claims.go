@@ -88,21 +88,31 @@ func (x *decider) byClaims(all []*state.IntentRecord, at time.Time) bool {
 			}
 		}
 	}
-	switch len(live) {
-	case 0:
+	if len(live) == 0 {
 		return false
+	}
+	// A claim is the payer's word: only the claimed intents of the payment's amount can be its
+	// intent. Claims of other amounts never move their intents (they stay payable by their own
+	// payments); with none of the amount the payment is held for review with all of them.
+	exact := live
+	if len(live) > 1 {
+		exact = withAmount(live, x.ev.Payment.Amount)
+	}
+	switch len(exact) {
+	case 0:
+		x.hold(live, pipeline.RuleClaim, pipeline.ReasonAmountMismatch)
 	case 1:
-		r := live[0]
+		r := exact[0]
 		switch reason := x.claimVerdict(r, sender[r.ID], x.ev.Payment, at, x.ev.AcceptedAt); reason {
 		case "":
 			x.payIntent(r, pipeline.RuleClaim, pipeline.MatchClaim)
 		case pipeline.ReasonAmountMismatch:
-			x.hold(live, pipeline.RuleClaim, reason) // a claim is the payer's word: the intent stays payable
+			x.hold(exact, pipeline.RuleClaim, reason)
 		default:
-			x.review(live, pipeline.RuleClaim, reason)
+			x.review(exact, pipeline.RuleClaim, reason)
 		}
 	default:
-		x.review(live, pipeline.RuleClaim, pipeline.ReasonAmbiguous)
+		x.review(exact, pipeline.RuleClaim, pipeline.ReasonAmbiguous)
 	}
 	return true
 }
