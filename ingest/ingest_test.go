@@ -19,6 +19,7 @@ import (
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/state"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // These component tests run the ingest handlers in memory (no socket) against the real Redis and a
@@ -26,11 +27,12 @@ import (
 
 func redisClient(t testing.TB) redis.UniversalClient {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	addr := testenv.RedisAddr(t) // skips without Redis (fails under PAYSTREAM_TEST_SERVICES=1)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis at 127.0.0.1:6379 is not reachable (%v): run deploy/local/services.sh", err)
+		t.Fatalf("redis at %s is not reachable (%v): run deploy/local/services.sh", addr, err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb

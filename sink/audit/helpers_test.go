@@ -25,14 +25,14 @@ import (
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/state"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // chAddr is the ClickHouse the integration tests use (override: PAYSTREAM_TEST_CLICKHOUSE_ADDR).
-func chAddr() string {
-	if a := os.Getenv("PAYSTREAM_TEST_CLICKHOUSE_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:9000"
+// It skips the test when ClickHouse does not answer (fails it under PAYSTREAM_TEST_SERVICES=1).
+func chAddr(t testing.TB) string {
+	t.Helper()
+	return testenv.ClickHouseAddr(t)
 }
 
 func quietLogger() *slog.Logger {
@@ -44,18 +44,19 @@ func quietLogger() *slog.Logger {
 
 // testDB creates a fresh migrated database paystream_test_<random> on the real ClickHouse, drops
 // it when the test ends, and returns its DSN and a connection to it. It fails (never skips) when
-// ClickHouse is not reachable.
+// ClickHouse is not reachable, except that chAddr skips first when nothing answers at its address
+// and PAYSTREAM_TEST_SERVICES is not 1.
 func testDB(t testing.TB) (string, driver.Conn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := Ping(ctx, "clickhouse://"+chAddr()+"/default"); err != nil {
-		t.Fatalf("ClickHouse is not reachable at %s; start it with deploy/local/services.sh (%v)", chAddr(), err)
+	if err := Ping(ctx, "clickhouse://"+chAddr(t)+"/default"); err != nil {
+		t.Fatalf("ClickHouse is not reachable at %s; start it with deploy/local/services.sh (%v)", chAddr(t), err)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	db := "paystream_test_" + hex.EncodeToString(b[:])
-	dsn := "clickhouse://" + chAddr() + "/" + db
+	dsn := "clickhouse://" + chAddr(t) + "/" + db
 	if err := Migrate(ctx, dsn); err != nil {
 		t.Fatalf("migrating %s: %v", db, err)
 	}

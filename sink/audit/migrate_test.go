@@ -73,12 +73,12 @@ func TestPing(t *testing.T) {
 	if err := Ping(ctx, dsn); err != nil {
 		t.Fatalf("Ping(migrated database) = %v", err)
 	}
-	missing := "clickhouse://" + chAddr() + "/paystream_test_never_migrated"
+	missing := "clickhouse://" + chAddr(t) + "/paystream_test_never_migrated"
 	err := Ping(ctx, missing)
 	if !errors.Is(err, ErrSchemaMissing) {
 		t.Errorf("Ping(unmigrated database) = %v, want ErrSchemaMissing", err)
 	}
-	if err := Ping(ctx, "http://"+chAddr()+"/x"); !errors.Is(err, ErrBadConfig) {
+	if err := Ping(ctx, "http://"+chAddr(t)+"/x"); !errors.Is(err, ErrBadConfig) {
 		t.Errorf("Ping(http DSN) = %v, want ErrBadConfig", err)
 	}
 }

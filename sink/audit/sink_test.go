@@ -220,10 +220,10 @@ func checkRows(t *testing.T, conn driver.Conn, f *fixture) {
 func TestSinkPausesWhileClickHouseIsDownAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	dsn, conn := testDB(t)
-	p := startProxy(t, chAddr())
+	p := startProxy(t, chAddr(t))
 	p.setDown(true)
 	downSince := time.Now()
-	viaProxy := strings.Replace(dsn, chAddr(), p.addr(), 1)
+	viaProxy := strings.Replace(dsn, chAddr(t), p.addr(), 1)
 
 	k := startKafka(t)
 	f := newFixture(time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Millisecond))

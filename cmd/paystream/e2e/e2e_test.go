@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/paystream/paystream/pipeline/testenv"
 	"github.com/paystream/paystream/pipeline/webhooksig"
 )
 
@@ -29,22 +31,48 @@ import (
 // against the real Redis and ClickHouse that deploy/local/services.sh starts, and drives it over
 // HTTP like a merchant would.
 
-var binPath string
-
+// TestMain removes the binary that binary built, if any.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "paystream-e2e-bin")
-	if err != nil {
-		panic(err)
-	}
-	binPath = filepath.Join(dir, "paystream")
-	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building paystream: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// binary returns the path of paystream built from ../ (once per test process, on first use). It
+// is this package's gate: every test calls it (through startDev, newFleet, … or directly) before
+// it starts anything. The binary is built only when Redis and ClickHouse answer, so without them
+// every test here skips, naming deploy/local/test.sh, and `go test ./...` does not spend its time
+// building a binary it cannot run; under PAYSTREAM_TEST_SERVICES=1 (deploy/local/test.sh, CI) a
+// missing service fails the test instead (pipeline/testenv). A test that needs only the binary
+// (TestSMSParseCommand) is in this tier too and skips with the services.
+func binary(t testing.TB) string {
+	t.Helper()
+	testenv.RedisAddr(t)
+	testenv.ClickHouseAddr(t)
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "paystream-e2e-bin")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "paystream")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/paystream/paystream/cmd/paystream").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building paystream: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
 }
 
 func freePort(t *testing.T) string {
@@ -55,6 +83,16 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// randDigits returns n random decimal digits (wallet numbers, TrxIDs).
+func randDigits(n int) string {
+	var sb strings.Builder
+	for range n {
+		d, _ := rand.Int(rand.Reader, big.NewInt(10))
+		sb.WriteString(d.String())
+	}
+	return sb.String()
 }
 
 func randHex(n int) string {
@@ -74,14 +112,15 @@ type instance struct {
 // database; extraEnv ("NAME=value") overrides the defaults.
 func startDev(t *testing.T, extraEnv ...string) *instance {
 	t.Helper()
+	bin := binary(t) // skips (fails under PAYSTREAM_TEST_SERVICES=1) without Redis and ClickHouse
 	in := &instance{
 		base:    "http://" + freePort(t),
 		metrics: "http://" + freePort(t),
 		admin:   "adm_" + randHex(12),
-		dsn:     "clickhouse://127.0.0.1:9000/paystream_e2e_" + randHex(4),
+		dsn:     "clickhouse://" + testenv.ClickHouseAddr(t) + "/paystream_e2e_" + randHex(4),
 		logs:    &bytes.Buffer{},
 	}
-	cmd := exec.Command(binPath, "dev")
+	cmd := exec.Command(bin, "dev")
 	cmd.Env = append(os.Environ(),
 		"PAYSTREAM_HTTP_ADDR="+strings.TrimPrefix(in.base, "http://"),
 		"PAYSTREAM_METRICS_ADDR="+strings.TrimPrefix(in.metrics, "http://"),
@@ -89,6 +128,7 @@ func startDev(t *testing.T, extraEnv ...string) *instance {
 		"PAYSTREAM_KAFKA_BROKERS=",
 		"PAYSTREAM_KAFKA_PARTITIONS=4",
 		"PAYSTREAM_DATA_DIR="+t.TempDir(),
+		"PAYSTREAM_REDIS_ADDR="+testenv.RedisAddr(t),
 		"PAYSTREAM_REDIS_PREFIX=e2e"+randHex(4),
 		"PAYSTREAM_CLICKHOUSE_DSN="+in.dsn,
 		"PAYSTREAM_ADMIN_TOKEN="+in.admin,

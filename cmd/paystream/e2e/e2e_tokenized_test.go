@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/bkash/bkashsim"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // The bKash tokenized checkout end-to-end tests run the binary against the simulator started here
@@ -126,11 +126,12 @@ func (e *tokEnv) failed(t *testing.T, id, reason string) {
 // token: one more grant), as if paystream's execute answer had been lost.
 func (e *tokEnv) executeBehindPaystream(t *testing.T, paymentID string) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	redisAddr := testenv.RedisAddr(t)
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
 	prefix := "e2etok" + randHex(4)
 	t.Cleanup(func() {
-		c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+		c := redis.NewClient(&redis.Options{Addr: redisAddr})
 		defer c.Close()
 		ctx := context.Background()
 		for it := c.Scan(ctx, 0, prefix+":*", 100).Iterator(); it.Next(ctx); {
@@ -384,10 +385,7 @@ func (e *tokEnv) paymentOf(t *testing.T, id string) string {
 // TestE2ETokenizedBrowser walks a customer through the simulator's page in headless chromium:
 // bKash page, Confirm, paystream's callback, the merchant's success page.
 func TestE2ETokenizedBrowser(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (%v): run deploy/local/services.sh --test-tools, which installs Debian's chromium", err)
-	}
+	browser := testenv.Tool(t, "chromium") // Debian's chromium; deploy/local/test.sh installs it
 	e := startTokenized(t)
 	id, _, m := e.intent(t, 800)
 	opts := []chromedp.ExecAllocatorOption{

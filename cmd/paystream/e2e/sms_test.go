@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 func TestSMSParseCommand(t *testing.T) {
 	run := func(text string, args ...string) map[string]any {
 		t.Helper()
-		cmd := exec.Command(binPath, append([]string{"sms", "parse"}, args...)...)
+		cmd := exec.Command(binary(t), append([]string{"sms", "parse"}, args...)...)
 		cmd.Stdin = strings.NewReader(text)
 		out, err := cmd.Output()
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // TestE2ECheckoutBrowser opens the hosted checkout of a running `paystream dev` in a real headless
@@ -28,10 +29,7 @@ import (
 // Screenshots of every step are written to t.TempDir() and copied to $TMPDIR/paystream-checkout/
 // (kept after the test; overwritten by the next run); their paths are logged.
 func TestE2ECheckoutBrowser(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (%v): run deploy/local/services.sh --test-tools, which installs Debian's chromium", err)
-	}
+	browser := testenv.Tool(t, "chromium") // Debian's chromium; deploy/local/test.sh installs it
 	in := startDev(t)
 	rcv := newReceiver(t)
 	mc := onboard(t, in, rcv, wallet())

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // TestAdversarialE2EIngestKilledBetweenClaimAndAck (issue 13, finding 0) really kills an ingest
@@ -29,7 +30,7 @@ func TestAdversarialE2EIngestKilledBetweenClaimAndAck(t *testing.T) {
 	f.add("matcher")
 	f.add("webhooks")
 	m := f.onboardLoad(1)[0]
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
 	t.Cleanup(func() { _ = rdb.Close() })
 	keys := pipeline.Keys{Prefix: f.env("PAYSTREAM_REDIS_PREFIX")}
 	w := pipeline.Wallet{Provider: pipeline.BKash, Account: m.acct, Environment: pipeline.Sandbox}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -22,7 +22,7 @@ func TestAdminCLI(t *testing.T) {
 
 	run := func(args ...string) (string, error) {
 		t.Helper()
-		cmd := exec.Command(binPath, append([]string{"admin"}, append(args, "--url", in.base)...)...)
+		cmd := exec.Command(binary(t), append([]string{"admin"}, append(args, "--url", in.base)...)...)
 		cmd.Env = append(os.Environ(), "PAYSTREAM_ADMIN_TOKEN="+in.admin, "PAYSTREAM_CLICKHOUSE_DSN="+in.dsn)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // startRedisCluster starts three redis-server masters on free loopback ports as child processes,
@@ -21,9 +22,9 @@ import (
 // the nodes' addresses.
 func startRedisCluster(t *testing.T) []string {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatal("redis-server not found: run deploy/local/services.sh")
-	}
+	binary(t) // the end-to-end tier's gate, before starting anything
+	testenv.Tool(t, "redis-server")
+	testenv.Tool(t, "redis-cli")
 	dir := t.TempDir()
 	var addrs []string
 	for i := range 3 {

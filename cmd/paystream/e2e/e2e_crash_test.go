@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // proc is one paystream role running as its own process.
@@ -42,7 +43,7 @@ func (p *proc) Write(b []byte) (int, error) {
 
 func (p *proc) start(t *testing.T) {
 	t.Helper()
-	p.cmd = exec.Command(binPath, p.args...)
+	p.cmd = exec.Command(binary(t), p.args...)
 	p.cmd.Env = append(os.Environ(), p.env...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
@@ -122,13 +123,14 @@ func (f *fleet) answered(resp *http.Response) {
 }
 
 func newFleet(t *testing.T, extraEnv ...string) *fleet {
+	binary(t) // skips (fails under PAYSTREAM_TEST_SERVICES=1) without Redis and ClickHouse
 	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}, metrics: map[*proc]string{}, bases: map[*proc]string{}}
 	admin := "adm_" + randHex(8)
-	dsn := "clickhouse://127.0.0.1:9000/paystream_fleet_" + randHex(4)
+	dsn := "clickhouse://" + testenv.ClickHouseAddr(t) + "/paystream_fleet_" + randHex(4)
 	t.Cleanup(func() { dropDatabase(dsn) })
 	f.common = []string{
 		"PAYSTREAM_KAFKA_BROKERS=" + f.broker, "PAYSTREAM_KAFKA_PARTITIONS=4", "PAYSTREAM_KAFKA_SESSION_TIMEOUT=6s",
-		"PAYSTREAM_REDIS_PREFIX=fleet" + randHex(4), "PAYSTREAM_CLICKHOUSE_DSN=" + dsn, "PAYSTREAM_ADMIN_TOKEN=" + admin,
+		"PAYSTREAM_REDIS_ADDR=" + testenv.RedisAddr(t), "PAYSTREAM_REDIS_PREFIX=fleet" + randHex(4), "PAYSTREAM_CLICKHOUSE_DSN=" + dsn, "PAYSTREAM_ADMIN_TOKEN=" + admin,
 		"PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true", "PAYSTREAM_WEBHOOK_BACKOFF=200ms", "PAYSTREAM_WEBHOOK_TIMEOUT=2s",
 		"PAYSTREAM_AUDIT_FLUSH_INTERVAL=200ms", "PAYSTREAM_LOG_FORMAT=text", "PAYSTREAM_LOG_LEVEL=info",
 	}
@@ -411,6 +413,9 @@ func between(s, from, to string) string {
 // (AOF, fsync always) so a restart keeps the state, like a production Redis would.
 func startPrivateRedis(t *testing.T) (addr string, start, stop func()) {
 	t.Helper()
+	binary(t) // the end-to-end tier's gate, before starting anything
+	testenv.Tool(t, "redis-server")
+	testenv.Tool(t, "redis-cli")
 	addr = freePort(t)
 	port := addr[strings.LastIndex(addr, ":")+1:]
 	dir := t.TempDir()
