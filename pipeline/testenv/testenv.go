@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -114,21 +115,43 @@ func Redis(t testing.TB) (*redis.Client, pipeline.Keys) {
 	_, _ = rand.Read(b)
 	keys := pipeline.Keys{Prefix: "test-" + hex.EncodeToString(b)}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var batch []string
-		iter := rdb.Scan(ctx, 0, keys.Prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-		}
-		if len(batch) > 0 {
-			if err := rdb.Del(ctx, batch...).Err(); err != nil {
-				t.Errorf("cleaning up test keys: %v", err)
-			}
+		if err := DropRedisPrefix(rdb, keys.Prefix); err != nil {
+			t.Errorf("cleaning up test keys: %v", err)
 		}
 		_ = rdb.Close()
 	})
 	return rdb, keys
+}
+
+// DropRedisPrefix deletes every key a paystream process or test wrote under prefix: the keys
+// under "<prefix>:" and the rate-limit buckets under "rate:<prefix>:". It scans in large steps and
+// unlinks in batches, so a shared Redis that holds hundreds of thousands of other keys (an earlier
+// crash test's) is cleaned within its bound.
+func DropRedisPrefix(rdb redis.UniversalClient, prefix string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, match := range []string{prefix + ":*", "rate:" + prefix + ":*"} {
+		var batch []string
+		iter := rdb.Scan(ctx, 0, match, 10000).Iterator()
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 1000 {
+				if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+					return fmt.Errorf("unlinking keys under %s: %w", match, err)
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("scanning keys under %s: %w", match, err)
+		}
+		if len(batch) > 0 {
+			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+				return fmt.Errorf("unlinking keys under %s: %w", match, err)
+			}
+		}
+	}
+	return nil
 }
 
 func envOr(name, def string) string {

@@ -127,10 +127,11 @@ func newFleet(t *testing.T, extraEnv ...string) *fleet {
 	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}, metrics: map[*proc]string{}, bases: map[*proc]string{}}
 	admin := "adm_" + randHex(8)
 	dsn := "clickhouse://" + testenv.ClickHouseAddr(t) + "/paystream_fleet_" + randHex(4)
-	t.Cleanup(func() { dropDatabase(dsn) })
+	prefix := "fleet" + randHex(4)
+	t.Cleanup(func() { dropDatabase(dsn); dropRedisPrefix(t, prefix) })
 	f.common = []string{
 		"PAYSTREAM_KAFKA_BROKERS=" + f.broker, "PAYSTREAM_KAFKA_PARTITIONS=4", "PAYSTREAM_KAFKA_SESSION_TIMEOUT=6s",
-		"PAYSTREAM_REDIS_ADDR=" + testenv.RedisAddr(t), "PAYSTREAM_REDIS_PREFIX=fleet" + randHex(4), "PAYSTREAM_CLICKHOUSE_DSN=" + dsn, "PAYSTREAM_ADMIN_TOKEN=" + admin,
+		"PAYSTREAM_REDIS_ADDR=" + testenv.RedisAddr(t), "PAYSTREAM_REDIS_PREFIX=" + prefix, "PAYSTREAM_CLICKHOUSE_DSN=" + dsn, "PAYSTREAM_ADMIN_TOKEN=" + admin,
 		"PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true", "PAYSTREAM_WEBHOOK_BACKOFF=200ms", "PAYSTREAM_WEBHOOK_TIMEOUT=2s",
 		"PAYSTREAM_AUDIT_FLUSH_INTERVAL=200ms", "PAYSTREAM_LOG_FORMAT=text", "PAYSTREAM_LOG_LEVEL=info",
 	}

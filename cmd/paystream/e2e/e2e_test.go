@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/pipeline/testenv"
 	"github.com/paystream/paystream/pipeline/webhooksig"
@@ -120,6 +121,7 @@ func startDev(t *testing.T, extraEnv ...string) *instance {
 		dsn:     "clickhouse://" + testenv.ClickHouseAddr(t) + "/paystream_e2e_" + randHex(4),
 		logs:    &bytes.Buffer{},
 	}
+	prefix := "e2e" + randHex(4)
 	cmd := exec.Command(bin, "dev")
 	cmd.Env = append(os.Environ(),
 		"PAYSTREAM_HTTP_ADDR="+strings.TrimPrefix(in.base, "http://"),
@@ -129,7 +131,7 @@ func startDev(t *testing.T, extraEnv ...string) *instance {
 		"PAYSTREAM_KAFKA_PARTITIONS=4",
 		"PAYSTREAM_DATA_DIR="+t.TempDir(),
 		"PAYSTREAM_REDIS_ADDR="+testenv.RedisAddr(t),
-		"PAYSTREAM_REDIS_PREFIX=e2e"+randHex(4),
+		"PAYSTREAM_REDIS_PREFIX="+prefix,
 		"PAYSTREAM_CLICKHOUSE_DSN="+in.dsn,
 		"PAYSTREAM_ADMIN_TOKEN="+in.admin,
 		"PAYSTREAM_PUBLIC_URL=https://pay.example.test",
@@ -163,6 +165,7 @@ func startDev(t *testing.T, extraEnv ...string) *instance {
 			mu.Unlock()
 		}
 		dropDatabase(in.dsn)
+		dropRedisPrefix(t, prefix)
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -191,6 +194,16 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// dropRedisPrefix deletes what a paystream process wrote under prefix in the test Redis, so runs
+// do not pile up keys (a crash test writes about 90k).
+func dropRedisPrefix(t *testing.T, prefix string) {
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
+	defer func() { _ = rdb.Close() }()
+	if err := testenv.DropRedisPrefix(rdb, prefix); err != nil {
+		t.Logf("cleaning up redis keys under %s: %v", prefix, err)
+	}
 }
 
 func dropDatabase(dsn string) {
