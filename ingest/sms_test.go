@@ -26,14 +26,14 @@ import (
 // Component tests of SMS ingest on the fixture of ingest_test.go (real Redis, embedded Kafka,
 // handlers in memory) with the recording publisher of txnapi_test.go.
 
-// smsBKash is a real bKash "send money received" SMS (shared/fixtures), with its TrxID and time
+// smsBKash is a real bKash "send money received" SMS (pipeline/smsparse/testdata), with its TrxID and time
 // replaceable.
 func smsBKash(trx string, at time.Time) string {
 	return fmt.Sprintf("You have received Tk 500.00 from 01783110247. Fee Tk 0.00. Balance Tk 9,452.20. TrxID %s at %s",
 		trx, at.In(time.FixedZone("Asia/Dhaka", 6*3600)).Format("02/01/2006 15:04"))
 }
 
-// smsNagad is a real Nagad "Money Received" SMS (shared/fixtures).
+// smsNagad is a real Nagad "Money Received" SMS (pipeline/smsparse/testdata).
 func smsNagad(trx string) string {
 	return "Money Received.\nAmount: Tk 646.00\nSender: 01700000002\nRef: office\nTxnID: " + trx + "\nBalance: Tk 913.70\n29/01/2024 17:29"
 }

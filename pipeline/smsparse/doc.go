@@ -5,7 +5,7 @@
 //
 // # Supported formats
 //
-// The wordings are those of shared/fixtures/sms_samples.jsonl; labels are matched case-insensitively
+// The wordings are those of testdata/sms_samples.jsonl; labels are matched case-insensitively
 // and with or without the spaces between words and fields ("Amt:Tk 200", "Tk900.00Fee:Tk15.00").
 //
 //   - bKash: "You have received Tk X from 01…" (send money), "You have received payment Tk X from

@@ -10,7 +10,7 @@ const (
 )
 
 // Kinds of Result.Kind. The names are those of the labelled samples
-// (shared/fixtures/sms_samples.jsonl), which name the same event differently per provider: a
+// (testdata/sms_samples.jsonl), which name the same event differently per provider: a
 // person-to-person receipt is received_send_money on bKash, money_received on Nagad and received on
 // Rocket and Upay. Decide with Pays and Direction, not with Kind; Kind is for people and metrics.
 const (
