@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -18,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/lifecycle"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -77,6 +79,8 @@ type Server struct {
 	limit *rateLimiter
 	look  *lookups
 
+	life      *lifecycle.Group // Run's body and the HTTP server's goroutine
+	served    atomic.Bool      // Run's body ran: it shuts the HTTP server down itself
 	closeOnce sync.Once
 	ln        net.Listener
 }
@@ -108,7 +112,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	s := &Server{
 		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
 		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight), sms: newSMSMetrics(reg),
-		sem: make(chan struct{}, cfg.MaxInFlight), look: newLookups(),
+		sem: make(chan struct{}, cfg.MaxInFlight), look: newLookups(), life: lifecycle.New(),
 	}
 	s.limit = newRateLimiter(rdb, cfg.Keys.Prefix, cfg.RateLimitKey, cfg.RateLimitIP, s.log, reg)
 	s.srv = &fasthttp.Server{
@@ -292,32 +296,60 @@ func (s *Server) Listen() (net.Addr, error) {
 	return ln.Addr(), nil
 }
 
-// Run serves until ctx is done, then stops accepting and waits (bounded) for in-flight requests.
+// Run serves until ctx is done or Close is called, then stops accepting and waits (up to 10 s) for
+// in-flight requests, and returns nil. It may be called once: later calls return
+// lifecycle.ErrStarted, calls after Close lifecycle.ErrClosed.
 func (s *Server) Run(ctx context.Context) error {
+	return s.life.Run(ctx, "ingest", s.serve)
+}
+
+// serve is Run's body, tracked by s.life; ctx ends at Run's context's end or at Close.
+func (s *Server) serve(ctx context.Context) error {
+	s.served.Store(true)
 	if s.ln == nil {
 		if _, err := s.Listen(); err != nil {
 			return err
 		}
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	if err := s.life.Go("http server", func(context.Context) { errc <- s.srv.Serve(s.ln) }); err != nil {
+		s.shutdown() // Close came first
+		return nil
+	}
 	s.log.Info("ingest listening", "addr", s.ln.Addr().String())
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving http: %w", err)
 	case <-ctx.Done():
 	}
-	s.Close()
+	s.shutdown()
 	return nil
 }
 
-// Close stops the HTTP server, waiting up to 10 s for in-flight requests. Idempotent.
+// shutdown stops the HTTP server, waiting up to 10 s for in-flight requests, and closes the
+// listener, so that a Serve that had not registered it yet returns too.
+func (s *Server) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.srv.ShutdownWithContext(ctx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	if s.ln != nil {
+		_ = s.ln.Close() // already closed by the shutdown when Serve had it
+	}
+}
+
+// Close stops Run and waits for it (at most 15 s: 10 for in-flight requests, and room), or, if Run
+// never ran, closes the listener Listen opened. Idempotent.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		if err := s.srv.ShutdownWithContext(ctx); err != nil {
-			s.log.Warn("http shutdown", "err", err)
+		if err := s.life.Close(ctx); err != nil {
+			s.log.Warn("ingest did not stop in time", "err", err)
+		}
+		if !s.served.Load() {
+			s.shutdown()
 		}
 	})
 }

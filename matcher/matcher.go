@@ -17,6 +17,7 @@ import (
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/lifecycle"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -49,7 +50,9 @@ type Config struct {
 	// payment reported later is held for review (late_payment). 0 means DefaultLatePaymentGrace (3
 	// minutes); a negative value turns the grace off; at most state.ExpiredHorizon (1h).
 	LatePaymentGrace time.Duration
-	Logger           *slog.Logger // default slog.Default()
+	// Now is the clock decisions and expiry read (default time.Now); a test injects its own.
+	Now    func() time.Time
+	Logger *slog.Logger // default slog.Default()
 }
 
 // Matcher consumes inbound events in group pipeline.GroupMatcher, decides, stores and emits
@@ -63,14 +66,10 @@ type Matcher struct {
 	met *metrics
 	now func() time.Time
 
-	mu      sync.Mutex
-	co      *bus.Consumer
-	started bool
-	closed  bool
-	cancel  context.CancelFunc
-	done    chan struct{}
-
-	adm *kadm.Client // built by Run on the consumer's client
+	life *lifecycle.Group // Run's body; Close stops it
+	mu   sync.Mutex
+	co   *bus.Consumer // built by Run
+	adm  *kadm.Client  // built by Run on the consumer's client
 
 	ownedMu sync.Mutex
 	owned   map[int32]bool
@@ -103,12 +102,15 @@ func New(cfg Config, st *state.Store, reg prometheus.Registerer, cm *bus.Consume
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	met, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
 	return &Matcher{
-		cfg: cfg, st: st, cm: cm, met: met, now: time.Now,
+		cfg: cfg, st: st, cm: cm, met: met, now: cfg.Now, life: lifecycle.New(),
 		log:   cfg.Logger.With("component", "matcher"),
 		owned: map[int32]bool{}, lastSeen: map[int32]time.Time{}, maxRun: maxRunLength,
 	}, nil
@@ -116,15 +118,18 @@ func New(cfg Config, st *state.Store, reg prometheus.Registerer, cm *bus.Consume
 
 // Run joins the group and processes until ctx is done or Close is called; it returns nil on a clean
 // stop. While Kafka or Redis fail it keeps retrying the same batch (nothing is committed, nothing is
-// skipped) and returns only when stopped. It may be called once. Errors: ErrAlreadyRun, or building
-// the Kafka client failed.
+// skipped) and returns only when stopped. It may be called once. Errors: ErrAlreadyRun (wrapping
+// lifecycle.ErrStarted or, after Close, lifecycle.ErrClosed), or building the Kafka client failed.
 func (m *Matcher) Run(ctx context.Context) error {
-	m.mu.Lock()
-	if m.started || m.closed {
-		m.mu.Unlock()
-		return ErrAlreadyRun
+	err := m.life.Run(ctx, "matcher", m.consume)
+	if errors.Is(err, lifecycle.ErrStarted) || errors.Is(err, lifecycle.ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrAlreadyRun, err)
 	}
-	m.started = true
+	return err
+}
+
+// consume is Run's body, tracked by m.life; ctx ends at Run's context's end or at Close.
+func (m *Matcher) consume(ctx context.Context) error {
 	inbound := m.cfg.Topics.Inbound()
 	co, err := bus.NewConsumer(m.cfg.Bus, bus.ConsumerConfig{
 		Group:      pipeline.GroupMatcher,
@@ -137,16 +142,13 @@ func (m *Matcher) Run(ctx context.Context) error {
 		Logger:     m.cfg.Logger,
 	})
 	if err != nil {
-		m.mu.Unlock()
 		return fmt.Errorf("starting matcher: %w", err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	m.co, m.adm, m.cancel, m.done = co, kadm.NewClient(co.Client()), cancel, make(chan struct{})
+	m.mu.Lock()
+	m.co, m.adm = co, kadm.NewClient(co.Client())
 	m.mu.Unlock()
-	defer close(m.done)
-	defer cancel()
 	m.log.Info("matcher running", "topic", inbound, "group", pipeline.GroupMatcher)
-	return co.Run(rctx)
+	return co.Run(ctx)
 }
 
 // Close stops Run (waiting for it up to 10s), then leaves the group and closes the Kafka client.
@@ -155,22 +157,20 @@ func (m *Matcher) Run(ctx context.Context) error {
 // worst); safe to call without Run or concurrently with it.
 func (m *Matcher) Close() {
 	m.closeOnce.Do(func() {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		if err := m.life.Close(ctx); err != nil {
+			m.log.Warn("matcher run did not stop in time; closing the client under it", "err", err)
+		}
 		m.mu.Lock()
-		m.closed = true
-		co, cancel, done := m.co, m.cancel, m.done
+		co := m.co
 		m.mu.Unlock()
 		if co == nil {
 			return
 		}
-		start := time.Now()
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(closeTimeout):
-			m.log.Warn("matcher run did not stop in time; closing the client under it", "waited", closeTimeout)
-		}
 		closed := make(chan struct{})
-		go func() {
+		go func() { // not tracked: m.life is stopped; bounded below
 			defer close(closed)
 			co.Close() // commits nothing: an interrupted batch is replayed by the next owner
 		}()

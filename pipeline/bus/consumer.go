@@ -10,7 +10,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/paystream/paystream/pipeline/lifecycle"
 )
+
+// closeWait bounds how long Close waits for Run before closing the client under it.
+const closeWait = 5 * time.Second
 
 // ConsumerMetrics are shared by every group consumer of a process; build once per registry.
 type ConsumerMetrics struct {
@@ -78,6 +83,7 @@ type Consumer struct {
 	cfg       ConsumerConfig
 	cl        *kgo.Client
 	log       *slog.Logger
+	life      *lifecycle.Group
 	closeOnce sync.Once
 }
 
@@ -95,7 +101,7 @@ func NewConsumer(c Config, cc ConsumerConfig, extra ...kgo.Opt) (*Consumer, erro
 	if cc.Logger == nil {
 		cc.Logger = slog.Default()
 	}
-	co := &Consumer{cfg: cc, log: cc.Logger.With("group", cc.Group)}
+	co := &Consumer{cfg: cc, log: cc.Logger.With("group", cc.Group), life: lifecycle.New()}
 	if cc.Metrics != nil { // exported at zero from the start, so alert rules find them
 		cc.Metrics.failures.WithLabelValues(cc.Group)
 		cc.Metrics.commits.WithLabelValues(cc.Group, "error")
@@ -146,8 +152,14 @@ func (co *Consumer) forget(m map[string][]int32) {
 	}
 }
 
-// Run polls and processes until ctx is done or the client is closed. It returns nil on a clean stop.
+// Run polls and processes until ctx is done or Close is called. It returns nil on a clean stop,
+// lifecycle.ErrClosed after Close and lifecycle.ErrStarted on a second call. The stop interrupts
+// Handle through its context: a batch not finished by then stays uncommitted.
 func (co *Consumer) Run(ctx context.Context) error {
+	return co.life.Run(ctx, "consumer "+co.cfg.Group, co.loop)
+}
+
+func (co *Consumer) loop(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -246,11 +258,15 @@ func (co *Consumer) commit(ctx context.Context) {
 	}
 }
 
-// Close leaves the group and closes the client. Call after Run returned. Idempotent. It commits
+// Close stops Run if it runs and waits for it (at most 5 s; then the client is closed under it),
+// leaves the group and closes the client. Idempotent; safe before, during or after Run. It commits
 // nothing: Run already committed every batch that Handle finished, and a batch that failed or was
 // interrupted must stay uncommitted so that the next owner replays it.
 func (co *Consumer) Close() {
-	co.closeOnce.Do(func() {
-		co.cl.Close()
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	if err := co.life.Close(ctx); err != nil {
+		co.log.Warn("consumer run did not stop in time; closing its client under it", "err", err)
+	}
+	co.closeOnce.Do(co.cl.Close)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/lifecycle"
 )
 
 // Errors returned (wrapped) by this package. Test with errors.Is.
@@ -16,11 +17,11 @@ var (
 	// running the migration while it waits is enough; nothing is lost.
 	ErrSchemaMissing = errors.New("audit schema missing in clickhouse (run `paystream migrate`)")
 
-	// ErrClosed is returned by Run after Close.
-	ErrClosed = errors.New("audit sink closed")
+	// ErrClosed is returned (wrapped) by Run after Close: lifecycle's one ErrClosed.
+	ErrClosed = lifecycle.ErrClosed
 
-	// ErrStarted is returned by a second call of Run: a Sink runs once.
-	ErrStarted = errors.New("audit sink already started")
+	// ErrStarted is returned (wrapped) by a second call of Run: a Sink runs once.
+	ErrStarted = lifecycle.ErrStarted
 )
 
 // Reasons a record is stored in audit_rejects instead of its table. DecodeEvent's and

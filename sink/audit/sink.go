@@ -16,6 +16,7 @@ import (
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/lifecycle"
 )
 
 // Defaults and bounds of Config.
@@ -70,12 +71,9 @@ type Sink struct {
 	rejected    int
 	firstReject string
 
+	life     *lifecycle.Group // Run's body; Close stops it
 	mu       sync.Mutex
-	started  bool
-	closed   bool
-	cancel   context.CancelFunc // cancels Run's context
-	done     chan struct{}      // closed when Run returns
-	consumer *bus.Consumer
+	consumer *bus.Consumer // built by Run
 	closeMu  sync.Once
 }
 
@@ -121,7 +119,7 @@ func New(cfg Config, reg prometheus.Registerer, cm *bus.ConsumerMetrics) (*Sink,
 		log:  cfg.Logger.With("component", "audit"),
 		conv: newConverter(cfg.Topics),
 		buf:  newBuffer(),
-		done: make(chan struct{}),
+		life: lifecycle.New(),
 	}, nil
 }
 
@@ -132,20 +130,15 @@ func New(cfg Config, reg prometheus.Registerer, cm *bus.ConsumerMetrics) (*Sink,
 // left uncommitted and replayed by the next run. Run may be called once; it returns ErrStarted on
 // a second call, ErrClosed after Close, or an error when the Kafka client cannot be built.
 func (s *Sink) Run(ctx context.Context) error {
-	s.mu.Lock()
-	switch {
-	case s.closed:
-		s.mu.Unlock()
-		return ErrClosed
-	case s.started:
-		s.mu.Unlock()
-		return ErrStarted
+	err := s.life.Run(ctx, "audit", s.run)
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrStarted) {
+		return fmt.Errorf("audit sink: %w", err)
 	}
-	s.started = true
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s.cancel = cancel
-	defer close(s.done)
+	return err
+}
+
+// run is Run's body, tracked by s.life; ctx ends at Run's context's end or at Close.
+func (s *Sink) run(ctx context.Context) error {
 	co, err := bus.NewConsumer(s.cfg.Bus, bus.ConsumerConfig{
 		Group:          pipeline.GroupAudit,
 		Topics:         []string{s.cfg.Topics.Inbound(), s.cfg.Topics.Outcomes(), s.cfg.Topics.WebhookAttempts()},
@@ -156,9 +149,9 @@ func (s *Sink) Run(ctx context.Context) error {
 		Logger:         s.cfg.Logger,
 	})
 	if err != nil {
-		s.mu.Unlock()
 		return fmt.Errorf("starting audit consumer: %w", err)
 	}
+	s.mu.Lock()
 	s.consumer = co
 	s.mu.Unlock()
 
@@ -291,19 +284,10 @@ func (s *Sink) flush(ctx context.Context) error {
 // unwritten records and lose them.
 func (s *Sink) Close() {
 	s.closeMu.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		started, cancel := s.started, s.cancel
-		s.mu.Unlock()
-		if started {
-			if cancel != nil {
-				cancel()
-			}
-			select {
-			case <-s.done:
-			case <-time.After(insertTimeout + 5*time.Second):
-				s.log.Error("audit sink did not stop in time; closing its clients under it")
-			}
+		ctx, cancel := context.WithTimeout(context.Background(), insertTimeout+5*time.Second)
+		defer cancel()
+		if err := s.life.Close(ctx); err != nil {
+			s.log.Error("audit sink did not stop in time; closing its clients under it", "err", err)
 		}
 		s.mu.Lock()
 		co := s.consumer

@@ -44,7 +44,7 @@ func (r result) ok() bool { return r.sent && r.err == "" && r.status >= 200 && r
 // concurrency bounds HTTP exchanges only, not Kafka and Redis round trips. attempt blocks up to
 // Config.Timeout; the bookkeeping up to bookkeepingTimeout.
 func (s *Sink) attempt(j *job) (bookkeeping func()) {
-	ctx := s.hardCtx
+	ctx := s.attempts.HardContext()
 	log := s.log.With("outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env)
 	maxAttempts, base := s.cfg.MaxAttempts, s.cfg.BackoffBase
 
@@ -83,7 +83,7 @@ func (s *Sink) attempt(j *job) (bookkeeping func()) {
 
 // bookkeep records one attempt's result (see attempt).
 func (s *Sink) bookkeep(j *job, res result, now time.Time, maxAttempts int, base time.Duration) {
-	ctx := s.hardCtx
+	ctx := s.attempts.HardContext()
 	log := s.log.With("outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env)
 
 	seq := j.Seq + 1
@@ -162,7 +162,7 @@ func (s *Sink) bookkeep(j *job, res result, now time.Time, maxAttempts int, base
 
 // release puts a held job back, due at at, without counting an attempt.
 func (s *Sink) release(j *job, at time.Time) {
-	ctx, cancel := context.WithTimeout(s.hardCtx, bookkeepingTimeout)
+	ctx, cancel := context.WithTimeout(s.attempts.HardContext(), bookkeepingTimeout)
 	defer cancel()
 	if _, err := s.store.reschedule(ctx, j, at); err != nil {
 		s.log.Warn("releasing webhook job failed; it returns after its lease", "outcome", j.OutcomeID, "err", err)

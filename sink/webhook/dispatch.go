@@ -81,6 +81,7 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 			at time.Time
 		}
 		var later []deferred
+		var refused []*job // the sink began stopping: back to Redis
 		perLane := map[string]int{}
 		s.mu.Lock()
 		for _, j := range jobs {
@@ -108,13 +109,19 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 			}
 			ln.active++
 			s.inflight++
-			s.workers.Add(1)
-			go s.work(j, ln)
+			if err := s.attempts.Go("attempt", func(context.Context) { s.work(j, ln) }); err != nil {
+				ln.active--
+				s.inflight--
+				refused = append(refused, j)
+			}
 		}
 		inflight, queuedJobs := s.inflight, s.queued
 		s.mu.Unlock()
 		s.m.inflight.Set(float64(inflight))
 		s.m.laneQueued.Set(float64(queuedJobs))
+		for _, j := range refused {
+			s.release(j, now)
+		}
 		if len(later) > 0 {
 			s.m.laneFull.Add(float64(len(later)))
 			for _, d := range later {
@@ -143,21 +150,19 @@ func (s *Sink) work(j *job, ln *lane) {
 		inflight := s.inflight
 		s.mu.Unlock()
 		s.m.inflight.Set(float64(inflight))
-		s.workers.Done()
 		s.poke()
 	}()
 	for j != nil {
 		start := time.Now()
 		if bk := s.attempt(j); bk != nil {
 			s.bookkeeping <- struct{}{} // bounded: Kafka or Redis slowing down slows the lanes too
-			s.workers.Add(1)
-			go func() {
-				defer func() {
-					<-s.bookkeeping
-					s.workers.Done()
-				}()
+			if err := s.attempts.Go("bookkeeping", func(context.Context) {
+				defer func() { <-s.bookkeeping }()
 				bk()
-			}()
+			}); err != nil { // draining: keep it in this tracked goroutine
+				<-s.bookkeeping
+				bk()
+			}
 		}
 		d := time.Since(start)
 		s.mu.Lock()
@@ -173,7 +178,7 @@ func (s *Sink) work(j *job, ln *lane) {
 			ln.queue[0] = queued{}
 			ln.queue = ln.queue[1:]
 			s.queued--
-			if s.hardCtx.Err() != nil || s.stopping() || time.Since(q.claimedAt) > s.cfg.lease()/2 {
+			if s.attempts.HardContext().Err() != nil || s.life.Stopping() || time.Since(q.claimedAt) > s.cfg.lease()/2 {
 				stale = append(stale, q.j)
 				continue
 			}
@@ -206,16 +211,6 @@ func (s *Sink) releaseQueued() {
 	s.m.laneQueued.Set(0)
 	for _, j := range jobs {
 		s.release(j, time.Now())
-	}
-}
-
-// stopping reports whether Run was asked to stop.
-func (s *Sink) stopping() bool {
-	select {
-	case <-s.stop:
-		return true
-	default:
-		return false
 	}
 }
 

@@ -1,12 +1,17 @@
 package webhook
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/paystream/paystream/pipeline/lifecycle"
+)
 
 var (
 	// ErrConfig reports an unusable Config; the message says which field.
 	ErrConfig = errors.New("invalid webhook sink config")
-	// ErrClosed is returned by Run after Close, or when Run is called twice.
-	ErrClosed = errors.New("webhook sink closed or already running")
+	// ErrClosed is returned (wrapped) by Run after Close, or when Run is called twice: lifecycle's
+	// one ErrClosed.
+	ErrClosed = lifecycle.ErrClosed
 	// ErrUnsupportedDialect reports an intent whose dialect has no webhook renderer yet. The outcome
 	// is skipped (logged, counted in paystream_webhook_outcomes_skipped_total{reason="unsupported_dialect"}).
 	ErrUnsupportedDialect = errors.New("no webhook renderer for dialect")

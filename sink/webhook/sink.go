@@ -16,18 +16,13 @@ import (
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/lifecycle"
 	"github.com/paystream/paystream/pipeline/netguard"
 )
 
 // drainGrace is added to Config.Timeout when waiting for in-flight attempts at shutdown: room for
 // producing their records and storing their results.
 const drainGrace = 5 * time.Second
-
-const (
-	stateNew int32 = iota
-	stateRunning
-	stateClosed
-)
 
 // Sink delivers webhooks (see the package documentation). Build it with New, run it with Run, stop
 // it by cancelling Run's context, then Close it.
@@ -48,15 +43,13 @@ type Sink struct {
 	// bookkeeping bounds the attempts whose record and new state are being stored (MaxInFlight).
 	bookkeeping chan struct{}
 
-	wake     chan struct{}
-	workers  sync.WaitGroup
-	hardCtx  context.Context // attempts and their bookkeeping; cancelled only to abandon them
-	hardStop context.CancelFunc
-
-	state     atomic.Int32
-	stop      chan struct{}
-	stopOnce  sync.Once
-	runDone   chan struct{}
+	wake chan struct{}
+	// life tracks Run's body and the outcome consumer; its soft stop ends consumption and dispatch.
+	life *lifecycle.Group
+	// attempts tracks the attempts and their bookkeeping. Run's drain soft-stops it (no new attempt
+	// goroutines; running ones finish) and hard-stops it past the drain bound: its HardContext is
+	// the context of every attempt and of its bookkeeping.
+	attempts  *lifecycle.Group
 	closeOnce sync.Once
 }
 
@@ -73,7 +66,6 @@ func New(cfg Config, rdb redis.UniversalClient, reg prometheus.Registerer, cm *b
 		return nil, fmt.Errorf("%w: a Redis client is required", ErrConfig)
 	}
 	m := newMetrics()
-	hardCtx, hardStop := context.WithCancel(context.Background())
 	s := &Sink{
 		cfg:         cfg,
 		cm:          cm,
@@ -84,14 +76,11 @@ func New(cfg Config, rdb redis.UniversalClient, reg prometheus.Registerer, cm *b
 		log:         cfg.Logger.With("component", "webhook-sink"),
 		lanes:       make(map[string]*lane),
 		wake:        make(chan struct{}, 1),
-		hardCtx:     hardCtx,
 		bookkeeping: make(chan struct{}, cfg.MaxInFlight),
-		hardStop:    hardStop,
-		stop:        make(chan struct{}),
-		runDone:     make(chan struct{}),
+		life:        lifecycle.New(),
+		attempts:    lifecycle.New(),
 	}
 	if err := m.register(reg); err != nil {
-		hardStop()
 		return nil, err
 	}
 	m.capacity.Set(float64(cfg.MaxInFlight))
@@ -102,13 +91,22 @@ func New(cfg Config, rdb redis.UniversalClient, reg prometheus.Registerer, cm *b
 // claiming jobs, lets in-flight attempts finish (bounded by Config.Timeout plus a few seconds;
 // attempts still running after that are abandoned and their jobs come back after the lease) and
 // returns nil. Redis or Kafka outages do not make it return: consumption and dispatch pause and
-// resume by themselves, and are logged. It returns ErrClosed if called twice or after Close, or the
-// error of building the Kafka consumer (group pipeline.GroupWebhooks on Topics.Outcomes()).
+// resume by themselves, and are logged. It returns ErrClosed if called after Close or twice (then
+// wrapping lifecycle.ErrStarted too), or the error of building the Kafka consumer (group
+// pipeline.GroupWebhooks on Topics.Outcomes()).
 func (s *Sink) Run(ctx context.Context) error {
-	if !s.state.CompareAndSwap(stateNew, stateRunning) {
-		return ErrClosed
+	err := s.life.Run(ctx, "webhook sink", s.run)
+	switch {
+	case errors.Is(err, lifecycle.ErrStarted):
+		return fmt.Errorf("webhook sink: %w (%w)", ErrClosed, err)
+	case errors.Is(err, ErrClosed):
+		return fmt.Errorf("webhook sink: %w", err)
 	}
-	defer close(s.runDone)
+	return err
+}
+
+// run is Run's body, tracked by s.life; ctx ends at Run's context's end or at Close.
+func (s *Sink) run(ctx context.Context) error {
 	co, err := bus.NewConsumer(s.cfg.Bus, bus.ConsumerConfig{
 		Group:   pipeline.GroupWebhooks,
 		Topics:  []string{s.cfg.Topics.Outcomes()},
@@ -120,29 +118,18 @@ func (s *Sink) Run(ctx context.Context) error {
 		return fmt.Errorf("building webhook sink consumer: %w", err)
 	}
 	s.co.Store(co)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
+	consumed := make(chan struct{})
+	if err := s.life.Go("outcome consumer", func(ctx context.Context) {
+		defer close(consumed)
 		if err := co.Run(ctx); err != nil {
 			s.log.Error("outcome consumer stopped", "err", err)
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		s.dispatch(ctx)
-	}()
-	wg.Wait()
+	}); err != nil { // Close came first
+		co.Close()
+		return nil
+	}
+	s.dispatch(ctx)
+	<-consumed
 	start := time.Now()
 	s.releaseQueued()
 	s.drain()
@@ -152,40 +139,26 @@ func (s *Sink) Run(ctx context.Context) error {
 }
 
 // drain waits for in-flight attempts; past the bound it abandons them (their leases expire and
-// another claim takes the jobs over).
+// another claim takes the jobs over) and waits for them to notice.
 func (s *Sink) drain() {
-	done := make(chan struct{})
-	go func() {
-		s.workers.Wait()
-		close(done)
-	}()
-	t := time.NewTimer(s.cfg.Timeout + drainGrace)
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+drainGrace)
+	defer cancel()
+	if err := s.attempts.Close(ctx); err != nil {
+		s.log.Warn("in-flight webhook attempts did not finish in time; abandoning them (their jobs are retried after the lease)", "err", err)
+		_ = s.attempts.WaitForClose(context.Background()) // attempts and bookkeeping end with the hard context
 	}
-	s.log.Warn("in-flight webhook attempts did not finish in time; abandoning them (their jobs are retried after the lease)")
-	s.hardStop()
-	<-done
 }
 
 // Close stops Run if it is running and waits for it (bounded), then leaves the consumer group and
 // releases connections. Idempotent and safe to call concurrently with Run.
 func (s *Sink) Close() {
 	s.closeOnce.Do(func() {
-		s.stopOnce.Do(func() { close(s.stop) })
-		if s.state.Swap(stateClosed) == stateRunning {
-			t := time.NewTimer(s.cfg.Timeout + 2*drainGrace)
-			select {
-			case <-s.runDone:
-			case <-t.C:
-				s.log.Warn("webhook sink did not stop in time; closing anyway")
-			}
-			t.Stop()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout+2*drainGrace)
+		defer cancel()
+		if err := s.life.Close(ctx); err != nil {
+			s.log.Warn("webhook sink did not stop in time; closing anyway", "err", err)
 		}
-		s.hardStop()
+		s.attempts.TriggerCloseNow()
 		if co := s.co.Load(); co != nil {
 			co.Close()
 		}
