@@ -1,15 +1,20 @@
 package webhook
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/paystream/paystream/pipeline/dialect"
+)
 
 var (
 	// ErrConfig reports an unusable Config; the message says which field.
 	ErrConfig = errors.New("invalid webhook sink config")
 	// ErrClosed is returned by Run after Close, or when Run is called twice.
 	ErrClosed = errors.New("webhook sink closed or already running")
-	// ErrUnsupportedDialect reports an intent whose dialect has no webhook renderer yet. The outcome
+	// ErrUnsupportedDialect reports an intent whose dialect is not one of dialects.All. The outcome
 	// is skipped (logged, counted in paystream_webhook_outcomes_skipped_total{reason="unsupported_dialect"}).
-	ErrUnsupportedDialect = errors.New("no webhook renderer for dialect")
+	// It is dialect.ErrUnknown.
+	ErrUnsupportedDialect = dialect.ErrUnknown
 	// ErrJobNotFound reports an outcome id that has no webhook job (never enqueued, or its done
 	// marker expired).
 	ErrJobNotFound = errors.New("no webhook job for this outcome id")
