@@ -29,6 +29,11 @@ const TimeFormat = "2006-01-02T15:04:05-07:00"
 // FormatTime writes t in TimeFormat, in UTC ("2026-03-21T10:30:00+00:00").
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
+// RetryDelay is seed 001's webhook retry delay ("retried after 5 minutes"): the first backoff of
+// the webhook endpoints of merchants of this dialect (pipeline.WebhookEndpoint.BackoffBase, set
+// when the merchant is created).
+const RetryDelay = 5 * time.Minute
+
 // PaymentMethod is the payment_method of every payment and webhook: the dialect is bKash only.
 const PaymentMethod = "bkash"
 
