@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/dialect/native"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -113,8 +114,8 @@ func TestDecideFailedOutcome(t *testing.T) {
 	if tr.From != pipeline.StatusPending || tr.To != pipeline.StatusFailed || tr.Version != 1 || tr.Reason != o.Reason || tr.TrxID != "" {
 		t.Fatalf("transition %+v", tr)
 	}
-	if pipeline.WebhookEvent(o.Status) != "payment.failed" {
-		t.Fatalf("webhook event %q", pipeline.WebhookEvent(o.Status))
+	if native.WebhookEvent(o.Status) != "payment.failed" {
+		t.Fatalf("webhook event %q", native.WebhookEvent(o.Status))
 	}
 	b, err := pipeline.EncodeOutcome(o)
 	if err != nil {

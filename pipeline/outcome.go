@@ -199,25 +199,3 @@ func DecodeOutcome(b []byte) (*Outcome, error) {
 	}
 	return &o, nil
 }
-
-// WebhookEvent maps a status to the merchant-facing event name (native dialect). PENDING is
-// payment.pending: the only change to PENDING is a review's return to it (the payment it waited
-// on paid another intent; the matcher's reason candidate_used), which the merchant, told
-// payment.review_required before, must learn of. A creation is not an outcome.
-func WebhookEvent(s Status) string {
-	switch s {
-	case StatusPending:
-		return "payment.pending"
-	case StatusPaid:
-		return "payment.paid"
-	case StatusExpired:
-		return "payment.expired"
-	case StatusRejected:
-		return "payment.rejected"
-	case StatusReviewRequired:
-		return "payment.review_required"
-	case StatusFailed:
-		return "payment.failed"
-	}
-	return ""
-}

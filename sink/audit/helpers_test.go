@@ -24,6 +24,7 @@ import (
 	"github.com/paystream/paystream/matcher"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/dialect/native"
 	"github.com/paystream/paystream/pipeline/state"
 	"github.com/paystream/paystream/pipeline/testenv"
 )
@@ -550,7 +551,7 @@ func newFixture(base time.Time) *fixture {
 		oid := pipeline.IntentOutcomeID(intent, 2, status)
 		f.attempts = append(f.attempts, &pipeline.WebhookAttempt{
 			ID: fmt.Sprintf("%s/%d", oid, n), OutcomeID: oid, MerchantID: merchant, Environment: env, IntentID: intent,
-			EventType: pipeline.WebhookEvent(status), Attempt: n, Result: res, HTTPStatus: code, Error: errText,
+			EventType: native.WebhookEvent(status), Attempt: n, Result: res, HTTPStatus: code, Error: errText,
 			Duration: 35 * time.Millisecond, URLHost: "shop.example.com", AcceptedAt: at(10000), AttemptedAt: at(attemptedMs),
 		})
 	}

@@ -5,10 +5,10 @@
 // # Flow
 //
 //  1. A committing group consumer (pipeline.GroupWebhooks) reads Topics.Outcomes(). Every
-//     intent.status_changed outcome that has a webhook event becomes a job in Redis: the body is
-//     rendered once, in the merchant dialect of the intent (render.go), so every retry sends the
-//     same bytes; a change the dialect has no event for (a bdQuickPay review other than an amount
-//     mismatch) is skipped. Enqueueing is one Lua script per outcome, pipelined per batch; it is a
+//     intent.status_changed or payment.refunded outcome that has a webhook event becomes a job in
+//     Redis: the body is rendered once, by the intent's dialect (pipeline/dialect/<name>, looked up
+//     in dialects.For by render.go), so every retry sends the same bytes; a change the dialect has
+//     no event for (a bdQuickPay review or return to PENDING) is skipped. Enqueueing is one Lua script per outcome, pipelined per batch; it is a
 //     no-op when a job or a done marker for the outcome id already exists, so replays never deliver
 //     twice. Offsets are committed only after Redis stored the batch.
 //  2. A dispatcher claims due jobs with a lease (a claimed job is re-scored to now+lease, so the
@@ -17,8 +17,8 @@
 //     Config.MaxInFlight in all. A job whose lane is full is put back for a little later instead of
 //     waiting, so a slow merchant never delays another one.
 //  3. An attempt signs the body (webhooksig: X-Signature and Standard Webhooks, webhook-id = the
-//     outcome id), adds the merchant dialect's own headers from the merchant record as it is now
-//     (bdQuickPay: X-App-Key), POSTs it to the intent's webhook URL if it has one, else the
+//     outcome id), adds the merchant dialect's own headers (dialect.Dialect.Headers) from the merchant
+//     record as it is now (bdQuickPay: X-App-Key), POSTs it to the intent's webhook URL if it has one, else the
 //     merchant's, through netguard's SSRF-safe client, produces a pipeline.WebhookAttempt to
 //     Topics.WebhookAttempts(), and only then records the result in Redis: done (job deleted, a
 //     30-day done marker kept), retry (re-scored to now + jittered exponential backoff, or the

@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 
+	"github.com/paystream/paystream/pipeline/dialect"
 	"github.com/paystream/paystream/pipeline/lifecycle"
 )
 
@@ -12,9 +13,10 @@ var (
 	// ErrClosed is returned (wrapped) by Run after Close, or when Run is called twice: lifecycle's
 	// one ErrClosed.
 	ErrClosed = lifecycle.ErrClosed
-	// ErrUnsupportedDialect reports an intent whose dialect has no webhook renderer yet. The outcome
+	// ErrUnsupportedDialect reports an intent whose dialect is not one of dialects.All. The outcome
 	// is skipped (logged, counted in paystream_webhook_outcomes_skipped_total{reason="unsupported_dialect"}).
-	ErrUnsupportedDialect = errors.New("no webhook renderer for dialect")
+	// It is dialect.ErrUnknown.
+	ErrUnsupportedDialect = dialect.ErrUnknown
 	// ErrJobNotFound reports an outcome id that has no webhook job (never enqueued, or its done
 	// marker expired).
 	ErrJobNotFound = errors.New("no webhook job for this outcome id")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 )
 
 // bdquickpayOutcome is sampleOutcome as a bdQuickPay invoice (seed 001's sample values).
@@ -28,7 +29,7 @@ func TestRenderBDQuickPay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid := bdquickpayPaymentID(o.Intent.ID)
+	pid := bdquickpay.PaymentID(o.Intent.ID)
 	// The seed's payload, field for field and in its order, then id and trx_id.
 	want := `{"event":"payment.completed","invoice_id":"GALQYVTGASTRGOISR1FO","payment_id":` + jsonUint(pid) +
 		`,"customer_reference":"ORDER-001","amount":500,"payment_method":"bkash","status":"completed",` +
@@ -40,7 +41,7 @@ func TestRenderBDQuickPay(t *testing.T) {
 		t.Fatalf("event %q", r.Event)
 	}
 	// The README's example; the derivation must never change, receivers store payment_id.
-	if pid != 242396942826538 || pid >= 1<<48 || pid != bdquickpayPaymentID(o.Intent.ID) || pid == bdquickpayPaymentID("GALQYVTGASTRGOISR1FP") {
+	if pid != 242396942826538 || pid >= 1<<48 || pid != bdquickpay.PaymentID(o.Intent.ID) || pid == bdquickpay.PaymentID("GALQYVTGASTRGOISR1FP") {
 		t.Fatalf("payment_id %d is not a stable positive 48-bit id", pid)
 	}
 	again, _ := render(o)

@@ -25,7 +25,7 @@ func TestRenderRefundTokenized(t *testing.T) {
 		t.Fatalf("body\n%s\nwant\n%s", j.Body, want)
 	}
 	o.Intent.Dialect = pipeline.DialectBDQuickPay
-	r, err := renderRefund(o)
+	r, err := render(o)
 	if err != nil || r.Event != "payment.refunded" {
 		t.Fatal(r, err)
 	}

@@ -215,16 +215,14 @@ func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
 	return nil
 }
 
-// jobFor turns an outcome record into a job, or nil (and no error) when it has no webhook.
+// jobFor turns an outcome record into a job, or nil (and no error) when it has no webhook: it is
+// not an intent status change or a refund, or the intent's dialect sends nothing for it.
 func jobFor(value []byte) (*job, error) {
 	o, err := pipeline.DecodeOutcome(value)
 	if err != nil {
 		return nil, fmt.Errorf("decoding outcome: %w", err)
 	}
-	if o.Type == pipeline.OutcomeRefund {
-		return refundJob(o)
-	}
-	if o.Type != pipeline.OutcomeIntentStatus || pipeline.WebhookEvent(o.Status) == "" {
+	if o.Type != pipeline.OutcomeIntentStatus && o.Type != pipeline.OutcomeRefund {
 		return nil, nil
 	}
 	if !o.Environment.Valid() {
