@@ -80,7 +80,13 @@ func (g *Group) Run(parent context.Context, name string, f func(ctx context.Cont
 	defer stopRun()
 	stopGroup := context.AfterFunc(parent, g.TriggerStopConsuming)
 	defer stopGroup()
-	return f(ctx)
+	err := f(ctx)
+	if parent.Err() != nil {
+		// AfterFunc runs TriggerStopConsuming in a goroutine of its own, which may not have run
+		// yet: the group must be stopping when Run returns because its context ended.
+		g.TriggerStopConsuming()
+	}
+	return err
 }
 
 // TriggerStopConsuming begins the soft stop: Go and Run refuse from now on and the context they
