@@ -77,13 +77,17 @@ node_pid() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# free_ports N prints N distinct ports nothing listens on (from 20000-59999, at random).
+# free_ports N prints N distinct ports nothing listens on, at random below the kernel's ephemeral
+# range (an outgoing connection's local port, e.g. one node dialling another, would take it).
 free_ports() {
-  local want=$1 got=() p tries=0
+  local want=$1 got=() p tries=0 lo=32768 hi
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  hi=$((lo - 1)) lo=10000
+  [ "$hi" -gt $((lo + 1000)) ] || die "the ephemeral port range leaves no room below it for the brokers' ports"
   while [ ${#got[@]} -lt "$want" ]; do
     tries=$((tries + 1))
     [ $tries -lt 1000 ] || die "no free port found on 127.0.0.1"
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
     [[ " ${got[*]} " == *" $p "* ]] && continue
     port_in_use "$p" && continue
     got+=("$p")
@@ -228,6 +232,21 @@ wait_ready() { # every node: alive, logged "Kafka Server started" (registered an
 }
 
 cmd_start() {
+  local attempt
+  for attempt in 1 2 3; do
+    if (start_once); then return 0; fi
+    # A fresh cluster whose port was taken between choosing and binding it: new ports, again.
+    if [ ! -f "$dir/fresh" ] || ! grep -qs 'Address already in use' "$dir"/node-*/server.log; then
+      exit 1
+    fi
+    log "a port was taken while starting; retrying with other ports ($attempt)"
+    cmd_stop >/dev/null 2>&1
+    rm -rf "$dir"/node-* "$dir/cluster.env" "$dir/fresh"
+  done
+  exit 1
+}
+
+start_once() {
   if [ -f "$dir/cluster.env" ]; then
     # shellcheck disable=SC1091
     . "$dir/cluster.env"
@@ -246,6 +265,7 @@ cmd_start() {
     # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding (22 characters).
     CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
     printf 'NODES=%s\nCLUSTER_ID=%s\nPORTS="%s"\nCPORTS="%s"\n' "$NODES" "$CLUSTER_ID" "$PORTS" "$CPORTS" >"$dir/cluster.env"
+    touch "$dir/fresh" # removed once it served: only a never-started cluster may move ports
   fi
   local t0=$SECONDS started=0 n jobs=()
   for n in $(seq 1 "$NODES"); do
@@ -260,7 +280,8 @@ cmd_start() {
     log "started $started of $NODES node(s) in $dir; waiting until they serve"
   fi
   wait_ready
-  [ $started -gt 0 ] && log "ready in $((SECONDS - t0)) s"
+  rm -f "$dir/fresh"
+  if [ $started -gt 0 ]; then log "ready in $((SECONDS - t0)) s"; fi
   bootstrap
 }
 
@@ -298,17 +319,22 @@ cmd_stop() {
       log "node $n: pid file $(cat "$dir/node-$n/pid") is not this cluster's java any more; left alone"
     fi
   done
-  # A node's controlled shutdown needs the controller quorum; when all stop together the last ones
-  # can wait for a quorum that is gone: give them 20 s, then kill what is left.
-  local deadline=$((SECONDS + 20)) alive
+  # A node's controlled shutdown needs the controller quorum (a majority of the nodes); when all
+  # stop together the last ones wait for a quorum that is gone. Give them 20 s, or 5 s once the
+  # quorum is gone, then kill what is left (its data is recovered at the next start).
+  local deadline=$((SECONDS + 20)) alive quorum=$((NODES / 2 + 1)) lost=""
   while :; do
     alive=()
     for n in ${nodes[@]+"${nodes[@]}"}; do
       pid="$(node_pid "$n")" && alive+=("$pid")
     done
     [ ${#alive[@]} -eq 0 ] && break
+    if [ -z "$lost" ] && [ ${#alive[@]} -lt $quorum ] && [ ${#nodes[@]} -eq "$NODES" ]; then
+      lost=1
+      [ $((SECONDS + 5)) -lt $deadline ] && deadline=$((SECONDS + 5))
+    fi
     if [ $SECONDS -ge $deadline ]; then
-      log "killing ${alive[*]} (did not stop within 20 s)"
+      log "killing ${alive[*]} (did not stop in time; no controller quorum left to shut down with)"
       kill -KILL "${alive[@]}" 2>/dev/null || true
       sleep 0.5
       break

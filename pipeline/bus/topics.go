@@ -189,7 +189,9 @@ var checkedConfigs = []string{"min.insync.replicas", "unclean.leader.election.en
 // returns a *TopicSettingsError that lists each problem with why and how to fix it, and the caller
 // must refuse to start. It blocks until done or ctx ends.
 func EnsureTopics(ctx context.Context, c Config, topics ...string) error {
-	cl, err := kgo.NewClient(c.opts()...)
+	// A short metadata age: the admin client's first requests otherwise wait up to 5 s (franz-go's
+	// default minimum between metadata refreshes) for the controller or a just-created topic.
+	cl, err := kgo.NewClient(append(c.opts(), kgo.MetadataMinAge(100*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("building kafka admin client: %w", err)
 	}
