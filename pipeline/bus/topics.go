@@ -260,8 +260,10 @@ func topicStates(ctx context.Context, adm *kadm.Client, topics []string) ([]Topi
 	states := make([]TopicState, 0, len(topics))
 	for _, t := range topics {
 		d := details[t]
+		//nolint:gosec // G115: partition counts are int32 on the wire; a decoded list cannot exceed it.
 		st := TopicState{Topic: t, Partitions: int32(len(d.Partitions)), Replicas: -1, Configs: map[string]string{}}
 		for _, p := range d.Partitions {
+			//nolint:gosec // G115: a replication factor is int16 in Kafka's protocol; replica lists are far shorter.
 			if n := int16(len(p.Replicas)); st.Replicas < 0 || n < st.Replicas {
 				st.Replicas = n
 			}
