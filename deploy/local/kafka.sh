@@ -14,7 +14,8 @@
 # as PAYSTREAM_KAFKA_BROKERS. Config, data, logs and pid files live in DIR (default
 # .paystream/kafka-real in the repository, ignored by git). start is idempotent: on a DIR whose nodes
 # all run it prints the list again; nodes of DIR that are down (killed) are started again with their
-# data and ports, which is how a test restarts one broker it killed. A fresh cluster: stop, then
+# data and ports, which is how a test restarts one broker it killed (`start --dir DIR`; without
+# --brokers, start takes DIR's node count). A fresh cluster: stop, then
 # remove DIR. stop ends only the processes whose pid files are in DIR, after checking that each is
 # still the java process running DIR's config; status says which run.
 #
@@ -37,7 +38,7 @@ usage() { die "usage: $0 start [--brokers 1|3] [--dir DIR] | stop [--dir DIR] | 
 cmd="${1:-}"
 [ -n "$cmd" ] || usage
 shift
-brokers=1
+brokers=""
 dir="$ROOT/.paystream/kafka-real"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,7 +49,7 @@ while [ $# -gt 0 ]; do
     *) usage ;;
   esac
 done
-case "$brokers" in 1|3) ;; *) die "--brokers must be 1 or 3, not $brokers" ;; esac
+case "$brokers" in ""|1|3) ;; *) die "--brokers must be 1 or 3, not $brokers" ;; esac
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)" # absolute: it is in every node's command line, which stop checks
 
@@ -250,9 +251,10 @@ start_once() {
   if [ -f "$dir/cluster.env" ]; then
     # shellcheck disable=SC1091
     . "$dir/cluster.env"
-    [ "$NODES" = "$brokers" ] || die "$dir holds a $NODES-node cluster, not $brokers: use another --dir, or stop it and remove $dir"
+    # Without --brokers, start means "this directory's cluster" (restarting a killed node).
+    [ -z "$brokers" ] || [ "$NODES" = "$brokers" ] || die "$dir holds a $NODES-node cluster, not $brokers: use another --dir, or stop it and remove $dir"
   else
-    NODES=$brokers
+    NODES=${brokers:-1}
     local ports
     ports="$(free_ports $((2 * NODES)))"
     PORTS="$(echo "$ports" | cut -d' ' -f1-"$NODES")"
