@@ -1,5 +1,5 @@
 # Convenience targets; the README's two commands are deploy/local/dev.sh and deploy/local/test.sh.
-.PHONY: dev test test-unit test-integration e2e chaos adversarial fuzz bench lint build
+.PHONY: dev test test-unit test-integration e2e chaos adversarial fuzz bench lint build kafka kafka-stop test-kafka
 
 # A recipe piped into tee fails when its command fails, not only when tee does.
 SHELL := /bin/bash
@@ -27,6 +27,25 @@ test-unit:
 test-integration:
 	deploy/local/services.sh
 	go test -race -count=1 ./pipeline/... ./matcher/... ./sink/... ./ingest/...
+
+# A real Apache Kafka on loopback (deploy/local/kafka.sh; KAFKA_BROKERS=3 for the cluster). The
+# last line printed is the bootstrap list for PAYSTREAM_KAFKA_BROKERS.
+KAFKA_BROKERS ?= 1
+kafka:
+	deploy/local/kafka.sh start --brokers $(KAFKA_BROKERS)
+
+kafka-stop:
+	deploy/local/kafka.sh stop
+
+# The real-Kafka tier alone, each cluster in a temporary directory stopped at exit (test.sh runs it too).
+test-kafka:
+	set -e; d=$$(mktemp -d); trap 'deploy/local/kafka.sh stop --dir '"$$d"'/three >/dev/null 2>&1; deploy/local/kafka.sh stop --dir '"$$d"'/one >/dev/null 2>&1; rm -rf '"$$d" EXIT; \
+	c=$$(deploy/local/kafka.sh start --brokers 3 --dir $$d/three | tail -1); \
+	PAYSTREAM_TEST_KAFKA_CLUSTER=$$c go test -race -count=1 -v -run '^Test(EnsureTopics|ProducerRoundTrip|ConsumerCommits)' ./pipeline/bus; \
+	deploy/local/kafka.sh stop --dir $$d/three; \
+	b=$$(deploy/local/kafka.sh start --dir $$d/one | tail -1); \
+	PAYSTREAM_TEST_KAFKA_BROKERS=$$b go test -race -count=1 -v -run '^Test(EnsureTopics|ProducerRoundTrip|ConsumerCommits)' ./pipeline/bus; \
+	PAYSTREAM_TEST_REAL_KAFKA=1 go test -count=1 -v -run '^TestKafkaScript$$' ./deploy
 
 e2e:
 	deploy/local/services.sh

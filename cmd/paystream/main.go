@@ -26,7 +26,9 @@ type Config struct {
 	Pprof                bool          `name:"pprof" env:"PAYSTREAM_PPROF" help:"Also serve Go's /debug/pprof/ profiles on the metrics address (keep that address private)."`
 	KafkaBrokers         []string      `name:"kafka-brokers" env:"PAYSTREAM_KAFKA_BROKERS" sep:"," help:"Kafka/Redpanda seed brokers (comma separated). Empty: paystream dev starts an embedded broker; other roles require it."`
 	KafkaPartitions      int32         `name:"kafka-partitions" env:"PAYSTREAM_KAFKA_PARTITIONS" default:"12" help:"Partitions of topics created at start."`
-	KafkaReplicas        int16         `name:"kafka-replicas" env:"PAYSTREAM_KAFKA_REPLICAS" default:"1" help:"Replication factor of topics created at start (3 on a real cluster)."`
+	KafkaReplicas        int16         `name:"kafka-replicas" env:"PAYSTREAM_KAFKA_REPLICAS" default:"0" help:"Replication factor of topics created at start; 0: min(3, live brokers). Fewer than 2 on a multi-broker cluster is refused."`
+	KafkaMinInsync       int16         `name:"kafka-min-insync-replicas" env:"PAYSTREAM_KAFKA_MIN_INSYNC_REPLICAS" default:"0" help:"min.insync.replicas of topics created at start; 0: 1 with one replica, 2 with two or three, replicas-1 beyond. Fewer than 2 on a multi-broker cluster is refused."`
+	KafkaRetention       time.Duration `name:"kafka-retention" env:"PAYSTREAM_KAFKA_RETENTION" default:"168h" help:"retention.ms of topics created at start (at least 24h: a record deleted before every consumer read it is lost)."`
 	KafkaSessionTimeout  time.Duration `name:"kafka-session-timeout" env:"PAYSTREAM_KAFKA_SESSION_TIMEOUT" default:"45s" help:"How long a consumer group waits for a silent member (e.g. killed) before reassigning its partitions."`
 	KafkaInstanceID      string        `name:"kafka-instance-id" env:"PAYSTREAM_KAFKA_INSTANCE_ID" help:"Static consumer-group membership id of this process (unique per process; e.g. the pod name): a restart takes over its partitions at once."`
 	TopicPrefix          string        `name:"topic-prefix" env:"PAYSTREAM_TOPIC_PREFIX" default:"paystream." help:"Prefix of every topic name."`

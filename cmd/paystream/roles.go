@@ -98,6 +98,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		cfg: cfg, log: log, roles: roles, reg: prometheus.NewRegistry(),
 		busCfg: bus.Config{
 			Brokers: brokers, Partitions: cfg.KafkaPartitions, Replicas: cfg.KafkaReplicas,
+			MinInsyncReplicas: cfg.KafkaMinInsync, Retention: cfg.KafkaRetention,
 			SessionTimeout: cfg.KafkaSessionTimeout, InstanceID: cfg.KafkaInstanceID, Logger: log,
 		},
 		topics: pipeline.Topics{Prefix: cfg.TopicPrefix},

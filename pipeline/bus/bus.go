@@ -2,23 +2,25 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config says where Kafka is and how topics are made.
 type Config struct {
 	Brokers    []string // seed brokers; required (the embedded broker's address in dev)
-	Partitions int32    // partition count of topics created at start (default 12)
-	Replicas   int16    // replication factor of topics created at start (default 1; 3 on a real cluster)
-	ClientID   string   // default "paystream"
+	Partitions int32    // partition count of topics created at start (default 12); existing topics need at least this many
+	Replicas   int16    // replication factor of topics created at start (default min(3, live brokers))
+	// MinInsyncReplicas is the min.insync.replicas of topics created at start (default 1 with one
+	// replica, 2 with two, Replicas-1 from three); see Config.Settings and EnsureTopics.
+	MinInsyncReplicas int16
+	// Retention is the retention.ms of topics created at start (default DefaultRetention, at least
+	// MinRetention).
+	Retention time.Duration
+	ClientID  string // default "paystream"
 	// SessionTimeout is how long the group waits for a silent member (a process killed with -9)
 	// before giving its partitions to the others; 0 keeps franz-go's default (45 s).
 	SessionTimeout time.Duration
@@ -93,34 +95,6 @@ func NewGroupConsumer(c Config, group string, topics []string, extra ...kgo.Opt)
 		return nil, fmt.Errorf("building kafka consumer for group %s: %w", group, err)
 	}
 	return cl, nil
-}
-
-// EnsureTopics creates any missing topic with c.Partitions partitions. Topics that exist are left
-// as they are (their partition count is not changed).
-func EnsureTopics(ctx context.Context, c Config, topics ...string) error {
-	cl, err := kgo.NewClient(c.opts()...)
-	if err != nil {
-		return fmt.Errorf("building kafka admin client: %w", err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	parts, repl := c.Partitions, c.Replicas
-	if parts <= 0 {
-		parts = 12
-	}
-	if repl <= 0 {
-		repl = 1
-	}
-	resp, err := adm.CreateTopics(ctx, parts, repl, nil, topics...)
-	if err != nil {
-		return fmt.Errorf("creating topics %s: %w", strings.Join(topics, ","), err)
-	}
-	for _, r := range resp.Sorted() {
-		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
-			return fmt.Errorf("creating topic %s: %w", r.Topic, r.Err)
-		}
-	}
-	return nil
 }
 
 // Ping checks that a broker answers metadata requests within ctx.
