@@ -63,7 +63,7 @@ func (s *Server) requireAdmin(ctx *fasthttp.RequestCtx) bool {
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if s.cfg.AdminToken == "" || !ok ||
 		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.AdminToken)) != 1 {
-		writeError(ctx, errf(http.StatusUnauthorized, "Missing or invalid admin token"))
+		WriteError(ctx, Errf(http.StatusUnauthorized, "Missing or invalid admin token"))
 		return false
 	}
 	return true
@@ -74,34 +74,34 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req createMerchantReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || utf8.RuneCountInString(req.Name) > 200 {
-		writeError(ctx, errf(http.StatusBadRequest, "name is required (at most 200 characters)"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "name is required (at most 200 characters)"))
 		return
 	}
 	if req.Dialect == "" {
 		req.Dialect = pipeline.DialectNative
 	}
 	if req.Dialect != pipeline.DialectNative && req.Dialect != pipeline.DialectBDQuickPay {
-		writeError(ctx, errf(http.StatusBadRequest, "dialect must be native or bdquickpay"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "dialect must be native or bdquickpay"))
 		return
 	}
 	if len(req.Wallets) == 0 || len(req.Wallets) > 50 {
-		writeError(ctx, errf(http.StatusBadRequest, "wallets must list between 1 and 50 receiving wallets"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "wallets must list between 1 and 50 receiving wallets"))
 		return
 	}
 	seen := map[string]bool{}
 	for i := range req.Wallets {
 		if err := req.Wallets[i].Validate(); err != nil {
-			writeError(ctx, errf(http.StatusBadRequest, "wallets[%d]: %v", i, err))
+			WriteError(ctx, Errf(http.StatusBadRequest, "wallets[%d]: %v", i, err))
 			return
 		}
 		if seen[req.Wallets[i].Key()] {
-			writeError(ctx, errf(http.StatusBadRequest, "wallets[%d] is listed twice", i))
+			WriteError(ctx, Errf(http.StatusBadRequest, "wallets[%d] is listed twice", i))
 			return
 		}
 		seen[req.Wallets[i].Key()] = true
@@ -113,15 +113,15 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	}
 	for env, wh := range req.Webhooks {
 		if !env.Valid() {
-			writeError(ctx, errf(http.StatusBadRequest, "webhooks: environment must be SANDBOX or LIVE, not %q", env))
+			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks: environment must be SANDBOX or LIVE, not %q", env))
 			return
 		}
 		if wh.MaxAttempts < 0 || wh.MaxAttempts > 20 {
-			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.maxAttempts must be between 1 and 20", env))
+			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks.%s.maxAttempts must be between 1 and 20", env))
 			return
 		}
-		if err := netguard.CheckURL(rc(ctx), wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
-			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err))
+		if err := netguard.CheckURL(RequestContext(ctx), wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
+			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err))
 			return
 		}
 		m.Webhooks[env] = pipeline.WebhookEndpoint{URL: wh.URL, MaxAttempts: wh.MaxAttempts}
@@ -149,12 +149,12 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + randomToken(24),
 		pipeline.Live:    apiKeyPrefix(pipeline.Live) + randomToken(24),
 	}
-	if err := s.dir.create(rc(ctx), m, keys, pairs); err != nil {
+	if err := s.dir.create(RequestContext(ctx), m, keys, pairs); err != nil {
 		if errors.Is(err, errWalletTaken) {
-			writeError(ctx, errf(http.StatusConflict, "%v", err))
+			WriteError(ctx, Errf(http.StatusConflict, "%v", err))
 			return
 		}
-		s.internal(ctx, "creating merchant", err)
+		s.Internal(ctx, "creating merchant", err)
 		return
 	}
 	s.log.Info("merchant created", "merchant", m.ID, "wallets", len(m.Wallets))
@@ -165,7 +165,7 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	for env, wh := range m.Webhooks {
 		v.Secrets[env] = wh.Secret
 	}
-	writeJSON(ctx, http.StatusCreated, v)
+	WriteJSON(ctx, http.StatusCreated, v)
 }
 
 func (s *Server) handleGetMerchant(ctx *fasthttp.RequestCtx) {
@@ -173,7 +173,7 @@ func (s *Server) handleGetMerchant(ctx *fasthttp.RequestCtx) {
 	if m == nil {
 		return
 	}
-	writeJSON(ctx, http.StatusOK, viewMerchant(m, false))
+	WriteJSON(ctx, http.StatusOK, viewMerchant(m, false))
 }
 
 func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {

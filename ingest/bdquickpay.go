@@ -44,10 +44,10 @@ var invoiceIDRE = regexp.MustCompile(`^[A-Z0-9]{20}$`)
 
 // The dialect's fixed answers.
 var (
-	errBQPUnauthorized = &apiError{Status: http.StatusUnauthorized, Message: "Unauthorized. Invalid App Key or Secret Key."}
-	errBQPInactive     = &apiError{Status: http.StatusForbidden, Message: "Forbidden. bKash merchant account is inactive."}
-	errBQPNotFound     = &apiError{Status: http.StatusNotFound, Message: "Invoice not found."}
-	errBQPLiveSim      = &apiError{Status: http.StatusForbidden, Message: "Forbidden. The payment simulator is available with SANDBOX App Keys only."}
+	errBQPUnauthorized = &APIError{Status: http.StatusUnauthorized, Message: "Unauthorized. Invalid App Key or Secret Key."}
+	errBQPInactive     = &APIError{Status: http.StatusForbidden, Message: "Forbidden. bKash merchant account is inactive."}
+	errBQPNotFound     = &APIError{Status: http.StatusNotFound, Message: "Invoice not found."}
+	errBQPLiveSim      = &APIError{Status: http.StatusForbidden, Message: "Forbidden. The payment simulator is available with SANDBOX App Keys only."}
 )
 
 // bdquickpayRoutes registers seed 001's bdQuickPay-compatible merchant API.
@@ -95,23 +95,23 @@ func (s *Server) authAppKey(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pipel
 	appKey := strings.TrimSpace(string(ctx.Request.Header.Peek("X-App-Key")))
 	secretKey := strings.TrimSpace(string(ctx.Request.Header.Peek("X-Secret-Key")))
 	if appKey == "" || secretKey == "" || strings.HasPrefix(appKey, "sk_") {
-		writeError(ctx, errBQPUnauthorized)
+		WriteError(ctx, errBQPUnauthorized)
 		return nil, ""
 	}
-	m, env, err := s.dir.appKey(rc(ctx), appKey, secretKey)
+	m, env, err := s.dir.appKey(RequestContext(ctx), appKey, secretKey)
 	if err != nil {
-		s.internal(ctx, "authenticating app key", err)
+		s.Internal(ctx, "authenticating app key", err)
 		return nil, ""
 	}
 	if m == nil || m.Dialect != pipeline.DialectBDQuickPay || !env.Valid() {
-		writeError(ctx, errBQPUnauthorized)
+		WriteError(ctx, errBQPUnauthorized)
 		return nil, ""
 	}
 	if m.Status != pipeline.MerchantActive {
-		writeError(ctx, errBQPInactive)
+		WriteError(ctx, errBQPInactive)
 		return nil, ""
 	}
-	if !s.allowKey(ctx, "appkey:"+m.ID+":"+string(env)) {
+	if !s.AllowKey(ctx, "appkey:"+m.ID+":"+string(env)) {
 		return nil, ""
 	}
 	return m, env
@@ -126,7 +126,7 @@ func (fe fieldErrors) add(field, format string, args ...any) {
 
 // writeValidation answers 422 {"status": false, "message": "Validation error", "errors": {...}}.
 func writeValidation(ctx *fasthttp.RequestCtx, fe fieldErrors) {
-	writeJSON(ctx, http.StatusUnprocessableEntity, struct {
+	WriteJSON(ctx, http.StatusUnprocessableEntity, struct {
 		Status  bool        `json:"status"`
 		Message string      `json:"message"`
 		Errors  fieldErrors `json:"errors"`
@@ -197,10 +197,10 @@ func urlField(obj map[string]json.RawMessage, field string, required bool, fe fi
 	return v
 }
 
-// amountField reads a required amount in taka under parseAmount's rule, with paisa allowed.
+// amountField reads a required amount in taka under ParseAmount's rule, with paisa allowed.
 func amountField(obj map[string]json.RawMessage, field string, fe fieldErrors) (pipeline.Money, bool) {
-	m, p := parseAmount(obj[field], withPaisa)
-	if p != amountOK {
+	m, p := ParseAmount(obj[field], WithPaisa)
+	if p != AmountOK {
 		fe.add(field, bqpAmountMessage(p), label(field))
 		return 0, false
 	}
@@ -227,7 +227,7 @@ func (s *Server) validateBQPCreate(ctx context.Context, obj map[string]json.RawM
 		switch {
 		case utf8.RuneCountInString(ref) > maxRefLen:
 			fe.add("customer_reference", "The customer reference must not be greater than %d characters.", maxRefLen)
-		case !printable(ref):
+		case !Printable(ref):
 			fe.add("customer_reference", "The customer reference format is invalid.")
 		default:
 			r.CustomerReference = ref
@@ -291,7 +291,7 @@ func (s *Server) handleBQPCreate(ctx *fasthttp.RequestCtx) {
 		writeValidation(ctx, fe)
 		return
 	}
-	req, fe := s.validateBQPCreate(rc(ctx), obj)
+	req, fe := s.validateBQPCreate(RequestContext(ctx), obj)
 	if len(fe) > 0 {
 		writeValidation(ctx, fe)
 		return
@@ -303,12 +303,12 @@ func (s *Server) handleBQPCreate(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if len(wallets) == 0 {
-		writeError(ctx, errf(http.StatusUnprocessableEntity, "No bKash wallet is configured for this merchant in %s.", env))
+		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "No bKash wallet is configured for this merchant in %s.", env))
 		return
 	}
-	wallet, err := s.pickWallet(rc(ctx), wallets, req.Amount)
+	wallet, err := s.pickWallet(RequestContext(ctx), wallets, req.Amount)
 	if err != nil {
-		s.internal(ctx, "choosing wallet", err)
+		s.Internal(ctx, "choosing wallet", err)
 		return
 	}
 	// Whole seconds, so expires_at as shown is exactly when the invoice expires.
@@ -324,18 +324,18 @@ func (s *Server) handleBQPCreate(ctx *fasthttp.RequestCtx) {
 	ev := &pipeline.Event{
 		ID: intentEventID(in.ID), Kind: pipeline.KindIntentCreated, Source: pipeline.SourceMerchantAPI,
 		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment,
-		AcceptedAt: time.Now().UTC(), Intent: in, Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
+		AcceptedAt: time.Now().UTC(), Intent: in, Raw: RawCopy(ctx.PostBody()), RequestID: RequestID(ctx),
 	}
-	if err := s.publish(ctx, ev); err != nil {
-		s.unavailable(ctx, "producing intent.created", err)
+	if err := s.Publish(ctx, ev); err != nil {
+		s.Unavailable(ctx, "producing intent.created", err)
 		return
 	}
 	// Read-your-writes, as in acceptIntent: verify finds the invoice as soon as this answer is out.
-	if err := s.state.CreateIntent(rc(ctx), in); err != nil {
+	if err := s.state.CreateIntent(RequestContext(ctx), in); err != nil {
 		s.log.Warn("recording intent for reads failed; the matcher will record it", "intent", in.ID, "err", err)
 	}
 	s.look.rememberIntent(in)
-	writeJSON(ctx, http.StatusOK, bqpCreateResp{
+	WriteJSON(ctx, http.StatusOK, bqpCreateResp{
 		Status: true, InvoiceID: in.ID, Amount: bqpAmount(in.Amount), CustomerReference: in.CustomerReference,
 		PaymentURL: s.checkoutURL(in.ID), ExpiresAt: bqpTime(in.ExpiresAt),
 	})
@@ -408,16 +408,16 @@ func bqpView(rec *state.IntentRecord) bqpPayment {
 // merchant's or environment's) or 503 itself and then returns nil.
 func (s *Server) loadInvoice(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, id string) *state.IntentRecord {
 	if !invoiceIDRE.MatchString(id) {
-		writeError(ctx, errBQPNotFound)
+		WriteError(ctx, errBQPNotFound)
 		return nil
 	}
-	rec, err := s.state.GetIntent(rc(ctx), id)
+	rec, err := s.state.GetIntent(RequestContext(ctx), id)
 	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
-		writeError(ctx, errBQPNotFound)
+		WriteError(ctx, errBQPNotFound)
 		return nil
 	}
 	if err != nil {
-		s.internal(ctx, "loading intent", err)
+		s.Internal(ctx, "loading intent", err)
 		return nil
 	}
 	return rec
@@ -444,7 +444,7 @@ func (s *Server) handleBQPVerify(ctx *fasthttp.RequestCtx) {
 	if rec == nil {
 		return
 	}
-	writeJSON(ctx, http.StatusOK, bqpOK{Status: true, Message: "Payment retrieved successfully.", Data: bqpView(rec)})
+	WriteJSON(ctx, http.StatusOK, bqpOK{Status: true, Message: "Payment retrieved successfully.", Data: bqpView(rec)})
 }
 
 // handleBQPSimulate is POST /api/bkash/v1/sandbox/simulate, a paystream extension for SANDBOX App
@@ -457,7 +457,7 @@ func (s *Server) handleBQPSimulate(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if env != pipeline.Sandbox {
-		writeError(ctx, errBQPLiveSim)
+		WriteError(ctx, errBQPLiveSim)
 		return
 	}
 	obj, fe := bqpFields(ctx.PostBody())
@@ -481,7 +481,7 @@ func (s *Server) handleBQPSimulate(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if ref, ok := stringField(obj, "reference", fe); ok {
-		if utf8.RuneCountInString(ref) > maxRefLen || !printable(ref) {
+		if utf8.RuneCountInString(ref) > maxRefLen || !Printable(ref) {
 			fe.add("reference", "The reference must be at most %d printable characters.", maxRefLen)
 		}
 		p.Reference = ref
@@ -491,14 +491,14 @@ func (s *Server) handleBQPSimulate(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !invoiceIDRE.MatchString(p.IntentID) {
-		writeError(ctx, errBQPNotFound)
+		WriteError(ctx, errBQPNotFound)
 		return
 	}
 	ev, _ := s.reportSandboxPayment(ctx, m, env, p, errBQPNotFound)
 	if ev == nil {
 		return
 	}
-	writeJSON(ctx, http.StatusOK, bqpOK{Status: true, Message: "Payment reported. Verify the invoice for its status.", Data: bqpSimulated{
+	WriteJSON(ctx, http.StatusOK, bqpOK{Status: true, Message: "Payment reported. Verify the invoice for its status.", Data: bqpSimulated{
 		InvoiceID: p.IntentID, TrxID: p.TrxID, Amount: bqpAmount(p.Amount), EventID: ev.ID,
 	}})
 }

@@ -136,13 +136,13 @@ func (s *Server) adminMerchant(ctx *fasthttp.RequestCtx) *pipeline.Merchant {
 		return nil
 	}
 	id, _ := ctx.UserValue("id").(string)
-	m, err := s.dir.merchant(rc(ctx), id)
+	m, err := s.dir.merchant(RequestContext(ctx), id)
 	if err != nil {
-		s.internal(ctx, "loading merchant", err)
+		s.Internal(ctx, "loading merchant", err)
 		return nil
 	}
 	if m == nil {
-		writeError(ctx, errf(http.StatusNotFound, "Merchant not found"))
+		WriteError(ctx, Errf(http.StatusNotFound, "Merchant not found"))
 		return nil
 	}
 	return m
@@ -159,38 +159,38 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req createDeviceReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	req.Name = strings.TrimSpace(req.Name)
-	if req.Name == "" || utf8.RuneCountInString(req.Name) > maxDeviceNameLen || !printable(req.Name) {
-		writeError(ctx, errf(http.StatusBadRequest, "name is required (at most %d printable characters)", maxDeviceNameLen))
+	if req.Name == "" || utf8.RuneCountInString(req.Name) > maxDeviceNameLen || !Printable(req.Name) {
+		WriteError(ctx, Errf(http.StatusBadRequest, "name is required (at most %d printable characters)", maxDeviceNameLen))
 		return
 	}
 	env := pipeline.Environment(strings.ToUpper(string(req.Environment)))
 	if !env.Valid() {
-		writeError(ctx, errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
 		return
 	}
 	if len(req.Wallets) == 0 {
-		writeError(ctx, errf(http.StatusBadRequest, `wallets is required: SIM slot ("1", "2", or "*" for any) -> {"provider", "account"} of one of the merchant's wallets`))
+		WriteError(ctx, Errf(http.StatusBadRequest, `wallets is required: SIM slot ("1", "2", or "*" for any) -> {"provider", "account"} of one of the merchant's wallets`))
 		return
 	}
 	wallets := make(map[string]pipeline.Wallet, len(req.Wallets))
 	for _, slot := range slices.Sorted(maps.Keys(req.Wallets)) {
 		wr := req.Wallets[slot]
 		if !validSlot(slot) {
-			writeError(ctx, errf(http.StatusBadRequest, `wallets: %q is not a SIM slot: use "1" to "%d", or "*" for any slot`, clip(slot, 20), maxDeviceSlots))
+			WriteError(ctx, Errf(http.StatusBadRequest, `wallets: %q is not a SIM slot: use "1" to "%d", or "*" for any slot`, clip(slot, 20), maxDeviceSlots))
 			return
 		}
 		if wr == nil {
-			writeError(ctx, errf(http.StatusBadRequest, "wallets.%s must be an object with provider and account", slot))
+			WriteError(ctx, Errf(http.StatusBadRequest, "wallets.%s must be an object with provider and account", slot))
 			return
 		}
 		w := pipeline.Wallet{Provider: wr.Provider, Account: wr.Account, Environment: env}
 		if err := w.Validate(); err != nil || !m.HasWallet(w) {
-			writeError(ctx, errf(http.StatusBadRequest, "wallets.%s must be one of the merchant's %s wallets", slot, env))
+			WriteError(ctx, Errf(http.StatusBadRequest, "wallets.%s must be one of the merchant's %s wallets", slot, env))
 			return
 		}
 		wallets[slot] = w
@@ -198,8 +198,8 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 	signingKey := ""
 	if req.SigningKey != nil {
 		signingKey = strings.TrimSpace(*req.SigningKey)
-		if signingKey == "" || len(signingKey) > maxSigningKeyLen || !printable(signingKey) {
-			writeError(ctx, errf(http.StatusBadRequest, "signingKey must be 1 to %d printable characters (the key SMS Gateway for Android shows in Settings → Webhooks)", maxSigningKeyLen))
+		if signingKey == "" || len(signingKey) > maxSigningKeyLen || !Printable(signingKey) {
+			WriteError(ctx, Errf(http.StatusBadRequest, "signingKey must be 1 to %d printable characters (the key SMS Gateway for Android shows in Settings → Webhooks)", maxSigningKeyLen))
 			return
 		}
 	}
@@ -207,13 +207,13 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 	if req.Format != nil {
 		format = strings.ToLower(strings.TrimSpace(*req.Format))
 		if !slices.Contains(smsFormats, format) {
-			writeError(ctx, errf(http.StatusBadRequest, "format must be native, forwarder or smsgateway: the one forwarding URL the phone's app will post to"))
+			WriteError(ctx, Errf(http.StatusBadRequest, "format must be native, forwarder or smsgateway: the one forwarding URL the phone's app will post to"))
 			return
 		}
 	}
 	if signingKey != "" {
 		if format != "" && format != smsFormatSMSGateway {
-			writeError(ctx, errf(http.StatusBadRequest, "signingKey is only for format smsgateway: SMS Gateway for Android signs its webhooks, the %s format has no signature (register the device without a key)", format))
+			WriteError(ctx, Errf(http.StatusBadRequest, "signingKey is only for format smsgateway: SMS Gateway for Android signs its webhooks, the %s format has no signature (register the device without a key)", format))
 			return
 		}
 		format = smsFormatSMSGateway
@@ -221,25 +221,25 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 	token := deviceTokenPrefix + randomToken(24)
 	d := &pipeline.Device{
 		ID: "dev_" + randomHex(10), MerchantID: m.ID, Name: req.Name, Status: pipeline.DeviceActive,
-		Wallets: wallets, SigningKey: signingKey, TokenHash: hashSecret(token), CreatedAt: time.Now().UTC(), Format: format,
+		Wallets: wallets, SigningKey: signingKey, TokenHash: HashSecret(token), CreatedAt: time.Now().UTC(), Format: format,
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
-		s.internal(ctx, "encoding device", err)
+		s.Internal(ctx, "encoding device", err)
 		return
 	}
-	c := rc(ctx)
+	c := RequestContext(ctx)
 	if err := s.rdb.Set(c, s.cfg.Keys.Device(d.ID), b, 0).Err(); err != nil {
-		s.internal(ctx, "storing device", err)
+		s.Internal(ctx, "storing device", err)
 		return
 	}
 	if err := s.rdb.SAdd(c, deviceIndexKey(s.cfg.Keys, m.ID), d.ID).Err(); err != nil {
-		s.internal(ctx, "indexing device", err)
+		s.Internal(ctx, "indexing device", err)
 		return
 	}
 	// The token last: the device is usable only when its record is complete.
 	if err := s.rdb.Set(c, s.cfg.Keys.DeviceToken(d.TokenHash), d.ID, 0).Err(); err != nil {
-		s.internal(ctx, "storing device token", err)
+		s.Internal(ctx, "storing device token", err)
 		return
 	}
 	s.log.Info("device registered", "merchant", m.ID, "device", d.ID, "slots", len(wallets), "signed", signingKey != "", "format", format)
@@ -256,7 +256,7 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 		}
 		v.ForwardingURLs[f] = s.publicURL(path)
 	}
-	writeJSON(ctx, http.StatusCreated, v)
+	WriteJSON(ctx, http.StatusCreated, v)
 }
 
 func clip(s string, n int) string {
@@ -271,17 +271,17 @@ func (s *Server) handleListDevices(ctx *fasthttp.RequestCtx) {
 	if m == nil {
 		return
 	}
-	c := rc(ctx)
+	c := RequestContext(ctx)
 	ids, err := s.rdb.SMembers(c, deviceIndexKey(s.cfg.Keys, m.ID)).Result()
 	if err != nil {
-		s.internal(ctx, "listing devices", err)
+		s.Internal(ctx, "listing devices", err)
 		return
 	}
 	data := make([]deviceView, 0, len(ids))
 	for _, id := range ids {
 		d, err := s.loadDevice(c, id)
 		if err != nil {
-			s.internal(ctx, "loading device", err)
+			s.Internal(ctx, "loading device", err)
 			return
 		}
 		if d != nil {
@@ -294,7 +294,7 @@ func (s *Server) handleListDevices(ctx *fasthttp.RequestCtx) {
 		}
 		return strings.Compare(b.ID, a.ID)
 	})
-	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": len(data)})
+	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": len(data)})
 }
 
 // handleRevokeDevice marks the device REVOKED, then deletes its token mapping: its next SMS is
@@ -304,31 +304,31 @@ func (s *Server) handleRevokeDevice(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)
-	c := rc(ctx)
+	c := RequestContext(ctx)
 	d, err := s.loadDevice(c, id)
 	if err != nil {
-		s.internal(ctx, "loading device", err)
+		s.Internal(ctx, "loading device", err)
 		return
 	}
 	if d == nil {
-		writeError(ctx, errf(http.StatusNotFound, "Device not found"))
+		WriteError(ctx, Errf(http.StatusNotFound, "Device not found"))
 		return
 	}
 	if d.Status != pipeline.DeviceRevoked {
 		d.Status = pipeline.DeviceRevoked
 		b, _ := json.Marshal(d)
 		if err := s.rdb.Set(c, s.cfg.Keys.Device(d.ID), b, 0).Err(); err != nil {
-			s.internal(ctx, "revoking device", err)
+			s.Internal(ctx, "revoking device", err)
 			return
 		}
 		s.log.Info("device revoked", "merchant", d.MerchantID, "device", d.ID)
 	}
 	s.look.devices.Remove(d.TokenHash)
 	if err := s.rdb.Del(c, s.cfg.Keys.DeviceToken(d.TokenHash)).Err(); err != nil {
-		s.internal(ctx, "deleting device token", err)
+		s.Internal(ctx, "deleting device token", err)
 		return
 	}
-	writeJSON(ctx, http.StatusOK, viewDevice(d))
+	WriteJSON(ctx, http.StatusOK, viewDevice(d))
 }
 
 // loadDevice reads a device record; (nil, nil) when there is none.
@@ -357,7 +357,7 @@ func (s *Server) deviceByToken(ctx context.Context, token string) (*pipeline.Dev
 	if len(token) < 16 || len(token) > 128 {
 		return nil, nil
 	}
-	h := hashSecret(token)
+	h := HashSecret(token)
 	if d, ok := s.look.devices.Get(h); ok {
 		return d, nil
 	}

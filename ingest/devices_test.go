@@ -16,7 +16,7 @@ func TestSMSDeviceRegistration(t *testing.T) {
 	path := "/admin/v1/merchants/" + d.m.id + "/devices"
 
 	// The token is stored as SHA-256 only, and maps to the device.
-	if id, err := d.f.s.rdb.Get(t.Context(), d.f.keys.DeviceToken(hashSecret(d.token))).Result(); err != nil || id != d.id {
+	if id, err := d.f.s.rdb.Get(t.Context(), d.f.keys.DeviceToken(HashSecret(d.token))).Result(); err != nil || id != d.id {
 		t.Fatalf("token mapping: %q %v", id, err)
 	}
 	raw, _ := d.f.s.rdb.Get(t.Context(), d.f.keys.Device(d.id)).Result()

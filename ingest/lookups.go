@@ -84,14 +84,14 @@ func (s *Server) intentIdentity(ctx context.Context, intentID string) (intentIde
 
 // loadIntent reads intentID for a handler: on ErrNotFound it answers notFound, on another error
 // 500, and returns nil (the request is answered).
-func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *apiError) *state.IntentRecord {
-	rec, err := s.state.GetIntent(rc(ctx), intentID)
+func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *APIError) *state.IntentRecord {
+	rec, err := s.state.GetIntent(RequestContext(ctx), intentID)
 	if errors.Is(err, state.ErrNotFound) {
-		writeError(ctx, notFound)
+		WriteError(ctx, notFound)
 		return nil
 	}
 	if err != nil {
-		s.internal(ctx, "loading intent", err)
+		s.Internal(ctx, "loading intent", err)
 		return nil
 	}
 	return rec
@@ -102,10 +102,10 @@ func (id intentIdentity) wallet() pipeline.Wallet {
 	return pipeline.Wallet{Provider: id.Provider, Account: id.ReceiverMsisdn, Environment: id.Environment}
 }
 
-// integration is directory.integration behind the authCacheTTL cache: the SNS and transaction-API
+// Integration is the directory's integration of kind whose credential (hash) is given, nil if none, behind the authCacheTTL cache: the SNS and transaction-API
 // routes resolve their credential on every request (two round trips and a decode otherwise). The
 // result must not be modified.
-func (s *Server) integration(ctx context.Context, kind pipeline.IntegrationKind, credential string) (*pipeline.Integration, error) {
+func (s *Server) Integration(ctx context.Context, kind pipeline.IntegrationKind, credential string) (*pipeline.Integration, error) {
 	k := string(kind) + "\x00" + credential
 	if in, ok := s.look.integrations.Get(k); ok {
 		return in, nil
@@ -117,9 +117,9 @@ func (s *Server) integration(ctx context.Context, kind pipeline.IntegrationKind,
 	return in, err
 }
 
-// merchant is directory.merchant behind the authCacheTTL cache, for the routes that check a
+// Merchant is the directory's merchant id (nil if none) behind the authCacheTTL cache, for the routes that check a
 // merchant's status on every request. The result must not be modified.
-func (s *Server) merchant(ctx context.Context, id string) (*pipeline.Merchant, error) {
+func (s *Server) Merchant(ctx context.Context, id string) (*pipeline.Merchant, error) {
 	if m, ok := s.look.merchants.Get(id); ok {
 		return m, nil
 	}

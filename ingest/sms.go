@@ -87,9 +87,9 @@ func smsKept(result string) bool {
 }
 
 var (
-	errDeviceToken  = &apiError{Status: http.StatusUnauthorized, Message: "Unknown or revoked device token"}
-	errSMSSignature = &apiError{Status: http.StatusUnauthorized, Message: "Invalid X-Signature: expected hex HMAC-SHA256(signing key, body + X-Timestamp)"}
-	errSMSTimestamp = &apiError{Status: http.StatusUnauthorized, Message: "X-Timestamp is missing or more than 5 minutes away from now"}
+	errDeviceToken  = &APIError{Status: http.StatusUnauthorized, Message: "Unknown or revoked device token"}
+	errSMSSignature = &APIError{Status: http.StatusUnauthorized, Message: "Invalid X-Signature: expected hex HMAC-SHA256(signing key, body + X-Timestamp)"}
+	errSMSTimestamp = &APIError{Status: http.StatusUnauthorized, Message: "X-Timestamp is missing or more than 5 minutes away from now"}
 )
 
 // smsMetrics are the SMS ingest counters, registered on the server's registry.
@@ -148,14 +148,14 @@ type forwardedSMS struct {
 func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		token, _ := ctx.UserValue("token").(string)
-		dev, err := s.deviceByToken(rc(ctx), token)
+		dev, err := s.deviceByToken(RequestContext(ctx), token)
 		if err != nil {
-			s.internal(ctx, "looking up device", err)
+			s.Internal(ctx, "looking up device", err)
 			return
 		}
 		if dev == nil {
 			s.sms.refused.WithLabelValues("token").Inc()
-			writeError(ctx, errDeviceToken)
+			WriteError(ctx, errDeviceToken)
 			return
 		}
 		if !deviceAccepts(dev, format) {
@@ -163,8 +163,8 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 			// about the token. The operator finds the device in the log.
 			s.sms.refused.WithLabelValues("format").Inc()
 			s.log.Warn("SMS refused: the device is issued for another forwarding URL", "device", dev.ID,
-				"format", deviceFormat(dev), "url_format", format, "request_id", requestID(ctx))
-			writeError(ctx, errDeviceToken)
+				"format", deviceFormat(dev), "url_format", format, "request_id", RequestID(ctx))
+			WriteError(ctx, errDeviceToken)
 			return
 		}
 		body := ctx.PostBody()
@@ -175,20 +175,20 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 			// requests do not spend the phone's budget.
 			if format != smsFormatSMSGateway {
 				s.sms.refused.WithLabelValues("format").Inc()
-				writeError(ctx, errDeviceToken)
+				WriteError(ctx, errDeviceToken)
 				return
 			}
 			if ae := checkSMSGatewaySignature(ctx, dev.SigningKey, body, time.Now()); ae != nil {
 				s.sms.refused.WithLabelValues("signature").Inc()
-				writeError(ctx, ae)
+				WriteError(ctx, ae)
 				return
 			}
 		}
-		if !s.allowKey(ctx, "device:"+dev.ID) {
+		if !s.AllowKey(ctx, "device:"+dev.ID) {
 			return
 		}
 		var sms *forwardedSMS
-		var ae *apiError
+		var ae *APIError
 		switch format {
 		case smsFormatForwarder:
 			sms, ae = parseForwarderSMS(body)
@@ -196,15 +196,15 @@ func (s *Server) smsHandler(format string) fasthttp.RequestHandler {
 			var event string
 			sms, event, ae = parseSMSGatewaySMS(body)
 			if ae == nil && sms == nil { // another event type sent to this URL: acknowledged, nothing to do
-				s.log.Info("SMS Gateway event ignored", "device", dev.ID, "event", clip(event, 40), "request_id", requestID(ctx))
-				writeJSON(ctx, http.StatusOK, map[string]any{"accepted": false, "ignored": true, "event": event})
+				s.log.Info("SMS Gateway event ignored", "device", dev.ID, "event", clip(event, 40), "request_id", RequestID(ctx))
+				WriteJSON(ctx, http.StatusOK, map[string]any{"accepted": false, "ignored": true, "event": event})
 				return
 			}
 		default:
 			sms, ae = parseNativeSMS(body)
 		}
 		if ae != nil {
-			writeError(ctx, ae)
+			WriteError(ctx, ae)
 			return
 		}
 		s.acceptSMS(ctx, dev, sms)
@@ -230,7 +230,7 @@ func (s *Server) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms *
 	ev := &pipeline.Event{
 		ID: smsEventID(dev.ID, sms), Kind: pipeline.KindSMSReceived, Source: pipeline.SourceSMS, Wallet: w,
 		MerchantID: dev.MerchantID, Environment: w.Environment, AcceptedAt: now, SMS: rec,
-		Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
+		Raw: RawCopy(ctx.PostBody()), RequestID: RequestID(ctx),
 	}
 	if result == smsPayment {
 		p, _ := res.Payment()
@@ -241,11 +241,11 @@ func (s *Server) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms *
 		"accepted": true, "eventId": ev.ID, "pays": result == smsPayment, "kind": ev.Kind, "result": result, "smsKind": res.Kind,
 	}
 
-	c := rc(ctx)
+	c := RequestContext(ctx)
 	seen := smsSeenKey(s.cfg.Keys, dev.ID, ev.ID)
 	claimed, err := s.rdb.SetNX(c, seen, "pending", smsDedupeTTL).Result()
 	if err != nil {
-		s.internal(ctx, "claiming sms", err)
+		s.Internal(ctx, "claiming sms", err)
 		return
 	}
 	if !claimed {
@@ -253,17 +253,17 @@ func (s *Server) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms *
 		if err == nil && v == "done" {
 			s.sms.duplicates.Inc()
 			answer["duplicate"] = true
-			writeJSON(ctx, http.StatusOK, answer)
+			WriteJSON(ctx, http.StatusOK, answer)
 			return
 		}
 		// "pending": the first attempt is in flight or failed without releasing its claim. Produce
 		// the same event again: consumers drop the copy by its id.
 	}
-	if err := s.publish(ctx, ev); err != nil {
+	if err := s.Publish(ctx, ev); err != nil {
 		if claimed {
 			s.rdb.Del(context.WithoutCancel(c), seen)
 		}
-		s.unavailable(ctx, "producing "+string(ev.Kind), err)
+		s.Unavailable(ctx, "producing "+string(ev.Kind), err)
 		return
 	}
 	s.sms.received.WithLabelValues(result).Inc()
@@ -282,9 +282,9 @@ func (s *Server) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms *
 	if _, err := pipe.Exec(c); err != nil {
 		// Kafka has the event (and the audit will): only the operators' copy or the duplicate
 		// marker is missing, so the app is still answered 202.
-		s.log.Warn("recording forwarded sms for operators failed", "device", dev.ID, "event", ev.ID, "err", err, "request_id", requestID(ctx))
+		s.log.Warn("recording forwarded sms for operators failed", "device", dev.ID, "event", ev.ID, "err", err, "request_id", RequestID(ctx))
 	}
-	writeJSON(ctx, http.StatusAccepted, answer)
+	WriteJSON(ctx, http.StatusAccepted, answer)
 }
 
 // smsSeenKey marks an SMS event as produced ("pending" while producing, then "done").
@@ -448,7 +448,7 @@ func paisa(v *int64) *pipeline.Money {
 // checkSMSGatewaySignature verifies SMS Gateway for Android's signature: X-Signature is the hex
 // HMAC-SHA256, keyed with the signing key, of the raw body followed by X-Timestamp (Unix seconds),
 // which must be within 5 minutes of now (the app signs every attempt afresh, so retries pass).
-func checkSMSGatewaySignature(ctx *fasthttp.RequestCtx, key string, body []byte, now time.Time) *apiError {
+func checkSMSGatewaySignature(ctx *fasthttp.RequestCtx, key string, body []byte, now time.Time) *APIError {
 	ts := strings.TrimSpace(string(ctx.Request.Header.Peek("X-Timestamp")))
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || sec <= 0 {
@@ -480,9 +480,9 @@ type nativeSMSReq struct {
 	ID         *string         `json:"id"`
 }
 
-func parseNativeSMS(body []byte) (*forwardedSMS, *apiError) {
+func parseNativeSMS(body []byte) (*forwardedSMS, *APIError) {
 	var req nativeSMSReq
-	if ae := decodeJSON(body, &req); ae != nil {
+	if ae := DecodeJSON(body, &req); ae != nil {
 		return nil, ae
 	}
 	sms, ae := smsCore("from", req.From, "text", req.Text)
@@ -499,8 +499,8 @@ func parseNativeSMS(body []byte) (*forwardedSMS, *apiError) {
 	sms.ReceivedAt, sms.Identity = at, raw
 	if req.ID != nil {
 		id := strings.TrimSpace(*req.ID)
-		if len(id) > smsMaxAppID || !printable(id) {
-			return nil, errf(http.StatusBadRequest, "id must be at most %d printable characters", smsMaxAppID)
+		if len(id) > smsMaxAppID || !Printable(id) {
+			return nil, Errf(http.StatusBadRequest, "id must be at most %d printable characters", smsMaxAppID)
 		}
 		if id != "" {
 			sms.Identity = "id:" + id
@@ -517,9 +517,9 @@ type forwarderSMSReq struct {
 	SIM           json.RawMessage `json:"sim"`
 }
 
-func parseForwarderSMS(body []byte) (*forwardedSMS, *apiError) {
+func parseForwarderSMS(body []byte) (*forwardedSMS, *APIError) {
 	var req forwarderSMSReq
-	if ae := decodeJSON(body, &req); ae != nil {
+	if ae := DecodeJSON(body, &req); ae != nil {
 		return nil, ae
 	}
 	sms, ae := smsCore("from", req.From, "text", req.Text)
@@ -563,19 +563,19 @@ type smsGatewayPayload struct {
 
 // parseSMSGatewaySMS reads an SMS Gateway webhook. For an event other than sms:received it returns
 // (nil, event, nil): the caller acknowledges it and does nothing.
-func parseSMSGatewaySMS(body []byte) (*forwardedSMS, string, *apiError) {
+func parseSMSGatewaySMS(body []byte) (*forwardedSMS, string, *APIError) {
 	var req smsGatewayReq
-	if ae := decodeJSON(body, &req); ae != nil {
+	if ae := DecodeJSON(body, &req); ae != nil {
 		return nil, "", ae
 	}
 	if req.Event == nil || *req.Event == "" {
-		return nil, "", errf(http.StatusBadRequest, "event is required")
+		return nil, "", Errf(http.StatusBadRequest, "event is required")
 	}
 	if *req.Event != "sms:received" {
 		return nil, *req.Event, nil
 	}
 	if req.Payload == nil {
-		return nil, "", errf(http.StatusBadRequest, "payload is required")
+		return nil, "", Errf(http.StatusBadRequest, "payload is required")
 	}
 	p := req.Payload
 	sms, ae := smsCore("payload.phoneNumber", p.PhoneNumber, "payload.message", p.Message)
@@ -597,26 +597,26 @@ func parseSMSGatewaySMS(body []byte) (*forwardedSMS, string, *apiError) {
 // reported it: it is compared byte for byte with the trusted sender ids, so "bKash\u00a0" or
 // "BKASH" is another sender (suspicious, and kept for operators), not bKash. Only control
 // characters are refused.
-func smsCore(fromName string, from *string, textName string, text *string) (*forwardedSMS, *apiError) {
+func smsCore(fromName string, from *string, textName string, text *string) (*forwardedSMS, *APIError) {
 	if from == nil || strings.TrimSpace(*from) == "" {
-		return nil, errf(http.StatusBadRequest, "%s is required", fromName)
+		return nil, Errf(http.StatusBadRequest, "%s is required", fromName)
 	}
 	f := *from
 	if utf8.RuneCountInString(f) > smsMaxSender || strings.ContainsFunc(f, unicode.IsControl) {
-		return nil, errf(http.StatusBadRequest, "%s must be at most %d characters, none of them a control character", fromName, smsMaxSender)
+		return nil, Errf(http.StatusBadRequest, "%s must be at most %d characters, none of them a control character", fromName, smsMaxSender)
 	}
 	if text == nil || strings.TrimSpace(*text) == "" {
-		return nil, errf(http.StatusBadRequest, "%s is required", textName)
+		return nil, Errf(http.StatusBadRequest, "%s is required", textName)
 	}
 	if len(*text) > smsparse.MaxTextBytes {
-		return nil, errf(http.StatusBadRequest, "%s must be at most %d bytes", textName, smsparse.MaxTextBytes)
+		return nil, Errf(http.StatusBadRequest, "%s must be at most %d bytes", textName, smsparse.MaxTextBytes)
 	}
 	return &forwardedSMS{From: f, Text: *text}, nil
 }
 
 // simSlot reads a SIM slot given as a number (1, 2) or a string ("1", "sim2", "SIM 1"). Values that
 // name no slot ("undetected", "notification", "", null, 0) mean unknown.
-func simSlot(name string, raw json.RawMessage) (string, *apiError) {
+func simSlot(name string, raw json.RawMessage) (string, *APIError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
@@ -625,14 +625,14 @@ func simSlot(name string, raw json.RawMessage) (string, *apiError) {
 	switch raw[0] {
 	case '"':
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return "", errf(http.StatusBadRequest, "%s must be a string or a number", name)
+			return "", Errf(http.StatusBadRequest, "%s must be a string or a number", name)
 		}
 		v = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(v), " ", ""))
 		v = strings.TrimPrefix(strings.TrimPrefix(v, "slot"), "sim")
 	default:
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil {
-			return "", errf(http.StatusBadRequest, "%s must be a string or a number", name)
+			return "", Errf(http.StatusBadRequest, "%s must be a string or a number", name)
 		}
 		v = n.String()
 	}
@@ -648,7 +648,7 @@ func simSlot(name string, raw json.RawMessage) (string, *apiError) {
 // from the future would order the wallet's balance chain after every genuine SMS to come) and its
 // identity for the event id: the Unix seconds when it parsed, else the raw text, so an unexpected
 // but stable format still deduplicates.
-func smsTime(name string, raw json.RawMessage) (time.Time, string, *apiError) {
+func smsTime(name string, raw json.RawMessage) (time.Time, string, *APIError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, "", nil
@@ -657,17 +657,17 @@ func smsTime(name string, raw json.RawMessage) (time.Time, string, *apiError) {
 	switch raw[0] {
 	case '"':
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return time.Time{}, "", errf(http.StatusBadRequest, "%s must be a number or a string", name)
+			return time.Time{}, "", Errf(http.StatusBadRequest, "%s must be a number or a string", name)
 		}
 		s = strings.TrimSpace(s)
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil {
-			return time.Time{}, "", errf(http.StatusBadRequest, "%s must be a number or a string", name)
+			return time.Time{}, "", Errf(http.StatusBadRequest, "%s must be a number or a string", name)
 		}
 		s = n.String()
 	default:
-		return time.Time{}, "", errf(http.StatusBadRequest, "%s must be a number or a string", name)
+		return time.Time{}, "", Errf(http.StatusBadRequest, "%s must be a number or a string", name)
 	}
 	if s == "" {
 		return time.Time{}, "", nil
@@ -709,27 +709,27 @@ func (s *Server) handleListSMS(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	filter := strings.ToLower(string(args.Peek("filter")))
 	if filter != "" && !smsKept(filter) {
-		writeError(ctx, errf(http.StatusBadRequest, "filter must be suspicious, unparsed, unrouted or unused"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "filter must be suspicious, unparsed, unrouted or unused"))
 		return
 	}
 	env, ae := envArg(args)
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
 	page, ae := intArg(args, "page", 1, 1, smsKeepMax)
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
 	limit, ae := intArg(args, "limit", 20, 1, 100)
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
-	raw, err := s.rdb.LRange(rc(ctx), smsListKey(s.cfg.Keys, m.ID), 0, smsKeepMax-1).Result()
+	raw, err := s.rdb.LRange(RequestContext(ctx), smsListKey(s.cfg.Keys, m.ID), 0, smsKeepMax-1).Result()
 	if err != nil {
-		s.internal(ctx, "listing sms", err)
+		s.Internal(ctx, "listing sms", err)
 		return
 	}
 	all := make([]keptSMS, 0, len(raw))
@@ -745,14 +745,14 @@ func (s *Server) handleListSMS(ctx *fasthttp.RequestCtx) {
 	}
 	from := min((page-1)*limit, len(all))
 	to := min(from+limit, len(all))
-	writeJSON(ctx, http.StatusOK, map[string]any{"data": all[from:to], "total": len(all), "page": page, "limit": limit})
+	WriteJSON(ctx, http.StatusOK, map[string]any{"data": all[from:to], "total": len(all), "page": page, "limit": limit})
 }
 
 // envArg reads the optional env query parameter ("" = both environments).
-func envArg(args *fasthttp.Args) (pipeline.Environment, *apiError) {
+func envArg(args *fasthttp.Args) (pipeline.Environment, *APIError) {
 	env := pipeline.Environment(strings.ToUpper(string(args.Peek("env"))))
 	if env != "" && !env.Valid() {
-		return "", errf(http.StatusBadRequest, "env must be SANDBOX or LIVE")
+		return "", Errf(http.StatusBadRequest, "env must be SANDBOX or LIVE")
 	}
 	return env, nil
 }

@@ -44,12 +44,12 @@ import (
 
 // Seed 003's answers (404, 401, 409) and paystream's additions.
 var (
-	errSNSNotFound     = &apiError{Status: http.StatusNotFound, Message: "Not Found"}
-	errSNSSecret       = &apiError{Status: http.StatusUnauthorized, Message: "Invalid app or client secret"}
-	errSNSDuplicate    = &apiError{Status: http.StatusConflict, Message: "Duplicate payment"}
-	errSNSSignature    = &apiError{Status: http.StatusUnauthorized, Message: "Invalid SNS signature"}
-	errSNSCertUnavail  = &apiError{Status: http.StatusServiceUnavailable, Message: "Could not fetch the SNS signing certificate, retry later", RetryAfter: 1}
-	errSNSConfirmLater = &apiError{Status: http.StatusServiceUnavailable, Message: "Could not confirm subscription: SNS did not answer, retry later", RetryAfter: 1}
+	errSNSNotFound     = &APIError{Status: http.StatusNotFound, Message: "Not Found"}
+	errSNSSecret       = &APIError{Status: http.StatusUnauthorized, Message: "Invalid app or client secret"}
+	errSNSDuplicate    = &APIError{Status: http.StatusConflict, Message: "Duplicate payment"}
+	errSNSSignature    = &APIError{Status: http.StatusUnauthorized, Message: "Invalid SNS signature"}
+	errSNSCertUnavail  = &APIError{Status: http.StatusServiceUnavailable, Message: "Could not fetch the SNS signing certificate, retry later", RetryAfter: 1}
+	errSNSConfirmLater = &APIError{Status: http.StatusServiceUnavailable, Message: "Could not confirm subscription: SNS did not answer, retry later", RetryAfter: 1}
 )
 
 // snsDateTime is the layout of a notification's dateTime, in Asia/Dhaka time.
@@ -123,25 +123,25 @@ func (h *snsHandler) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var env snsEnvelope
-	if ae := decodeJSON(ctx.PostBody(), &env); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &env); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	if env.Type == nil || *env.Type == "" {
-		writeError(ctx, errf(http.StatusBadRequest, "Type is required"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "Type is required"))
 		return
 	}
 	typ := *env.Type
 	switch typ {
 	case snsverify.TypeNotification, snsverify.TypeSubscriptionConfirmation, snsverify.TypeUnsubscribeConfirmation:
 	default:
-		h.s.log.Info("SNS message of an unknown type ignored", "integration", in.ID, "type", snsClip(typ, 40), "request_id", requestID(ctx))
-		writeJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Message type ignored."})
+		h.s.log.Info("SNS message of an unknown type ignored", "integration", in.ID, "type", snsClip(typ, 40), "request_id", RequestID(ctx))
+		WriteJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Message type ignored."})
 		return
 	}
 	text, obj, ae := snsMessageText(env.Message)
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
 	if !h.verified(ctx, in, &snsverify.Message{
@@ -156,7 +156,7 @@ func (h *snsHandler) handle(ctx *fasthttp.RequestCtx) {
 		h.confirm(ctx, in, &env)
 	case snsverify.TypeUnsubscribeConfirmation:
 		h.s.log.Info("SNS unsubscribe confirmation received", "integration", in.ID, "topic", snsClip(env.TopicArn, 256))
-		writeJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Unsubscribe confirmation received."})
+		WriteJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Unsubscribe confirmation received."})
 	default:
 		h.notification(ctx, in, text, obj)
 	}
@@ -168,25 +168,25 @@ func (h *snsHandler) authenticate(ctx *fasthttp.RequestCtx) *pipeline.Integratio
 	args := ctx.QueryArgs()
 	shunnoID := string(args.Peek("shunno_id"))
 	if !snsClientApps[string(args.Peek("client_app"))] || shunnoID == "" || len(shunnoID) > 64 {
-		writeError(ctx, errSNSNotFound)
+		WriteError(ctx, errSNSNotFound)
 		return nil
 	}
-	in, err := h.s.integration(rc(ctx), pipeline.IntegrationSNS, shunnoID)
+	in, err := h.s.Integration(RequestContext(ctx), pipeline.IntegrationSNS, shunnoID)
 	if err != nil {
-		h.s.internal(ctx, "looking up SNS integration", err)
+		h.s.Internal(ctx, "looking up SNS integration", err)
 		return nil
 	}
 	if in == nil || in.Wallet == nil {
-		writeError(ctx, errSNSNotFound)
+		WriteError(ctx, errSNSNotFound)
 		return nil
 	}
-	appOK := equalHash(hashSecret(string(ctx.Request.Header.Peek("x-app-secret"))), in.AppSecretHash)
-	clientOK := equalHash(hashSecret(string(ctx.Request.Header.Peek("x-client-secret"))), in.ClientSecretHash)
+	appOK := equalHash(HashSecret(string(ctx.Request.Header.Peek("x-app-secret"))), in.AppSecretHash)
+	clientOK := equalHash(HashSecret(string(ctx.Request.Header.Peek("x-client-secret"))), in.ClientSecretHash)
 	if !appOK || !clientOK {
-		writeError(ctx, errSNSSecret)
+		WriteError(ctx, errSNSSecret)
 		return nil
 	}
-	if !h.s.allowKey(ctx, "sns:"+in.ID) {
+	if !h.s.AllowKey(ctx, "sns:"+in.ID) {
 		return nil
 	}
 	return in
@@ -194,7 +194,7 @@ func (h *snsHandler) authenticate(ctx *fasthttp.RequestCtx) *pipeline.Integratio
 
 // snsMessageText returns the text SNS signed for a Message (the decoded string, or an object's
 // exact JSON text as sent) and, when it is or holds a JSON object, that object.
-func snsMessageText(raw json.RawMessage) (text string, obj []byte, ae *apiError) {
+func snsMessageText(raw json.RawMessage) (text string, obj []byte, ae *APIError) {
 	switch {
 	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
 		return "", nil, nil
@@ -202,14 +202,14 @@ func snsMessageText(raw json.RawMessage) (text string, obj []byte, ae *apiError)
 		return string(raw), raw, nil
 	case raw[0] == '"':
 		if err := json.Unmarshal(raw, &text); err != nil {
-			return "", nil, errf(http.StatusBadRequest, "Message must be a JSON object or a string")
+			return "", nil, Errf(http.StatusBadRequest, "Message must be a JSON object or a string")
 		}
 		if t := strings.TrimSpace(text); strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
 			obj = []byte(t)
 		}
 		return text, obj, nil
 	}
-	return "", nil, errf(http.StatusBadRequest, "Message must be a JSON object or a string")
+	return "", nil, Errf(http.StatusBadRequest, "Message must be a JSON object or a string")
 }
 
 // SNS signatures bind a message to a topic and a time only if both are checked (snsBound).
@@ -229,7 +229,7 @@ func (h *snsHandler) verified(ctx *fasthttp.RequestCtx, in *pipeline.Integration
 	if m.Signature == "" && m.SigningCertURL == "" && !h.requireSig {
 		return true
 	}
-	err := h.verify.Verify(rc(ctx), m)
+	err := h.verify.Verify(RequestContext(ctx), m)
 	if err == nil {
 		err = snsBound(in, m, time.Now())
 	}
@@ -237,23 +237,23 @@ func (h *snsHandler) verified(ctx *fasthttp.RequestCtx, in *pipeline.Integration
 		return true
 	}
 	if errors.Is(err, snsverify.ErrUnreachable) {
-		h.s.log.Warn("fetching SNS signing certificate failed; answering 503", "err", err, "request_id", requestID(ctx))
-		writeError(ctx, errSNSCertUnavail)
+		h.s.log.Warn("fetching SNS signing certificate failed; answering 503", "err", err, "request_id", RequestID(ctx))
+		WriteError(ctx, errSNSCertUnavail)
 		return false
 	}
-	h.s.log.Info("SNS signature refused", "err", err, "request_id", requestID(ctx))
+	h.s.log.Info("SNS signature refused", "err", err, "request_id", RequestID(ctx))
 	ae := errSNSSignature
 	var be *snsBindingError
 	if errors.As(err, &be) {
-		ae = errf(http.StatusUnauthorized, "%s: %s", errSNSSignature.Message, be.reason)
+		ae = Errf(http.StatusUnauthorized, "%s: %s", errSNSSignature.Message, be.reason)
 	}
 	for _, reason := range []error{snsverify.ErrMissingSignature, snsverify.ErrUnsupportedVersion, snsverify.ErrUntrustedURL, snsverify.ErrBadCertificate} {
 		if errors.Is(err, reason) {
-			ae = errf(http.StatusUnauthorized, "%s: %s", errSNSSignature.Message, reason)
+			ae = Errf(http.StatusUnauthorized, "%s: %s", errSNSSignature.Message, reason)
 			break
 		}
 	}
-	writeError(ctx, ae)
+	WriteError(ctx, ae)
 	return false
 }
 
@@ -290,53 +290,53 @@ func snsBound(in *pipeline.Integration, m *snsverify.Message, now time.Time) err
 // integration without a topic is bound to this one once SNS confirmed it, if the message was signed.
 func (h *snsHandler) confirm(ctx *fasthttp.RequestCtx, in *pipeline.Integration, env *snsEnvelope) {
 	if env.SubscribeURL == "" {
-		writeError(ctx, errf(http.StatusBadRequest, "SubscribeURL is required"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "SubscribeURL is required"))
 		return
 	}
-	err := h.verify.ConfirmSubscription(rc(ctx), env.SubscribeURL)
+	err := h.verify.ConfirmSubscription(RequestContext(ctx), env.SubscribeURL)
 	switch {
 	case err == nil:
 		if in.TopicArn == "" && env.Signature != "" {
-			if perr := h.s.pinSNSTopic(rc(ctx), in, env.TopicArn); perr != nil {
-				h.s.internal(ctx, "binding the SNS topic", perr)
+			if perr := h.s.pinSNSTopic(RequestContext(ctx), in, env.TopicArn); perr != nil {
+				h.s.Internal(ctx, "binding the SNS topic", perr)
 				return
 			}
 		}
-		h.s.log.Info("SNS subscription confirmed", "integration", in.ID, "topic", snsClip(env.TopicArn, 256), "request_id", requestID(ctx))
-		writeJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Subscription Confirmed"})
+		h.s.log.Info("SNS subscription confirmed", "integration", in.ID, "topic", snsClip(env.TopicArn, 256), "request_id", RequestID(ctx))
+		WriteJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Subscription Confirmed"})
 	case errors.Is(err, snsverify.ErrUntrustedURL):
-		h.s.log.Warn("SNS SubscribeURL refused, not fetched", "integration", in.ID, "request_id", requestID(ctx))
-		writeError(ctx, errf(http.StatusBadRequest, "SubscribeURL refused, not fetched: %s", err))
+		h.s.log.Warn("SNS SubscribeURL refused, not fetched", "integration", in.ID, "request_id", RequestID(ctx))
+		WriteError(ctx, Errf(http.StatusBadRequest, "SubscribeURL refused, not fetched: %s", err))
 	case errors.Is(err, snsverify.ErrUnreachable):
-		h.s.log.Warn("confirming SNS subscription failed; answering 503", "integration", in.ID, "err", err, "request_id", requestID(ctx))
-		writeError(ctx, errSNSConfirmLater)
+		h.s.log.Warn("confirming SNS subscription failed; answering 503", "integration", in.ID, "err", err, "request_id", RequestID(ctx))
+		WriteError(ctx, errSNSConfirmLater)
 	default:
-		h.s.log.Warn("SNS refused the subscription confirmation", "integration", in.ID, "err", err, "request_id", requestID(ctx))
-		writeError(ctx, errf(http.StatusBadRequest, "Could not confirm subscription: %s", err))
+		h.s.log.Warn("SNS refused the subscription confirmation", "integration", in.ID, "err", err, "request_id", RequestID(ctx))
+		WriteError(ctx, Errf(http.StatusBadRequest, "Could not confirm subscription: %s", err))
 	}
 }
 
 // notification turns a Completed transaction into a payment.reported event of the integration's
 // wallet. Its TrxID is marked "pending" before producing and "done" after Kafka's ack (claimTrx):
 // a repeat of a "done" (or decided) TrxID is answered 409 at once; one that finds it "pending"
-// (in flight, 503, or a process that died) produces the same event (trxEventID) and is answered
+// (in flight, 503, or a process that died) produces the same event (TrxEventID) and is answered
 // 200, as the first would have been.
 func (h *snsHandler) notification(ctx *fasthttp.RequestCtx, in *pipeline.Integration, text string, obj []byte) {
 	switch {
 	case obj == nil && text == "":
-		writeError(ctx, errf(http.StatusBadRequest, "Message is required"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "Message is required"))
 		return
 	case obj == nil:
-		writeError(ctx, errf(http.StatusBadRequest, "Message must be a JSON object, or a string holding one"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "Message must be a JSON object, or a string holding one"))
 		return
 	}
 	var p snsPayment
 	if ae := decodeSNSPayment(obj, &p); ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
 	if p.TransactionStatus == nil || strings.TrimSpace(*p.TransactionStatus) == "" {
-		writeError(ctx, errf(http.StatusBadRequest, "Message.transactionStatus is required"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "Message.transactionStatus is required"))
 		return
 	}
 	if status := strings.TrimSpace(*p.TransactionStatus); !strings.EqualFold(status, "Completed") {
@@ -345,74 +345,74 @@ func (h *snsHandler) notification(ctx *fasthttp.RequestCtx, in *pipeline.Integra
 			trx = *p.TrxID
 		}
 		h.s.log.Info("SNS notification of a transaction that is not Completed; nothing produced", "integration", in.ID,
-			"status", snsClip(status, 40), "trx", snsClip(trx, 40), "request_id", requestID(ctx))
-		writeJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Notification processed."})
+			"status", snsClip(status, 40), "trx", snsClip(trx, 40), "request_id", RequestID(ctx))
+		WriteJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Notification processed."})
 		return
 	}
 	pay, ae := p.payment(in.Wallet.Provider)
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
 	ev := &pipeline.Event{
-		ID: trxEventID(pipeline.SourceSNS, *in.Wallet, pay.TrxID), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSNS,
+		ID: TrxEventID(pipeline.SourceSNS, *in.Wallet, pay.TrxID), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSNS,
 		Wallet: *in.Wallet, MerchantID: in.MerchantID, Environment: in.Wallet.Environment, AcceptedAt: time.Now().UTC(),
-		Payment: pay, Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
+		Payment: pay, Raw: RawCopy(ctx.PostBody()), RequestID: RequestID(ctx),
 	}
-	dup, err := h.s.claimTrx(rc(ctx), ev.Wallet, pay.TrxID)
+	dup, err := h.s.ClaimTrx(RequestContext(ctx), ev.Wallet, pay.TrxID)
 	if err != nil {
-		h.s.internal(ctx, "claiming SNS trx", err)
+		h.s.Internal(ctx, "claiming SNS trx", err)
 		return
 	}
 	if dup {
-		writeError(ctx, errSNSDuplicate)
+		WriteError(ctx, errSNSDuplicate)
 		return
 	}
-	if err := h.s.publish(ctx, ev); err != nil {
-		h.s.unavailable(ctx, "producing SNS payment.reported", err) // the mark stays "pending": the retry produces the same event
+	if err := h.s.Publish(ctx, ev); err != nil {
+		h.s.Unavailable(ctx, "producing SNS payment.reported", err) // the mark stays "pending": the retry produces the same event
 		return
 	}
-	h.s.markTrxDone(rc(ctx), ev.Wallet, pay.TrxID, requestID(ctx))
-	writeJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Notification processed."})
+	h.s.MarkTrxDone(RequestContext(ctx), ev.Wallet, pay.TrxID, RequestID(ctx))
+	WriteJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Notification processed."})
 }
 
 // decodeSNSPayment parses a notification's Message object, naming fields as Message.<field>.
-func decodeSNSPayment(obj []byte, p *snsPayment) *apiError {
+func decodeSNSPayment(obj []byte, p *snsPayment) *APIError {
 	err := json.Unmarshal(obj, p)
 	if err == nil {
 		return nil
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return errf(http.StatusBadRequest, "Message.%s must be a %s", te.Field, jsonKind(te.Type.Kind().String()))
+		return Errf(http.StatusBadRequest, "Message.%s must be a %s", te.Field, jsonKind(te.Type.Kind().String()))
 	}
-	return errf(http.StatusBadRequest, "Message must be a JSON object")
+	return Errf(http.StatusBadRequest, "Message must be a JSON object")
 }
 
 // payment validates a Completed notification and normalises it. The payment's reference is
 // merchantInvoiceNumber, else transactionReference; an unparseable debitMSISDN (bKash masks some)
 // is dropped rather than refusing the payment; dateTime is optional (the matcher then takes the
 // time paystream accepted the report).
-func (p *snsPayment) payment(provider pipeline.Provider) (*pipeline.Payment, *apiError) {
+func (p *snsPayment) payment(provider pipeline.Provider) (*pipeline.Payment, *APIError) {
 	if p.TrxID == nil || strings.TrimSpace(*p.TrxID) == "" {
-		return nil, errf(http.StatusBadRequest, "Message.trxID is required")
+		return nil, Errf(http.StatusBadRequest, "Message.trxID is required")
 	}
 	trx := strings.ToUpper(strings.TrimSpace(*p.TrxID))
 	if !trxIDRE.MatchString(trx) {
-		return nil, errf(http.StatusBadRequest, "Message.trxID must be 6 to 32 letters and digits")
+		return nil, Errf(http.StatusBadRequest, "Message.trxID must be 6 to 32 letters and digits")
 	}
 	amt, ae := snsAmount(p.Amount)
 	if ae != nil {
 		return nil, ae
 	}
 	if p.Currency != nil && strings.ToUpper(strings.TrimSpace(*p.Currency)) != "BDT" {
-		return nil, errf(http.StatusBadRequest, "Message.currency must be BDT")
+		return nil, Errf(http.StatusBadRequest, "Message.currency must be BDT")
 	}
 	pay := &pipeline.Payment{Provider: provider, TrxID: trx, Amount: amt}
 	if p.DateTime != nil && strings.TrimSpace(*p.DateTime) != "" {
 		t, err := time.ParseInLocation(snsDateTime, strings.TrimSpace(*p.DateTime), snsDhaka)
 		if err != nil {
-			return nil, errf(http.StatusBadRequest, "Message.dateTime must be yyyyMMddHHmmss (Asia/Dhaka time), such as 20180419122246")
+			return nil, Errf(http.StatusBadRequest, "Message.dateTime must be yyyyMMddHHmmss (Asia/Dhaka time), such as 20180419122246")
 		}
 		pay.OccurredAt = t.UTC()
 	}
@@ -428,8 +428,8 @@ func (p *snsPayment) payment(provider pipeline.Provider) (*pipeline.Payment, *ap
 	if ref == "" && p.TransactionReference != nil {
 		field, ref = "transactionReference", strings.TrimSpace(*p.TransactionReference)
 	}
-	if len(ref) > maxRefLen || !printable(ref) {
-		return nil, errf(http.StatusBadRequest, "Message.%s must be at most %d printable characters", field, maxRefLen)
+	if len(ref) > maxRefLen || !Printable(ref) {
+		return nil, Errf(http.StatusBadRequest, "Message.%s must be at most %d printable characters", field, maxRefLen)
 	}
 	pay.Reference = ref
 	return pay, nil
@@ -437,23 +437,23 @@ func (p *snsPayment) payment(provider pipeline.Provider) (*pipeline.Payment, *ap
 
 // snsAmount parses Message.amount: a decimal string as bKash sends it ("100", "100.50"), or a JSON
 // number.
-func snsAmount(raw json.RawMessage) (pipeline.Money, *apiError) {
+func snsAmount(raw json.RawMessage) (pipeline.Money, *APIError) {
 	var s string
 	switch {
 	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
-		return 0, errf(http.StatusBadRequest, "Message.amount is required")
+		return 0, Errf(http.StatusBadRequest, "Message.amount is required")
 	case raw[0] == '"':
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, errf(http.StatusBadRequest, "Message.amount must be a string")
+			return 0, Errf(http.StatusBadRequest, "Message.amount must be a string")
 		}
 	case raw[0] >= '0' && raw[0] <= '9':
 		s = string(raw)
 	default:
-		return 0, errf(http.StatusBadRequest, "Message.amount must be a string such as \"100.50\"")
+		return 0, Errf(http.StatusBadRequest, "Message.amount must be a string such as \"100.50\"")
 	}
 	amt, err := pipeline.ParseMoney(s)
 	if err != nil || amt <= 0 {
-		return 0, errf(http.StatusBadRequest, "Message.amount must be a positive amount of BDT with at most two decimals, such as \"100.50\"")
+		return 0, Errf(http.StatusBadRequest, "Message.amount must be a positive amount of BDT with at most two decimals, such as \"100.50\"")
 	}
 	return amt, nil
 }

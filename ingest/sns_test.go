@@ -86,7 +86,7 @@ func newSNSFixture(t testing.TB, mod func(*Config)) *snsFixture {
 	if mod != nil {
 		mod(&cfg)
 	}
-	f.s = New(cfg, f.s.rdb, f.s.pub, f.s.state, prometheus.NewRegistry())
+	f.s = newForTest(cfg, f.s.rdb, f.s.pub, f.s.state, prometheus.NewRegistry())
 
 	acct := fmt.Sprintf("017%08d", time.Now().UnixNano()%1e8)
 	admin := map[string]string{"Authorization": "Bearer " + f.admin}

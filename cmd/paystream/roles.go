@@ -157,6 +157,9 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			SNSRequireSignature: cfg.SNSRequireSignature, SNSExtraHosts: cfg.SNSTestHosts,
 			SMSTrustedSenders: trusted, Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys}, Tokenized: tok,
 		}, rt.rdb, rt.producer, st, rt.reg)
+		if err := mountSurfaces(rt.ingest, st); err != nil {
+			return nil, err
+		}
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/txnapi"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// mountSurfaces builds the API surfaces that live in their own packages and mounts them on the
+// edge: the route table, with ingest's own routes (ingest.New). Each surface gets only what its
+// constructor declares it needs.
+func mountSurfaces(edge *ingest.Server, st *state.Store) error {
+	txn, err := txnapi.New(txnapi.Deps{Auth: edge, Trx: edge, Pub: edge, Intents: st})
+	if err != nil {
+		return fmt.Errorf("building the transaction API: %w", err)
+	}
+	edge.Mount(txn)
+	return nil
+}

@@ -1,0 +1,23 @@
+package ingest
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// MountForTest mounts the surfaces that live in their own packages (ingest/txnapi, …) on every
+// server these tests build. surfaces_test.go (package ingest_test, which may import them) sets it:
+// the cross-surface tests here (the route walk, the claims, amounts and limits suites) then see
+// the whole route table.
+var MountForTest func(s *Server, st *state.Store)
+
+// newForTest is New plus MountForTest.
+func newForTest(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, reg prometheus.Registerer) *Server {
+	s := New(cfg, rdb, pub, st, reg)
+	if MountForTest != nil {
+		MountForTest(s, st)
+	}
+	return s
+}
