@@ -225,8 +225,8 @@ func (s *Server) validateBQPCreate(ctx context.Context, obj map[string]json.RawM
 	r.Amount, _ = amountField(obj, "amount", fe)
 	if ref, ok := requiredString(obj, "customer_reference", fe); ok {
 		switch {
-		case utf8.RuneCountInString(ref) > maxRefLen:
-			fe.add("customer_reference", "The customer reference must not be greater than %d characters.", maxRefLen)
+		case utf8.RuneCountInString(ref) > MaxRefLen:
+			fe.add("customer_reference", "The customer reference must not be greater than %d characters.", MaxRefLen)
 		case !Printable(ref):
 			fe.add("customer_reference", "The customer reference format is invalid.")
 		default:
@@ -471,7 +471,7 @@ func (s *Server) handleBQPSimulate(ctx *fasthttp.RequestCtx) {
 	p.Amount, _ = amountField(obj, "amount", fe)
 	if trx, ok := requiredString(obj, "trx_id", fe); ok {
 		p.TrxID = strings.ToUpper(trx)
-		if !trxIDRE.MatchString(p.TrxID) {
+		if !TrxIDRE.MatchString(p.TrxID) {
 			fe.add("trx_id", "The trx id must be 6 to 32 letters and digits.")
 		}
 	}
@@ -481,8 +481,8 @@ func (s *Server) handleBQPSimulate(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if ref, ok := stringField(obj, "reference", fe); ok {
-		if utf8.RuneCountInString(ref) > maxRefLen || !Printable(ref) {
-			fe.add("reference", "The reference must be at most %d printable characters.", maxRefLen)
+		if utf8.RuneCountInString(ref) > MaxRefLen || !Printable(ref) {
+			fe.add("reference", "The reference must be at most %d printable characters.", MaxRefLen)
 		}
 		p.Reference = ref
 	}

@@ -628,7 +628,7 @@ func coClaimEventID(intentID, trx, sender string) string {
 var coTrxLabelRE = regexp.MustCompile(`^(?:TRX|TXN)\s*ID\s*[:#.\-]?\s*`)
 
 // coValidTrx normalises a typed TrxID (trimmed, upper-cased, a pasted "TrxID:" label removed) and
-// checks it is 6 to 32 letters and digits (trxIDRE, as every other surface).
+// checks it is 6 to 32 letters and digits (TrxIDRE, as every other surface).
 func coValidTrx(lang string, prov coProvider, raw string) (string, *coProblem) {
 	t := coTexts[lang]
 	trx := strings.ToUpper(strings.TrimSpace(raw))
@@ -638,7 +638,7 @@ func coValidTrx(lang string, prov coProvider, raw string) (string, *coProblem) {
 	if trx == "" {
 		return "", &coProblem{Status: http.StatusBadRequest, Message: "trxId is required", Page: t.ErrTrxRequired}
 	}
-	if !trxIDRE.MatchString(trx) {
+	if !TrxIDRE.MatchString(trx) {
 		return "", &coProblem{
 			Status:  http.StatusBadRequest,
 			Message: "trxId must be 6 to 32 letters and digits; " + lowerFirst(prov.hint("en")),

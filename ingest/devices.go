@@ -372,7 +372,7 @@ func (s *Server) deviceByToken(ctx context.Context, token string) (*pipeline.Dev
 	if err != nil || d == nil {
 		return nil, err
 	}
-	if d.Status != pipeline.DeviceActive || !equalHash(d.TokenHash, h) {
+	if d.Status != pipeline.DeviceActive || !EqualHash(d.TokenHash, h) {
 		return nil, nil
 	}
 	s.look.devices.Add(h, d)

@@ -124,7 +124,7 @@ func DecodeJSON(body []byte, v any) *APIError {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te) && te.Field != "":
-			return Errf(http.StatusBadRequest, "%s must be a %s", te.Field, jsonKind(te.Type.Kind().String()))
+			return Errf(http.StatusBadRequest, "%s must be a %s", te.Field, JSONKind(te.Type.Kind().String()))
 		case errors.As(err, &te):
 			return Errf(http.StatusBadRequest, "Request body must be a JSON object")
 		case errors.As(err, &se):
@@ -136,7 +136,9 @@ func DecodeJSON(body []byte, v any) *APIError {
 	return nil
 }
 
-func jsonKind(k string) string {
+// JSONKind names a Go kind (reflect.Kind.String) as the JSON type a client must send: for
+// "<field> must be a <kind>" messages.
+func JSONKind(k string) string {
 	switch k {
 	case "string":
 		return "string"

@@ -11,13 +11,22 @@ import (
 // server these tests build. surfaces_test.go (package ingest_test, which may import them) sets it:
 // the cross-surface tests here (the route walk, the claims, amounts and limits suites) then see
 // the whole route table.
-var MountForTest func(s *Server, st *state.Store)
+var MountForTest func(s *Server, st *state.Store, o TestOptions)
 
-// newForTest is New plus MountForTest.
-func newForTest(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, reg prometheus.Registerer) *Server {
+// TestOptions are the settings of the mounted surfaces that these tests change.
+type TestOptions struct {
+	SNSExtraHosts []string // sns.Config.ExtraHosts
+}
+
+// newForTest is New plus MountForTest (with opts[0], if given).
+func newForTest(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, reg prometheus.Registerer, opts ...TestOptions) *Server {
 	s := New(cfg, rdb, pub, st, reg)
+	var o TestOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	if MountForTest != nil {
-		MountForTest(s, st)
+		MountForTest(s, st, o)
 	}
 	return s
 }

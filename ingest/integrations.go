@@ -21,11 +21,6 @@ import (
 // routeFunc registers one route with its metrics label.
 type routeFunc func(method, path, name string, h fasthttp.RequestHandler)
 
-// snsClientApps are the client_app values seed 003 lists; any other value is answered 404.
-var snsClientApps = map[string]bool{
-	"NETFEE": true, "HISABNIKASH": true, "BAYANNOPAY": true, "SHUNNOIT": true, "ROOT_BILLING": true, "SILICON_ISP": true,
-}
-
 type createIntegrationReq struct {
 	Type            pipeline.IntegrationKind `json:"type"`
 	Environment     pipeline.Environment     `json:"environment"`
@@ -126,9 +121,9 @@ func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
 	WriteJSON(ctx, http.StatusCreated, answer)
 }
 
-// pinSNSTopic binds integration in, created without a topic, to topic: only if it still has none
+// PinSNSTopic binds integration in, created without a topic, to topic: only if it still has none
 // (WATCH), so two confirmations cannot both pin. It drops the integration from the lookup cache.
-func (s *Server) pinSNSTopic(ctx context.Context, in *pipeline.Integration, topic string) error {
+func (s *Server) PinSNSTopic(ctx context.Context, in *pipeline.Integration, topic string) error {
 	key := s.cfg.Keys.Integration(in.ID)
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 		b, err := tx.Get(ctx, key).Bytes()
@@ -206,7 +201,7 @@ func (d *directory) appKey(ctx context.Context, appKey, secretKey string) (*pipe
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, "", fmt.Errorf("decoding app key record: %w", err)
 	}
-	if !equalHash(HashSecret(secretKey), rec.SecretKeyHash) {
+	if !EqualHash(HashSecret(secretKey), rec.SecretKeyHash) {
 		return nil, "", nil
 	}
 	m, err := d.merchant(ctx, rec.MerchantID)

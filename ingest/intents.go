@@ -70,7 +70,7 @@ const (
 	defaultTTL = 300
 	minTTL     = 10
 	maxTTL     = 7 * 24 * 3600
-	maxRefLen  = 100
+	MaxRefLen  = 100 // MaxRefLen bounds a customer reference or a payment reference, in characters
 	maxIdemLen = 255
 	idemTTL    = 24 * time.Hour
 )
@@ -171,8 +171,8 @@ func (r *createIntentReq) validate() (pipeline.Money, int64, *APIError) {
 	if r.CustomerReference == nil || strings.TrimSpace(*r.CustomerReference) == "" {
 		return 0, 0, Errf(http.StatusBadRequest, "customerReference is required")
 	}
-	if ref := *r.CustomerReference; len(ref) > maxRefLen || !Printable(ref) {
-		return 0, 0, Errf(http.StatusBadRequest, "customerReference must be at most %d printable characters", maxRefLen)
+	if ref := *r.CustomerReference; len(ref) > MaxRefLen || !Printable(ref) {
+		return 0, 0, Errf(http.StatusBadRequest, "customerReference must be at most %d printable characters", MaxRefLen)
 	}
 	if len(r.IdempotencyKey) > maxIdemLen || !Printable(r.IdempotencyKey) {
 		return 0, 0, Errf(http.StatusBadRequest, "idempotencyKey must be at most %d printable characters", maxIdemLen)
@@ -507,7 +507,9 @@ type simulateReq struct {
 	Reference       string          `json:"reference"`
 }
 
-var trxIDRE = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
+// TrxIDRE is what a provider transaction id (TrxID) may be once upper-cased: 6 to 32 letters and
+// digits.
+var TrxIDRE = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
 
 func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 	m, env := s.authMerchant(ctx)
@@ -537,7 +539,7 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	trx := strings.ToUpper(strings.TrimSpace(*req.TrxID))
-	if !trxIDRE.MatchString(trx) {
+	if !TrxIDRE.MatchString(trx) {
 		WriteError(ctx, Errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
 		return
 	}
@@ -549,8 +551,8 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	if len(req.Reference) > maxRefLen || !Printable(req.Reference) {
-		WriteError(ctx, Errf(http.StatusBadRequest, "reference must be at most %d printable characters", maxRefLen))
+	if len(req.Reference) > MaxRefLen || !Printable(req.Reference) {
+		WriteError(ctx, Errf(http.StatusBadRequest, "reference must be at most %d printable characters", MaxRefLen))
 		return
 	}
 	id := *req.PaymentIntentID
@@ -574,7 +576,7 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 type sandboxPayment struct {
 	IntentID  string         // the intent whose wallet receives the money
 	Amount    pipeline.Money // positive
-	TrxID     string         // upper case, matching trxIDRE
+	TrxID     string         // upper case, matching TrxIDRE
 	Sender    string         // normalised MSISDN, or ""
 	Reference string         // trimmed "Ref" the customer typed, or ""
 }

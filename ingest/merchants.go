@@ -182,7 +182,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// equalHash compares two hex digests in constant time.
-func equalHash(a, b string) bool {
+// EqualHash compares two hex digests (HashSecret) in constant time.
+func EqualHash(a, b string) bool {
 	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

@@ -240,7 +240,7 @@ func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 		case pipeline.ReviewApprove:
 			if req.TrxID != nil && strings.TrimSpace(*req.TrxID) != "" {
 				d.TrxID = strings.ToUpper(strings.TrimSpace(*req.TrxID))
-				if !trxIDRE.MatchString(d.TrxID) {
+				if !TrxIDRE.MatchString(d.TrxID) {
 					WriteError(ctx, Errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
 					return
 				}

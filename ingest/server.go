@@ -38,12 +38,6 @@ type Config struct {
 	// defaults are 200 and 1000). See limits.go.
 	RateLimitKey int
 	RateLimitIP  int
-	// SNSRequireSignature refuses SNS messages without a valid AWS signature (seed 003 senders that
-	// relay notifications without SNS's signature fields then get 401).
-	SNSRequireSignature bool
-	// SNSExtraHosts are hosts trusted like sns.<region>.amazonaws.com for SubscribeURL and
-	// SigningCertURL (and fetched over plain http if so given): for tests only.
-	SNSExtraHosts []string
 	// SMSTrustedSenders are the sender ids whose SMS may pay, per provider; a provider absent here
 	// keeps pipeline/smsparse's defaults (bKash: "bKash"; nagad: "NAGAD"; rocket: "16216"; upay: "upay").
 	SMSTrustedSenders map[pipeline.Provider][]string
@@ -145,7 +139,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	route(http.MethodPost, "/v1/sandbox/sms-events/simulate", "sandbox_simulate", s.handleSimulate)
 	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
 	s.bdquickpayRoutes(route)
-	s.snsRoutes(route)
 	s.webhookAdminRoutes(route)
 	s.checkoutRoutes(route)
 	s.smsRoutes(route)

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/txnapi"
 	"github.com/paystream/paystream/pipeline/state"
 )
@@ -9,11 +10,15 @@ import (
 // init mounts the surfaces of their own packages on the servers of package ingest's tests, as cmd
 // does (cmd/paystream's route table).
 func init() {
-	ingest.MountForTest = func(s *ingest.Server, st *state.Store) {
+	ingest.MountForTest = func(s *ingest.Server, st *state.Store, o ingest.TestOptions) {
 		txn, err := txnapi.New(txnapi.Deps{Auth: s, Trx: s, Pub: s, Intents: st})
 		if err != nil {
 			panic(err)
 		}
-		s.Mount(txn)
+		notifications, err := sns.New(sns.Config{ExtraHosts: o.SNSExtraHosts}, sns.Deps{Auth: s, Trx: s, Pub: s, Topics: s})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(txn, notifications)
 	}
 }

@@ -154,10 +154,9 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
 			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP,
-			SNSRequireSignature: cfg.SNSRequireSignature, SNSExtraHosts: cfg.SNSTestHosts,
 			SMSTrustedSenders: trusted, Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys}, Tokenized: tok,
 		}, rt.rdb, rt.producer, st, rt.reg)
-		if err := mountSurfaces(rt.ingest, st); err != nil {
+		if err := mountSurfaces(rt.ingest, st, cfg, log); err != nil {
 			return nil, err
 		}
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {

@@ -36,7 +36,9 @@ type Fixture struct {
 	Addr   string // the broker's address
 	Admin  string // the admin bearer token
 	Reg    *prometheus.Registry
-	Pub    *SwitchPub // the publisher the edge sends through (Record taps it)
+	Pub    *SwitchPub    // the publisher the edge sends through (Record taps it)
+	Cfg    ingest.Config // S's configuration
+	mount  Mount
 }
 
 // Mount builds the surfaces under test on the fixture's kernel and mounts them.
@@ -91,13 +93,11 @@ func New(t testing.TB, produceTimeout time.Duration, mount Mount) *Fixture {
 	t.Cleanup(func() { prod.Close(context.Background()) })
 	f.Pub = &SwitchPub{next: prod}
 	f.State = state.New(rdb, f.Keys)
-	f.S = ingest.New(ingest.Config{
+	f.Cfg = ingest.Config{
 		AdminToken: f.Admin, AllowPrivateWebhooks: true, Topics: f.Topics, Keys: f.Keys,
 		ProduceTimeout: produceTimeout, PublicURL: "https://pay.example.test",
-	}, rdb, f.Pub, f.State, f.Reg)
-	if mount != nil {
-		f.S.Mount(mount(f)...)
 	}
+	f.Rebuild(nil, mount)
 	t.Cleanup(func() {
 		ctx := context.Background()
 		iter := rdb.Scan(ctx, 0, f.Keys.Prefix+":*", 1000).Iterator()
@@ -106,6 +106,23 @@ func New(t testing.TB, produceTimeout time.Duration, mount Mount) *Fixture {
 		}
 	})
 	return f
+}
+
+// Rebuild replaces S by a new edge (fresh caches and metrics, as another replica) on the same
+// Redis, broker and publisher, with mod applied to its configuration (if not nil) and the surfaces
+// of mount mounted (the previous mount if nil).
+func (f *Fixture) Rebuild(mod func(*ingest.Config), mount Mount) {
+	if mod != nil {
+		mod(&f.Cfg)
+	}
+	if mount != nil {
+		f.mount = mount
+	}
+	f.Reg = prometheus.NewRegistry()
+	f.S = ingest.New(f.Cfg, f.RDB, f.Pub, f.State, f.Reg)
+	if f.mount != nil {
+		f.S.Mount(f.mount(f)...)
+	}
 }
 
 // Do runs one request through the route table in memory and returns its status, its body as a
