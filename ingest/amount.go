@@ -152,21 +152,3 @@ func nativeAmountError(p AmountProblem, decimals int) *APIError {
 	}
 	return nil
 }
-
-// bqpAmountMessage words p as a Laravel validation message of seed 001 (one %s: the field's
-// label), "" for AmountOK.
-func bqpAmountMessage(p AmountProblem) string {
-	switch p {
-	case AmountMissing:
-		return "The %s field is required."
-	case AmountNotNumber:
-		return "The %s must be a number."
-	case AmountNotPositive:
-		return "The %s must be greater than 0."
-	case AmountTooLarge:
-		return "The %s must not be greater than " + MaxAmountText + "."
-	case AmountTooPrecise:
-		return "The %s must have at most 2 decimal places."
-	}
-	return ""
-}

@@ -101,7 +101,7 @@ func (s *Server) checkoutRoutes(route routeFunc) {
 // nil error when there is no payable checkout: a malformed or unknown id, or a merchant that is
 // gone or inactive. Errors are Redis's (answer 503).
 func (s *Server) coIntent(ctx *fasthttp.RequestCtx, id string) (*state.IntentRecord, *pipeline.Merchant, error) {
-	if !intentIDRE.MatchString(id) && !invoiceIDRE.MatchString(id) {
+	if !intentIDRE.MatchString(id) && !InvoiceIDRE.MatchString(id) {
 		return nil, nil, nil
 	}
 	rec, err := s.state.GetIntent(RequestContext(ctx), id)
@@ -570,13 +570,13 @@ func (s *Server) coClaimUnavailable(ctx *fasthttp.RequestCtx, asJSON bool, lang 
 	if asJSON || page == nil {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			WriteError(ctx, errUnavailable)
+			WriteError(ctx, ErrUnavailable)
 		} else {
 			s.coRenderProblem(ctx, lang, http.StatusServiceUnavailable, false)
 		}
 		return
 	}
-	ctx.Response.Header.Set("Retry-After", strconv.Itoa(errUnavailable.RetryAfter))
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(ErrUnavailable.RetryAfter))
 	p := page()
 	p.Error = coTexts[lang].ErrUnavailable
 	s.coRender(ctx, http.StatusServiceUnavailable, p)

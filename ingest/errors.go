@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,8 +28,10 @@ func Errf(status int, format string, args ...any) *APIError {
 var (
 	errUnauthorized = &APIError{Status: http.StatusUnauthorized, Message: "Missing or invalid API key"}
 	errNotFound     = &APIError{Status: http.StatusNotFound, Message: "Payment intent not found"}
-	errUnavailable  = &APIError{Status: http.StatusServiceUnavailable, Message: "Service temporarily unavailable, retry later", RetryAfter: 1}
-	errBusy         = &APIError{Status: http.StatusServiceUnavailable, Message: "Too many requests in flight, retry later", RetryAfter: 1}
+	// ErrUnavailable is the answer when a dependency (Redis, Kafka) failed: 503 + Retry-After;
+	// retrying is safe.
+	ErrUnavailable = &APIError{Status: http.StatusServiceUnavailable, Message: "Service temporarily unavailable, retry later", RetryAfter: 1}
+	errBusy        = &APIError{Status: http.StatusServiceUnavailable, Message: "Too many requests in flight, retry later", RetryAfter: 1}
 )
 
 // errRotationRace reports a key rotation that lost to a concurrent one: the key it would have
@@ -43,33 +44,12 @@ type nativeError struct {
 	Error      string `json:"error"`
 }
 
-// surface is the API dialect a path belongs to; each answers errors in its seed's own shape.
-// Surfaces mounted from their own package (Mux.ErrorShape) are not listed here.
-type surface int
-
+// Path prefixes of surfaces of their own packages (ingest/txnapi.Prefix, ingest/sns.Prefix) that the
+// admin API quotes in the URLs it hands out.
 const (
-	surfaceNative     surface = iota // seed 004: {"statusCode","message","error"}
-	surfaceBDQuickPay                // seed 001: {"status": false, "message"}
-	surfaceSNS                       // seed 003: {"code","message"}
+	prefixTxnAPI = "/api/external/v1/bkash/"
+	prefixSNS    = "/webhooks/notifications"
 )
-
-// Path prefixes of the seed surfaces. prefixTxnAPI is ingest/txnapi's Prefix, which the admin API
-// quotes in the URLs it hands out.
-const (
-	prefixBDQuickPay = "/api/bkash/v1/"
-	prefixTxnAPI     = "/api/external/v1/bkash/"
-	prefixSNS        = "/webhooks/notifications"
-)
-
-func surfaceOf(path []byte) surface {
-	switch {
-	case bytes.HasPrefix(path, []byte(prefixBDQuickPay)):
-		return surfaceBDQuickPay
-	case bytes.HasPrefix(path, []byte(prefixSNS)):
-		return surfaceSNS
-	}
-	return surfaceNative
-}
 
 // WriteError answers err in the error shape of the surface the request's path belongs to (the
 // ErrorWriter a mounted surface registered for it, else the shapes below). Errors that are not
@@ -79,7 +59,7 @@ func surfaceOf(path []byte) surface {
 func WriteError(ctx *fasthttp.RequestCtx, err error) {
 	var ae *APIError
 	if !errors.As(err, &ae) {
-		ae = errUnavailable
+		ae = ErrUnavailable
 	}
 	if ae.RetryAfter > 0 {
 		ctx.Response.Header.Set("Retry-After", fmt.Sprint(ae.RetryAfter))
@@ -93,14 +73,7 @@ func WriteError(ctx *fasthttp.RequestCtx, err error) {
 
 // writeNativeError is the edge's own ErrorWriter, for paths of no mounted surface.
 func writeNativeError(ctx *fasthttp.RequestCtx, ae *APIError) {
-	switch surfaceOf(ctx.Path()) {
-	case surfaceBDQuickPay:
-		WriteJSON(ctx, ae.Status, map[string]any{"status": false, "message": ae.Message})
-	case surfaceSNS:
-		WriteJSON(ctx, ae.Status, map[string]any{"code": ae.Status, "message": ae.Message})
-	default:
-		WriteJSON(ctx, ae.Status, nativeError{StatusCode: ae.Status, Message: ae.Message, Error: http.StatusText(ae.Status)})
-	}
+	WriteJSON(ctx, ae.Status, nativeError{StatusCode: ae.Status, Message: ae.Message, Error: http.StatusText(ae.Status)})
 }
 
 // WriteJSON answers status with v as JSON (a 503 if v does not encode).

@@ -11,7 +11,7 @@ import (
 // server these tests build. surfaces_test.go (package ingest_test, which may import them) sets it:
 // the cross-surface tests here (the route walk, the claims, amounts and limits suites) then see
 // the whole route table.
-var MountForTest func(s *Server, st *state.Store, o TestOptions)
+var MountForTest func(s *Server, cfg Config, st *state.Store, o TestOptions)
 
 // TestOptions are the settings of the mounted surfaces that these tests change.
 type TestOptions struct {
@@ -26,7 +26,7 @@ func newForTest(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.
 		o = opts[0]
 	}
 	if MountForTest != nil {
-		MountForTest(s, st, o)
+		MountForTest(s, cfg, st, o)
 	}
 	return s
 }

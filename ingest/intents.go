@@ -77,13 +77,18 @@ const (
 
 var intentIDRE = regexp.MustCompile(`^[0-9a-fA-F-]{36}$`)
 
+// InvoiceIDRE is the form of a bdQuickPay intent id (invoice_id, seed 001): 20 upper-case letters
+// and digits. Native intent ids are UUIDs.
+var InvoiceIDRE = regexp.MustCompile(`^[A-Z0-9]{20}$`)
+
 // idemClaim is what an idempotency key holds: the request's fingerprint and the intent it created.
 type idemClaim struct {
 	Fingerprint string           `json:"fingerprint"`
 	Intent      *pipeline.Intent `json:"intent"`
 }
 
-func (s *Server) checkoutURL(id string) string {
+// CheckoutURL is the hosted checkout page of intent id under Config.PublicURL.
+func (s *Server) CheckoutURL(id string) string {
 	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/checkout/" + id
 }
 
@@ -92,7 +97,7 @@ func (s *Server) view(rec *state.IntentRecord) intentView {
 	v := intentView{
 		ID: in.ID, MerchantID: in.MerchantID, Environment: string(in.Environment), Amount: in.Amount.String(),
 		Currency: in.Currency, Status: string(rec.Status), CustomerReference: in.CustomerReference,
-		Provider: string(in.Provider), ReceiverMsisdn: in.ReceiverMsisdn, CheckoutURL: s.checkoutURL(in.ID),
+		Provider: string(in.Provider), ReceiverMsisdn: in.ReceiverMsisdn, CheckoutURL: s.CheckoutURL(in.ID),
 		ExpiresAt: pipeline.FormatTime(in.ExpiresAt), CreatedAt: pipeline.FormatTime(in.CreatedAt),
 		TrxID: rec.TrxID, MatchType: string(rec.MatchType), Reason: rec.Reason,
 		SuccessURL: in.SuccessURL, FailedURL: in.FailedURL, CancelURL: in.CancelURL, ExpiredURL: in.ExpiredURL,
@@ -134,7 +139,9 @@ func (s *Server) authMerchant(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pip
 	return m, env
 }
 
-func validURL(field, raw string) *APIError {
+// ValidURL refuses (400, naming field) a URL a client gave that is not an absolute http(s) URL
+// of at most 2048 bytes; "" is accepted (the field is optional).
+func ValidURL(field, raw string) *APIError {
 	if raw == "" {
 		return nil
 	}
@@ -187,7 +194,7 @@ func (r *createIntentReq) validate() (pipeline.Money, int64, *APIError) {
 	for _, f := range []struct{ name, v string }{
 		{"successUrl", r.SuccessURL}, {"failedUrl", r.FailedURL}, {"cancelUrl", r.CancelURL}, {"expiredUrl", r.ExpiredURL},
 	} {
-		if ae := validURL(f.name, f.v); ae != nil {
+		if ae := ValidURL(f.name, f.v); ae != nil {
 			return 0, 0, ae
 		}
 	}
@@ -280,7 +287,7 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		}
 	}
 
-	wallet, err := s.pickWallet(RequestContext(ctx), wallets, amt)
+	wallet, err := s.PickWallet(RequestContext(ctx), wallets, amt)
 	if err != nil {
 		s.Internal(ctx, "choosing wallet", err)
 		return
@@ -364,25 +371,37 @@ func (s *Server) replayIntent(ctx *fasthttp.RequestCtx, c *idemClaim, fp string)
 	s.acceptIntent(ctx, c.Intent, nil)
 }
 
-// acceptIntent produces intent.created, waits for the ack, records the intent for immediate reads
-// and answers 201.
+// acceptIntent accepts in (AcceptIntent) and answers 201 with its view, or 503.
 func (s *Server) acceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) {
+	if err := s.AcceptIntent(ctx, in, raw); err != nil {
+		s.Unavailable(ctx, "producing intent.created", err)
+		return
+	}
+	WriteJSON(ctx, http.StatusCreated, s.view(&state.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
+}
+
+// AcceptIntent is the last step of intent acceptance, shared by every surface that creates
+// intents (after its validation, idempotency and PickWallet): it produces in's intent.created
+// (a deterministic event id, so a re-produced intent is the same event) and blocks until Kafka
+// acknowledged it; then it records the intent for immediate reads and remembers its identity. raw
+// is the request body the event keeps (nil for a replay). A non-nil error is Publish's: the caller
+// answers Unavailable (503), never 2xx, and nothing was recorded.
+func (s *Server) AcceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) error {
 	ev := &pipeline.Event{
 		ID: intentEventID(in.ID), Kind: pipeline.KindIntentCreated, Source: pipeline.SourceMerchantAPI,
 		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment,
 		AcceptedAt: time.Now().UTC(), Intent: in, Raw: RawCopy(raw), RequestID: RequestID(ctx),
 	}
 	if err := s.Publish(ctx, ev); err != nil {
-		s.Unavailable(ctx, "producing intent.created", err)
-		return
+		return err
 	}
-	// Read-your-writes: the intent is readable as soon as the 201 is out. If this write fails the
+	// Read-your-writes: the intent is readable as soon as the 2xx is out. If this write fails the
 	// intent is still safe in Kafka and the matcher writes the same record moments later.
 	if err := s.state.CreateIntent(RequestContext(ctx), in); err != nil {
 		s.log.Warn("recording intent for reads failed; the matcher will record it", "intent", in.ID, "err", err)
 	}
 	s.look.rememberIntent(in)
-	WriteJSON(ctx, http.StatusCreated, s.view(&state.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
+	return nil
 }
 
 var intentEventNS = uuid.MustParse("0b6b1f0e-7f59-4c1e-9d43-2b7d7e0c1a55")
@@ -401,10 +420,10 @@ func RawCopy(b []byte) []byte {
 	return append([]byte(nil), b...)
 }
 
-// pickWallet spreads intents over the merchant's wallets so that two open intents of the same
+// PickWallet spreads intents over the merchant's wallets so that two open intents of the same
 // amount share a wallet as rarely as possible: amount-only matching (rule 4) is ambiguous exactly
 // then. It prefers the first wallet with no open intent of this amount, else the least loaded.
-func (s *Server) pickWallet(ctx context.Context, ws []pipeline.Wallet, amt pipeline.Money) (pipeline.Wallet, error) {
+func (s *Server) PickWallet(ctx context.Context, ws []pipeline.Wallet, amt pipeline.Money) (pipeline.Wallet, error) {
 	if len(ws) == 1 {
 		return ws[0], nil
 	}
@@ -560,7 +579,7 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, errNotFound)
 		return
 	}
-	ev, rec := s.reportSandboxPayment(ctx, m, env, sandboxPayment{
+	ev, rec := s.ReportSandboxPayment(ctx, m, env, SandboxPayment{
 		IntentID: id, Amount: amt, TrxID: trx, Sender: sender, Reference: strings.TrimSpace(req.Reference),
 	}, errNotFound)
 	if ev == nil {
@@ -572,8 +591,8 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 	})
 }
 
-// sandboxPayment is a validated sandbox payment report, whichever dialect's simulator took it.
-type sandboxPayment struct {
+// SandboxPayment is a validated sandbox payment report, whichever dialect's simulator took it.
+type SandboxPayment struct {
 	IntentID  string         // the intent whose wallet receives the money
 	Amount    pipeline.Money // positive
 	TrxID     string         // upper case, matching TrxIDRE
@@ -581,14 +600,14 @@ type sandboxPayment struct {
 	Reference string         // trimmed "Ref" the customer typed, or ""
 }
 
-// reportSandboxPayment reports p to the wallet of its intent, as a forwarded wallet SMS would: the
+// ReportSandboxPayment reports p to the wallet of its intent, as a forwarded wallet SMS would: the
 // matcher then decides by the matching rules, exactly as for a real payment. It answers notFound
 // when the intent does not exist or is not m's in env, and 503 when Redis or Kafka fails; it then
 // returns nil and the request is answered. Otherwise it returns the payment.reported event, which
 // Kafka acknowledged, and the intent's identity; the caller answers in its dialect. m and env must
 // come from the request's credentials and env must be SANDBOX (callers check it first).
-func (s *Server) reportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, p sandboxPayment, notFound *APIError) (*pipeline.Event, intentIdentity) {
-	id, err := s.intentIdentity(RequestContext(ctx), p.IntentID)
+func (s *Server) ReportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, p SandboxPayment, notFound *APIError) (*pipeline.Event, IntentIdentity) {
+	id, err := s.loadIdentity(RequestContext(ctx), p.IntentID)
 	if errors.Is(err, state.ErrNotFound) || (err == nil && (id.MerchantID != m.ID || id.Environment != env)) {
 		WriteError(ctx, notFound)
 		return nil, id
@@ -600,7 +619,7 @@ func (s *Server) reportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merc
 	now := time.Now().UTC()
 	ev := &pipeline.Event{
 		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSandboxSim,
-		Wallet: id.wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
+		Wallet: id.Wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
 		Payment: &pipeline.Payment{
 			Provider: id.Provider, TrxID: p.TrxID, Amount: p.Amount, Sender: p.Sender,
 			Reference: p.Reference, OccurredAt: now,

@@ -34,14 +34,14 @@ const (
 // request (two round trips each). Safe for concurrent use.
 type lookups struct {
 	devices *expirable.LRU[string, *pipeline.Device] // by token hash; active devices only
-	intents *expirable.LRU[string, intentIdentity]   // by intent id
+	intents *expirable.LRU[string, IntentIdentity]   // by intent id
 
 	integrations *expirable.LRU[string, *pipeline.Integration] // by kind and credential; active only
 	merchants    *expirable.LRU[string, *pipeline.Merchant]    // by merchant id
 }
 
-// intentIdentity is the part of an intent that never changes after creation.
-type intentIdentity struct {
+// IntentIdentity is the part of an intent that never changes after creation.
+type IntentIdentity struct {
 	MerchantID     string
 	Environment    pipeline.Environment
 	Provider       pipeline.Provider
@@ -51,31 +51,31 @@ type intentIdentity struct {
 func newLookups() *lookups {
 	return &lookups{
 		devices: expirable.NewLRU[string, *pipeline.Device](maxCachedDevice, nil, deviceCacheTTL),
-		intents: expirable.NewLRU[string, intentIdentity](maxCachedIntents, nil, 0),
+		intents: expirable.NewLRU[string, IntentIdentity](maxCachedIntents, nil, 0),
 
 		integrations: expirable.NewLRU[string, *pipeline.Integration](maxCachedIntegrations, nil, authCacheTTL),
 		merchants:    expirable.NewLRU[string, *pipeline.Merchant](maxCachedMerchants, nil, authCacheTTL),
 	}
 }
 
-func identityOf(rec *state.IntentRecord) intentIdentity {
-	return intentIdentity{MerchantID: rec.MerchantID, Environment: rec.Environment, Provider: rec.Provider, ReceiverMsisdn: rec.ReceiverMsisdn}
+func identityOf(rec *state.IntentRecord) IntentIdentity {
+	return IntentIdentity{MerchantID: rec.MerchantID, Environment: rec.Environment, Provider: rec.Provider, ReceiverMsisdn: rec.ReceiverMsisdn}
 }
 
 // rememberIntent keeps the identity of an intent this process created or loaded.
 func (l *lookups) rememberIntent(in *pipeline.Intent) {
-	l.intents.Add(in.ID, intentIdentity{MerchantID: in.MerchantID, Environment: in.Environment, Provider: in.Provider, ReceiverMsisdn: in.ReceiverMsisdn})
+	l.intents.Add(in.ID, IntentIdentity{MerchantID: in.MerchantID, Environment: in.Environment, Provider: in.Provider, ReceiverMsisdn: in.ReceiverMsisdn})
 }
 
-// intentIdentity returns intentID's identity from the cache, or loads the intent (two round trips)
+// loadIdentity returns intentID's identity from the cache, or loads the intent (two round trips)
 // and caches it. Errors are GetIntent's (state.ErrNotFound when there is no such intent).
-func (s *Server) intentIdentity(ctx context.Context, intentID string) (intentIdentity, error) {
+func (s *Server) loadIdentity(ctx context.Context, intentID string) (IntentIdentity, error) {
 	if id, ok := s.look.intents.Get(intentID); ok {
 		return id, nil
 	}
 	rec, err := s.state.GetIntent(ctx, intentID)
 	if err != nil {
-		return intentIdentity{}, err
+		return IntentIdentity{}, err
 	}
 	id := identityOf(rec)
 	s.look.intents.Add(intentID, id)
@@ -97,8 +97,8 @@ func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound 
 	return rec
 }
 
-// wallet is the wallet the intent is paid to.
-func (id intentIdentity) wallet() pipeline.Wallet {
+// Wallet is the wallet the intent is paid to.
+func (id IntentIdentity) Wallet() pipeline.Wallet {
 	return pipeline.Wallet{Provider: id.Provider, Account: id.ReceiverMsisdn, Environment: id.Environment}
 }
 

@@ -182,6 +182,13 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// AppKey authenticates a bdQuickPay app key and its secret key (seed 001): the merchant and the
+// environment of the pair, nil if it is unknown or the secret does not match. err is a Redis
+// failure.
+func (s *Server) AppKey(ctx context.Context, appKey, secretKey string) (*pipeline.Merchant, pipeline.Environment, error) {
+	return s.dir.appKey(ctx, appKey, secretKey)
+}
+
 // EqualHash compares two hex digests (HashSecret) in constant time.
 func EqualHash(a, b string) bool {
 	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1

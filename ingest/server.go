@@ -138,7 +138,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	route(http.MethodGet, "/v1/payments/intents/{id}", "get_intent", s.handleGetIntent)
 	route(http.MethodPost, "/v1/sandbox/sms-events/simulate", "sandbox_simulate", s.handleSimulate)
 	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
-	s.bdquickpayRoutes(route)
 	s.webhookAdminRoutes(route)
 	s.checkoutRoutes(route)
 	s.smsRoutes(route)
@@ -156,7 +155,7 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
 		s.log.Error("handler panic", "route", logPath(ctx), "panic", redactLog(fmt.Sprint(v)), "request_id", RequestID(ctx))
 		s.m.panics.Inc()
-		WriteError(ctx, errUnavailable)
+		WriteError(ctx, ErrUnavailable)
 	}
 	return r.Handler
 }
@@ -274,7 +273,7 @@ func (s *Server) Publish(ctx *fasthttp.RequestCtx, ev *pipeline.Event) error {
 // error shape: the request did nothing irreversible.
 func (s *Server) Internal(ctx *fasthttp.RequestCtx, what string, err error) {
 	s.log.Error(what+" failed", "err", err, "request_id", RequestID(ctx))
-	WriteError(ctx, errUnavailable)
+	WriteError(ctx, ErrUnavailable)
 }
 
 // Unavailable answers "Kafka did not acknowledge" (Publish failed): 503 + Retry-After in the path's
@@ -282,7 +281,7 @@ func (s *Server) Internal(ctx *fasthttp.RequestCtx, what string, err error) {
 func (s *Server) Unavailable(ctx *fasthttp.RequestCtx, what string, err error) {
 	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", RequestID(ctx))
 	s.m.unavailable.Inc()
-	WriteError(ctx, errUnavailable)
+	WriteError(ctx, ErrUnavailable)
 }
 
 // Listen binds the address; Run then serves. Splitting them lets callers learn a :0 port.

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/bdquickpay"
 	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/txnapi"
 	"github.com/paystream/paystream/pipeline/state"
@@ -10,7 +11,7 @@ import (
 // init mounts the surfaces of their own packages on the servers of package ingest's tests, as cmd
 // does (cmd/paystream's route table).
 func init() {
-	ingest.MountForTest = func(s *ingest.Server, st *state.Store, o ingest.TestOptions) {
+	ingest.MountForTest = func(s *ingest.Server, cfg ingest.Config, st *state.Store, o ingest.TestOptions) {
 		txn, err := txnapi.New(txnapi.Deps{Auth: s, Trx: s, Pub: s, Intents: st})
 		if err != nil {
 			panic(err)
@@ -19,6 +20,10 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		s.Mount(txn, notifications)
+		bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: cfg.AllowPrivateWebhooks}, bdquickpay.Deps{Auth: s, Fail: s, Intents: s, Reader: st, Sim: s})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(txn, notifications, bqp)
 	}
 }

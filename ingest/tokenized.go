@@ -579,7 +579,7 @@ func normalizedOrEmpty(msisdn string) string {
 }
 
 func (s *Server) redirectTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, status string) {
-	to := s.checkoutURL(in.ID)
+	to := s.CheckoutURL(in.ID)
 	switch status {
 	case tokCompleted:
 		to = firstNonEmpty(in.SuccessURL, to)

@@ -168,7 +168,7 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
 		// bKash refunded, the record did not keep it: say so loudly, with what an operator needs.
 		s.log.Error("bkash refunded but recording it failed", "intent", id, "refund_trx_id", r.RefundTrxID, "err", err)
-		WriteError(ctx, errUnavailable)
+		WriteError(ctx, ErrUnavailable)
 		return
 	}
 	s.publishRefund(ctx, &ir.Intent, rec, len(rec.Refunds)-1)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/bdquickpay"
 	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/txnapi"
 	"github.com/paystream/paystream/pipeline/state"
@@ -23,6 +24,11 @@ func mountSurfaces(edge *ingest.Server, st *state.Store, cfg *Config, log *slog.
 	if err != nil {
 		return fmt.Errorf("building the SNS notifications: %w", err)
 	}
-	edge.Mount(txn, notifications)
+	bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
+		bdquickpay.Deps{Auth: edge, Fail: edge, Intents: edge, Reader: st, Sim: edge})
+	if err != nil {
+		return fmt.Errorf("building the bdQuickPay API: %w", err)
+	}
+	edge.Mount(txn, notifications, bqp)
 	return nil
 }

@@ -144,6 +144,20 @@ func (f *Fixture) Do(method, path string, headers map[string]string, body string
 	return ctx.Response.StatusCode(), out, resp
 }
 
+// Onboard creates a native merchant with a SANDBOX and a LIVE bKash wallet through the admin API
+// and returns its API keys.
+func (f *Fixture) Onboard(t testing.TB) (testKey, liveKey string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"name":"Shop","wallets":[{"provider":"bkash","account":"017%08d","environment":"SANDBOX"},{"provider":"bkash","account":"+880 18%08d","environment":"LIVE"}]}`,
+		time.Now().UnixNano()%1e8, time.Now().UnixNano()%1e8)
+	code, m, _ := f.Do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
+	if code != 201 {
+		t.Fatalf("onboard: %d %v", code, m)
+	}
+	k := m["apiKeys"].(map[string]any)
+	return k["SANDBOX"].(string), k["LIVE"].(string)
+}
+
 // Serve serves the edge on a socket until the test ends and returns its address.
 func (f *Fixture) Serve(t testing.TB) string {
 	t.Helper()
