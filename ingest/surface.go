@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/valyala/fasthttp"
 )
@@ -32,7 +33,8 @@ func (m *Mux) Handle(method, path, name string, h fasthttp.RequestHandler) {
 func (m *Mux) HandleErr(method, path, name string, h func(ctx *fasthttp.RequestCtx) error) {
 	m.Handle(method, path, name, func(ctx *fasthttp.RequestCtx) {
 		if err := h(ctx); err != nil {
-			if _, ok := err.(*APIError); !ok { //nolint:errorlint // a handler's own *APIError is returned as is
+			var ae *APIError
+			if !errors.As(err, &ae) {
 				m.s.log.Error("request failed", "route", logPath(ctx), "err", err, "request_id", RequestID(ctx))
 			}
 			WriteError(ctx, err)
