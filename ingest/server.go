@@ -376,3 +376,7 @@ func newMetrics(reg prometheus.Registerer, capacity int) *metrics {
 
 // Handler is the route table with its instrumentation: for serving in memory (tests, benchmarks).
 func (s *Server) Handler() fasthttp.RequestHandler { return s.srv.Handler }
+
+// RouteList is the route table: paths by method, as registered (for the check against
+// openapi.json).
+func (s *Server) RouteList() map[string][]string { return s.rtr.List() }
