@@ -56,9 +56,9 @@ type merchantView struct {
 	CreatedAt string                               `json:"createdAt"`
 }
 
-// requireAdmin checks "Authorization: Bearer <admin token>" in constant time. With no admin token
+// RequireAdmin checks "Authorization: Bearer <admin token>" in constant time. With no admin token
 // configured the admin API is closed to everyone.
-func (s *Server) requireAdmin(ctx *fasthttp.RequestCtx) bool {
+func (s *Server) RequireAdmin(ctx *fasthttp.RequestCtx) bool {
 	auth := string(ctx.Request.Header.Peek("Authorization"))
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if s.cfg.AdminToken == "" || !ok ||
@@ -70,7 +70,7 @@ func (s *Server) requireAdmin(ctx *fasthttp.RequestCtx) bool {
 }
 
 func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	var req createMerchantReq
@@ -141,13 +141,13 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 		pairs = map[pipeline.Environment]appKeyPair{}
 		m.AppKeys = map[pipeline.Environment]string{}
 		for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
-			p := appKeyPair{AppKey: "app_" + strings.ToLower(string(env)) + "_" + randomToken(18), SecretKey: "sec_" + randomToken(24)}
+			p := appKeyPair{AppKey: "app_" + strings.ToLower(string(env)) + "_" + RandomToken(18), SecretKey: "sec_" + RandomToken(24)}
 			pairs[env], m.AppKeys[env] = p, p.AppKey
 		}
 	}
 	keys := map[pipeline.Environment]string{
-		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + randomToken(24),
-		pipeline.Live:    apiKeyPrefix(pipeline.Live) + randomToken(24),
+		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + RandomToken(24),
+		pipeline.Live:    apiKeyPrefix(pipeline.Live) + RandomToken(24),
 	}
 	if err := s.dir.create(RequestContext(ctx), m, keys, pairs); err != nil {
 		if errors.Is(err, errWalletTaken) {
@@ -169,7 +169,7 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) handleGetMerchant(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -198,4 +198,23 @@ func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {
 		v.Webhooks[env] = wv
 	}
 	return v
+}
+
+// AdminMerchant authenticates the admin and loads the merchant named by the path's id; it answers
+// the request itself (401, 404, 503) and returns nil when it cannot go on.
+func (s *Server) AdminMerchant(ctx *fasthttp.RequestCtx) *pipeline.Merchant {
+	if !s.RequireAdmin(ctx) {
+		return nil
+	}
+	id, _ := ctx.UserValue("id").(string)
+	m, err := s.dir.merchant(RequestContext(ctx), id)
+	if err != nil {
+		s.Internal(ctx, "loading merchant", err)
+		return nil
+	}
+	if m == nil {
+		WriteError(ctx, Errf(http.StatusNotFound, "Merchant not found"))
+		return nil
+	}
+	return m
 }

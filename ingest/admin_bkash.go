@@ -135,7 +135,7 @@ func pathEnv(ctx *fasthttp.RequestCtx) (pipeline.Environment, bool) {
 // GET /admin/v1/merchants/{id}/bkash — which upstream serves the merchant's bkash_tokenized
 // intents in each environment, without secrets.
 func (s *Server) handleGetBkashUpstreams(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -173,7 +173,7 @@ func (s *Server) writeBkashUpstreams(ctx *fasthttp.RequestCtx, id string) {
 // earlier keep the upstream they were created at: a changed upstream refuses their later calls
 // (tokenized.go recordedUpstream) rather than sending them elsewhere.
 func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -225,7 +225,7 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 // intents use the server's default of env (or are refused when there is none). Intents created at
 // the deleted upstream can no longer be executed, queried or refunded until it is set again.
 func (s *Server) handleDeleteBkashUpstream(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}

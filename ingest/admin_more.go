@@ -35,7 +35,7 @@ type merchantList struct {
 // whole (SMEMBERS) and sorted in process: fine for thousands of merchants; a sorted set (or SSCAN)
 // would be needed well beyond that.
 func (s *Server) handleListMerchants(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	page, limit, ae := pageArgs(ctx.QueryArgs())
@@ -89,7 +89,7 @@ type rotateKeyResp struct {
 // A merchant created before APIKeyHashes existed has no known hash of its old key: the new key is
 // issued but the old one cannot be revoked (the answer says so; oldKeyRevoked false).
 func (s *Server) handleRotateKey(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -103,7 +103,7 @@ func (s *Server) handleRotateKey(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
 		return
 	}
-	key := apiKeyPrefix(env) + randomToken(24)
+	key := apiKeyPrefix(env) + RandomToken(24)
 	oldHash, err := s.dir.rotateKey(RequestContext(ctx), m.ID, env, m.APIKeyHashes[env], key)
 	if errors.Is(err, errRotationRace) {
 		WriteError(ctx, Errf(http.StatusConflict, "The %s API key was rotated by another request while this one ran; the key that request answered is the current one. Rotate again if a new key is still needed", env))
@@ -125,7 +125,7 @@ func (s *Server) handleRotateKey(ctx *fasthttp.RequestCtx) {
 // PUT /admin/v1/merchants/:id/webhooks/:env {"url", "maxAttempts"?} — set one environment's webhook
 // URL, keeping its signing secret.
 func (s *Server) handleSetWebhook(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -15,7 +16,9 @@ var MountForTest func(s *Server, cfg Config, st *state.Store, o TestOptions)
 
 // TestOptions are the settings of the mounted surfaces that these tests change.
 type TestOptions struct {
-	SNSExtraHosts []string // sns.Config.ExtraHosts
+	SNSExtraHosts     []string                       // sns.Config.ExtraHosts
+	SMSTrustedSenders map[pipeline.Provider][]string // sms.Config.TrustedSenders
+	Redis             redis.UniversalClient          // sms.Deps.Redis (newForTest sets the server's)
 }
 
 // newForTest is New plus MountForTest (with opts[0], if given).
@@ -25,6 +28,7 @@ func newForTest(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	o.Redis = rdb
 	if MountForTest != nil {
 		MountForTest(s, cfg, st, o)
 	}

@@ -45,7 +45,7 @@ var snsTopicARNRE = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z0-9-]{1,32}:[
 //
 // Secrets are shown only in this answer.
 func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -62,19 +62,19 @@ func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	in := &pipeline.Integration{
-		ID: "int_" + randomHex(10), Kind: req.Type, MerchantID: m.ID, Environment: req.Environment,
+		ID: "int_" + RandomHex(10), Kind: req.Type, MerchantID: m.ID, Environment: req.Environment,
 		CreatedAt: time.Now().UTC(), Status: pipeline.MerchantActive,
 	}
 	answer := map[string]any{"id": in.ID, "type": in.Kind, "environment": in.Environment, "merchantId": m.ID}
 	var credKey string
 	switch req.Type {
 	case pipeline.IntegrationTxnAPI:
-		apiKey := "bkt_" + randomToken(24)
-		in.APIKeyHash, in.SigningSecret, in.AllowAnyAccount = HashSecret(apiKey), randomToken(32), req.AllowAnyAccount
+		apiKey := "bkt_" + RandomToken(24)
+		in.APIKeyHash, in.SigningSecret, in.AllowAnyAccount = HashSecret(apiKey), RandomToken(32), req.AllowAnyAccount
 		credKey = s.cfg.Keys.IntegrationKey(in.Kind, in.APIKeyHash)
 		answer["apiKey"], answer["signingSecret"], answer["allowAnyAccount"] = apiKey, in.SigningSecret, in.AllowAnyAccount
 		answer["endpoints"] = []string{
-			s.publicURL(prefixTxnAPI + "transactions/check"), s.publicURL(prefixTxnAPI + "transactions/complete"),
+			s.PublicURL(prefixTxnAPI + "transactions/check"), s.PublicURL(prefixTxnAPI + "transactions/complete"),
 		}
 	case pipeline.IntegrationSNS:
 		if req.Wallet == nil {
@@ -98,12 +98,12 @@ func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
 		}
 		in.TopicArn = req.TopicArn
 		answer["topicArn"] = req.TopicArn
-		appSecret, clientSecret := randomToken(24), randomToken(24)
+		appSecret, clientSecret := RandomToken(24), RandomToken(24)
 		in.ShunnoID, in.Wallet = strconv.FormatInt(1000+n, 10), &w
 		in.AppSecretHash, in.ClientSecretHash = HashSecret(appSecret), HashSecret(clientSecret)
 		credKey = s.cfg.Keys.IntegrationKey(in.Kind, in.ShunnoID)
 		answer["shunnoId"], answer["wallet"], answer["appSecret"], answer["clientSecret"] = in.ShunnoID, w, appSecret, clientSecret
-		answer["notificationUrl"] = s.publicURL(prefixSNS + "?shunno_id=" + url.QueryEscape(in.ShunnoID) + "&client_app=SHUNNOIT")
+		answer["notificationUrl"] = s.PublicURL(prefixSNS + "?shunno_id=" + url.QueryEscape(in.ShunnoID) + "&client_app=SHUNNOIT")
 	default:
 		WriteError(ctx, Errf(http.StatusBadRequest, "type must be %s or %s", pipeline.IntegrationTxnAPI, pipeline.IntegrationSNS))
 		return
@@ -149,7 +149,8 @@ func (s *Server) PinSNSTopic(ctx context.Context, in *pipeline.Integration, topi
 	return nil
 }
 
-func (s *Server) publicURL(path string) string {
+// PublicURL is path under Config.PublicURL: the URLs the API hands out.
+func (s *Server) PublicURL(path string) string {
 	u := s.cfg.PublicURL
 	for len(u) > 0 && u[len(u)-1] == '/' {
 		u = u[:len(u)-1]

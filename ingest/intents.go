@@ -472,12 +472,12 @@ func (s *Server) handleListIntents(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	args := ctx.QueryArgs()
-	page, ae := intArg(args, "page", 1, 1, 1_000_000)
+	page, ae := IntArg(args, "page", 1, 1, 1_000_000)
 	if ae != nil {
 		WriteError(ctx, ae)
 		return
 	}
-	limit, ae := intArg(args, "limit", 20, 1, 100)
+	limit, ae := IntArg(args, "limit", 20, 1, 100)
 	if ae != nil {
 		WriteError(ctx, ae)
 		return
@@ -503,7 +503,9 @@ func (s *Server) handleListIntents(ctx *fasthttp.RequestCtx) {
 	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
 }
 
-func intArg(args *fasthttp.Args, name string, def, lo, hi int) (int, *APIError) {
+// IntArg reads integer query parameter name: def when absent, else a 400 unless it is an integer
+// in [lo, hi].
+func IntArg(args *fasthttp.Args, name string, def, lo, hi int) (int, *APIError) {
 	raw := args.Peek(name)
 	if len(raw) == 0 {
 		return def, nil
@@ -631,4 +633,14 @@ func (s *Server) ReportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merc
 		return nil, id
 	}
 	return ev, id
+}
+
+// EnvArg reads the optional env query parameter of a listing ("" = both environments); a 400
+// for anything but SANDBOX or LIVE.
+func EnvArg(args *fasthttp.Args) (pipeline.Environment, *APIError) {
+	env := pipeline.Environment(strings.ToUpper(string(args.Peek("env"))))
+	if env != "" && !env.Valid() {
+		return "", Errf(http.StatusBadRequest, "env must be SANDBOX or LIVE")
+	}
+	return env, nil
 }

@@ -14,11 +14,6 @@ import (
 
 // Bounds of the in-process lookup caches on the hot ingest routes.
 const (
-	// deviceCacheTTL is how long a forwarding device resolved from its token is reused. Revoking a
-	// device evicts it at once on the replica that revoked it; other replicas refuse its SMS
-	// within this time.
-	deviceCacheTTL  = 2 * time.Second
-	maxCachedDevice = 50_000
 	// authCacheTTL is how long an integration (SNS, transaction API) resolved from its credential,
 	// and a merchant loaded for one, are reused: the same 2 s an API key is (directory.cacheTTL).
 	// Unknown credentials are never cached, so guessing cannot fill the cache.
@@ -33,8 +28,7 @@ const (
 // lookups caches what the SMS and simulator routes would otherwise read from Redis on every
 // request (two round trips each). Safe for concurrent use.
 type lookups struct {
-	devices *expirable.LRU[string, *pipeline.Device] // by token hash; active devices only
-	intents *expirable.LRU[string, IntentIdentity]   // by intent id
+	intents *expirable.LRU[string, IntentIdentity] // by intent id
 
 	integrations *expirable.LRU[string, *pipeline.Integration] // by kind and credential; active only
 	merchants    *expirable.LRU[string, *pipeline.Merchant]    // by merchant id
@@ -50,7 +44,6 @@ type IntentIdentity struct {
 
 func newLookups() *lookups {
 	return &lookups{
-		devices: expirable.NewLRU[string, *pipeline.Device](maxCachedDevice, nil, deviceCacheTTL),
 		intents: expirable.NewLRU[string, IntentIdentity](maxCachedIntents, nil, 0),
 
 		integrations: expirable.NewLRU[string, *pipeline.Integration](maxCachedIntegrations, nil, authCacheTTL),

@@ -51,7 +51,9 @@ func HashSecret(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
-func randomToken(n int) string {
+// RandomToken returns n random bytes (crypto/rand) as URL-safe base64 without padding: for
+// credentials a client is handed once.
+func RandomToken(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("reading random bytes: %v", err)) // crypto/rand never fails on Linux
@@ -176,7 +178,8 @@ func (d *directory) authenticate(ctx context.Context, apiKey string) (*pipeline.
 	return m, rec.Environment, nil
 }
 
-func randomHex(n int) string {
+// RandomHex returns n random bytes (crypto/rand) as hex: for ids.
+func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)

@@ -97,10 +97,10 @@ func adminWallets(m *pipeline.Merchant, env pipeline.Environment) []pipeline.Wal
 
 // pageArgs reads page and limit (default 20, at most 100, at most state.MaxListOffset deep).
 func pageArgs(args *fasthttp.Args) (page, limit int, ae *APIError) {
-	if page, ae = intArg(args, "page", 1, 1, 1_000_000); ae != nil {
+	if page, ae = IntArg(args, "page", 1, 1, 1_000_000); ae != nil {
 		return 0, 0, ae
 	}
-	if limit, ae = intArg(args, "limit", 20, 1, state.MaxListLimit); ae != nil {
+	if limit, ae = IntArg(args, "limit", 20, 1, state.MaxListLimit); ae != nil {
 		return 0, 0, ae
 	}
 	if (page-1)*limit > state.MaxListOffset {
@@ -118,11 +118,11 @@ type adminListing struct {
 }
 
 func (s *Server) adminListing(ctx *fasthttp.RequestCtx) (adminListing, bool) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return adminListing{}, false
 	}
-	env, ae := envArg(ctx.QueryArgs())
+	env, ae := EnvArg(ctx.QueryArgs())
 	if ae != nil {
 		WriteError(ctx, ae)
 		return adminListing{}, false
@@ -217,7 +217,7 @@ func reviewEventID(intentID string, version int, action, trxID, paymentEventID s
 // reviewDecision returns the handler of one operator action.
 func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if !s.requireAdmin(ctx) {
+		if !s.RequireAdmin(ctx) {
 			return
 		}
 		var req reviewReq

@@ -38,9 +38,6 @@ type Config struct {
 	// defaults are 200 and 1000). See limits.go.
 	RateLimitKey int
 	RateLimitIP  int
-	// SMSTrustedSenders are the sender ids whose SMS may pay, per provider; a provider absent here
-	// keeps pipeline/smsparse's defaults (bKash: "bKash"; nagad: "NAGAD"; rocket: "16216"; upay: "upay").
-	SMSTrustedSenders map[pipeline.Provider][]string
 	// Webhooks, if set, serves the admin API's dead-letter list and redelivery (cmd wires the
 	// webhook sink's queue in; without it those routes answer 501).
 	Webhooks WebhookAdmin
@@ -64,7 +61,6 @@ type Server struct {
 	dir   *directory
 	log   *slog.Logger
 	m     *metrics
-	sms   *smsMetrics
 	srv   *fasthttp.Server
 	rtr   *router.Router // the route table, for tests that walk every route
 	sem   chan struct{}
@@ -103,7 +99,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	}
 	s := &Server{
 		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
-		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight), sms: newSMSMetrics(reg),
+		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight),
 		sem: make(chan struct{}, cfg.MaxInFlight), look: newLookups(),
 	}
 	s.limit = newRateLimiter(rdb, cfg.Keys.Prefix, cfg.RateLimitKey, cfg.RateLimitIP, s.log, reg)
@@ -140,7 +136,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
 	s.webhookAdminRoutes(route)
 	s.checkoutRoutes(route)
-	s.smsRoutes(route)
 	s.reviewRoutes(route)
 	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)

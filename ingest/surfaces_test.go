@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/txnapi"
 	"github.com/paystream/paystream/pipeline/state"
@@ -25,5 +26,13 @@ func init() {
 			panic(err)
 		}
 		s.Mount(txn, notifications, bqp)
+		if o.Redis == nil { // a server built only for its error shapes (TestRateLimit429Shapes)
+			return
+		}
+		forwarding, err := sms.New(sms.Config{Keys: cfg.Keys, TrustedSenders: o.SMSTrustedSenders}, sms.Deps{Redis: o.Redis, Pub: s, Limit: s, Admin: s})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(forwarding)
 	}
 }

@@ -43,7 +43,7 @@ const refundLockTTL = 2 * time.Minute
 // anything is said. The refund goes to the upstream the payment was created at (recordedUpstream),
 // never to another environment's or merchant's.
 func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)

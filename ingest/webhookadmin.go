@@ -43,7 +43,7 @@ func (s *Server) webhookAdminRoutes(route routeFunc) {
 
 // handleDeadLetters lists dead-lettered webhooks, newest first; ?merchant= narrows to one merchant.
 func (s *Server) handleDeadLetters(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	if s.cfg.Webhooks == nil {
@@ -72,7 +72,7 @@ func (s *Server) handleDeadLetters(ctx *fasthttp.RequestCtx) {
 
 // handleRedeliver puts one dead-lettered webhook back for delivery.
 func (s *Server) handleRedeliver(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	if s.cfg.Webhooks == nil {

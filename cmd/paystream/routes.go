@@ -4,17 +4,31 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/txnapi"
+	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
 )
+
+// surfaceDeps are the clients the surfaces are given besides the edge.
+type surfaceDeps struct {
+	st   *state.Store
+	rdb  redis.UniversalClient // the SMS surface's devices and SMS lists
+	keys pipeline.Keys
+	reg  prometheus.Registerer
+}
 
 // mountSurfaces builds the API surfaces that live in their own packages and mounts them on the
 // edge: the route table, with ingest's own routes (ingest.New). Each surface gets only what its
 // constructor declares it needs.
-func mountSurfaces(edge *ingest.Server, st *state.Store, cfg *Config, log *slog.Logger) error {
+func mountSurfaces(edge *ingest.Server, d surfaceDeps, cfg *Config, log *slog.Logger) error {
+	st := d.st
 	txn, err := txnapi.New(txnapi.Deps{Auth: edge, Trx: edge, Pub: edge, Intents: st})
 	if err != nil {
 		return fmt.Errorf("building the transaction API: %w", err)
@@ -29,6 +43,15 @@ func mountSurfaces(edge *ingest.Server, st *state.Store, cfg *Config, log *slog.
 	if err != nil {
 		return fmt.Errorf("building the bdQuickPay API: %w", err)
 	}
-	edge.Mount(txn, notifications, bqp)
+	trusted, err := parseTrustedSenders(cfg.SMSTrustedSenders) // validated in Config.Validate
+	if err != nil {
+		return err
+	}
+	forwarding, err := sms.New(sms.Config{Keys: d.keys, TrustedSenders: trusted, Logger: log, Registerer: d.reg},
+		sms.Deps{Redis: d.rdb, Pub: edge, Limit: edge, Admin: edge})
+	if err != nil {
+		return fmt.Errorf("building SMS forwarding: %w", err)
+	}
+	edge.Mount(txn, notifications, bqp, forwarding)
 	return nil
 }

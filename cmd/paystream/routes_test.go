@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline/state"
@@ -35,8 +36,11 @@ func TestOpenAPIMatchesTheMountedRouteTable(t *testing.T) {
 		}
 	}
 	edge := ingest.New(ingest.Config{}, nil, nil, nil, prometheus.NewRegistry())
-	var st *state.Store // the surfaces only keep it: nothing is called here
-	if err := mountSurfaces(edge, st, &Config{}, slog.Default()); err != nil {
+	// The surfaces only keep their clients: nothing is called here.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { _ = rdb.Close() })
+	var st *state.Store
+	if err := mountSurfaces(edge, surfaceDeps{st: st, rdb: rdb, reg: prometheus.NewRegistry()}, &Config{}, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 	routed := map[string]bool{}

@@ -248,3 +248,10 @@ func (p *Recorder) Last() (*pipeline.Event, int) {
 	}
 	return p.events[len(p.events)-1], len(p.events)
 }
+
+// Events returns the events kept so far, oldest first (a copy).
+func (p *Recorder) Events() []*pipeline.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*pipeline.Event(nil), p.events...)
+}
