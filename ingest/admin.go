@@ -56,52 +56,52 @@ type merchantView struct {
 	CreatedAt string                               `json:"createdAt"`
 }
 
-// requireAdmin checks "Authorization: Bearer <admin token>" in constant time. With no admin token
+// RequireAdmin checks "Authorization: Bearer <admin token>" in constant time. With no admin token
 // configured the admin API is closed to everyone.
-func (s *Server) requireAdmin(ctx *fasthttp.RequestCtx) bool {
+func (s *Server) RequireAdmin(ctx *fasthttp.RequestCtx) bool {
 	auth := string(ctx.Request.Header.Peek("Authorization"))
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if s.cfg.AdminToken == "" || !ok ||
 		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.AdminToken)) != 1 {
-		writeError(ctx, errf(http.StatusUnauthorized, "Missing or invalid admin token"))
+		WriteError(ctx, Errf(http.StatusUnauthorized, "Missing or invalid admin token"))
 		return false
 	}
 	return true
 }
 
 func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	var req createMerchantReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || utf8.RuneCountInString(req.Name) > 200 {
-		writeError(ctx, errf(http.StatusBadRequest, "name is required (at most 200 characters)"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "name is required (at most 200 characters)"))
 		return
 	}
 	if req.Dialect == "" {
 		req.Dialect = pipeline.DialectNative
 	}
 	if req.Dialect != pipeline.DialectNative && req.Dialect != pipeline.DialectBDQuickPay {
-		writeError(ctx, errf(http.StatusBadRequest, "dialect must be native or bdquickpay"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "dialect must be native or bdquickpay"))
 		return
 	}
 	if len(req.Wallets) == 0 || len(req.Wallets) > 50 {
-		writeError(ctx, errf(http.StatusBadRequest, "wallets must list between 1 and 50 receiving wallets"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "wallets must list between 1 and 50 receiving wallets"))
 		return
 	}
 	seen := map[string]bool{}
 	for i := range req.Wallets {
 		if err := req.Wallets[i].Validate(); err != nil {
-			writeError(ctx, errf(http.StatusBadRequest, "wallets[%d]: %v", i, err))
+			WriteError(ctx, Errf(http.StatusBadRequest, "wallets[%d]: %v", i, err))
 			return
 		}
 		if seen[req.Wallets[i].Key()] {
-			writeError(ctx, errf(http.StatusBadRequest, "wallets[%d] is listed twice", i))
+			WriteError(ctx, Errf(http.StatusBadRequest, "wallets[%d] is listed twice", i))
 			return
 		}
 		seen[req.Wallets[i].Key()] = true
@@ -113,15 +113,15 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	}
 	for env, wh := range req.Webhooks {
 		if !env.Valid() {
-			writeError(ctx, errf(http.StatusBadRequest, "webhooks: environment must be SANDBOX or LIVE, not %q", env))
+			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks: environment must be SANDBOX or LIVE, not %q", env))
 			return
 		}
 		if wh.MaxAttempts < 0 || wh.MaxAttempts > 20 {
-			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.maxAttempts must be between 1 and 20", env))
+			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks.%s.maxAttempts must be between 1 and 20", env))
 			return
 		}
-		if err := netguard.CheckURL(rc(ctx), wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
-			writeError(ctx, errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err))
+		if err := netguard.CheckURL(RequestContext(ctx), wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
+			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err))
 			return
 		}
 		m.Webhooks[env] = pipeline.WebhookEndpoint{URL: wh.URL, MaxAttempts: wh.MaxAttempts}
@@ -141,20 +141,20 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 		pairs = map[pipeline.Environment]appKeyPair{}
 		m.AppKeys = map[pipeline.Environment]string{}
 		for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
-			p := appKeyPair{AppKey: "app_" + strings.ToLower(string(env)) + "_" + randomToken(18), SecretKey: "sec_" + randomToken(24)}
+			p := appKeyPair{AppKey: "app_" + strings.ToLower(string(env)) + "_" + RandomToken(18), SecretKey: "sec_" + RandomToken(24)}
 			pairs[env], m.AppKeys[env] = p, p.AppKey
 		}
 	}
 	keys := map[pipeline.Environment]string{
-		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + randomToken(24),
-		pipeline.Live:    apiKeyPrefix(pipeline.Live) + randomToken(24),
+		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + RandomToken(24),
+		pipeline.Live:    apiKeyPrefix(pipeline.Live) + RandomToken(24),
 	}
-	if err := s.dir.create(rc(ctx), m, keys, pairs); err != nil {
+	if err := s.dir.create(RequestContext(ctx), m, keys, pairs); err != nil {
 		if errors.Is(err, errWalletTaken) {
-			writeError(ctx, errf(http.StatusConflict, "%v", err))
+			WriteError(ctx, Errf(http.StatusConflict, "%v", err))
 			return
 		}
-		s.internal(ctx, "creating merchant", err)
+		s.Internal(ctx, "creating merchant", err)
 		return
 	}
 	s.log.Info("merchant created", "merchant", m.ID, "wallets", len(m.Wallets))
@@ -165,15 +165,15 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	for env, wh := range m.Webhooks {
 		v.Secrets[env] = wh.Secret
 	}
-	writeJSON(ctx, http.StatusCreated, v)
+	WriteJSON(ctx, http.StatusCreated, v)
 }
 
 func (s *Server) handleGetMerchant(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
-	writeJSON(ctx, http.StatusOK, viewMerchant(m, false))
+	WriteJSON(ctx, http.StatusOK, viewMerchant(m, false))
 }
 
 func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {
@@ -198,4 +198,23 @@ func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {
 		v.Webhooks[env] = wv
 	}
 	return v
+}
+
+// AdminMerchant authenticates the admin and loads the merchant named by the path's id; it answers
+// the request itself (401, 404, 503) and returns nil when it cannot go on.
+func (s *Server) AdminMerchant(ctx *fasthttp.RequestCtx) *pipeline.Merchant {
+	if !s.RequireAdmin(ctx) {
+		return nil
+	}
+	id, _ := ctx.UserValue("id").(string)
+	m, err := s.dir.merchant(RequestContext(ctx), id)
+	if err != nil {
+		s.Internal(ctx, "loading merchant", err)
+		return nil
+	}
+	if m == nil {
+		WriteError(ctx, Errf(http.StatusNotFound, "Merchant not found"))
+		return nil
+	}
+	return m
 }

@@ -126,7 +126,7 @@ func pathEnv(ctx *fasthttp.RequestCtx) (pipeline.Environment, bool) {
 	envS, _ := ctx.UserValue("env").(string)
 	env := pipeline.Environment(strings.ToUpper(envS))
 	if !env.Valid() {
-		writeError(ctx, errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
 		return "", false
 	}
 	return env, true
@@ -135,7 +135,7 @@ func pathEnv(ctx *fasthttp.RequestCtx) (pipeline.Environment, bool) {
 // GET /admin/v1/merchants/{id}/bkash — which upstream serves the merchant's bkash_tokenized
 // intents in each environment, without secrets.
 func (s *Server) handleGetBkashUpstreams(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -145,9 +145,9 @@ func (s *Server) handleGetBkashUpstreams(ctx *fasthttp.RequestCtx) {
 func (s *Server) writeBkashUpstreams(ctx *fasthttp.RequestCtx, id string) {
 	out := bkashUpstreamsView{MerchantID: id, Upstreams: map[pipeline.Environment]bkashUpstreamView{}}
 	for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
-		u, err := s.dir.bkashUpstream(rc(ctx), id, env)
+		u, err := s.dir.bkashUpstream(RequestContext(ctx), id, env)
 		if err != nil {
-			s.internal(ctx, "loading bkash upstream", err)
+			s.Internal(ctx, "loading bkash upstream", err)
 			return
 		}
 		v := bkashUpstreamView{Source: upstreamNone}
@@ -163,7 +163,7 @@ func (s *Server) writeBkashUpstreams(ctx *fasthttp.RequestCtx, id string) {
 		}
 		out.Upstreams[env] = v
 	}
-	writeJSON(ctx, http.StatusOK, out)
+	WriteJSON(ctx, http.StatusOK, out)
 }
 
 // PUT /admin/v1/merchants/{id}/bkash/{env} {"baseUrl","username","appKey","passwordRef","appSecretRef"}
@@ -173,7 +173,7 @@ func (s *Server) writeBkashUpstreams(ctx *fasthttp.RequestCtx, id string) {
 // earlier keep the upstream they were created at: a changed upstream refuses their later calls
 // (tokenized.go recordedUpstream) rather than sending them elsewhere.
 func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -182,8 +182,8 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req bkashUpstreamReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	for _, f := range []struct {
@@ -193,8 +193,8 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 		{"baseUrl", req.BaseURL, 2048}, {"username", req.Username, 200}, {"appKey", req.AppKey, 200},
 		{"passwordRef", req.PasswordRef, 1024}, {"appSecretRef", req.AppSecretRef, 1024},
 	} {
-		if strings.TrimSpace(f.v) == "" || len(f.v) > f.max || !printable(f.v) || strings.TrimSpace(f.v) != f.v {
-			writeError(ctx, errf(http.StatusBadRequest, "%s is required: at most %d printable characters, no surrounding spaces", f.name, f.max))
+		if strings.TrimSpace(f.v) == "" || len(f.v) > f.max || !Printable(f.v) || strings.TrimSpace(f.v) != f.v {
+			WriteError(ctx, Errf(http.StatusBadRequest, "%s is required: at most %d printable characters, no surrounding spaces", f.name, f.max))
 			return
 		}
 	}
@@ -204,16 +204,16 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 	}
 	if _, err := u.credentials(m.ID); err != nil {
 		// The bkash errors never contain a secret (a malformed reference is shown by its length).
-		writeError(ctx, errf(http.StatusUnprocessableEntity, "%s upstream refused: %v", env, err))
+		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "%s upstream refused: %v", env, err))
 		return
 	}
 	b, err := json.Marshal(u)
 	if err != nil {
-		s.internal(ctx, "encoding bkash upstream", err)
+		s.Internal(ctx, "encoding bkash upstream", err)
 		return
 	}
-	if err := s.rdb.Set(rc(ctx), s.dir.bkashUpstreamKey(m.ID, env), b, 0).Err(); err != nil {
-		s.internal(ctx, "storing bkash upstream", err)
+	if err := s.rdb.Set(RequestContext(ctx), s.dir.bkashUpstreamKey(m.ID, env), b, 0).Err(); err != nil {
+		s.Internal(ctx, "storing bkash upstream", err)
 		return
 	}
 	s.log.Info("merchant bkash upstream set", "merchant", m.ID, "environment", env, "base", u.BaseURL,
@@ -225,7 +225,7 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 // intents use the server's default of env (or are refused when there is none). Intents created at
 // the deleted upstream can no longer be executed, queried or refunded until it is set again.
 func (s *Server) handleDeleteBkashUpstream(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -233,8 +233,8 @@ func (s *Server) handleDeleteBkashUpstream(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	if err := s.rdb.Del(rc(ctx), s.dir.bkashUpstreamKey(m.ID, env)).Err(); err != nil {
-		s.internal(ctx, "deleting bkash upstream", err)
+	if err := s.rdb.Del(RequestContext(ctx), s.dir.bkashUpstreamKey(m.ID, env)).Err(); err != nil {
+		s.Internal(ctx, "deleting bkash upstream", err)
 		return
 	}
 	s.log.Info("merchant bkash upstream deleted", "merchant", m.ID, "environment", env)

@@ -35,18 +35,18 @@ type merchantList struct {
 // whole (SMEMBERS) and sorted in process: fine for thousands of merchants; a sorted set (or SSCAN)
 // would be needed well beyond that.
 func (s *Server) handleListMerchants(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	page, limit, ae := pageArgs(ctx.QueryArgs())
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
-	c := rc(ctx)
+	c := RequestContext(ctx)
 	ids, err := s.rdb.SMembers(c, s.cfg.Keys.MerchantIndex()).Result()
 	if err != nil {
-		s.internal(ctx, "listing merchants", err)
+		s.Internal(ctx, "listing merchants", err)
 		return
 	}
 	sort.Strings(ids)
@@ -56,7 +56,7 @@ func (s *Server) handleListMerchants(ctx *fasthttp.RequestCtx) {
 	for _, id := range ids[from:to] {
 		m, err := s.dir.merchant(c, id)
 		if err != nil {
-			s.internal(ctx, "loading merchant", err)
+			s.Internal(ctx, "loading merchant", err)
 			return
 		}
 		if m == nil { // indexed but gone: skip
@@ -64,7 +64,7 @@ func (s *Server) handleListMerchants(ctx *fasthttp.RequestCtx) {
 		}
 		out.Data = append(out.Data, viewMerchant(m, false))
 	}
-	writeJSON(ctx, http.StatusOK, out)
+	WriteJSON(ctx, http.StatusOK, out)
 }
 
 type rotateKeyReq struct {
@@ -89,28 +89,28 @@ type rotateKeyResp struct {
 // A merchant created before APIKeyHashes existed has no known hash of its old key: the new key is
 // issued but the old one cannot be revoked (the answer says so; oldKeyRevoked false).
 func (s *Server) handleRotateKey(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
 	var req rotateKeyReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	env := pipeline.Environment(strings.ToUpper(string(req.Environment)))
 	if !env.Valid() {
-		writeError(ctx, errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
 		return
 	}
-	key := apiKeyPrefix(env) + randomToken(24)
-	oldHash, err := s.dir.rotateKey(rc(ctx), m.ID, env, m.APIKeyHashes[env], key)
+	key := apiKeyPrefix(env) + RandomToken(24)
+	oldHash, err := s.dir.rotateKey(RequestContext(ctx), m.ID, env, m.APIKeyHashes[env], key)
 	if errors.Is(err, errRotationRace) {
-		writeError(ctx, errf(http.StatusConflict, "The %s API key was rotated by another request while this one ran; the key that request answered is the current one. Rotate again if a new key is still needed", env))
+		WriteError(ctx, Errf(http.StatusConflict, "The %s API key was rotated by another request while this one ran; the key that request answered is the current one. Rotate again if a new key is still needed", env))
 		return
 	}
 	if err != nil {
-		s.internal(ctx, "rotating api key", err)
+		s.Internal(ctx, "rotating api key", err)
 		return
 	}
 	resp := rotateKeyResp{MerchantID: m.ID, Environment: env, APIKey: key, OldKeyRevoked: oldHash != "",
@@ -119,36 +119,36 @@ func (s *Server) handleRotateKey(ctx *fasthttp.RequestCtx) {
 		resp.Note = "the previous API key could not be revoked: no hash of it is known (merchant created before key rotation existed)"
 	}
 	s.log.Info("api key rotated", "merchant", m.ID, "environment", env, "old_revoked", resp.OldKeyRevoked)
-	writeJSON(ctx, http.StatusOK, resp)
+	WriteJSON(ctx, http.StatusOK, resp)
 }
 
 // PUT /admin/v1/merchants/:id/webhooks/:env {"url", "maxAttempts"?} — set one environment's webhook
 // URL, keeping its signing secret.
 func (s *Server) handleSetWebhook(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
 	envS, _ := ctx.UserValue("env").(string)
 	env := pipeline.Environment(strings.ToUpper(envS))
 	if !env.Valid() {
-		writeError(ctx, errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
 		return
 	}
 	var req webhookEndpoint
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	if req.MaxAttempts < 0 || req.MaxAttempts > 20 {
-		writeError(ctx, errf(http.StatusBadRequest, "maxAttempts must be between 1 and 20"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "maxAttempts must be between 1 and 20"))
 		return
 	}
-	if err := netguard.CheckURL(rc(ctx), req.URL, s.cfg.AllowPrivateWebhooks); err != nil {
-		writeError(ctx, errf(http.StatusBadRequest, "url: %v", err))
+	if err := netguard.CheckURL(RequestContext(ctx), req.URL, s.cfg.AllowPrivateWebhooks); err != nil {
+		WriteError(ctx, Errf(http.StatusBadRequest, "url: %v", err))
 		return
 	}
-	updated, err := s.dir.update(rc(ctx), m.ID, func(m *pipeline.Merchant) error {
+	updated, err := s.dir.update(RequestContext(ctx), m.ID, func(m *pipeline.Merchant) error {
 		if m.Webhooks == nil {
 			m.Webhooks = map[pipeline.Environment]pipeline.WebhookEndpoint{}
 		}
@@ -161,15 +161,15 @@ func (s *Server) handleSetWebhook(ctx *fasthttp.RequestCtx) {
 		return nil
 	})
 	if err != nil {
-		s.internal(ctx, "setting webhook", err)
+		s.Internal(ctx, "setting webhook", err)
 		return
 	}
 	if updated == nil {
-		writeError(ctx, errf(http.StatusNotFound, "Merchant not found"))
+		WriteError(ctx, Errf(http.StatusNotFound, "Merchant not found"))
 		return
 	}
 	s.log.Info("webhook set", "merchant", m.ID, "environment", env)
-	writeJSON(ctx, http.StatusOK, viewMerchant(updated, false))
+	WriteJSON(ctx, http.StatusOK, viewMerchant(updated, false))
 }
 
 // update applies fn to the stored merchant under WATCH (optimistic locking, retried), so concurrent
@@ -223,7 +223,7 @@ func (d *directory) update(ctx context.Context, id string, fn func(*pipeline.Mer
 // entry. It returns the old hash, "" when none was known. When another rotation replaced expected
 // first it deletes newKey's record and returns errRotationRace: newKey never worked.
 func (d *directory) rotateKey(ctx context.Context, id string, env pipeline.Environment, expected, newKey string) (string, error) {
-	h := hashSecret(newKey)
+	h := HashSecret(newKey)
 	rec, err := json.Marshal(pipeline.APIKeyRecord{MerchantID: id, Environment: env, CreatedAt: time.Now().UTC()})
 	if err != nil {
 		return "", fmt.Errorf("encoding api key record: %w", err)

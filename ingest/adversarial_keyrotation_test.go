@@ -108,8 +108,8 @@ func TestAdversarialConcurrentKeyRotation(t *testing.T) {
 					live = append(live, strings.TrimPrefix(iter.Val(), f.keys.APIKey("")))
 				}
 			}
-			if len(live) != 1 || live[0] != hashSecret(won[0]) {
-				t.Fatalf("SANDBOX key records after the race: %v, want only the winner's %s", live, hashSecret(won[0]))
+			if len(live) != 1 || live[0] != HashSecret(won[0]) {
+				t.Fatalf("SANDBOX key records after the race: %v, want only the winner's %s", live, HashSecret(won[0]))
 			}
 		})
 	}

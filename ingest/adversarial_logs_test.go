@@ -52,7 +52,7 @@ func TestAdversarialLogsCarryNoDeviceToken(t *testing.T) {
 	var logs logBuffer
 	cfg := f.s.cfg
 	cfg.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.s = New(cfg, f.s.rdb, panickingPub{}, f.s.state, prometheus.NewRegistry())
+	f.s = newForTest(cfg, f.s.rdb, panickingPub{}, f.s.state, prometheus.NewRegistry())
 	m := f.txnOnboard(t)
 	admin := map[string]string{"Authorization": "Bearer " + f.admin}
 	const signingKey = "log-test-signing-key"

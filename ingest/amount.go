@@ -10,26 +10,26 @@ import (
 	"github.com/paystream/paystream/pipeline"
 )
 
-// amountProblem is why parseAmount refused an amount. Every surface words it in its own error
-// shape (nativeAmountError, bqpAmountMessage, txnAmountMessage), so the same value is refused for
+// AmountProblem is why ParseAmount refused an amount. Every surface words it in its own error
+// shape (nativeAmountError, bqpAmountMessage, txnapi's amountMessage), so the same value is refused for
 // the same reason everywhere.
-type amountProblem int
+type AmountProblem int
 
 const (
-	amountOK          amountProblem = iota
-	amountMissing                   // absent, null, or a blank string
-	amountNotNumber                 // not a JSON number nor a string holding a plain decimal
-	amountNotPositive               // zero or negative
-	amountTooLarge                  // above pipeline.MaxMoney (100,000,000 BDT)
-	amountTooPrecise                // more decimal places than the surface allows
+	AmountOK          AmountProblem = iota
+	AmountMissing                   // absent, null, or a blank string
+	AmountNotNumber                 // not a JSON number nor a string holding a plain decimal
+	AmountNotPositive               // zero or negative
+	AmountTooLarge                  // above pipeline.MaxMoney (100,000,000 BDT)
+	AmountTooPrecise                // more decimal places than the surface allows
 )
 
 // Decimal places a surface allows: intents (native create, the txn API's whole-taka amounts) are
 // whole taka; a payment (the sandbox simulators, bdQuickPay create, as seed 001 shows) may carry
 // paisa.
 const (
-	wholeTaka = 0
-	withPaisa = 2
+	WholeTaka = 0
+	WithPaisa = 2
 )
 
 // maxAmountExp bounds an exponent before the decimal point is moved (no amount needs more).
@@ -40,7 +40,7 @@ var (
 	plainDecimalRE = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 )
 
-// parseAmount is paystream's one rule for an amount a client sends, used by native create, the
+// ParseAmount is paystream's one rule for an amount a client sends, used by native create, the
 // native sandbox simulator, bdQuickPay create and simulate, the transaction API, and the admin
 // refund of a bKash tokenized payment (paisa allowed; left out, it refunds what is left):
 //
@@ -52,27 +52,27 @@ var (
 //     pipeline.MaxMoney, and has at most decimals decimal places once trailing zeros are dropped
 //     (500.0 and 5.00e2 are 500).
 //
-// raw nil (absent), null and a blank string are amountMissing; booleans, arrays, objects and other
-// strings are amountNotNumber. Of several faults the first in the order of amountProblem wins.
-func parseAmount(raw json.RawMessage, decimals int) (pipeline.Money, amountProblem) {
+// raw nil (absent), null and a blank string are AmountMissing; booleans, arrays, objects and other
+// strings are AmountNotNumber. Of several faults the first in the order of AmountProblem wins.
+func ParseAmount(raw json.RawMessage, decimals int) (pipeline.Money, AmountProblem) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return 0, amountMissing
+		return 0, AmountMissing
 	}
 	lit := string(raw)
 	if raw[0] == '"' {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return 0, amountNotNumber
+			return 0, AmountNotNumber
 		}
 		if lit = strings.TrimSpace(s); lit == "" {
-			return 0, amountMissing
+			return 0, AmountMissing
 		}
 		if !plainDecimalRE.MatchString(lit) {
-			return 0, amountNotNumber
+			return 0, AmountNotNumber
 		}
 	} else if !jsonNumberRE.MatchString(lit) {
-		return 0, amountNotNumber
+		return 0, AmountNotNumber
 	}
 
 	mant, exp := lit, 0
@@ -92,13 +92,13 @@ func parseAmount(raw json.RawMessage, decimals int) (pipeline.Money, amountProbl
 	ip, fp, _ := strings.Cut(strings.TrimPrefix(mant, "-"), ".")
 	digits := ip + fp
 	if neg || strings.Trim(digits, "0") == "" {
-		return 0, amountNotPositive
+		return 0, AmountNotPositive
 	}
 	switch {
 	case exp > maxAmountExp:
-		return 0, amountTooLarge
+		return 0, AmountTooLarge
 	case exp < -maxAmountExp:
-		return 0, amountTooPrecise
+		return 0, AmountTooPrecise
 	}
 	// Move the decimal point exp places: the value is digits with the point after point digits.
 	point := len(ip) + exp
@@ -110,7 +110,7 @@ func parseAmount(raw json.RawMessage, decimals int) (pipeline.Money, amountProbl
 	}
 	ip, fp = strings.TrimLeft(digits[:point], "0"), strings.TrimRight(digits[point:], "0")
 	if len(ip) > 9 { // MaxMoney is 100,000,000 BDT: nine digits
-		return 0, amountTooLarge
+		return 0, AmountTooLarge
 	}
 	var taka int64
 	if ip != "" {
@@ -118,74 +118,37 @@ func parseAmount(raw json.RawMessage, decimals int) (pipeline.Money, amountProbl
 	}
 	// Above the maximum is the first reason, even with decimals (100000000.001).
 	if max := int64(pipeline.MaxMoney / 100); taka > max || (taka == max && fp != "") {
-		return 0, amountTooLarge
+		return 0, AmountTooLarge
 	}
 	if len(fp) > decimals {
-		return 0, amountTooPrecise
+		return 0, AmountTooPrecise
 	}
 	var paisa int64
 	if fp != "" {
 		paisa, _ = strconv.ParseInt((fp + "00")[:2], 10, 64)
 	}
-	return pipeline.Money(taka*100 + paisa), amountOK
+	return pipeline.Money(taka*100 + paisa), AmountOK
 }
 
-// maxAmountText is pipeline.MaxMoney as written in messages.
-var maxAmountText = strconv.FormatInt(int64(pipeline.MaxMoney/100), 10)
+// MaxAmountText is pipeline.MaxMoney as written in messages.
+var MaxAmountText = strconv.FormatInt(int64(pipeline.MaxMoney/100), 10)
 
 // nativeAmountError words p for the native surfaces (seed 004), as a 400.
-func nativeAmountError(p amountProblem, decimals int) *apiError {
+func nativeAmountError(p AmountProblem, decimals int) *APIError {
 	switch p {
-	case amountMissing:
-		return errf(400, "amount is required")
-	case amountNotNumber:
-		return errf(400, "amount must be a number of BDT, such as 500")
-	case amountNotPositive:
-		return errf(400, "amount must be greater than 0")
-	case amountTooLarge:
-		return errf(400, "amount must not be greater than %s BDT", maxAmountText)
-	case amountTooPrecise:
-		if decimals == wholeTaka {
-			return errf(400, "amount must be a whole number of BDT (no decimals)")
+	case AmountMissing:
+		return Errf(400, "amount is required")
+	case AmountNotNumber:
+		return Errf(400, "amount must be a number of BDT, such as 500")
+	case AmountNotPositive:
+		return Errf(400, "amount must be greater than 0")
+	case AmountTooLarge:
+		return Errf(400, "amount must not be greater than %s BDT", MaxAmountText)
+	case AmountTooPrecise:
+		if decimals == WholeTaka {
+			return Errf(400, "amount must be a whole number of BDT (no decimals)")
 		}
-		return errf(400, "amount must have at most %d decimal places", decimals)
+		return Errf(400, "amount must have at most %d decimal places", decimals)
 	}
 	return nil
-}
-
-// bqpAmountMessage words p as a Laravel validation message of seed 001 (one %s: the field's
-// label), "" for amountOK.
-func bqpAmountMessage(p amountProblem) string {
-	switch p {
-	case amountMissing:
-		return "The %s field is required."
-	case amountNotNumber:
-		return "The %s must be a number."
-	case amountNotPositive:
-		return "The %s must be greater than 0."
-	case amountTooLarge:
-		return "The %s must not be greater than " + maxAmountText + "."
-	case amountTooPrecise:
-		return "The %s must have at most 2 decimal places."
-	}
-	return ""
-}
-
-// txnAmountMessage words p for the transaction API's errors map, "" for amountOK. Seed 002's
-// messages start with the field's name and its example is "amount is invalid": that stays the
-// start of every refusal, followed by the reason.
-func txnAmountMessage(field string, p amountProblem) string {
-	switch p {
-	case amountMissing:
-		return field + " is required"
-	case amountNotNumber:
-		return field + " is invalid: it must be a number of taka, such as 100"
-	case amountNotPositive:
-		return field + " is invalid: it must be greater than 0"
-	case amountTooLarge:
-		return field + " is invalid: it must not be greater than " + maxAmountText
-	case amountTooPrecise:
-		return field + " is invalid: it must be a whole number of taka"
-	}
-	return ""
 }

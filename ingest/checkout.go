@@ -101,17 +101,17 @@ func (s *Server) checkoutRoutes(route routeFunc) {
 // nil error when there is no payable checkout: a malformed or unknown id, or a merchant that is
 // gone or inactive. Errors are Redis's (answer 503).
 func (s *Server) coIntent(ctx *fasthttp.RequestCtx, id string) (*state.IntentRecord, *pipeline.Merchant, error) {
-	if !intentIDRE.MatchString(id) && !invoiceIDRE.MatchString(id) {
+	if !intentIDRE.MatchString(id) && !InvoiceIDRE.MatchString(id) {
 		return nil, nil, nil
 	}
-	rec, err := s.state.GetIntent(rc(ctx), id)
+	rec, err := s.state.GetIntent(RequestContext(ctx), id)
 	if errors.Is(err, state.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := s.dir.merchant(rc(ctx), rec.MerchantID)
+	m, err := s.dir.merchant(RequestContext(ctx), rec.MerchantID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -162,7 +162,7 @@ func (s *Server) handleCheckoutPage(ctx *fasthttp.RequestCtx) {
 	lang := coLang(string(ctx.QueryArgs().Peek("lang")), ctx)
 	rec, m, err := s.coIntent(ctx, id)
 	if err != nil {
-		s.log.Error("loading checkout failed", "err", err, "request_id", requestID(ctx))
+		s.log.Error("loading checkout failed", "err", err, "request_id", RequestID(ctx))
 		s.coRenderProblem(ctx, lang, http.StatusServiceUnavailable, true)
 		return
 	}
@@ -307,7 +307,7 @@ func (s *Server) coExecute(ctx *fasthttp.RequestCtx, status int, name string, p 
 	buf.Grow(16 << 10)
 	if err := coTemplates.ExecuteTemplate(&buf, name, p); err != nil {
 		// Only a bug in the template can get here; never show a half-written page.
-		s.log.Error("rendering checkout failed", "template", name, "err", err, "request_id", requestID(ctx))
+		s.log.Error("rendering checkout failed", "template", name, "err", err, "request_id", RequestID(ctx))
 		coSecurityHeaders(ctx, "", nil)
 		ctx.Response.Header.Set("Retry-After", "5")
 		ctx.SetStatusCode(http.StatusServiceUnavailable)
@@ -372,18 +372,18 @@ func (s *Server) handleCheckoutStatus(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("id").(string)
 	rec, _, err := s.coIntent(ctx, id)
 	if err != nil {
-		s.internal(ctx, "loading checkout", err)
+		s.Internal(ctx, "loading checkout", err)
 		return
 	}
 	if rec == nil {
-		writeError(ctx, errNotFound)
+		WriteError(ctx, errNotFound)
 		return
 	}
 	out := coStatus{Status: string(rec.Status), ExpiresAt: pipeline.FormatTime(rec.ExpiresAt)}
 	if dest, decided := coDestination(rec); decided && dest != "" {
 		out.RedirectURL = &dest
 	}
-	writeJSON(ctx, http.StatusOK, out)
+	WriteJSON(ctx, http.StatusOK, out)
 }
 
 // --- claims ----------------------------------------------------------------------------------
@@ -415,10 +415,10 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("id").(string)
 	asJSON := coIsJSON(ctx)
 	var rawTrx, rawSender, formLang string
-	var decodeErr *apiError
+	var decodeErr *APIError
 	if asJSON {
 		var body coClaimBody
-		if decodeErr = decodeJSON(ctx.PostBody(), &body); decodeErr == nil {
+		if decodeErr = DecodeJSON(ctx.PostBody(), &body); decodeErr == nil {
 			if body.TrxID != nil {
 				rawTrx = *body.TrxID
 			}
@@ -440,7 +440,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	if rec == nil {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			writeError(ctx, errNotFound)
+			WriteError(ctx, errNotFound)
 		} else {
 			s.coRenderProblem(ctx, lang, http.StatusNotFound, false)
 		}
@@ -454,7 +454,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	refuse := func(pr coProblem) {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			writeError(ctx, &apiError{Status: pr.Status, Message: pr.Message, RetryAfter: pr.RetryAfter})
+			WriteError(ctx, &APIError{Status: pr.Status, Message: pr.Message, RetryAfter: pr.RetryAfter})
 			return
 		}
 		if pr.RetryAfter > 0 {
@@ -491,7 +491,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	if !coClaimable(rec.Status) {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			writeError(ctx, errf(http.StatusConflict, "Payment intent is %s: claims are accepted only while it is PENDING or REVIEW_REQUIRED", rec.Status))
+			WriteError(ctx, Errf(http.StatusConflict, "Payment intent is %s: claims are accepted only while it is PENDING or REVIEW_REQUIRED", rec.Status))
 			return
 		}
 		s.coSeeOther(ctx, rec.ID, lang, false) // the page shows the decision (or goes on to the merchant)
@@ -506,7 +506,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	w := rec.Wallet()
-	seen, used, err := s.coTrxUse(rc(ctx), w, trx, rec.ID)
+	seen, used, err := s.coTrxUse(RequestContext(ctx), w, trx, rec.ID)
 	if err != nil {
 		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking trx id", err)
 		return
@@ -533,16 +533,16 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 		ID: coClaimEventID(rec.ID, trx, rawSender), Kind: pipeline.KindClaimSubmitted, Source: pipeline.SourceCheckout,
 		Wallet: w, MerchantID: rec.MerchantID, Environment: rec.Environment, AcceptedAt: time.Now().UTC(),
 		Claim: &pipeline.Claim{IntentID: rec.ID, TrxID: trx, SenderMsisdn: rawSender},
-		Raw:   rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
+		Raw:   RawCopy(ctx.PostBody()), RequestID: RequestID(ctx),
 	}
-	if err := s.publish(ctx, ev); err != nil {
+	if err := s.Publish(ctx, ev); err != nil {
 		s.m.unavailable.Inc()
 		s.coClaimUnavailable(ctx, asJSON, lang, page, "producing claim.submitted", err)
 		return
 	}
 	if asJSON {
 		coSecurityHeaders(ctx, "", nil)
-		writeJSON(ctx, http.StatusAccepted, map[string]any{
+		WriteJSON(ctx, http.StatusAccepted, map[string]any{
 			"accepted": true, "eventId": ev.ID, "intentId": rec.ID, "trxId": trx, "status": string(rec.Status),
 			"message": "We are checking your payment",
 		})
@@ -566,17 +566,17 @@ func (s *Server) coSeeOther(ctx *fasthttp.RequestCtx, id, lang string, sent bool
 // coClaimUnavailable answers a claim that failed on Redis or Kafka: 503 with Retry-After, as JSON
 // or as the page again (page is nil when the intent could not be loaded).
 func (s *Server) coClaimUnavailable(ctx *fasthttp.RequestCtx, asJSON bool, lang string, page func() *coPage, what string, err error) {
-	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", requestID(ctx))
+	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", RequestID(ctx))
 	if asJSON || page == nil {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			writeError(ctx, errUnavailable)
+			WriteError(ctx, ErrUnavailable)
 		} else {
 			s.coRenderProblem(ctx, lang, http.StatusServiceUnavailable, false)
 		}
 		return
 	}
-	ctx.Response.Header.Set("Retry-After", strconv.Itoa(errUnavailable.RetryAfter))
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(ErrUnavailable.RetryAfter))
 	p := page()
 	p.Error = coTexts[lang].ErrUnavailable
 	s.coRender(ctx, http.StatusServiceUnavailable, p)
@@ -590,7 +590,7 @@ func (s *Server) coLimit(ctx *fasthttp.RequestCtx, lang, key string, limit redis
 		prefix = "ps"
 	}
 	// redis_rate stores the bucket under "rate:" + this key; it expires once the bucket is full again.
-	res, err := redis_rate.NewLimiter(s.rdb).Allow(rc(ctx), prefix+":checkout:claims:"+key, limit)
+	res, err := redis_rate.NewLimiter(s.rdb).Allow(RequestContext(ctx), prefix+":checkout:claims:"+key, limit)
 	if err != nil {
 		return nil, fmt.Errorf("rate limiting claims: %w", err)
 	}
@@ -628,7 +628,7 @@ func coClaimEventID(intentID, trx, sender string) string {
 var coTrxLabelRE = regexp.MustCompile(`^(?:TRX|TXN)\s*ID\s*[:#.\-]?\s*`)
 
 // coValidTrx normalises a typed TrxID (trimmed, upper-cased, a pasted "TrxID:" label removed) and
-// checks it is 6 to 32 letters and digits (trxIDRE, as every other surface).
+// checks it is 6 to 32 letters and digits (TrxIDRE, as every other surface).
 func coValidTrx(lang string, prov coProvider, raw string) (string, *coProblem) {
 	t := coTexts[lang]
 	trx := strings.ToUpper(strings.TrimSpace(raw))
@@ -638,7 +638,7 @@ func coValidTrx(lang string, prov coProvider, raw string) (string, *coProblem) {
 	if trx == "" {
 		return "", &coProblem{Status: http.StatusBadRequest, Message: "trxId is required", Page: t.ErrTrxRequired}
 	}
-	if !trxIDRE.MatchString(trx) {
+	if !TrxIDRE.MatchString(trx) {
 		return "", &coProblem{
 			Status:  http.StatusBadRequest,
 			Message: "trxId must be 6 to 32 letters and digits; " + lowerFirst(prov.hint("en")),
@@ -822,7 +822,7 @@ const coMaxRefStep = 50
 
 // coSteps are the provider's "Send Money" steps.
 func coSteps(lang string, p coProvider, wallet, amount, ref string) []coStep {
-	showRef := ref != "" && len(ref) <= coMaxRefStep && printable(ref)
+	showRef := ref != "" && len(ref) <= coMaxRefStep && Printable(ref)
 	if lang == "bn" {
 		steps := []coStep{
 			{Pre: p.bn + " অ্যাপ খুলে \"সেন্ড মানি\" বেছে নিন (অ্যাপ না থাকলে ডায়াল করুন ", Strong: p.ussd, Post: ")।"},

@@ -1,10 +1,22 @@
-// Package ingest is paystream's stateless HTTP edge (fasthttp): the admin API, the native merchant
-// API of seed 004 (payment intents, sandbox simulator) and, later, the other seeds' dialects.
+// Package ingest is paystream's stateless HTTP edge (fasthttp): the kernel every API surface is
+// mounted on, and, until they move to packages of their own, the native merchant API of seed 004
+// (payment intents, sandbox simulator), the admin API, SMS forwarding and devices, the hosted
+// checkout and bKash tokenized payments.
+//
+// The kernel (server.go, surface.go, errors.go, limits.go, lookups.go, merchants.go, amount.go and
+// the intent-acceptance service in intents.go) owns the server, its instrumentation (request ids,
+// the in-flight bound, per-route metrics, panics answered 503), the limits (body size, JSON depth,
+// per-address and per-credential rate limits), the authentication lookups and their caches, the
+// one amount rule (ParseAmount) and Publish with the Kafka-ack rule. Surfaces of their own packages
+// (ingest/txnapi, ingest/sns, ingest/bdquickpay) declare what they need of it as small interfaces,
+// register their routes and their error shape with Server.Mount, and are built and mounted by cmd
+// (cmd/paystream/routes.go).
 //
 // Every route authenticates, validates and normalises its input into a pipeline.Event, and answers
 // 2xx only after Kafka acknowledged that event (acks=all, idempotent producer). When Kafka does not
 // acknowledge in time the answer is 503 with Retry-After, never 2xx, so a client retry is always
-// safe: intents are deduplicated by idempotency key, payments by TrxID downstream.
+// safe: intents are deduplicated by idempotency key, payments by TrxID downstream. Errors are
+// answered in the shape of the surface that owns the path (Mux.ErrorShape; native otherwise).
 //
 // Ingest holds no state of its own; merchants, API-key hashes and idempotency claims live in Redis,
 // intents in the shared state store (pipeline/state). Any number of replicas can run side by side.

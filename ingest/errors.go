@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,25 +9,29 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// apiError is an error answered to a client in the native shape of seed 004:
-// {"statusCode": 400, "message": "...", "error": "Bad Request"}.
-type apiError struct {
+// APIError is an error answered to a client with its status and message, in the error shape of
+// the surface the request's path belongs to (native, seed 004: {"statusCode": 400, "message":
+// "...", "error": "Bad Request"}). Handlers return or answer it; it never carries internal detail.
+type APIError struct {
 	Status     int
 	Message    string
 	RetryAfter int // seconds; set on 429/503
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message) }
+func (e *APIError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message) }
 
-func errf(status int, format string, args ...any) *apiError {
-	return &apiError{Status: status, Message: fmt.Sprintf(format, args...)}
+// Errf returns an *APIError of status with a formatted message (shown to the client as is).
+func Errf(status int, format string, args ...any) *APIError {
+	return &APIError{Status: status, Message: fmt.Sprintf(format, args...)}
 }
 
 var (
-	errUnauthorized = &apiError{Status: http.StatusUnauthorized, Message: "Missing or invalid API key"}
-	errNotFound     = &apiError{Status: http.StatusNotFound, Message: "Payment intent not found"}
-	errUnavailable  = &apiError{Status: http.StatusServiceUnavailable, Message: "Service temporarily unavailable, retry later", RetryAfter: 1}
-	errBusy         = &apiError{Status: http.StatusServiceUnavailable, Message: "Too many requests in flight, retry later", RetryAfter: 1}
+	errUnauthorized = &APIError{Status: http.StatusUnauthorized, Message: "Missing or invalid API key"}
+	errNotFound     = &APIError{Status: http.StatusNotFound, Message: "Payment intent not found"}
+	// ErrUnavailable is the answer when a dependency (Redis, Kafka) failed: 503 + Retry-After;
+	// retrying is safe.
+	ErrUnavailable = &APIError{Status: http.StatusServiceUnavailable, Message: "Service temporarily unavailable, retry later", RetryAfter: 1}
+	errBusy        = &APIError{Status: http.StatusServiceUnavailable, Message: "Too many requests in flight, retry later", RetryAfter: 1}
 )
 
 // errRotationRace reports a key rotation that lost to a concurrent one: the key it would have
@@ -41,60 +44,40 @@ type nativeError struct {
 	Error      string `json:"error"`
 }
 
-// surface is the API dialect a path belongs to; each answers errors in its seed's own shape.
-type surface int
-
+// Path prefixes of surfaces of their own packages (ingest/txnapi.Prefix, ingest/sns.Prefix) that the
+// admin API quotes in the URLs it hands out.
 const (
-	surfaceNative     surface = iota // seed 004: {"statusCode","message","error"}
-	surfaceBDQuickPay                // seed 001: {"status": false, "message"}
-	surfaceTxnAPI                    // seed 002: {"code","message","type":"error"}
-	surfaceSNS                       // seed 003: {"code","message"}
+	prefixTxnAPI = "/api/external/v1/bkash/"
+	prefixSNS    = "/webhooks/notifications"
 )
 
-// Path prefixes of the seed surfaces.
-const (
-	prefixBDQuickPay = "/api/bkash/v1/"
-	prefixTxnAPI     = "/api/external/v1/bkash/"
-	prefixSNS        = "/webhooks/notifications"
-)
-
-func surfaceOf(path []byte) surface {
-	switch {
-	case bytes.HasPrefix(path, []byte(prefixBDQuickPay)):
-		return surfaceBDQuickPay
-	case bytes.HasPrefix(path, []byte(prefixTxnAPI)):
-		return surfaceTxnAPI
-	case bytes.HasPrefix(path, []byte(prefixSNS)):
-		return surfaceSNS
-	}
-	return surfaceNative
-}
-
-// writeError answers err in the error shape of the surface the request's path belongs to. Errors
-// that are not *apiError are internal: they are logged by the caller and answered as 503 (a
-// dependency failed: retrying is safe), never with their text. Surfaces with richer error bodies
-// (per-field validation errors) write those themselves.
-func writeError(ctx *fasthttp.RequestCtx, err error) {
-	var ae *apiError
+// WriteError answers err in the error shape of the surface the request's path belongs to (the
+// ErrorWriter a mounted surface registered for it, else the shapes below). Errors that are not
+// *APIError are internal: they are logged by the caller and answered as 503 (a dependency failed:
+// retrying is safe), never with their text. Surfaces with richer error bodies (per-field
+// validation errors) write those themselves.
+func WriteError(ctx *fasthttp.RequestCtx, err error) {
+	var ae *APIError
 	if !errors.As(err, &ae) {
-		ae = errUnavailable
+		ae = ErrUnavailable
 	}
 	if ae.RetryAfter > 0 {
 		ctx.Response.Header.Set("Retry-After", fmt.Sprint(ae.RetryAfter))
 	}
-	switch surfaceOf(ctx.Path()) {
-	case surfaceBDQuickPay:
-		writeJSON(ctx, ae.Status, map[string]any{"status": false, "message": ae.Message})
-	case surfaceTxnAPI:
-		writeJSON(ctx, ae.Status, map[string]any{"code": ae.Status, "message": ae.Message, "type": "error"})
-	case surfaceSNS:
-		writeJSON(ctx, ae.Status, map[string]any{"code": ae.Status, "message": ae.Message})
-	default:
-		writeJSON(ctx, ae.Status, nativeError{StatusCode: ae.Status, Message: ae.Message, Error: http.StatusText(ae.Status)})
+	if s, ok := ctx.UserValue(serverKey{}).(*Server); ok {
+		s.shapeFor(ctx.Path())(ctx, ae)
+		return
 	}
+	writeNativeError(ctx, ae)
 }
 
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+// writeNativeError is the edge's own ErrorWriter, for paths of no mounted surface.
+func writeNativeError(ctx *fasthttp.RequestCtx, ae *APIError) {
+	WriteJSON(ctx, ae.Status, nativeError{StatusCode: ae.Status, Message: ae.Message, Error: http.StatusText(ae.Status)})
+}
+
+// WriteJSON answers status with v as JSON (a 503 if v does not encode).
+func WriteJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status, b = http.StatusServiceUnavailable, []byte(`{"statusCode":503,"message":"encoding response failed","error":"Service Unavailable"}`)
@@ -104,29 +87,31 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	ctx.SetBody(b)
 }
 
-// decodeJSON parses a JSON object body into v, answering clear 400s for the usual mistakes.
-func decodeJSON(body []byte, v any) *apiError {
+// DecodeJSON parses a JSON object body into v; nil, or a clear 400 for the usual mistakes.
+func DecodeJSON(body []byte, v any) *APIError {
 	if len(body) == 0 {
-		return errf(http.StatusBadRequest, "Request body must be a JSON object")
+		return Errf(http.StatusBadRequest, "Request body must be a JSON object")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te) && te.Field != "":
-			return errf(http.StatusBadRequest, "%s must be a %s", te.Field, jsonKind(te.Type.Kind().String()))
+			return Errf(http.StatusBadRequest, "%s must be a %s", te.Field, JSONKind(te.Type.Kind().String()))
 		case errors.As(err, &te):
-			return errf(http.StatusBadRequest, "Request body must be a JSON object")
+			return Errf(http.StatusBadRequest, "Request body must be a JSON object")
 		case errors.As(err, &se):
-			return errf(http.StatusBadRequest, "Malformed JSON at byte %d", se.Offset)
+			return Errf(http.StatusBadRequest, "Malformed JSON at byte %d", se.Offset)
 		default:
-			return errf(http.StatusBadRequest, "Malformed JSON: %s", trimErr(err.Error()))
+			return Errf(http.StatusBadRequest, "Malformed JSON: %s", trimErr(err.Error()))
 		}
 	}
 	return nil
 }
 
-func jsonKind(k string) string {
+// JSONKind names a Go kind (reflect.Kind.String) as the JSON type a client must send: for
+// "<field> must be a <kind>" messages.
+func JSONKind(k string) string {
 	switch k {
 	case "string":
 		return "string"

@@ -77,7 +77,7 @@ func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { prod.Close(context.Background()) })
-	f.s = New(Config{
+	f.s = newForTest(Config{
 		AdminToken: f.admin, AllowPrivateWebhooks: true, Topics: f.topics, Keys: f.keys,
 		ProduceTimeout: produceTimeout, PublicURL: "https://pay.example.test",
 	}, rdb, prod, state.New(rdb, f.keys), prometheus.NewRegistry())

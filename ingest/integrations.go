@@ -21,11 +21,6 @@ import (
 // routeFunc registers one route with its metrics label.
 type routeFunc func(method, path, name string, h fasthttp.RequestHandler)
 
-// snsClientApps are the client_app values seed 003 lists; any other value is answered 404.
-var snsClientApps = map[string]bool{
-	"NETFEE": true, "HISABNIKASH": true, "BAYANNOPAY": true, "SHUNNOIT": true, "ROOT_BILLING": true, "SILICON_ISP": true,
-}
-
 type createIntegrationReq struct {
 	Type            pipeline.IntegrationKind `json:"type"`
 	Environment     pipeline.Environment     `json:"environment"`
@@ -50,85 +45,85 @@ var snsTopicARNRE = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z0-9-]{1,32}:[
 //
 // Secrets are shown only in this answer.
 func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
 	var req createIntegrationReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	if req.Environment == "" {
 		req.Environment = pipeline.Sandbox
 	}
 	if !req.Environment.Valid() {
-		writeError(ctx, errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
 		return
 	}
 	in := &pipeline.Integration{
-		ID: "int_" + randomHex(10), Kind: req.Type, MerchantID: m.ID, Environment: req.Environment,
+		ID: "int_" + RandomHex(10), Kind: req.Type, MerchantID: m.ID, Environment: req.Environment,
 		CreatedAt: time.Now().UTC(), Status: pipeline.MerchantActive,
 	}
 	answer := map[string]any{"id": in.ID, "type": in.Kind, "environment": in.Environment, "merchantId": m.ID}
 	var credKey string
 	switch req.Type {
 	case pipeline.IntegrationTxnAPI:
-		apiKey := "bkt_" + randomToken(24)
-		in.APIKeyHash, in.SigningSecret, in.AllowAnyAccount = hashSecret(apiKey), randomToken(32), req.AllowAnyAccount
+		apiKey := "bkt_" + RandomToken(24)
+		in.APIKeyHash, in.SigningSecret, in.AllowAnyAccount = HashSecret(apiKey), RandomToken(32), req.AllowAnyAccount
 		credKey = s.cfg.Keys.IntegrationKey(in.Kind, in.APIKeyHash)
 		answer["apiKey"], answer["signingSecret"], answer["allowAnyAccount"] = apiKey, in.SigningSecret, in.AllowAnyAccount
 		answer["endpoints"] = []string{
-			s.publicURL(prefixTxnAPI + "transactions/check"), s.publicURL(prefixTxnAPI + "transactions/complete"),
+			s.PublicURL(prefixTxnAPI + "transactions/check"), s.PublicURL(prefixTxnAPI + "transactions/complete"),
 		}
 	case pipeline.IntegrationSNS:
 		if req.Wallet == nil {
-			writeError(ctx, errf(http.StatusBadRequest, "wallet is required: the receiving wallet the notifications report on"))
+			WriteError(ctx, Errf(http.StatusBadRequest, "wallet is required: the receiving wallet the notifications report on"))
 			return
 		}
 		w := *req.Wallet
 		w.Environment = req.Environment
 		if err := w.Validate(); err != nil || !m.HasWallet(w) {
-			writeError(ctx, errf(http.StatusBadRequest, "wallet must be one of the merchant's %s wallets", req.Environment))
+			WriteError(ctx, Errf(http.StatusBadRequest, "wallet must be one of the merchant's %s wallets", req.Environment))
 			return
 		}
-		n, err := s.rdb.Incr(rc(ctx), s.cfg.Keys.ShunnoSeq()).Result()
+		n, err := s.rdb.Incr(RequestContext(ctx), s.cfg.Keys.ShunnoSeq()).Result()
 		if err != nil {
-			s.internal(ctx, "numbering integration", err)
+			s.Internal(ctx, "numbering integration", err)
 			return
 		}
 		if req.TopicArn != "" && !snsTopicARNRE.MatchString(req.TopicArn) {
-			writeError(ctx, errf(http.StatusBadRequest, "topicArn must be an SNS topic ARN such as arn:aws:sns:ap-southeast-1:123456789012:payments"))
+			WriteError(ctx, Errf(http.StatusBadRequest, "topicArn must be an SNS topic ARN such as arn:aws:sns:ap-southeast-1:123456789012:payments"))
 			return
 		}
 		in.TopicArn = req.TopicArn
 		answer["topicArn"] = req.TopicArn
-		appSecret, clientSecret := randomToken(24), randomToken(24)
+		appSecret, clientSecret := RandomToken(24), RandomToken(24)
 		in.ShunnoID, in.Wallet = strconv.FormatInt(1000+n, 10), &w
-		in.AppSecretHash, in.ClientSecretHash = hashSecret(appSecret), hashSecret(clientSecret)
+		in.AppSecretHash, in.ClientSecretHash = HashSecret(appSecret), HashSecret(clientSecret)
 		credKey = s.cfg.Keys.IntegrationKey(in.Kind, in.ShunnoID)
 		answer["shunnoId"], answer["wallet"], answer["appSecret"], answer["clientSecret"] = in.ShunnoID, w, appSecret, clientSecret
-		answer["notificationUrl"] = s.publicURL(prefixSNS + "?shunno_id=" + url.QueryEscape(in.ShunnoID) + "&client_app=SHUNNOIT")
+		answer["notificationUrl"] = s.PublicURL(prefixSNS + "?shunno_id=" + url.QueryEscape(in.ShunnoID) + "&client_app=SHUNNOIT")
 	default:
-		writeError(ctx, errf(http.StatusBadRequest, "type must be %s or %s", pipeline.IntegrationTxnAPI, pipeline.IntegrationSNS))
+		WriteError(ctx, Errf(http.StatusBadRequest, "type must be %s or %s", pipeline.IntegrationTxnAPI, pipeline.IntegrationSNS))
 		return
 	}
 	b, _ := json.Marshal(in)
-	if err := s.rdb.Set(rc(ctx), s.cfg.Keys.Integration(in.ID), b, 0).Err(); err != nil {
-		s.internal(ctx, "storing integration", err)
+	if err := s.rdb.Set(RequestContext(ctx), s.cfg.Keys.Integration(in.ID), b, 0).Err(); err != nil {
+		s.Internal(ctx, "storing integration", err)
 		return
 	}
-	if err := s.rdb.Set(rc(ctx), credKey, in.ID, 0).Err(); err != nil { // credentials last: usable only when complete
-		s.internal(ctx, "storing integration credentials", err)
+	if err := s.rdb.Set(RequestContext(ctx), credKey, in.ID, 0).Err(); err != nil { // credentials last: usable only when complete
+		s.Internal(ctx, "storing integration credentials", err)
 		return
 	}
 	s.log.Info("integration created", "merchant", m.ID, "integration", in.ID, "type", in.Kind)
-	writeJSON(ctx, http.StatusCreated, answer)
+	WriteJSON(ctx, http.StatusCreated, answer)
 }
 
-// pinSNSTopic binds integration in, created without a topic, to topic: only if it still has none
+// PinSNSTopic binds integration in, created without a topic, to topic: only if it still has none
 // (WATCH), so two confirmations cannot both pin. It drops the integration from the lookup cache.
-func (s *Server) pinSNSTopic(ctx context.Context, in *pipeline.Integration, topic string) error {
+func (s *Server) PinSNSTopic(ctx context.Context, in *pipeline.Integration, topic string) error {
 	key := s.cfg.Keys.Integration(in.ID)
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 		b, err := tx.Get(ctx, key).Bytes()
@@ -154,7 +149,8 @@ func (s *Server) pinSNSTopic(ctx context.Context, in *pipeline.Integration, topi
 	return nil
 }
 
-func (s *Server) publicURL(path string) string {
+// PublicURL is path under Config.PublicURL: the URLs the API hands out.
+func (s *Server) PublicURL(path string) string {
 	u := s.cfg.PublicURL
 	for len(u) > 0 && u[len(u)-1] == '/' {
 		u = u[:len(u)-1]
@@ -195,7 +191,7 @@ func (d *directory) appKey(ctx context.Context, appKey, secretKey string) (*pipe
 	if appKey == "" || secretKey == "" || len(appKey) > 128 || len(secretKey) > 128 {
 		return nil, "", nil
 	}
-	b, err := d.rdb.Get(ctx, d.keys.AppKey(hashSecret(appKey))).Bytes()
+	b, err := d.rdb.Get(ctx, d.keys.AppKey(HashSecret(appKey))).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, "", nil
 	}
@@ -206,7 +202,7 @@ func (d *directory) appKey(ctx context.Context, appKey, secretKey string) (*pipe
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, "", fmt.Errorf("decoding app key record: %w", err)
 	}
-	if !equalHash(hashSecret(secretKey), rec.SecretKeyHash) {
+	if !EqualHash(HashSecret(secretKey), rec.SecretKeyHash) {
 		return nil, "", nil
 	}
 	m, err := d.merchant(ctx, rec.MerchantID)
@@ -221,7 +217,7 @@ func (d *directory) appKey(ctx context.Context, appKey, secretKey string) (*pipe
 // event is produced until Kafka acknowledged it, then "done". Only "done" (or the matcher's own
 // mark of a decided TrxID, pipeline.Keys.Trx) makes a report a duplicate: a "pending" mark may be
 // left by a process that died while waiting for Kafka, so a report that finds it produces the same
-// event again (trxEventID: same surface, wallet and TrxID, same id), which every consumer drops by
+// event again (TrxEventID: same surface, wallet and TrxID, same id), which every consumer drops by
 // its id, and is answered as the first report would have been. A produce that failed leaves its
 // mark "pending" for the same reason: the retry produces the same event. So no mark ever outlives
 // a produce that did not happen. Any other value (an event id, written by versions before the
@@ -238,18 +234,18 @@ const (
 
 var trxEventNS = uuid.MustParse("3c9e5f2a-6b1d-4e8f-a0c7-92d4b61e8a35")
 
-// trxEventID is the id of the payment.reported event of a TrxID reported through surface src to
+// TrxEventID is the id of the payment.reported event of a TrxID reported through surface src to
 // wallet w: deterministic, so that a retry (after a crash, a 503 or while the first report is in
 // flight) produces the same event. trxID must be normalised (upper case).
-func trxEventID(src pipeline.Source, w pipeline.Wallet, trxID string) string {
+func TrxEventID(src pipeline.Source, w pipeline.Wallet, trxID string) string {
 	return uuid.NewSHA1(trxEventNS, []byte("payment.reported\x00"+string(src)+"\x00"+w.Key()+"\x00"+trxID)).String()
 }
 
-// claimTrx marks trxID of wallet w "pending" before its event is produced. dup is true when the
+// ClaimTrx marks trxID of wallet w "pending" before its event is produced. dup is true when the
 // TrxID must be answered "duplicate": its mark is "done" (a report was acknowledged by Kafka), or
 // the matcher decided it. Otherwise the caller produces the event, whether the mark was new or an
-// earlier report's "pending", and calls trxDone once Kafka acknowledged it.
-func (s *Server) claimTrx(ctx context.Context, w pipeline.Wallet, trxID string) (dup bool, err error) {
+// earlier report's "pending", and calls MarkTrxDone once Kafka acknowledged it. err is a Redis failure (answer Internal).
+func (s *Server) ClaimTrx(ctx context.Context, w pipeline.Wallet, trxID string) (dup bool, err error) {
 	decided, err := s.rdb.Exists(ctx, s.cfg.Keys.Trx(w, trxID)).Result()
 	if err != nil {
 		return false, fmt.Errorf("checking trx: %w", err)
@@ -275,9 +271,9 @@ func (s *Server) claimTrx(ctx context.Context, w pipeline.Wallet, trxID string) 
 	return v == trxDone, nil
 }
 
-// markTrxDone turns trxID's mark into "done" after Kafka acknowledged its event. A failure is only
+// MarkTrxDone turns trxID's mark into "done" after Kafka acknowledged its event. A failure is only
 // logged: the event is in Kafka, and a repeat then produces the same event again, which is dropped.
-func (s *Server) markTrxDone(ctx context.Context, w pipeline.Wallet, trxID, rid string) {
+func (s *Server) MarkTrxDone(ctx context.Context, w pipeline.Wallet, trxID, rid string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	if err := s.rdb.Set(ctx, s.cfg.Keys.ReportedTrx(w, trxID), trxDone, trxMarkTTL).Err(); err != nil {

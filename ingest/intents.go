@@ -26,7 +26,7 @@ import (
 
 // createIntentReq is seed 004's create body. Pointers tell "missing" from "zero".
 type createIntentReq struct {
-	Amount            json.RawMessage `json:"amount"` // parseAmount's rule, whole taka
+	Amount            json.RawMessage `json:"amount"` // ParseAmount's rule, whole taka
 	Currency          *string         `json:"currency"`
 	CustomerReference *string         `json:"customerReference"`
 	IdempotencyKey    string          `json:"idempotencyKey"`
@@ -70,12 +70,16 @@ const (
 	defaultTTL = 300
 	minTTL     = 10
 	maxTTL     = 7 * 24 * 3600
-	maxRefLen  = 100
+	MaxRefLen  = 100 // MaxRefLen bounds a customer reference or a payment reference, in characters
 	maxIdemLen = 255
 	idemTTL    = 24 * time.Hour
 )
 
 var intentIDRE = regexp.MustCompile(`^[0-9a-fA-F-]{36}$`)
+
+// InvoiceIDRE is the form of a bdQuickPay intent id (invoice_id, seed 001): 20 upper-case letters
+// and digits. Native intent ids are UUIDs.
+var InvoiceIDRE = regexp.MustCompile(`^[A-Z0-9]{20}$`)
 
 // idemClaim is what an idempotency key holds: the request's fingerprint and the intent it created.
 type idemClaim struct {
@@ -83,7 +87,8 @@ type idemClaim struct {
 	Intent      *pipeline.Intent `json:"intent"`
 }
 
-func (s *Server) checkoutURL(id string) string {
+// CheckoutURL is the hosted checkout page of intent id under Config.PublicURL.
+func (s *Server) CheckoutURL(id string) string {
 	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/checkout/" + id
 }
 
@@ -92,7 +97,7 @@ func (s *Server) view(rec *state.IntentRecord) intentView {
 	v := intentView{
 		ID: in.ID, MerchantID: in.MerchantID, Environment: string(in.Environment), Amount: in.Amount.String(),
 		Currency: in.Currency, Status: string(rec.Status), CustomerReference: in.CustomerReference,
-		Provider: string(in.Provider), ReceiverMsisdn: in.ReceiverMsisdn, CheckoutURL: s.checkoutURL(in.ID),
+		Provider: string(in.Provider), ReceiverMsisdn: in.ReceiverMsisdn, CheckoutURL: s.CheckoutURL(in.ID),
 		ExpiresAt: pipeline.FormatTime(in.ExpiresAt), CreatedAt: pipeline.FormatTime(in.CreatedAt),
 		TrxID: rec.TrxID, MatchType: string(rec.MatchType), Reason: rec.Reason,
 		SuccessURL: in.SuccessURL, FailedURL: in.FailedURL, CancelURL: in.CancelURL, ExpiredURL: in.ExpiredURL,
@@ -112,40 +117,44 @@ func (s *Server) view(rec *state.IntentRecord) intentView {
 func (s *Server) authMerchant(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pipeline.Environment) {
 	key := strings.TrimSpace(string(ctx.Request.Header.Peek("X-Api-Key")))
 	if key == "" {
-		writeError(ctx, errUnauthorized)
+		WriteError(ctx, errUnauthorized)
 		return nil, ""
 	}
-	m, env, err := s.dir.authenticate(rc(ctx), key)
+	m, env, err := s.dir.authenticate(RequestContext(ctx), key)
 	if err != nil {
-		s.internal(ctx, "authenticating api key", err)
+		s.Internal(ctx, "authenticating api key", err)
 		return nil, ""
 	}
 	if m == nil {
-		writeError(ctx, errUnauthorized)
+		WriteError(ctx, errUnauthorized)
 		return nil, ""
 	}
 	if m.Status != pipeline.MerchantActive {
-		writeError(ctx, errf(http.StatusForbidden, "Merchant account is inactive"))
+		WriteError(ctx, Errf(http.StatusForbidden, "Merchant account is inactive"))
 		return nil, ""
 	}
-	if !s.allowKey(ctx, "apikey:"+m.ID+":"+string(env)) {
+	if !s.AllowKey(ctx, "apikey:"+m.ID+":"+string(env)) {
 		return nil, ""
 	}
 	return m, env
 }
 
-func validURL(field, raw string) *apiError {
+// ValidURL refuses (400, naming field) a URL a client gave that is not an absolute http(s) URL
+// of at most 2048 bytes; "" is accepted (the field is optional).
+func ValidURL(field, raw string) *APIError {
 	if raw == "" {
 		return nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || len(raw) > 2048 || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errf(http.StatusBadRequest, "%s must be an absolute http(s) URL", field)
+		return Errf(http.StatusBadRequest, "%s must be an absolute http(s) URL", field)
 	}
 	return nil
 }
 
-func printable(s string) bool {
+// Printable reports whether s holds only printable characters (no controls): the rule for a
+// free-text field a client sends.
+func Printable(s string) bool {
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
 			return false
@@ -155,37 +164,37 @@ func printable(s string) bool {
 }
 
 // validate checks the body and returns the normalised amount and TTL.
-func (r *createIntentReq) validate() (pipeline.Money, int64, *apiError) {
-	amt, p := parseAmount(r.Amount, wholeTaka)
-	if p != amountOK {
-		return 0, 0, nativeAmountError(p, wholeTaka)
+func (r *createIntentReq) validate() (pipeline.Money, int64, *APIError) {
+	amt, p := ParseAmount(r.Amount, WholeTaka)
+	if p != AmountOK {
+		return 0, 0, nativeAmountError(p, WholeTaka)
 	}
 	if r.Currency == nil || *r.Currency == "" {
-		return 0, 0, errf(http.StatusBadRequest, "currency is required")
+		return 0, 0, Errf(http.StatusBadRequest, "currency is required")
 	}
 	if *r.Currency != "BDT" {
-		return 0, 0, errf(http.StatusBadRequest, "currency must be BDT")
+		return 0, 0, Errf(http.StatusBadRequest, "currency must be BDT")
 	}
 	if r.CustomerReference == nil || strings.TrimSpace(*r.CustomerReference) == "" {
-		return 0, 0, errf(http.StatusBadRequest, "customerReference is required")
+		return 0, 0, Errf(http.StatusBadRequest, "customerReference is required")
 	}
-	if ref := *r.CustomerReference; len(ref) > maxRefLen || !printable(ref) {
-		return 0, 0, errf(http.StatusBadRequest, "customerReference must be at most %d printable characters", maxRefLen)
+	if ref := *r.CustomerReference; len(ref) > MaxRefLen || !Printable(ref) {
+		return 0, 0, Errf(http.StatusBadRequest, "customerReference must be at most %d printable characters", MaxRefLen)
 	}
-	if len(r.IdempotencyKey) > maxIdemLen || !printable(r.IdempotencyKey) {
-		return 0, 0, errf(http.StatusBadRequest, "idempotencyKey must be at most %d printable characters", maxIdemLen)
+	if len(r.IdempotencyKey) > maxIdemLen || !Printable(r.IdempotencyKey) {
+		return 0, 0, Errf(http.StatusBadRequest, "idempotencyKey must be at most %d printable characters", maxIdemLen)
 	}
 	ttl := int64(defaultTTL)
 	if r.TTLSeconds != nil {
 		ttl = *r.TTLSeconds
 		if ttl < minTTL || ttl > maxTTL {
-			return 0, 0, errf(http.StatusBadRequest, "ttlSeconds must be between %d and %d", minTTL, maxTTL)
+			return 0, 0, Errf(http.StatusBadRequest, "ttlSeconds must be between %d and %d", minTTL, maxTTL)
 		}
 	}
 	for _, f := range []struct{ name, v string }{
 		{"successUrl", r.SuccessURL}, {"failedUrl", r.FailedURL}, {"cancelUrl", r.CancelURL}, {"expiredUrl", r.ExpiredURL},
 	} {
-		if ae := validURL(f.name, f.v); ae != nil {
+		if ae := ValidURL(f.name, f.v); ae != nil {
 			return 0, 0, ae
 		}
 	}
@@ -193,14 +202,14 @@ func (r *createIntentReq) validate() (pipeline.Money, int64, *apiError) {
 	case "":
 	case pipeline.PaymentMethodBkashTokenized:
 		if r.Provider != "" && !strings.EqualFold(r.Provider, string(pipeline.BKash)) {
-			return 0, 0, errf(http.StatusBadRequest, "paymentMethod bkash_tokenized needs provider bkash")
+			return 0, 0, Errf(http.StatusBadRequest, "paymentMethod bkash_tokenized needs provider bkash")
 		}
 		r.Provider = string(pipeline.BKash)
 	default:
-		return 0, 0, errf(http.StatusBadRequest, "paymentMethod must be bkash_tokenized or absent")
+		return 0, 0, Errf(http.StatusBadRequest, "paymentMethod must be bkash_tokenized or absent")
 	}
 	if len(r.Metadata) > 0 && (r.Metadata[0] != '{' || len(r.Metadata) > 4096) {
-		return 0, 0, errf(http.StatusBadRequest, "metadata must be a JSON object of at most 4096 bytes")
+		return 0, 0, Errf(http.StatusBadRequest, "metadata must be a JSON object of at most 4096 bytes")
 	}
 	return amt, ttl, nil
 }
@@ -232,13 +241,13 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req createIntentReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	amt, ttl, ae := req.validate()
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
 	wallets := m.WalletsIn(env)
@@ -252,7 +261,7 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		wallets = ws
 	}
 	if len(wallets) == 0 {
-		writeError(ctx, errf(http.StatusUnprocessableEntity, "No %s wallet is configured for this merchant in %s", orAny(req.Provider), env))
+		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "No %s wallet is configured for this merchant in %s", orAny(req.Provider), env))
 		return
 	}
 	tokenized := strings.EqualFold(req.PaymentMethod, pipeline.PaymentMethodBkashTokenized)
@@ -266,10 +275,10 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 	var claimKey string
 	fp := req.fingerprint(amt, ttl)
 	if req.IdempotencyKey != "" {
-		claimKey = s.cfg.Keys.Idempotency(m.ID, env, hashSecret(req.IdempotencyKey))
-		prev, err := s.loadClaim(rc(ctx), claimKey)
+		claimKey = s.cfg.Keys.Idempotency(m.ID, env, HashSecret(req.IdempotencyKey))
+		prev, err := s.loadClaim(RequestContext(ctx), claimKey)
 		if err != nil {
-			s.internal(ctx, "reading idempotency key", err)
+			s.Internal(ctx, "reading idempotency key", err)
 			return
 		}
 		if prev != nil {
@@ -278,9 +287,9 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		}
 	}
 
-	wallet, err := s.pickWallet(rc(ctx), wallets, amt)
+	wallet, err := s.PickWallet(RequestContext(ctx), wallets, amt)
 	if err != nil {
-		s.internal(ctx, "choosing wallet", err)
+		s.Internal(ctx, "choosing wallet", err)
 		return
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -296,15 +305,15 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 	}
 	if claimKey != "" {
 		b, _ := json.Marshal(idemClaim{Fingerprint: fp, Intent: in})
-		ok, err := s.rdb.SetNX(rc(ctx), claimKey, b, idemTTL).Result()
+		ok, err := s.rdb.SetNX(RequestContext(ctx), claimKey, b, idemTTL).Result()
 		if err != nil {
-			s.internal(ctx, "claiming idempotency key", err)
+			s.Internal(ctx, "claiming idempotency key", err)
 			return
 		}
 		if !ok { // a concurrent request with the same key won the claim
-			prev, err := s.loadClaim(rc(ctx), claimKey)
+			prev, err := s.loadClaim(RequestContext(ctx), claimKey)
 			if err != nil || prev == nil {
-				s.internal(ctx, "reading idempotency key", err)
+				s.Internal(ctx, "reading idempotency key", err)
 				return
 			}
 			s.replayIntent(ctx, prev, fp)
@@ -345,42 +354,54 @@ func (s *Server) loadClaim(ctx context.Context, key string) (*idemClaim, error) 
 // drops the copy, so the intent exists exactly once either way.
 func (s *Server) replayIntent(ctx *fasthttp.RequestCtx, c *idemClaim, fp string) {
 	if c.Fingerprint != fp {
-		writeError(ctx, errf(http.StatusConflict, "idempotencyKey was already used with a different request body"))
+		WriteError(ctx, Errf(http.StatusConflict, "idempotencyKey was already used with a different request body"))
 		return
 	}
-	rec, err := s.state.GetIntent(rc(ctx), c.Intent.ID)
+	rec, err := s.state.GetIntent(RequestContext(ctx), c.Intent.ID)
 	if err == nil {
 		ctx.Response.Header.Set("Idempotent-Replayed", "true")
-		writeJSON(ctx, http.StatusCreated, s.view(rec))
+		WriteJSON(ctx, http.StatusCreated, s.view(rec))
 		return
 	}
 	if !errors.Is(err, state.ErrNotFound) {
-		s.internal(ctx, "loading intent", err)
+		s.Internal(ctx, "loading intent", err)
 		return
 	}
 	ctx.Response.Header.Set("Idempotent-Replayed", "true")
 	s.acceptIntent(ctx, c.Intent, nil)
 }
 
-// acceptIntent produces intent.created, waits for the ack, records the intent for immediate reads
-// and answers 201.
+// acceptIntent accepts in (AcceptIntent) and answers 201 with its view, or 503.
 func (s *Server) acceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) {
+	if err := s.AcceptIntent(ctx, in, raw); err != nil {
+		s.Unavailable(ctx, "producing intent.created", err)
+		return
+	}
+	WriteJSON(ctx, http.StatusCreated, s.view(&state.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
+}
+
+// AcceptIntent is the last step of intent acceptance, shared by every surface that creates
+// intents (after its validation, idempotency and PickWallet): it produces in's intent.created
+// (a deterministic event id, so a re-produced intent is the same event) and blocks until Kafka
+// acknowledged it; then it records the intent for immediate reads and remembers its identity. raw
+// is the request body the event keeps (nil for a replay). A non-nil error is Publish's: the caller
+// answers Unavailable (503), never 2xx, and nothing was recorded.
+func (s *Server) AcceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) error {
 	ev := &pipeline.Event{
 		ID: intentEventID(in.ID), Kind: pipeline.KindIntentCreated, Source: pipeline.SourceMerchantAPI,
 		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment,
-		AcceptedAt: time.Now().UTC(), Intent: in, Raw: rawCopy(raw), RequestID: requestID(ctx),
+		AcceptedAt: time.Now().UTC(), Intent: in, Raw: RawCopy(raw), RequestID: RequestID(ctx),
 	}
-	if err := s.publish(ctx, ev); err != nil {
-		s.unavailable(ctx, "producing intent.created", err)
-		return
+	if err := s.Publish(ctx, ev); err != nil {
+		return err
 	}
-	// Read-your-writes: the intent is readable as soon as the 201 is out. If this write fails the
+	// Read-your-writes: the intent is readable as soon as the 2xx is out. If this write fails the
 	// intent is still safe in Kafka and the matcher writes the same record moments later.
-	if err := s.state.CreateIntent(rc(ctx), in); err != nil {
+	if err := s.state.CreateIntent(RequestContext(ctx), in); err != nil {
 		s.log.Warn("recording intent for reads failed; the matcher will record it", "intent", in.ID, "err", err)
 	}
 	s.look.rememberIntent(in)
-	writeJSON(ctx, http.StatusCreated, s.view(&state.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
+	return nil
 }
 
 var intentEventNS = uuid.MustParse("0b6b1f0e-7f59-4c1e-9d43-2b7d7e0c1a55")
@@ -390,19 +411,19 @@ func intentEventID(intentID string) string {
 	return uuid.NewSHA1(intentEventNS, []byte("intent.created/"+intentID)).String()
 }
 
-// rawCopy keeps a request body exactly as received for the event's Raw field (fasthttp reuses its
+// RawCopy keeps a request body exactly as received for the event's Raw field (fasthttp reuses its
 // buffers, so it must be copied).
-func rawCopy(b []byte) []byte {
+func RawCopy(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
 	return append([]byte(nil), b...)
 }
 
-// pickWallet spreads intents over the merchant's wallets so that two open intents of the same
+// PickWallet spreads intents over the merchant's wallets so that two open intents of the same
 // amount share a wallet as rarely as possible: amount-only matching (rule 4) is ambiguous exactly
 // then. It prefers the first wallet with no open intent of this amount, else the least loaded.
-func (s *Server) pickWallet(ctx context.Context, ws []pipeline.Wallet, amt pipeline.Money) (pipeline.Wallet, error) {
+func (s *Server) PickWallet(ctx context.Context, ws []pipeline.Wallet, amt pipeline.Money) (pipeline.Wallet, error) {
 	if len(ws) == 1 {
 		return ws[0], nil
 	}
@@ -430,19 +451,19 @@ func (s *Server) handleGetIntent(ctx *fasthttp.RequestCtx) {
 	}
 	id, _ := ctx.UserValue("id").(string)
 	if !intentIDRE.MatchString(id) {
-		writeError(ctx, errNotFound)
+		WriteError(ctx, errNotFound)
 		return
 	}
-	rec, err := s.state.GetIntent(rc(ctx), id)
+	rec, err := s.state.GetIntent(RequestContext(ctx), id)
 	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
-		writeError(ctx, errNotFound) // another merchant's (or environment's) intent does not exist for you
+		WriteError(ctx, errNotFound) // another merchant's (or environment's) intent does not exist for you
 		return
 	}
 	if err != nil {
-		s.internal(ctx, "loading intent", err)
+		s.Internal(ctx, "loading intent", err)
 		return
 	}
-	writeJSON(ctx, http.StatusOK, s.view(rec))
+	WriteJSON(ctx, http.StatusOK, s.view(rec))
 }
 
 func (s *Server) handleListIntents(ctx *fasthttp.RequestCtx) {
@@ -451,45 +472,47 @@ func (s *Server) handleListIntents(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	args := ctx.QueryArgs()
-	page, ae := intArg(args, "page", 1, 1, 1_000_000)
+	page, ae := IntArg(args, "page", 1, 1, 1_000_000)
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
-	limit, ae := intArg(args, "limit", 20, 1, 100)
+	limit, ae := IntArg(args, "limit", 20, 1, 100)
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
 	status := pipeline.Status(strings.ToUpper(string(args.Peek("status"))))
 	if status != "" && !status.Valid() {
-		writeError(ctx, errf(http.StatusBadRequest, "status must be one of PENDING, PAID, EXPIRED, REJECTED, FAILED, REVIEW_REQUIRED"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "status must be one of PENDING, PAID, EXPIRED, REJECTED, FAILED, REVIEW_REQUIRED"))
 		return
 	}
 	if (page-1)*limit > 10_000 {
-		writeError(ctx, errf(http.StatusBadRequest, "page is too deep: at most 10000 results can be paged; filter by status"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "page is too deep: at most 10000 results can be paged; filter by status"))
 		return
 	}
-	recs, total, err := s.state.ListIntents(rc(ctx), m.WalletsIn(env), status, (page-1)*limit, limit)
+	recs, total, err := s.state.ListIntents(RequestContext(ctx), m.WalletsIn(env), status, (page-1)*limit, limit)
 	if err != nil {
-		s.internal(ctx, "listing intents", err)
+		s.Internal(ctx, "listing intents", err)
 		return
 	}
 	data := make([]intentView, 0, len(recs))
 	for _, r := range recs {
 		data = append(data, s.view(r))
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
 }
 
-func intArg(args *fasthttp.Args, name string, def, lo, hi int) (int, *apiError) {
+// IntArg reads integer query parameter name: def when absent, else a 400 unless it is an integer
+// in [lo, hi].
+func IntArg(args *fasthttp.Args, name string, def, lo, hi int) (int, *APIError) {
 	raw := args.Peek(name)
 	if len(raw) == 0 {
 		return def, nil
 	}
 	n, err := strconv.Atoi(string(raw))
 	if err != nil || n < lo || n > hi {
-		return 0, errf(http.StatusBadRequest, "%s must be an integer between %d and %d", name, lo, hi)
+		return 0, Errf(http.StatusBadRequest, "%s must be an integer between %d and %d", name, lo, hi)
 	}
 	return n, nil
 }
@@ -499,13 +522,15 @@ func intArg(args *fasthttp.Args, name string, def, lo, hi int) (int, *apiError) 
 // SMS mostly are.
 type simulateReq struct {
 	PaymentIntentID *string         `json:"paymentIntentId"`
-	Amount          json.RawMessage `json:"amount"` // parseAmount's rule, paisa allowed
+	Amount          json.RawMessage `json:"amount"` // ParseAmount's rule, paisa allowed
 	TrxID           *string         `json:"trxId"`
 	SenderMsisdn    string          `json:"senderMsisdn"`
 	Reference       string          `json:"reference"`
 }
 
-var trxIDRE = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
+// TrxIDRE is what a provider transaction id (TrxID) may be once upper-cased: 6 to 32 letters and
+// digits.
+var TrxIDRE = regexp.MustCompile(`^[A-Z0-9]{6,32}$`)
 
 func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 	m, env := s.authMerchant(ctx)
@@ -513,99 +538,109 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if env != pipeline.Sandbox {
-		writeError(ctx, errf(http.StatusForbidden, "The SMS simulator is available with SANDBOX keys only"))
+		WriteError(ctx, Errf(http.StatusForbidden, "The SMS simulator is available with SANDBOX keys only"))
 		return
 	}
 	var req simulateReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		WriteError(ctx, ae)
 		return
 	}
 	if req.PaymentIntentID == nil || *req.PaymentIntentID == "" {
-		writeError(ctx, errf(http.StatusBadRequest, "paymentIntentId is required"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "paymentIntentId is required"))
 		return
 	}
-	amt, p := parseAmount(req.Amount, withPaisa)
-	if p != amountOK {
-		writeError(ctx, nativeAmountError(p, withPaisa))
+	amt, p := ParseAmount(req.Amount, WithPaisa)
+	if p != AmountOK {
+		WriteError(ctx, nativeAmountError(p, WithPaisa))
 		return
 	}
 	if req.TrxID == nil || *req.TrxID == "" {
-		writeError(ctx, errf(http.StatusBadRequest, "trxId is required"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "trxId is required"))
 		return
 	}
 	trx := strings.ToUpper(strings.TrimSpace(*req.TrxID))
-	if !trxIDRE.MatchString(trx) {
-		writeError(ctx, errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
+	if !TrxIDRE.MatchString(trx) {
+		WriteError(ctx, Errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
 		return
 	}
 	sender := ""
 	if req.SenderMsisdn != "" {
 		var ok bool
 		if sender, ok = pipeline.NormalizeMSISDN(req.SenderMsisdn); !ok {
-			writeError(ctx, errf(http.StatusBadRequest, "senderMsisdn must be a Bangladeshi mobile number such as 01711111111"))
+			WriteError(ctx, Errf(http.StatusBadRequest, "senderMsisdn must be a Bangladeshi mobile number such as 01711111111"))
 			return
 		}
 	}
-	if len(req.Reference) > maxRefLen || !printable(req.Reference) {
-		writeError(ctx, errf(http.StatusBadRequest, "reference must be at most %d printable characters", maxRefLen))
+	if len(req.Reference) > MaxRefLen || !Printable(req.Reference) {
+		WriteError(ctx, Errf(http.StatusBadRequest, "reference must be at most %d printable characters", MaxRefLen))
 		return
 	}
 	id := *req.PaymentIntentID
 	if !intentIDRE.MatchString(id) {
-		writeError(ctx, errNotFound)
+		WriteError(ctx, errNotFound)
 		return
 	}
-	ev, rec := s.reportSandboxPayment(ctx, m, env, sandboxPayment{
+	ev, rec := s.ReportSandboxPayment(ctx, m, env, SandboxPayment{
 		IntentID: id, Amount: amt, TrxID: trx, Sender: sender, Reference: strings.TrimSpace(req.Reference),
 	}, errNotFound)
 	if ev == nil {
 		return
 	}
-	writeJSON(ctx, http.StatusAccepted, map[string]any{
+	WriteJSON(ctx, http.StatusAccepted, map[string]any{
 		"accepted": true, "eventId": ev.ID, "paymentIntentId": id, "trxId": trx,
 		"amount": amt.String(), "receiverMsisdn": rec.ReceiverMsisdn,
 	})
 }
 
-// sandboxPayment is a validated sandbox payment report, whichever dialect's simulator took it.
-type sandboxPayment struct {
+// SandboxPayment is a validated sandbox payment report, whichever dialect's simulator took it.
+type SandboxPayment struct {
 	IntentID  string         // the intent whose wallet receives the money
 	Amount    pipeline.Money // positive
-	TrxID     string         // upper case, matching trxIDRE
+	TrxID     string         // upper case, matching TrxIDRE
 	Sender    string         // normalised MSISDN, or ""
 	Reference string         // trimmed "Ref" the customer typed, or ""
 }
 
-// reportSandboxPayment reports p to the wallet of its intent, as a forwarded wallet SMS would: the
+// ReportSandboxPayment reports p to the wallet of its intent, as a forwarded wallet SMS would: the
 // matcher then decides by the matching rules, exactly as for a real payment. It answers notFound
 // when the intent does not exist or is not m's in env, and 503 when Redis or Kafka fails; it then
 // returns nil and the request is answered. Otherwise it returns the payment.reported event, which
 // Kafka acknowledged, and the intent's identity; the caller answers in its dialect. m and env must
 // come from the request's credentials and env must be SANDBOX (callers check it first).
-func (s *Server) reportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, p sandboxPayment, notFound *apiError) (*pipeline.Event, intentIdentity) {
-	id, err := s.intentIdentity(rc(ctx), p.IntentID)
+func (s *Server) ReportSandboxPayment(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, p SandboxPayment, notFound *APIError) (*pipeline.Event, IntentIdentity) {
+	id, err := s.loadIdentity(RequestContext(ctx), p.IntentID)
 	if errors.Is(err, state.ErrNotFound) || (err == nil && (id.MerchantID != m.ID || id.Environment != env)) {
-		writeError(ctx, notFound)
+		WriteError(ctx, notFound)
 		return nil, id
 	}
 	if err != nil {
-		s.internal(ctx, "loading intent", err)
+		s.Internal(ctx, "loading intent", err)
 		return nil, id
 	}
 	now := time.Now().UTC()
 	ev := &pipeline.Event{
 		ID: uuid.Must(uuid.NewV7()).String(), Kind: pipeline.KindPaymentReported, Source: pipeline.SourceSandboxSim,
-		Wallet: id.wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
+		Wallet: id.Wallet(), MerchantID: m.ID, Environment: env, AcceptedAt: now,
 		Payment: &pipeline.Payment{
 			Provider: id.Provider, TrxID: p.TrxID, Amount: p.Amount, Sender: p.Sender,
 			Reference: p.Reference, OccurredAt: now,
 		},
-		Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
+		Raw: RawCopy(ctx.PostBody()), RequestID: RequestID(ctx),
 	}
-	if err := s.publish(ctx, ev); err != nil {
-		s.unavailable(ctx, "producing payment.reported", err)
+	if err := s.Publish(ctx, ev); err != nil {
+		s.Unavailable(ctx, "producing payment.reported", err)
 		return nil, id
 	}
 	return ev, id
+}
+
+// EnvArg reads the optional env query parameter of a listing ("" = both environments); a 400
+// for anything but SANDBOX or LIVE.
+func EnvArg(args *fasthttp.Args) (pipeline.Environment, *APIError) {
+	env := pipeline.Environment(strings.ToUpper(string(args.Peek("env"))))
+	if env != "" && !env.Valid() {
+		return "", Errf(http.StatusBadRequest, "env must be SANDBOX or LIVE")
+	}
+	return env, nil
 }

@@ -99,7 +99,7 @@ func perSecondBurst2x(rate int) redis_rate.Limit {
 // allow takes one request from the bucket of identity in scope. It returns the 429 to answer, or
 // nil when the request may go on: within the limit, the scope is disabled, or Redis failed now or
 // less than rateLimitBypass ago (counted; logged at most once per rateLimitLogEvery).
-func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *apiError {
+func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *APIError {
 	limit := l.ip
 	what := "client address"
 	if scope == scopeKey {
@@ -112,13 +112,13 @@ func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *a
 		l.errors.Inc()
 		return nil
 	}
-	res, err := l.lim.Allow(rc(ctx), l.prefix+":ratelimit:"+scope+":"+identity, limit)
+	res, err := l.lim.Allow(RequestContext(ctx), l.prefix+":ratelimit:"+scope+":"+identity, limit)
 	if err != nil {
 		l.errors.Inc()
 		now := time.Now().UnixNano()
 		l.bypassUntil.Store(now + int64(rateLimitBypass))
 		if last := l.lastLog.Load(); now-last >= int64(rateLimitLogEvery) && l.lastLog.CompareAndSwap(last, now) {
-			l.log.Warn("rate limiter unavailable; letting requests through", "scope", scope, "err", err, "request_id", requestID(ctx))
+			l.log.Warn("rate limiter unavailable; letting requests through", "scope", scope, "err", err, "request_id", RequestID(ctx))
 		}
 		return nil
 	}
@@ -127,7 +127,7 @@ func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *a
 	}
 	l.rejected.WithLabelValues(scope).Inc()
 	secs := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
-	return &apiError{
+	return &APIError{
 		Status: http.StatusTooManyRequests, RetryAfter: secs,
 		Message: fmt.Sprintf("Rate limit of this %s exceeded; retry in %d seconds", what, secs),
 	}
@@ -145,16 +145,16 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx) bool {
 		}
 	}
 	if body := ctx.PostBody(); isJSONDoc(body) && jsonTooDeep(body, maxJSONDepth) {
-		s.refuse(ctx, errf(http.StatusBadRequest, "Request body nests JSON deeper than %d levels", maxJSONDepth))
+		s.refuse(ctx, Errf(http.StatusBadRequest, "Request body nests JSON deeper than %d levels", maxJSONDepth))
 		return false
 	}
 	return true
 }
 
-// allowKey applies the per-credential rate limit to a request whose credential was just verified;
+// AllowKey applies the per-credential rate limit to a request whose credential was just verified;
 // identity names the credential (kind and id, never the secret). When the credential is over its
 // limit it answers 429 itself and returns false.
-func (s *Server) allowKey(ctx *fasthttp.RequestCtx, identity string) bool {
+func (s *Server) AllowKey(ctx *fasthttp.RequestCtx, identity string) bool {
 	if ae := s.limit.allow(ctx, scopeKey, identity); ae != nil {
 		s.refuse(ctx, ae)
 		return false
@@ -164,11 +164,11 @@ func (s *Server) allowKey(ctx *fasthttp.RequestCtx, identity string) bool {
 
 // refuse answers ae in the surface's error shape; the hosted checkout's answers also carry its
 // security headers.
-func (s *Server) refuse(ctx *fasthttp.RequestCtx, ae *apiError) {
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, ae *APIError) {
 	if bytes.HasPrefix(ctx.Path(), []byte(coPathPrefix)) {
 		coSecurityHeaders(ctx, "", nil)
 	}
-	writeError(ctx, ae)
+	WriteError(ctx, ae)
 }
 
 // restorePath gives ctx back the path of a request whose headers overflowed the read buffer.

@@ -32,7 +32,7 @@ func newLimitedFixture(t testing.TB, keyRate, ipRate int) *fixture {
 	f := newFixture(t, 5*time.Second)
 	cfg := f.s.cfg
 	cfg.RateLimitKey, cfg.RateLimitIP = keyRate, ipRate
-	f.s = New(cfg, f.s.rdb, f.s.pub, f.s.state, prometheus.NewRegistry())
+	f.s = newForTest(cfg, f.s.rdb, f.s.pub, f.s.state, prometheus.NewRegistry())
 	return f
 }
 
@@ -243,7 +243,9 @@ func TestRateLimiterFailsOpen(t *testing.T) {
 
 // TestRateLimit429Shapes renders the limiter's 429 on each surface's paths.
 func TestRateLimit429Shapes(t *testing.T) {
-	ae := &apiError{Status: 429, Message: "Rate limit of this API key exceeded; retry in 2 seconds", RetryAfter: 2}
+	ae := &APIError{Status: 429, Message: "Rate limit of this API key exceeded; retry in 2 seconds", RetryAfter: 2}
+	// The shapes of the surfaces mounted from their own packages are the server's (Mux.ErrorShape).
+	s := newForTest(Config{}, nil, nil, nil, prometheus.NewRegistry())
 	for path, want := range map[string]string{
 		"/v1/payments/intents":                  `{"statusCode":429,"message":"Rate limit of this API key exceeded; retry in 2 seconds","error":"Too Many Requests"}`,
 		bqpCreatePath:                           `{"status":false,"message":"Rate limit of this API key exceeded; retry in 2 seconds"}`,
@@ -252,7 +254,8 @@ func TestRateLimit429Shapes(t *testing.T) {
 	} {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.SetRequestURI(path)
-		writeError(&ctx, ae)
+		ctx.SetUserValue(serverKey{}, s)
+		WriteError(&ctx, ae)
 		sameJSON(t, path, ctx.Response.Body(), want)
 		if ctx.Response.StatusCode() != 429 || string(ctx.Response.Header.Peek("Retry-After")) != "2" {
 			t.Errorf("%s: %d Retry-After %q", path, ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"))

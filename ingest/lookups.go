@@ -14,11 +14,6 @@ import (
 
 // Bounds of the in-process lookup caches on the hot ingest routes.
 const (
-	// deviceCacheTTL is how long a forwarding device resolved from its token is reused. Revoking a
-	// device evicts it at once on the replica that revoked it; other replicas refuse its SMS
-	// within this time.
-	deviceCacheTTL  = 2 * time.Second
-	maxCachedDevice = 50_000
 	// authCacheTTL is how long an integration (SNS, transaction API) resolved from its credential,
 	// and a merchant loaded for one, are reused: the same 2 s an API key is (directory.cacheTTL).
 	// Unknown credentials are never cached, so guessing cannot fill the cache.
@@ -33,15 +28,14 @@ const (
 // lookups caches what the SMS and simulator routes would otherwise read from Redis on every
 // request (two round trips each). Safe for concurrent use.
 type lookups struct {
-	devices *expirable.LRU[string, *pipeline.Device] // by token hash; active devices only
-	intents *expirable.LRU[string, intentIdentity]   // by intent id
+	intents *expirable.LRU[string, IntentIdentity] // by intent id
 
 	integrations *expirable.LRU[string, *pipeline.Integration] // by kind and credential; active only
 	merchants    *expirable.LRU[string, *pipeline.Merchant]    // by merchant id
 }
 
-// intentIdentity is the part of an intent that never changes after creation.
-type intentIdentity struct {
+// IntentIdentity is the part of an intent that never changes after creation.
+type IntentIdentity struct {
 	MerchantID     string
 	Environment    pipeline.Environment
 	Provider       pipeline.Provider
@@ -50,32 +44,31 @@ type intentIdentity struct {
 
 func newLookups() *lookups {
 	return &lookups{
-		devices: expirable.NewLRU[string, *pipeline.Device](maxCachedDevice, nil, deviceCacheTTL),
-		intents: expirable.NewLRU[string, intentIdentity](maxCachedIntents, nil, 0),
+		intents: expirable.NewLRU[string, IntentIdentity](maxCachedIntents, nil, 0),
 
 		integrations: expirable.NewLRU[string, *pipeline.Integration](maxCachedIntegrations, nil, authCacheTTL),
 		merchants:    expirable.NewLRU[string, *pipeline.Merchant](maxCachedMerchants, nil, authCacheTTL),
 	}
 }
 
-func identityOf(rec *state.IntentRecord) intentIdentity {
-	return intentIdentity{MerchantID: rec.MerchantID, Environment: rec.Environment, Provider: rec.Provider, ReceiverMsisdn: rec.ReceiverMsisdn}
+func identityOf(rec *state.IntentRecord) IntentIdentity {
+	return IntentIdentity{MerchantID: rec.MerchantID, Environment: rec.Environment, Provider: rec.Provider, ReceiverMsisdn: rec.ReceiverMsisdn}
 }
 
 // rememberIntent keeps the identity of an intent this process created or loaded.
 func (l *lookups) rememberIntent(in *pipeline.Intent) {
-	l.intents.Add(in.ID, intentIdentity{MerchantID: in.MerchantID, Environment: in.Environment, Provider: in.Provider, ReceiverMsisdn: in.ReceiverMsisdn})
+	l.intents.Add(in.ID, IntentIdentity{MerchantID: in.MerchantID, Environment: in.Environment, Provider: in.Provider, ReceiverMsisdn: in.ReceiverMsisdn})
 }
 
-// intentIdentity returns intentID's identity from the cache, or loads the intent (two round trips)
+// loadIdentity returns intentID's identity from the cache, or loads the intent (two round trips)
 // and caches it. Errors are GetIntent's (state.ErrNotFound when there is no such intent).
-func (s *Server) intentIdentity(ctx context.Context, intentID string) (intentIdentity, error) {
+func (s *Server) loadIdentity(ctx context.Context, intentID string) (IntentIdentity, error) {
 	if id, ok := s.look.intents.Get(intentID); ok {
 		return id, nil
 	}
 	rec, err := s.state.GetIntent(ctx, intentID)
 	if err != nil {
-		return intentIdentity{}, err
+		return IntentIdentity{}, err
 	}
 	id := identityOf(rec)
 	s.look.intents.Add(intentID, id)
@@ -84,28 +77,28 @@ func (s *Server) intentIdentity(ctx context.Context, intentID string) (intentIde
 
 // loadIntent reads intentID for a handler: on ErrNotFound it answers notFound, on another error
 // 500, and returns nil (the request is answered).
-func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *apiError) *state.IntentRecord {
-	rec, err := s.state.GetIntent(rc(ctx), intentID)
+func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *APIError) *state.IntentRecord {
+	rec, err := s.state.GetIntent(RequestContext(ctx), intentID)
 	if errors.Is(err, state.ErrNotFound) {
-		writeError(ctx, notFound)
+		WriteError(ctx, notFound)
 		return nil
 	}
 	if err != nil {
-		s.internal(ctx, "loading intent", err)
+		s.Internal(ctx, "loading intent", err)
 		return nil
 	}
 	return rec
 }
 
-// wallet is the wallet the intent is paid to.
-func (id intentIdentity) wallet() pipeline.Wallet {
+// Wallet is the wallet the intent is paid to.
+func (id IntentIdentity) Wallet() pipeline.Wallet {
 	return pipeline.Wallet{Provider: id.Provider, Account: id.ReceiverMsisdn, Environment: id.Environment}
 }
 
-// integration is directory.integration behind the authCacheTTL cache: the SNS and transaction-API
+// Integration is the directory's integration of kind whose credential (hash) is given, nil if none, behind the authCacheTTL cache: the SNS and transaction-API
 // routes resolve their credential on every request (two round trips and a decode otherwise). The
 // result must not be modified.
-func (s *Server) integration(ctx context.Context, kind pipeline.IntegrationKind, credential string) (*pipeline.Integration, error) {
+func (s *Server) Integration(ctx context.Context, kind pipeline.IntegrationKind, credential string) (*pipeline.Integration, error) {
 	k := string(kind) + "\x00" + credential
 	if in, ok := s.look.integrations.Get(k); ok {
 		return in, nil
@@ -117,9 +110,9 @@ func (s *Server) integration(ctx context.Context, kind pipeline.IntegrationKind,
 	return in, err
 }
 
-// merchant is directory.merchant behind the authCacheTTL cache, for the routes that check a
+// Merchant is the directory's merchant id (nil if none) behind the authCacheTTL cache, for the routes that check a
 // merchant's status on every request. The result must not be modified.
-func (s *Server) merchant(ctx context.Context, id string) (*pipeline.Merchant, error) {
+func (s *Server) Merchant(ctx context.Context, id string) (*pipeline.Merchant, error) {
 	if m, ok := s.look.merchants.Get(id); ok {
 		return m, nil
 	}

@@ -12,11 +12,11 @@ import (
 func TestIntegrationAndMerchantLookupsAreCachedBriefly(t *testing.T) {
 	f := newSNSFixture(t, nil)
 	ctx := context.Background()
-	in, err := f.s.integration(ctx, pipeline.IntegrationSNS, f.shunnoID)
+	in, err := f.s.Integration(ctx, pipeline.IntegrationSNS, f.shunnoID)
 	if err != nil || in == nil || in.MerchantID != f.merchantID {
 		t.Fatalf("integration = %+v, %v", in, err)
 	}
-	m, err := f.s.merchant(ctx, f.merchantID)
+	m, err := f.s.Merchant(ctx, f.merchantID)
 	if err != nil || m == nil || m.ID != f.merchantID {
 		t.Fatalf("merchant = %+v, %v", m, err)
 	}
@@ -25,17 +25,17 @@ func TestIntegrationAndMerchantLookupsAreCachedBriefly(t *testing.T) {
 	if err := f.s.rdb.Del(ctx, f.keys.IntegrationKey(pipeline.IntegrationSNS, f.shunnoID), f.keys.Merchant(f.merchantID)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if in2, err := f.s.integration(ctx, pipeline.IntegrationSNS, f.shunnoID); err != nil || in2 != in {
+	if in2, err := f.s.Integration(ctx, pipeline.IntegrationSNS, f.shunnoID); err != nil || in2 != in {
 		t.Errorf("within the TTL: %+v, %v; want the cached integration", in2, err)
 	}
-	if m2, err := f.s.merchant(ctx, f.merchantID); err != nil || m2 != m {
+	if m2, err := f.s.Merchant(ctx, f.merchantID); err != nil || m2 != m {
 		t.Errorf("within the TTL: %+v, %v; want the cached merchant", m2, err)
 	}
 
 	// Unknown credentials are looked up every time and never cached.
 	before := f.s.look.integrations.Len()
 	for range 3 {
-		if in, err := f.s.integration(ctx, pipeline.IntegrationSNS, "99999999"); err != nil || in != nil {
+		if in, err := f.s.Integration(ctx, pipeline.IntegrationSNS, "99999999"); err != nil || in != nil {
 			t.Fatalf("unknown shunno_id: %+v, %v", in, err)
 		}
 	}
@@ -46,10 +46,10 @@ func TestIntegrationAndMerchantLookupsAreCachedBriefly(t *testing.T) {
 	// Once expired (purged here), the deletion shows.
 	f.s.look.integrations.Purge()
 	f.s.look.merchants.Purge()
-	if in, err := f.s.integration(ctx, pipeline.IntegrationSNS, f.shunnoID); err != nil || in != nil {
+	if in, err := f.s.Integration(ctx, pipeline.IntegrationSNS, f.shunnoID); err != nil || in != nil {
 		t.Errorf("after expiry: %+v, %v; want none", in, err)
 	}
-	if m, err := f.s.merchant(ctx, f.merchantID); err != nil || m != nil {
+	if m, err := f.s.Merchant(ctx, f.merchantID); err != nil || m != nil {
 		t.Errorf("after expiry: %+v, %v; want none", m, err)
 	}
 }

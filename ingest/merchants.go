@@ -44,12 +44,16 @@ func newDirectory(rdb redis.UniversalClient, keys pipeline.Keys) *directory {
 	return &directory{rdb: rdb, keys: keys, cache: map[string]cachedKey{}, cacheTTL: 2 * time.Second}
 }
 
-func hashSecret(s string) string {
+// HashSecret is the hex SHA-256 of a credential: how API keys, app keys and integration keys are
+// stored and looked up (never the secret itself).
+func HashSecret(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
 }
 
-func randomToken(n int) string {
+// RandomToken returns n random bytes (crypto/rand) as URL-safe base64 without padding: for
+// credentials a client is handed once.
+func RandomToken(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(fmt.Sprintf("reading random bytes: %v", err)) // crypto/rand never fails on Linux
@@ -92,7 +96,7 @@ func (d *directory) create(ctx context.Context, m *pipeline.Merchant, apiKeys ma
 	if len(apiKeys) > 0 {
 		m.APIKeyHashes = make(map[pipeline.Environment]string, len(apiKeys))
 		for env, key := range apiKeys {
-			m.APIKeyHashes[env] = hashSecret(key)
+			m.APIKeyHashes[env] = HashSecret(key)
 		}
 	}
 	b, err := json.Marshal(m)
@@ -105,14 +109,14 @@ func (d *directory) create(ctx context.Context, m *pipeline.Merchant, apiKeys ma
 	}
 	d.rdb.SAdd(ctx, d.keys.MerchantIndex(), m.ID)
 	for env, p := range appKeys {
-		rec, _ := json.Marshal(pipeline.AppKeyRecord{MerchantID: m.ID, Environment: env, SecretKeyHash: hashSecret(p.SecretKey), CreatedAt: m.CreatedAt})
-		if err := d.rdb.Set(ctx, d.keys.AppKey(hashSecret(p.AppKey)), rec, 0).Err(); err != nil {
+		rec, _ := json.Marshal(pipeline.AppKeyRecord{MerchantID: m.ID, Environment: env, SecretKeyHash: HashSecret(p.SecretKey), CreatedAt: m.CreatedAt})
+		if err := d.rdb.Set(ctx, d.keys.AppKey(HashSecret(p.AppKey)), rec, 0).Err(); err != nil {
 			return fmt.Errorf("storing app key: %w", err)
 		}
 	}
 	for env, key := range apiKeys {
 		rec, _ := json.Marshal(pipeline.APIKeyRecord{MerchantID: m.ID, Environment: env, CreatedAt: m.CreatedAt})
-		if err := d.rdb.Set(ctx, d.keys.APIKey(hashSecret(key)), rec, 0).Err(); err != nil {
+		if err := d.rdb.Set(ctx, d.keys.APIKey(HashSecret(key)), rec, 0).Err(); err != nil {
 			return fmt.Errorf("storing api key: %w", err)
 		}
 	}
@@ -142,7 +146,7 @@ func (d *directory) authenticate(ctx context.Context, apiKey string) (*pipeline.
 	}
 	// Hashing first makes the lookup independent of the key's bytes (no timing oracle on the key
 	// itself); the stored value is a SHA-256 of a 192-bit random key, so no slow hash is needed.
-	h := hashSecret(apiKey)
+	h := HashSecret(apiKey)
 	now := time.Now()
 	d.mu.Lock()
 	c, ok := d.cache[h]
@@ -174,13 +178,21 @@ func (d *directory) authenticate(ctx context.Context, apiKey string) (*pipeline.
 	return m, rec.Environment, nil
 }
 
-func randomHex(n int) string {
+// RandomHex returns n random bytes (crypto/rand) as hex: for ids.
+func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
-// equalHash compares two hex digests in constant time.
-func equalHash(a, b string) bool {
+// AppKey authenticates a bdQuickPay app key and its secret key (seed 001): the merchant and the
+// environment of the pair, nil if it is unknown or the secret does not match. err is a Redis
+// failure.
+func (s *Server) AppKey(ctx context.Context, appKey, secretKey string) (*pipeline.Merchant, pipeline.Environment, error) {
+	return s.dir.appKey(ctx, appKey, secretKey)
+}
+
+// EqualHash compares two hex digests (HashSecret) in constant time.
+func EqualHash(a, b string) bool {
 	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

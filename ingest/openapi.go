@@ -25,3 +25,7 @@ func (s *Server) handleOpenAPI(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(http.StatusOK)
 	ctx.SetBody(openAPIDoc)
 }
+
+// OpenAPI returns the OpenAPI 3 document of every route (ingest/openapi.json), served at GET
+// /openapi.json. The caller must not modify it.
+func OpenAPI() []byte { return openAPIDoc }

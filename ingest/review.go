@@ -96,15 +96,15 @@ func adminWallets(m *pipeline.Merchant, env pipeline.Environment) []pipeline.Wal
 }
 
 // pageArgs reads page and limit (default 20, at most 100, at most state.MaxListOffset deep).
-func pageArgs(args *fasthttp.Args) (page, limit int, ae *apiError) {
-	if page, ae = intArg(args, "page", 1, 1, 1_000_000); ae != nil {
+func pageArgs(args *fasthttp.Args) (page, limit int, ae *APIError) {
+	if page, ae = IntArg(args, "page", 1, 1, 1_000_000); ae != nil {
 		return 0, 0, ae
 	}
-	if limit, ae = intArg(args, "limit", 20, 1, state.MaxListLimit); ae != nil {
+	if limit, ae = IntArg(args, "limit", 20, 1, state.MaxListLimit); ae != nil {
 		return 0, 0, ae
 	}
 	if (page-1)*limit > state.MaxListOffset {
-		return 0, 0, errf(http.StatusBadRequest, "page is too deep: at most %d results can be paged", state.MaxListOffset)
+		return 0, 0, Errf(http.StatusBadRequest, "page is too deep: at most %d results can be paged", state.MaxListOffset)
 	}
 	return page, limit, nil
 }
@@ -118,18 +118,18 @@ type adminListing struct {
 }
 
 func (s *Server) adminListing(ctx *fasthttp.RequestCtx) (adminListing, bool) {
-	m := s.adminMerchant(ctx)
+	m := s.AdminMerchant(ctx)
 	if m == nil {
 		return adminListing{}, false
 	}
-	env, ae := envArg(ctx.QueryArgs())
+	env, ae := EnvArg(ctx.QueryArgs())
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return adminListing{}, false
 	}
 	page, limit, ae := pageArgs(ctx.QueryArgs())
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return adminListing{}, false
 	}
 	return adminListing{m: m, env: env, page: page, limit: limit}, true
@@ -144,9 +144,9 @@ func (s *Server) handleReviewQueue(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	m, env, page, limit := l.m, l.env, l.page, l.limit
-	items, total, err := s.state.ReviewQueue(rc(ctx), adminWallets(m, env), (page-1)*limit, limit)
+	items, total, err := s.state.ReviewQueue(RequestContext(ctx), adminWallets(m, env), (page-1)*limit, limit)
 	if err != nil {
-		s.internal(ctx, "listing the review queue", err)
+		s.Internal(ctx, "listing the review queue", err)
 		return
 	}
 	data := make([]reviewItem, 0, len(items))
@@ -157,7 +157,7 @@ func (s *Server) handleReviewQueue(ctx *fasthttp.RequestCtx) {
 		}
 		data = append(data, ri)
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
 }
 
 // handleUnmatchedPayments lists the payments the matcher kept as unmatched, newest first.
@@ -167,16 +167,16 @@ func (s *Server) handleUnmatchedPayments(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	m, env, page, limit := l.m, l.env, l.page, l.limit
-	recs, total, err := s.state.ListPayments(rc(ctx), adminWallets(m, env), pipeline.DispositionUnmatched, (page-1)*limit, limit)
+	recs, total, err := s.state.ListPayments(RequestContext(ctx), adminWallets(m, env), pipeline.DispositionUnmatched, (page-1)*limit, limit)
 	if err != nil {
-		s.internal(ctx, "listing unmatched payments", err)
+		s.Internal(ctx, "listing unmatched payments", err)
 		return
 	}
 	data := make([]paymentView, 0, len(recs))
 	for _, r := range recs {
 		data = append(data, viewPayment(r))
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
 }
 
 // handleBalanceGaps lists the "possible missed SMS" signals of the merchant's wallets: SMS whose
@@ -188,15 +188,15 @@ func (s *Server) handleBalanceGaps(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	m, env, limit := l.m, l.env, l.limit
-	gaps, err := s.state.BalanceGaps(rc(ctx), adminWallets(m, env), limit)
+	gaps, err := s.state.BalanceGaps(RequestContext(ctx), adminWallets(m, env), limit)
 	if err != nil {
-		s.internal(ctx, "listing balance gaps", err)
+		s.Internal(ctx, "listing balance gaps", err)
 		return
 	}
 	if gaps == nil {
 		gaps = []state.BalanceGap{}
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"data": gaps, "total": len(gaps), "limit": limit})
+	WriteJSON(ctx, http.StatusOK, map[string]any{"data": gaps, "total": len(gaps), "limit": limit})
 }
 
 // reviewReq is the body of approve, reject and attach (each uses its own fields; an empty body is {}).
@@ -217,68 +217,68 @@ func reviewEventID(intentID string, version int, action, trxID, paymentEventID s
 // reviewDecision returns the handler of one operator action.
 func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if !s.requireAdmin(ctx) {
+		if !s.RequireAdmin(ctx) {
 			return
 		}
 		var req reviewReq
 		if body := ctx.PostBody(); len(strings.TrimSpace(string(body))) > 0 {
-			if ae := decodeJSON(body, &req); ae != nil {
-				writeError(ctx, ae)
+			if ae := DecodeJSON(body, &req); ae != nil {
+				WriteError(ctx, ae)
 				return
 			}
 		}
 		d := pipeline.ReviewDecision{Action: action, Operator: strings.TrimSpace(req.Operator), Note: strings.TrimSpace(req.Note)}
-		if utf8.RuneCountInString(d.Operator) > maxOperatorLen || !printable(d.Operator) {
-			writeError(ctx, errf(http.StatusBadRequest, "operator must be at most %d printable characters", maxOperatorLen))
+		if utf8.RuneCountInString(d.Operator) > maxOperatorLen || !Printable(d.Operator) {
+			WriteError(ctx, Errf(http.StatusBadRequest, "operator must be at most %d printable characters", maxOperatorLen))
 			return
 		}
-		if utf8.RuneCountInString(d.Note) > maxNoteLen || !printable(strings.ReplaceAll(d.Note, "\n", " ")) {
-			writeError(ctx, errf(http.StatusBadRequest, "note must be at most %d printable characters", maxNoteLen))
+		if utf8.RuneCountInString(d.Note) > maxNoteLen || !Printable(strings.ReplaceAll(d.Note, "\n", " ")) {
+			WriteError(ctx, Errf(http.StatusBadRequest, "note must be at most %d printable characters", maxNoteLen))
 			return
 		}
 		switch action {
 		case pipeline.ReviewApprove:
 			if req.TrxID != nil && strings.TrimSpace(*req.TrxID) != "" {
 				d.TrxID = strings.ToUpper(strings.TrimSpace(*req.TrxID))
-				if !trxIDRE.MatchString(d.TrxID) {
-					writeError(ctx, errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
+				if !TrxIDRE.MatchString(d.TrxID) {
+					WriteError(ctx, Errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
 					return
 				}
 			}
 		case pipeline.ReviewAttach:
 			if req.PaymentEventID == nil || strings.TrimSpace(*req.PaymentEventID) == "" {
-				writeError(ctx, errf(http.StatusBadRequest, "paymentEventId is required: the eventId of an unmatched payment (GET /admin/v1/merchants/:id/payments/unmatched)"))
+				WriteError(ctx, Errf(http.StatusBadRequest, "paymentEventId is required: the eventId of an unmatched payment (GET /admin/v1/merchants/:id/payments/unmatched)"))
 				return
 			}
 			d.PaymentEventID = strings.TrimSpace(*req.PaymentEventID)
-			if len(d.PaymentEventID) > 128 || !printable(d.PaymentEventID) {
-				writeError(ctx, errf(http.StatusBadRequest, "paymentEventId must be at most 128 printable characters"))
+			if len(d.PaymentEventID) > 128 || !Printable(d.PaymentEventID) {
+				WriteError(ctx, Errf(http.StatusBadRequest, "paymentEventId must be at most 128 printable characters"))
 				return
 			}
 		}
 		id, _ := ctx.UserValue("id").(string)
 		if !intentIDRE.MatchString(id) {
-			writeError(ctx, errNotFound)
+			WriteError(ctx, errNotFound)
 			return
 		}
-		c := rc(ctx)
+		c := RequestContext(ctx)
 		rec := s.loadIntent(ctx, id, errNotFound)
 		if rec == nil {
 			return
 		}
 		d.IntentID = rec.ID
 		if ae := reviewAllowed(action, rec.Status); ae != nil {
-			writeError(ctx, ae)
+			WriteError(ctx, ae)
 			return
 		}
 		w := rec.Wallet()
 		if action == pipeline.ReviewAttach {
 			if err := s.checkAttachable(c, rec, d.PaymentEventID); err != nil {
-				var ae *apiError
+				var ae *APIError
 				if errors.As(err, &ae) {
-					writeError(ctx, ae)
+					WriteError(ctx, ae)
 				} else {
-					s.internal(ctx, "checking payment", err)
+					s.Internal(ctx, "checking payment", err)
 				}
 				return
 			}
@@ -286,27 +286,27 @@ func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 		ev := &pipeline.Event{
 			ID: reviewEventID(rec.ID, rec.Version, action, d.TrxID, d.PaymentEventID), Kind: pipeline.KindReviewDecided,
 			Source: pipeline.SourceOperator, Wallet: w, MerchantID: rec.MerchantID, Environment: rec.Environment,
-			AcceptedAt: time.Now().UTC(), Review: &d, Raw: rawCopy(ctx.PostBody()), RequestID: requestID(ctx),
+			AcceptedAt: time.Now().UTC(), Review: &d, Raw: RawCopy(ctx.PostBody()), RequestID: RequestID(ctx),
 		}
-		if err := s.publish(ctx, ev); err != nil {
-			s.unavailable(ctx, "producing review.decided", err)
+		if err := s.Publish(ctx, ev); err != nil {
+			s.Unavailable(ctx, "producing review.decided", err)
 			return
 		}
 		s.log.Info("review decision accepted", "intent", rec.ID, "action", action, "operator", d.Operator, "event", ev.ID)
-		writeJSON(ctx, http.StatusAccepted, map[string]any{
+		WriteJSON(ctx, http.StatusAccepted, map[string]any{
 			"accepted": true, "eventId": ev.ID, "intentId": rec.ID, "action": action, "status": rec.Status,
 		})
 	}
 }
 
 // reviewAllowed says whether action applies to an intent in status now.
-func reviewAllowed(action string, now pipeline.Status) *apiError {
+func reviewAllowed(action string, now pipeline.Status) *APIError {
 	switch action {
 	case pipeline.ReviewAttach:
 		// EXPIRED too: a payment made in time but reported late (after the matcher's late-payment
 		// grace) is held for review, and the operator who checks it pays the intent with it.
 		if now != pipeline.StatusPending && now != pipeline.StatusReviewRequired && now != pipeline.StatusExpired {
-			return errf(http.StatusConflict, "Intent is %s: a payment can be attached only to a PENDING, REVIEW_REQUIRED or EXPIRED intent", now)
+			return Errf(http.StatusConflict, "Intent is %s: a payment can be attached only to a PENDING, REVIEW_REQUIRED or EXPIRED intent", now)
 		}
 	default:
 		if now != pipeline.StatusReviewRequired {
@@ -318,14 +318,14 @@ func reviewAllowed(action string, now pipeline.Status) *apiError {
 			if action == pipeline.ReviewReject {
 				done = "rejected"
 			}
-			return errf(http.StatusConflict, "Intent is %s: only REVIEW_REQUIRED intents can be %s%s", now, done, hint)
+			return Errf(http.StatusConflict, "Intent is %s: only REVIEW_REQUIRED intents can be %s%s", now, done, hint)
 		}
 	}
 	return nil
 }
 
 // checkAttachable checks that paymentEventID is a payment the matcher kept (unmatched or under
-// review) on the intent's wallet. Errors: *apiError (409 on another wallet of the merchant, 404
+// review) on the intent's wallet. Errors: *APIError (409 on another wallet of the merchant, 404
 // not kept anywhere) or a Redis error.
 func (s *Server) checkAttachable(c context.Context, rec *state.IntentRecord, paymentEventID string) error {
 	w := rec.Wallet()
@@ -348,7 +348,7 @@ func (s *Server) checkAttachable(c context.Context, rec *state.IntentRecord, pay
 			}
 			err := s.rdb.HGet(c, state.PaymentRecordsKey(s.cfg.Keys, other), paymentEventID).Err()
 			if err == nil {
-				return errf(http.StatusConflict, "Payment %s was received by %s wallet %s (%s), not by the intent's wallet %s",
+				return Errf(http.StatusConflict, "Payment %s was received by %s wallet %s (%s), not by the intent's wallet %s",
 					paymentEventID, other.Provider, other.Account, other.Environment, w.Account)
 			}
 			if !errors.Is(err, redis.Nil) {
@@ -356,5 +356,5 @@ func (s *Server) checkAttachable(c context.Context, rec *state.IntentRecord, pay
 			}
 		}
 	}
-	return errf(http.StatusNotFound, "Payment %s not found: only unmatched payments and payments under review can be attached", paymentEventID)
+	return Errf(http.StatusNotFound, "Payment %s not found: only unmatched payments and payments under review can be attached", paymentEventID)
 }

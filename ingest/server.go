@@ -40,15 +40,6 @@ type Config struct {
 	// defaults are 200 and 1000). See limits.go.
 	RateLimitKey int
 	RateLimitIP  int
-	// SNSRequireSignature refuses SNS messages without a valid AWS signature (seed 003 senders that
-	// relay notifications without SNS's signature fields then get 401).
-	SNSRequireSignature bool
-	// SNSExtraHosts are hosts trusted like sns.<region>.amazonaws.com for SubscribeURL and
-	// SigningCertURL (and fetched over plain http if so given): for tests only.
-	SNSExtraHosts []string
-	// SMSTrustedSenders are the sender ids whose SMS may pay, per provider; a provider absent here
-	// keeps pipeline/smsparse's defaults (bKash: "bKash"; nagad: "NAGAD"; rocket: "16216"; upay: "upay").
-	SMSTrustedSenders map[pipeline.Provider][]string
 	// Webhooks, if set, serves the admin API's dead-letter list and redelivery (cmd wires the
 	// webhook sink's queue in; without it those routes answer 501).
 	Webhooks WebhookAdmin
@@ -72,12 +63,13 @@ type Server struct {
 	dir   *directory
 	log   *slog.Logger
 	m     *metrics
-	sms   *smsMetrics
 	srv   *fasthttp.Server
 	rtr   *router.Router // the route table, for tests that walk every route
 	sem   chan struct{}
 	limit *rateLimiter
 	look  *lookups
+	// shapes are the error writers of the mounted surfaces, by path prefix (Mux.ErrorShape).
+	shapes []errorShape
 
 	life      *lifecycle.Group // Run's body and the HTTP server's goroutine
 	served    atomic.Bool      // Run's body ran: it shuts the HTTP server down itself
@@ -111,7 +103,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	}
 	s := &Server{
 		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
-		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight), sms: newSMSMetrics(reg),
+		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight),
 		sem: make(chan struct{}, cfg.MaxInFlight), look: newLookups(), life: lifecycle.New(),
 	}
 	s.limit = newRateLimiter(rdb, cfg.Keys.Prefix, cfg.RateLimitKey, cfg.RateLimitIP, s.log, reg)
@@ -146,27 +138,23 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	route(http.MethodGet, "/v1/payments/intents/{id}", "get_intent", s.handleGetIntent)
 	route(http.MethodPost, "/v1/sandbox/sms-events/simulate", "sandbox_simulate", s.handleSimulate)
 	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
-	s.bdquickpayRoutes(route)
-	s.txnAPIRoutes(route)
-	s.snsRoutes(route)
 	s.webhookAdminRoutes(route)
 	s.checkoutRoutes(route)
-	s.smsRoutes(route)
 	s.reviewRoutes(route)
 	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
 	s.tokenizedRoutes(route)
 	s.adminBkashRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
-		writeError(ctx, errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
+		WriteError(ctx, Errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
 	})
 	r.MethodNotAllowed = s.instrument("method_not_allowed", func(ctx *fasthttp.RequestCtx) {
-		writeError(ctx, errf(http.StatusMethodNotAllowed, "Method %s is not allowed on %s", ctx.Method(), ctx.Path()))
+		WriteError(ctx, Errf(http.StatusMethodNotAllowed, "Method %s is not allowed on %s", ctx.Method(), ctx.Path()))
 	})
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
-		s.log.Error("handler panic", "route", logPath(ctx), "panic", redactLog(fmt.Sprint(v)), "request_id", requestID(ctx))
+		s.log.Error("handler panic", "route", logPath(ctx), "panic", redactLog(fmt.Sprint(v)), "request_id", RequestID(ctx))
 		s.m.panics.Inc()
-		writeError(ctx, errUnavailable)
+		WriteError(ctx, ErrUnavailable)
 	}
 	return r.Handler
 }
@@ -183,6 +171,7 @@ func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.Re
 			rid = uuid.Must(uuid.NewV7()).String()
 		}
 		ctx.SetUserValue(ridKey{}, rid)
+		ctx.SetUserValue(serverKey{}, s) // WriteError finds the path's error shape through it
 		// fasthttp's RequestCtx is a poor context.Context (Done only fires at server shutdown):
 		// every dependency call gets this bounded one instead.
 		reqCtx, cancel := context.WithTimeout(context.Background(), requestTimeout)
@@ -202,7 +191,7 @@ func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.Re
 			}()
 		default:
 			s.m.shed.Inc()
-			writeError(ctx, errBusy)
+			WriteError(ctx, errBusy)
 		}
 		code := strconv.Itoa(ctx.Response.StatusCode())
 		s.m.requests.WithLabelValues(route, code).Inc()
@@ -223,13 +212,14 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 		var sizeErr *fasthttp.ErrSmallBuffer
 		if errors.As(err, &sizeErr) {
 			status, msg = http.StatusRequestHeaderFieldsTooLarge, "Request headers are too large"
-			restorePath(ctx, err) // so that writeError picks the surface's shape
+			restorePath(ctx, err) // so that WriteError picks the surface's shape
 		} else {
 			status, msg = http.StatusBadRequest, "Malformed HTTP request"
 		}
 	}
 	s.m.requests.WithLabelValues("transport_error", strconv.Itoa(status)).Inc()
-	writeError(ctx, errf(status, "%s", msg))
+	ctx.SetUserValue(serverKey{}, s)
+	WriteError(ctx, Errf(status, "%s", msg))
 	ctx.SetConnectionClose()
 }
 
@@ -245,26 +235,31 @@ type ctxKey struct{}
 // requestTimeout bounds every dependency call a request makes (Redis, Kafka).
 const requestTimeout = 10 * time.Second
 
-// rc returns the request's bounded context.
-func rc(ctx *fasthttp.RequestCtx) context.Context {
+// RequestContext returns the request's bounded context (requestTimeout from the request's start):
+// the context every dependency call of a handler takes. Never nil.
+func RequestContext(ctx *fasthttp.RequestCtx) context.Context {
 	if c, ok := ctx.UserValue(ctxKey{}).(context.Context); ok {
 		return c
 	}
 	return context.Background()
 }
 
-func requestID(ctx *fasthttp.RequestCtx) string {
+// RequestID returns the request's id (X-Request-Id, echoed in the answer): for logs and events.
+func RequestID(ctx *fasthttp.RequestCtx) string {
 	s, _ := ctx.UserValue(ridKey{}).(string)
 	return s
 }
 
-// publish produces ev to the inbound topic keyed by its wallet and waits for the ack.
-func (s *Server) publish(ctx *fasthttp.RequestCtx, ev *pipeline.Event) error {
+// Publish produces ev to the inbound topic keyed by its wallet and blocks until Kafka acknowledged
+// it (acks=all) or ProduceTimeout passed. The Kafka-ack rule: a handler answers 2xx only after
+// Publish returned nil; on an error it answers Unavailable (503 + Retry-After), never 2xx, and the
+// client's retry is safe because events carry deterministic ids.
+func (s *Server) Publish(ctx *fasthttp.RequestCtx, ev *pipeline.Event) error {
 	b, err := pipeline.EncodeEvent(ev)
 	if err != nil {
 		return fmt.Errorf("encoding event: %w", err)
 	}
-	pctx, cancel := context.WithTimeout(rc(ctx), s.cfg.ProduceTimeout)
+	pctx, cancel := context.WithTimeout(RequestContext(ctx), s.cfg.ProduceTimeout)
 	defer cancel()
 	if err := s.pub.Send(pctx, s.cfg.Topics.Inbound(), []byte(ev.Wallet.Key()), b); err != nil {
 		return err
@@ -273,17 +268,19 @@ func (s *Server) publish(ctx *fasthttp.RequestCtx, ev *pipeline.Event) error {
 	return nil
 }
 
-// internal answers a dependency failure (Redis) as 503: the request did nothing irreversible.
-func (s *Server) internal(ctx *fasthttp.RequestCtx, what string, err error) {
-	s.log.Error(what+" failed", "err", err, "request_id", requestID(ctx))
-	writeError(ctx, errUnavailable)
+// Internal logs err and answers a dependency failure (Redis) as 503 + Retry-After in the path's
+// error shape: the request did nothing irreversible.
+func (s *Server) Internal(ctx *fasthttp.RequestCtx, what string, err error) {
+	s.log.Error(what+" failed", "err", err, "request_id", RequestID(ctx))
+	WriteError(ctx, ErrUnavailable)
 }
 
-// unavailable answers "Kafka did not acknowledge": 503 + Retry-After, never 2xx.
-func (s *Server) unavailable(ctx *fasthttp.RequestCtx, what string, err error) {
-	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", requestID(ctx))
+// Unavailable answers "Kafka did not acknowledge" (Publish failed): 503 + Retry-After in the path's
+// error shape, never 2xx, and counts it in paystream_ingest_unavailable_total.
+func (s *Server) Unavailable(ctx *fasthttp.RequestCtx, what string, err error) {
+	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", RequestID(ctx))
 	s.m.unavailable.Inc()
-	writeError(ctx, errUnavailable)
+	WriteError(ctx, ErrUnavailable)
 }
 
 // Listen binds the address; Run then serves. Splitting them lets callers learn a :0 port.
@@ -403,3 +400,10 @@ func newMetrics(reg prometheus.Registerer, capacity int) *metrics {
 	reg.MustRegister(m.requests, m.duration, m.inflight, m.shed, m.accepted, m.unavailable, m.panics, capG)
 	return m
 }
+
+// Handler is the route table with its instrumentation: for serving in memory (tests, benchmarks).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.srv.Handler }
+
+// RouteList is the route table: paths by method, as registered (for the check against
+// openapi.json).
+func (s *Server) RouteList() map[string][]string { return s.rtr.List() }

@@ -142,11 +142,11 @@ func (s *Server) bkashCallTimeout() time.Duration {
 func (s *Server) upstreamError(ctx *fasthttp.RequestCtx, what string, err error) {
 	if errors.Is(err, bkash.ErrTimeout) || errors.Is(err, bkash.ErrTransport) || errors.Is(err, bkash.ErrUnavailable) ||
 		errors.Is(err, bkash.ErrTokenBusy) {
-		s.unavailable(ctx, what, err)
+		s.Unavailable(ctx, what, err)
 		return
 	}
-	s.log.Error(what+" failed", "err", err, "request_id", requestID(ctx))
-	writeError(ctx, errf(http.StatusBadGateway, "bKash refused the request; an operator was told"))
+	s.log.Error(what+" failed", "err", err, "request_id", RequestID(ctx))
+	WriteError(ctx, Errf(http.StatusBadGateway, "bKash refused the request; an operator was told"))
 }
 
 // tokenizedUpstream names the bKash upstream a payment was created at: the intent's environment,
@@ -197,15 +197,15 @@ func (s *Server) upstreamFor(ctx context.Context, merchantID string, env pipelin
 // (upstreamFor). It answers 422 in the native error shape when env has no upstream, 502 when the
 // upstream is misconfigured, 503 when Redis fails, and returns nil then.
 func (s *Server) tokenizedUpstreamFor(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment) *bkash.Credentials {
-	cr, err := s.upstreamFor(rc(ctx), m.ID, env)
+	cr, err := s.upstreamFor(RequestContext(ctx), m.ID, env)
 	switch {
 	case err != nil && isUpstreamConfigErr(err):
-		s.log.Error("bkash upstream misconfigured", "merchant", m.ID, "environment", env, "err", err, "request_id", requestID(ctx))
-		writeError(ctx, errf(http.StatusBadGateway, "The bKash %s upstream of this merchant is misconfigured; an operator was told", env))
+		s.log.Error("bkash upstream misconfigured", "merchant", m.ID, "environment", env, "err", err, "request_id", RequestID(ctx))
+		WriteError(ctx, Errf(http.StatusBadGateway, "The bKash %s upstream of this merchant is misconfigured; an operator was told", env))
 	case err != nil:
-		s.internal(ctx, "loading bkash upstream", err)
+		s.Internal(ctx, "loading bkash upstream", err)
 	case cr == nil:
-		writeError(ctx, errf(http.StatusUnprocessableEntity,
+		WriteError(ctx, Errf(http.StatusUnprocessableEntity,
 			"paymentMethod bkash_tokenized is not available in %s: no bKash upstream is configured for this merchant in %s", env, env))
 	default:
 		return cr
@@ -235,14 +235,14 @@ func (s *Server) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 			ref.Environment, ref.Owner, in.Environment, in.MerchantID)
 	case ref.Owner != "":
 		var u *merchantUpstream
-		if u, err = s.dir.bkashUpstream(rc(ctx), ref.Owner, ref.Environment); err == nil && u != nil {
+		if u, err = s.dir.bkashUpstream(RequestContext(ctx), ref.Owner, ref.Environment); err == nil && u != nil {
 			cr, err = u.credentials(ref.Owner)
 		}
 	default:
 		cr = s.defaultUpstream(ref.Environment)
 	}
 	if err != nil && !isUpstreamConfigErr(err) {
-		s.internal(ctx, "loading bkash upstream", err)
+		s.Internal(ctx, "loading bkash upstream", err)
 		return nil
 	}
 	if err == nil && cr != nil && cr.Environment == in.Environment && (ref.ID == "" || cr.ID() == ref.ID) {
@@ -250,8 +250,8 @@ func (s *Server) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 	}
 	s.log.Error("the bkash upstream this intent's payment was created at is gone or changed; not calling any other",
 		"intent", in.ID, "environment", in.Environment, "owner", ref.Owner, "recorded_id", ref.ID, "err", err,
-		"request_id", requestID(ctx))
-	writeError(ctx, errf(http.StatusBadGateway,
+		"request_id", RequestID(ctx))
+	WriteError(ctx, Errf(http.StatusBadGateway,
 		"The bKash upstream this payment was created at is no longer configured; an operator was told"))
 	return nil
 }
@@ -263,7 +263,7 @@ func (s *Server) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 func (s *Server) startTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, cr *bkash.Credentials) bool {
 	tc := s.cfg.Tokenized
 	if cr == nil || cr.Environment != in.Environment { // tokenizedUpstreamFor never gives one
-		s.internal(ctx, "creating bkash payment", fmt.Errorf("%w: no %s upstream", bkash.ErrEnvironment, in.Environment))
+		s.Internal(ctx, "creating bkash payment", fmt.Errorf("%w: no %s upstream", bkash.ErrEnvironment, in.Environment))
 		return false
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), s.bkashCallTimeout())
@@ -278,8 +278,8 @@ func (s *Server) startTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, c
 	}
 	in.PaymentMethod, in.CheckoutURL = pipeline.PaymentMethodBkashTokenized, p.BkashURL
 	up := &tokenizedUpstream{Environment: cr.Environment, Owner: cr.Owner, ID: cr.ID()}
-	if err := s.saveTokenized(rc(ctx), &tokenizedRecord{IntentID: in.ID, PaymentID: p.PaymentID, BkashURL: p.BkashURL, Status: tokInitiated, Upstream: up}); err != nil {
-		s.internal(ctx, "recording bkash payment", err)
+	if err := s.saveTokenized(RequestContext(ctx), &tokenizedRecord{IntentID: in.ID, PaymentID: p.PaymentID, BkashURL: p.BkashURL, Status: tokInitiated, Upstream: up}); err != nil {
+		s.Internal(ctx, "recording bkash payment", err)
 		return false
 	}
 	return true
@@ -319,28 +319,28 @@ func (s *Server) handleTokenizedCallback(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	paymentID, status := string(args.Peek("paymentID")), string(args.Peek("status"))
 	if !intentIDRE.MatchString(id) {
-		writeError(ctx, errNotFound)
+		WriteError(ctx, errNotFound)
 		return
 	}
 	if !paymentIDRE.MatchString(paymentID) {
-		writeError(ctx, errf(http.StatusBadRequest, "paymentID is required"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "paymentID is required"))
 		return
 	}
 	if status != "success" && status != "failure" && status != "cancel" {
-		writeError(ctx, errf(http.StatusBadRequest, "status must be success, failure or cancel"))
+		WriteError(ctx, Errf(http.StatusBadRequest, "status must be success, failure or cancel"))
 		return
 	}
 	if s.cfg.Tokenized == nil {
-		writeError(ctx, errf(http.StatusNotFound, "bKash tokenized checkout is not configured"))
+		WriteError(ctx, Errf(http.StatusNotFound, "bKash tokenized checkout is not configured"))
 		return
 	}
-	rec, err := s.loadTokenized(rc(ctx), id)
+	rec, err := s.loadTokenized(RequestContext(ctx), id)
 	if err != nil {
-		s.internal(ctx, "loading tokenized record", err)
+		s.Internal(ctx, "loading tokenized record", err)
 		return
 	}
 	if rec == nil || rec.PaymentID != paymentID {
-		writeError(ctx, errf(http.StatusNotFound, "No bKash payment %s for this intent", paymentID))
+		WriteError(ctx, Errf(http.StatusNotFound, "No bKash payment %s for this intent", paymentID))
 		return
 	}
 	ir := s.loadIntent(ctx, id, errNotFound)
@@ -462,7 +462,7 @@ func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credential
 	op := opExecute
 	p, err := tc.Client.Execute(cctx, cr, rec.PaymentID)
 	if err != nil && bkash.Ambiguous(err) {
-		s.log.Info("bkash execute gave no clear answer; asking payment/status", "intent", in.ID, "err", err, "request_id", requestID(ctx))
+		s.log.Info("bkash execute gave no clear answer; asking payment/status", "intent", in.ID, "err", err, "request_id", RequestID(ctx))
 		t := time.NewTimer(tc.QueryDelay)
 		select {
 		case <-t.C:
@@ -480,11 +480,11 @@ func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credential
 	if !settled {
 		// Still Initiated (a forged or early callback), or an answer about something else: nothing changes.
 		s.log.Warn("bkash callback said success but bKash does not report the payment completed", "intent", in.ID,
-			"op", op, "bkash_status", bkashStatusOf(p), "request_id", requestID(ctx))
+			"op", op, "bkash_status", bkashStatusOf(p), "request_id", RequestID(ctx))
 		return s.redirectNotPaid(ctx, in)
 	}
-	if err := s.saveTokenized(rc(ctx), rec); err != nil {
-		s.internal(ctx, "recording bkash payment", err)
+	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
+		s.Internal(ctx, "recording bkash payment", err)
 		return false
 	}
 	return true
@@ -503,12 +503,12 @@ func (s *Server) queryTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credentials,
 	settled, err := settleTokenized(opQuery, in, rec, p, err)
 	if !settled {
 		s.log.Warn("bkash callback said "+status+" but bKash does not report the payment final; the intent stays PENDING",
-			"intent", in.ID, "bkash_status", bkashStatusOf(p), "err", err, "request_id", requestID(ctx))
+			"intent", in.ID, "bkash_status", bkashStatusOf(p), "err", err, "request_id", RequestID(ctx))
 		s.redirectTokenized(ctx, in, map[string]string{"failure": tokFailed, "cancel": tokCancelled}[status])
 		return false
 	}
-	if err := s.saveTokenized(rc(ctx), rec); err != nil {
-		s.internal(ctx, "recording bkash payment", err)
+	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
+		s.Internal(ctx, "recording bkash payment", err)
 		return false
 	}
 	return true
@@ -530,10 +530,10 @@ func (s *Server) failTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, re
 	ev := &pipeline.Event{
 		ID: tokenizedEventID("failed", rec.PaymentID), Kind: pipeline.KindPaymentFailed, Source: pipeline.SourceTokenized,
 		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment, AcceptedAt: f.At,
-		Intent: in, Failure: &fl, Raw: f.Raw, RequestID: requestID(ctx),
+		Intent: in, Failure: &fl, Raw: f.Raw, RequestID: RequestID(ctx),
 	}
-	if err := s.publish(ctx, ev); err != nil {
-		s.unavailable(ctx, "producing payment.failed", err)
+	if err := s.Publish(ctx, ev); err != nil {
+		s.Unavailable(ctx, "producing payment.failed", err)
 		return false
 	}
 	return true
@@ -562,10 +562,10 @@ func (s *Server) reportTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, 
 			Provider: pipeline.BKash, TrxID: strings.ToUpper(rec.TrxID), Amount: rec.Paid, Sender: normalizedOrEmpty(rec.payer),
 			Reference: in.ID, OccurredAt: occurred.UTC(),
 		},
-		Raw: rec.raw, RequestID: requestID(ctx),
+		Raw: rec.raw, RequestID: RequestID(ctx),
 	}
-	if err := s.publish(ctx, ev); err != nil {
-		s.unavailable(ctx, "producing payment.reported", err)
+	if err := s.Publish(ctx, ev); err != nil {
+		s.Unavailable(ctx, "producing payment.reported", err)
 		return false
 	}
 	return true
@@ -579,7 +579,7 @@ func normalizedOrEmpty(msisdn string) string {
 }
 
 func (s *Server) redirectTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, status string) {
-	to := s.checkoutURL(in.ID)
+	to := s.CheckoutURL(in.ID)
 	switch status {
 	case tokCompleted:
 		to = firstNonEmpty(in.SuccessURL, to)

@@ -16,7 +16,7 @@ import (
 
 // refundReq is POST /admin/v1/intents/{id}/refund's body; every field is optional.
 type refundReq struct {
-	Amount   json.RawMessage `json:"amount"` // parseAmount's rule with paisa; absent or null: what is left to refund
+	Amount   json.RawMessage `json:"amount"` // ParseAmount's rule with paisa; absent or null: what is left to refund
 	Reason   string          `json:"reason"`
 	Operator string          `json:"operator"`
 }
@@ -43,43 +43,43 @@ const refundLockTTL = 2 * time.Minute
 // anything is said. The refund goes to the upstream the payment was created at (recordedUpstream),
 // never to another environment's or merchant's.
 func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)
 	if !intentIDRE.MatchString(id) {
-		writeError(ctx, errNotFound)
+		WriteError(ctx, errNotFound)
 		return
 	}
 	var req refundReq
 	if body := ctx.PostBody(); len(body) > 0 {
-		if ae := decodeJSON(body, &req); ae != nil {
-			writeError(ctx, ae)
+		if ae := DecodeJSON(body, &req); ae != nil {
+			WriteError(ctx, ae)
 			return
 		}
 	}
-	// The amount follows paystream's one amount rule (parseAmount), with paisa: a JSON number in
+	// The amount follows paystream's one amount rule (ParseAmount), with paisa: a JSON number in
 	// any spelling or a string holding a plain decimal, > 0, <= 100000000, at most 2 decimals. It
 	// is checked before anything is looked up, so a bad amount is a 400 whatever the intent.
 	var amt pipeline.Money
 	hasAmount := len(req.Amount) > 0 && string(req.Amount) != "null"
 	if hasAmount {
-		var p amountProblem
-		if amt, p = parseAmount(req.Amount, withPaisa); p == amountMissing {
+		var p AmountProblem
+		if amt, p = ParseAmount(req.Amount, WithPaisa); p == AmountMissing {
 			// A blank amount is not "refund everything": money leaves only as asked.
-			writeError(ctx, errf(http.StatusBadRequest, "amount must be a number of BDT, such as 500; leave it out to refund what is left"))
+			WriteError(ctx, Errf(http.StatusBadRequest, "amount must be a number of BDT, such as 500; leave it out to refund what is left"))
 			return
-		} else if p != amountOK {
-			writeError(ctx, nativeAmountError(p, withPaisa))
+		} else if p != AmountOK {
+			WriteError(ctx, nativeAmountError(p, WithPaisa))
 			return
 		}
 	}
-	if len(req.Reason) > 255 || !printable(req.Reason) || len(req.Operator) > 100 || !printable(req.Operator) {
-		writeError(ctx, errf(http.StatusBadRequest, "reason (255) and operator (100) must be short printable text"))
+	if len(req.Reason) > 255 || !Printable(req.Reason) || len(req.Operator) > 100 || !Printable(req.Operator) {
+		WriteError(ctx, Errf(http.StatusBadRequest, "reason (255) and operator (100) must be short printable text"))
 		return
 	}
 	if s.cfg.Tokenized == nil {
-		writeError(ctx, errf(http.StatusConflict, "bKash tokenized checkout is not configured"))
+		WriteError(ctx, Errf(http.StatusConflict, "bKash tokenized checkout is not configured"))
 		return
 	}
 	ir := s.loadIntent(ctx, id, errNotFound)
@@ -87,13 +87,13 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	lock := s.tokKey(id) + ":refundlock"
-	ok, err := s.rdb.SetNX(rc(ctx), lock, requestID(ctx), refundLockTTL).Result()
+	ok, err := s.rdb.SetNX(RequestContext(ctx), lock, RequestID(ctx), refundLockTTL).Result()
 	if err != nil {
-		s.internal(ctx, "locking refund", err)
+		s.Internal(ctx, "locking refund", err)
 		return
 	}
 	if !ok {
-		writeError(ctx, &apiError{Status: http.StatusConflict, Message: "A refund of this intent is in progress; retry shortly", RetryAfter: 2})
+		WriteError(ctx, &APIError{Status: http.StatusConflict, Message: "A refund of this intent is in progress; retry shortly", RetryAfter: 2})
 		return
 	}
 	defer func() {
@@ -101,13 +101,13 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		defer cancel()
 		_ = s.rdb.Del(uctx, lock).Err()
 	}()
-	rec, err := s.loadTokenized(rc(ctx), id)
+	rec, err := s.loadTokenized(RequestContext(ctx), id)
 	if err != nil {
-		s.internal(ctx, "loading tokenized record", err)
+		s.Internal(ctx, "loading tokenized record", err)
 		return
 	}
 	if rec == nil {
-		writeError(ctx, errf(http.StatusConflict, "Intent %s was not paid through bKash tokenized checkout", id))
+		WriteError(ctx, Errf(http.StatusConflict, "Intent %s was not paid through bKash tokenized checkout", id))
 		return
 	}
 	// A refund recorded earlier whose event Kafka did not acknowledge: produce it now.
@@ -118,7 +118,7 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if rec.Status != tokCompleted || rec.TrxID == "" {
-		writeError(ctx, errf(http.StatusConflict, "Intent %s has no completed bKash payment to refund", id))
+		WriteError(ctx, Errf(http.StatusConflict, "Intent %s has no completed bKash payment to refund", id))
 		return
 	}
 	left := rec.Paid - rec.Refunded
@@ -126,11 +126,11 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		amt = left
 	}
 	if left <= 0 {
-		writeError(ctx, errf(http.StatusConflict, "The payment of intent %s is already fully refunded", id))
+		WriteError(ctx, Errf(http.StatusConflict, "The payment of intent %s is already fully refunded", id))
 		return
 	}
 	if amt > left {
-		writeError(ctx, errf(http.StatusUnprocessableEntity, "amount exceeds what is left to refund (%s BDT)", left))
+		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "amount exceeds what is left to refund (%s BDT)", left))
 		return
 	}
 	tc := s.cfg.Tokenized
@@ -152,7 +152,7 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 	switch {
 	case err == nil:
 	case errors.As(err, &se) && (se.Outcome == bkash.OutcomeRefundRefused || se.Outcome == bkash.OutcomeInvalidRequest || se.Outcome == bkash.OutcomeNotFound):
-		writeError(ctx, errf(http.StatusUnprocessableEntity, "bKash refused the refund: %s %s", se.Code, trimErr(se.Message)))
+		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "bKash refused the refund: %s %s", se.Code, trimErr(se.Message)))
 		return
 	default:
 		s.upstreamError(ctx, "refunding bkash payment", err)
@@ -165,10 +165,10 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 	})
 	rec.raw = r.Raw
 	rec.payer = req.Operator
-	if err := s.saveTokenized(rc(ctx), rec); err != nil {
+	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
 		// bKash refunded, the record did not keep it: say so loudly, with what an operator needs.
 		s.log.Error("bkash refunded but recording it failed", "intent", id, "refund_trx_id", r.RefundTrxID, "err", err)
-		writeError(ctx, errUnavailable)
+		WriteError(ctx, ErrUnavailable)
 		return
 	}
 	s.publishRefund(ctx, &ir.Intent, rec, len(rec.Refunds)-1)
@@ -197,17 +197,17 @@ func (s *Server) publishRefund(ctx *fasthttp.RequestCtx, in *pipeline.Intent, re
 			IntentID: in.ID, PaymentID: rec.PaymentID, TrxID: rec.TrxID, RefundTrxID: rf.RefundTrxID, Amount: rf.Amount,
 			RefundedTotal: total, Reason: rf.Reason, Operator: rec.payer,
 		},
-		Raw: rec.raw, RequestID: requestID(ctx),
+		Raw: rec.raw, RequestID: RequestID(ctx),
 	}
-	if err := s.publish(ctx, ev); err != nil {
-		s.unavailable(ctx, "producing payment.refunded", err)
+	if err := s.Publish(ctx, ev); err != nil {
+		s.Unavailable(ctx, "producing payment.refunded", err)
 		return
 	}
 	rf.Published = true
-	if err := s.saveTokenized(rc(ctx), rec); err != nil {
+	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
 		s.log.Warn("marking refund published failed; a later refund call re-produces the same event", "intent", in.ID, "err", err)
 	}
-	writeJSON(ctx, http.StatusOK, refundView{
+	WriteJSON(ctx, http.StatusOK, refundView{
 		IntentID: in.ID, PaymentID: rec.PaymentID, TrxID: rec.TrxID, RefundTrxID: rf.RefundTrxID, Amount: rf.Amount.String(),
 		RefundedTotal: total.String(), Remaining: (rec.Paid - rec.Refunded).String(), EventID: ev.ID,
 	})

@@ -43,21 +43,21 @@ func (s *Server) webhookAdminRoutes(route routeFunc) {
 
 // handleDeadLetters lists dead-lettered webhooks, newest first; ?merchant= narrows to one merchant.
 func (s *Server) handleDeadLetters(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	if s.cfg.Webhooks == nil {
-		writeError(ctx, errf(http.StatusNotImplemented, "Webhook administration is not available in this process"))
+		WriteError(ctx, Errf(http.StatusNotImplemented, "Webhook administration is not available in this process"))
 		return
 	}
 	_, limit, ae := pageArgs(ctx.QueryArgs())
 	if ae != nil {
-		writeError(ctx, ae)
+		WriteError(ctx, ae)
 		return
 	}
-	all, err := s.cfg.Webhooks.DeadLetters(rc(ctx), 1000)
+	all, err := s.cfg.Webhooks.DeadLetters(RequestContext(ctx), 1000)
 	if err != nil {
-		s.internal(ctx, "listing dead letters", err)
+		s.Internal(ctx, "listing dead letters", err)
 		return
 	}
 	merchant := string(ctx.QueryArgs().Peek("merchant"))
@@ -67,31 +67,31 @@ func (s *Server) handleDeadLetters(ctx *fasthttp.RequestCtx) {
 			data = append(data, d)
 		}
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "limit": limit})
+	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "limit": limit})
 }
 
 // handleRedeliver puts one dead-lettered webhook back for delivery.
 func (s *Server) handleRedeliver(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+	if !s.RequireAdmin(ctx) {
 		return
 	}
 	if s.cfg.Webhooks == nil {
-		writeError(ctx, errf(http.StatusNotImplemented, "Webhook administration is not available in this process"))
+		WriteError(ctx, Errf(http.StatusNotImplemented, "Webhook administration is not available in this process"))
 		return
 	}
 	id, _ := ctx.UserValue("outcomeId").(string)
 	if !outcomeIDRE.MatchString(id) {
-		writeError(ctx, errf(http.StatusNotFound, "No webhook for this outcome id"))
+		WriteError(ctx, Errf(http.StatusNotFound, "No webhook for this outcome id"))
 		return
 	}
-	switch err := s.cfg.Webhooks.Redeliver(rc(ctx), id); {
+	switch err := s.cfg.Webhooks.Redeliver(RequestContext(ctx), id); {
 	case errors.Is(err, ErrWebhookNotFound):
-		writeError(ctx, errf(http.StatusNotFound, "No webhook for this outcome id"))
+		WriteError(ctx, Errf(http.StatusNotFound, "No webhook for this outcome id"))
 	case errors.Is(err, ErrWebhookNotDead):
-		writeError(ctx, errf(http.StatusConflict, "%v", err))
+		WriteError(ctx, Errf(http.StatusConflict, "%v", err))
 	case err != nil:
-		s.internal(ctx, "redelivering webhook", err)
+		s.Internal(ctx, "redelivering webhook", err)
 	default:
-		writeJSON(ctx, http.StatusAccepted, map[string]any{"accepted": true, "outcomeId": id})
+		WriteJSON(ctx, http.StatusAccepted, map[string]any{"accepted": true, "outcomeId": id})
 	}
 }

@@ -144,7 +144,6 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 	cm := bus.NewConsumerMetrics(rt.reg)
 	st := state.New(rt.rdb, rt.keys)
 	if rt.has(roleIngest) {
-		trusted, _ := parseTrustedSenders(cfg.SMSTrustedSenders) // validated in Config.Validate
 		rt.producer, err = bus.NewBusProducer(rt.busCfg, cfg.ProduceTimeout, 100_000, rt.reg)
 		if err != nil {
 			return nil, err
@@ -155,9 +154,11 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
 			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP,
-			SNSRequireSignature: cfg.SNSRequireSignature, SNSExtraHosts: cfg.SNSTestHosts,
-			SMSTrustedSenders: trusted, Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys}, Tokenized: tok,
+			Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys}, Tokenized: tok,
 		}, rt.rdb, rt.producer, st, rt.reg)
+		if err := mountSurfaces(rt.ingest, surfaceDeps{st: st, rdb: rt.rdb, keys: rt.keys, reg: rt.reg}, cfg, log); err != nil {
+			return nil, err
+		}
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {
 			return nil, err
 		}

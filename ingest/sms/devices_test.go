@@ -1,4 +1,4 @@
-package ingest
+package sms
 
 import (
 	"encoding/json"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -16,10 +17,10 @@ func TestSMSDeviceRegistration(t *testing.T) {
 	path := "/admin/v1/merchants/" + d.m.id + "/devices"
 
 	// The token is stored as SHA-256 only, and maps to the device.
-	if id, err := d.f.s.rdb.Get(t.Context(), d.f.keys.DeviceToken(hashSecret(d.token))).Result(); err != nil || id != d.id {
+	if id, err := d.f.RDB.Get(t.Context(), d.f.Keys.DeviceToken(ingest.HashSecret(d.token))).Result(); err != nil || id != d.id {
 		t.Fatalf("token mapping: %q %v", id, err)
 	}
-	raw, _ := d.f.s.rdb.Get(t.Context(), d.f.keys.Device(d.id)).Result()
+	raw, _ := d.f.RDB.Get(t.Context(), d.f.Keys.Device(d.id)).Result()
 	if strings.Contains(raw, d.token) || !strings.HasPrefix(d.token, deviceTokenPrefix) {
 		t.Fatalf("device record holds the token, or the token has another shape: %s", raw)
 	}

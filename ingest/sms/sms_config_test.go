@@ -1,4 +1,4 @@
-package ingest
+package sms
 
 import (
 	"testing"
@@ -6,10 +6,10 @@ import (
 	"github.com/paystream/paystream/pipeline"
 )
 
-// TestTrustedSendersConfigurable: a provider named in Config.SMSTrustedSenders trusts exactly those
+// TestTrustedSendersConfigurable: a provider named in Config.TrustedSenders trusts exactly those
 // sender ids, byte for byte; other providers keep the parser's defaults.
 func TestTrustedSendersConfigurable(t *testing.T) {
-	s := &Server{cfg: Config{SMSTrustedSenders: map[pipeline.Provider][]string{pipeline.BKash: {"bKash-Biz", "16247"}}}}
+	s := &Surface{trusted: map[pipeline.Provider][]string{pipeline.BKash: {"bKash-Biz", "16247"}}}
 	for _, c := range []struct {
 		p      pipeline.Provider
 		sender string

@@ -1,4 +1,4 @@
-package ingest
+package sns
 
 import (
 	"bufio"
@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/snsverify"
@@ -77,19 +78,55 @@ type snsFixture struct {
 	wallet                         pipeline.Wallet
 }
 
+// fixture is ingesttest's edge with this surface mounted.
+type fixture struct{ *ingesttest.Fixture }
+
+// snsConfig names Config where it is embedded beside ingest.Config.
+type snsConfig = Config
+
+// fixtureConfig is what newSNSFixture's mod may change: the edge's and the surface's settings.
+type fixtureConfig struct {
+	ingest.Config
+	snsConfig
+}
+
+// mountSNS mounts the surface with cfg.
+func mountSNS(cfg Config) ingesttest.Mount {
+	return func(f *ingesttest.Fixture) []ingest.Surface {
+		s, err := New(cfg, Deps{Auth: f.S, Trx: f.S, Pub: f.S, Topics: f.S})
+		if err != nil {
+			panic(err)
+		}
+		return []ingest.Surface{s}
+	}
+}
+
+func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {
+	return &fixture{ingesttest.New(t, produceTimeout, mountSNS(Config{}))}
+}
+
+func (f *fixture) do(method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	return f.Do(method, path, headers, body)
+}
+
+func (f *fixture) requireNoPanic(t testing.TB, input string) { f.RequireNoPanic(t, input) }
+
+func recordEvents(f *fixture) *ingesttest.Recorder { return f.Record() }
+
+func randHex(n int) string { return ingesttest.RandHex(n) }
+
 // newSNSFixture rebuilds the fixture's server with the signer's host trusted (and mod applied).
-func newSNSFixture(t testing.TB, mod func(*Config)) *snsFixture {
+func newSNSFixture(t testing.TB, mod func(*fixtureConfig)) *snsFixture {
 	t.Helper()
 	f := &snsFixture{fixture: newFixture(t, 2*time.Second), signer: snstest.NewSigner(t)}
-	cfg := f.s.cfg
-	cfg.SNSExtraHosts = []string{f.signer.Host}
+	fc := fixtureConfig{Config: f.Cfg, snsConfig: Config{ExtraHosts: []string{f.signer.Host}}}
 	if mod != nil {
-		mod(&cfg)
+		mod(&fc)
 	}
-	f.s = New(cfg, f.s.rdb, f.s.pub, f.s.state, prometheus.NewRegistry())
+	f.Rebuild(func(c *ingest.Config) { *c = fc.Config }, mountSNS(fc.snsConfig))
 
 	acct := fmt.Sprintf("017%08d", time.Now().UnixNano()%1e8)
-	admin := map[string]string{"Authorization": "Bearer " + f.admin}
+	admin := map[string]string{"Authorization": "Bearer " + f.Admin}
 	code, m, _ := f.do("POST", "/admin/v1/merchants", admin,
 		fmt.Sprintf(`{"name":"SNS shop","wallets":[{"provider":"bkash","account":%q,"environment":"SANDBOX"}]}`, acct))
 	if code != 201 {
@@ -107,7 +144,7 @@ func newSNSFixture(t testing.TB, mod func(*Config)) *snsFixture {
 }
 
 func (f *snsFixture) url(app string) string {
-	return prefixSNS + "?shunno_id=" + url.QueryEscape(f.shunnoID) + "&client_app=" + url.QueryEscape(app)
+	return Prefix + "?shunno_id=" + url.QueryEscape(f.shunnoID) + "&client_app=" + url.QueryEscape(app)
 }
 
 func (f *snsFixture) secrets() map[string]string {
@@ -123,7 +160,7 @@ func (f *snsFixture) post(body string) (int, map[string]any, *fasthttp.Response)
 // after 15 s) and returns every event read, with the record key.
 func (f *snsFixture) events(t testing.TB, until func(*pipeline.Event) bool) map[*pipeline.Event]string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(f.addr), kgo.ConsumeTopics(f.topics.Inbound()),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.Addr), kgo.ConsumeTopics(f.Topics.Inbound()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +172,7 @@ func (f *snsFixture) events(t testing.TB, until func(*pipeline.Event) bool) map[
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("no matching event on %s within 15s (read %d)", f.topics.Inbound(), len(out))
+			t.Fatalf("no matching event on %s within 15s (read %d)", f.Topics.Inbound(), len(out))
 		}
 		found := false
 		fs.EachRecord(func(r *kgo.Record) {
@@ -358,13 +395,13 @@ func TestSNSAuthentication(t *testing.T) {
 		{"secrets swapped", f.url("SHUNNOIT"), map[string]string{"x-app-secret": f.clientKey, "x-client-secret": f.appSecret}, body, 401, "Invalid app or client secret"},
 		{"another integration's secrets", f.url("SHUNNOIT"), other.secrets(), body, 401, "Invalid app or client secret"},
 		{"wrong secrets, malformed body: the body is not read", f.url("SHUNNOIT"), nil, `{"Type":`, 401, "Invalid app or client secret"},
-		{"unknown shunno_id", prefixSNS + "?shunno_id=99999999&client_app=SHUNNOIT", f.secrets(), body, 404, "Not Found"},
-		{"unknown shunno_id, wrong secrets", prefixSNS + "?shunno_id=99999999&client_app=SHUNNOIT", nil, body, 404, "Not Found"},
-		{"no shunno_id", prefixSNS + "?client_app=SHUNNOIT", f.secrets(), body, 404, "Not Found"},
+		{"unknown shunno_id", Prefix + "?shunno_id=99999999&client_app=SHUNNOIT", f.secrets(), body, 404, "Not Found"},
+		{"unknown shunno_id, wrong secrets", Prefix + "?shunno_id=99999999&client_app=SHUNNOIT", nil, body, 404, "Not Found"},
+		{"no shunno_id", Prefix + "?client_app=SHUNNOIT", f.secrets(), body, 404, "Not Found"},
 		{"client_app in lower case", f.url("shunnoit"), f.secrets(), body, 404, "Not Found"},
 		{"unknown client_app", f.url("PAYPAL"), f.secrets(), body, 404, "Not Found"},
-		{"no client_app", prefixSNS + "?shunno_id=" + f.shunnoID, f.secrets(), body, 404, "Not Found"},
-		{"unknown client_app, unknown id", prefixSNS + "?shunno_id=99999999&client_app=X", nil, body, 404, "Not Found"},
+		{"no client_app", Prefix + "?shunno_id=" + f.shunnoID, f.secrets(), body, 404, "Not Found"},
+		{"unknown client_app, unknown id", Prefix + "?shunno_id=99999999&client_app=X", nil, body, 404, "Not Found"},
 		{"GET", f.url("SHUNNOIT"), f.secrets(), "", 405, ""},
 	}
 	for _, c := range cases {
@@ -385,7 +422,7 @@ func TestSNSSubscriptionConfirmation(t *testing.T) {
 	gone := httptest.NewServer(http.NotFoundHandler())
 	goneHost := strings.TrimPrefix(gone.URL, "http://")
 	gone.Close() // trusted, but nothing listens there any more
-	f := newSNSFixture(t, func(c *Config) { c.SNSExtraHosts = append(c.SNSExtraHosts, goneHost) })
+	f := newSNSFixture(t, func(c *fixtureConfig) { c.ExtraHosts = append(c.ExtraHosts, goneHost) })
 	topic := snsTestTopic
 	confirmation := func(subscribeURL string) string {
 		var m map[string]any
@@ -507,7 +544,7 @@ func TestSNSSignature(t *testing.T) {
 	})
 
 	t.Run("required signature", func(t *testing.T) {
-		strict := newSNSFixture(t, func(c *Config) { c.SNSRequireSignature = true })
+		strict := newSNSFixture(t, func(c *fixtureConfig) { c.RequireSignature = true })
 		code, m, _ := strict.post(strict.notification(t, seedMessage(newTrx(), nil), false, ""))
 		wantErr(t, "unsigned", code, m, 401, "Invalid SNS signature: the message is not signed*")
 		code, m, _ = strict.post(`{"Type":"SubscriptionConfirmation","Message":"x","SubscribeURL":"` + strict.signer.SubscribeURL("arn", "t", false) + `"}`)
@@ -571,14 +608,14 @@ func TestSNSBadInput(t *testing.T) {
 }
 
 func TestSNSOversizedBodyIs413InSeedShape(t *testing.T) {
-	f := newSNSFixture(t, func(c *Config) { c.Addr = freeAddr(t); c.MaxBodyBytes = 1024 })
-	addr, err := f.s.Listen()
+	f := newSNSFixture(t, func(c *fixtureConfig) { c.Addr = ingesttest.FreeAddr(t); c.MaxBodyBytes = 1024 })
+	addr, err := f.S.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = f.s.Run(ctx); close(done) }()
+	go func() { _ = f.S.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	conn, err := net.Dial("tcp", addr.String())
 	if err != nil {
@@ -600,17 +637,17 @@ func TestSNSOversizedBodyIs413InSeedShape(t *testing.T) {
 func TestSNSKafkaDownIs503AndTheRetryIsAccepted(t *testing.T) {
 	f := newSNSFixture(t, nil)
 	body := f.notification(t, seedMessage(newTrx(), nil), true, "")
-	f.broker.Close()
+	f.Broker.Close()
 	code, m, resp := f.post(body)
 	wantErr(t, "kafka down", code, m, 503, "")
 	if string(resp.Header.Peek("Retry-After")) == "" {
 		t.Fatal("503 without Retry-After")
 	}
-	b, err := bus.StartEmbedded(f.addr, "", 2, f.topics.All())
+	b, err := bus.StartEmbedded(f.Addr, "", 2, f.Topics.All())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.broker = b
+	f.Broker = b
 	deadline := time.Now().Add(20 * time.Second)
 	for code == 503 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
@@ -624,7 +661,7 @@ func TestSNSKafkaDownIs503AndTheRetryIsAccepted(t *testing.T) {
 func FuzzSNSNotification(f *testing.F) {
 	fx := newSNSFixture(f, nil)
 	good := fx.notification(f, seedMessage("FUZZ0001", nil), false, "")
-	q := fx.url("SHUNNOIT")[len(prefixSNS)+1:]
+	q := fx.url("SHUNNOIT")[len(Prefix)+1:]
 	for _, s := range []struct{ body, app, client, query string }{
 		{good, fx.appSecret, fx.clientKey, q},
 		{fx.notification(f, seedMessage("FUZZ0002", nil), true, "1"), fx.appSecret, fx.clientKey, q},
@@ -646,7 +683,7 @@ func FuzzSNSNotification(f *testing.F) {
 		if strings.ContainsFunc(query, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' || r >= 0x80 }) {
 			t.Skip("not a query a client can send in a request line")
 		}
-		code, m, _ := fx.do("POST", prefixSNS+"?"+query, map[string]string{"x-app-secret": app, "x-client-secret": client}, body)
+		code, m, _ := fx.do("POST", Prefix+"?"+query, map[string]string{"x-app-secret": app, "x-client-secret": client}, body)
 		switch code {
 		case 200:
 			if m["status"] != float64(200) || m["message"] == "" {

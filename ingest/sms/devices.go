@@ -1,4 +1,4 @@
-package ingest
+package sms
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -122,75 +123,49 @@ func deviceIndexKey(k pipeline.Keys, merchantID string) string {
 	return k.Merchant(merchantID) + ":devices"
 }
 
-// deviceRoutes registers the device admin API.
-func (s *Server) deviceRoutes(route routeFunc) {
-	route(http.MethodPost, "/admin/v1/merchants/{id}/devices", "admin_create_device", s.handleCreateDevice)
-	route(http.MethodGet, "/admin/v1/merchants/{id}/devices", "admin_list_devices", s.handleListDevices)
-	route(http.MethodDelete, "/admin/v1/devices/{id}", "admin_revoke_device", s.handleRevokeDevice)
-}
-
-// adminMerchant authenticates the admin and loads the merchant named by the path's id; it answers
-// the request itself (401, 404, 503) and returns nil when it cannot go on.
-func (s *Server) adminMerchant(ctx *fasthttp.RequestCtx) *pipeline.Merchant {
-	if !s.requireAdmin(ctx) {
-		return nil
-	}
-	id, _ := ctx.UserValue("id").(string)
-	m, err := s.dir.merchant(rc(ctx), id)
-	if err != nil {
-		s.internal(ctx, "loading merchant", err)
-		return nil
-	}
-	if m == nil {
-		writeError(ctx, errf(http.StatusNotFound, "Merchant not found"))
-		return nil
-	}
-	return m
-}
-
 // validSlot reports whether k names a SIM slot of a device's wallet map: "1".."8" or "*".
 func validSlot(k string) bool {
 	return k == "*" || (len(k) == 1 && k[0] >= '1' && k[0] < '1'+maxDeviceSlots)
 }
 
-func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+func (s *Surface) handleCreateDevice(ctx *fasthttp.RequestCtx) {
+	m := s.admin.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
 	var req createDeviceReq
-	if ae := decodeJSON(ctx.PostBody(), &req); ae != nil {
-		writeError(ctx, ae)
+	if ae := ingest.DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		ingest.WriteError(ctx, ae)
 		return
 	}
 	req.Name = strings.TrimSpace(req.Name)
-	if req.Name == "" || utf8.RuneCountInString(req.Name) > maxDeviceNameLen || !printable(req.Name) {
-		writeError(ctx, errf(http.StatusBadRequest, "name is required (at most %d printable characters)", maxDeviceNameLen))
+	if req.Name == "" || utf8.RuneCountInString(req.Name) > maxDeviceNameLen || !ingest.Printable(req.Name) {
+		ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "name is required (at most %d printable characters)", maxDeviceNameLen))
 		return
 	}
 	env := pipeline.Environment(strings.ToUpper(string(req.Environment)))
 	if !env.Valid() {
-		writeError(ctx, errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
 		return
 	}
 	if len(req.Wallets) == 0 {
-		writeError(ctx, errf(http.StatusBadRequest, `wallets is required: SIM slot ("1", "2", or "*" for any) -> {"provider", "account"} of one of the merchant's wallets`))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, `wallets is required: SIM slot ("1", "2", or "*" for any) -> {"provider", "account"} of one of the merchant's wallets`))
 		return
 	}
 	wallets := make(map[string]pipeline.Wallet, len(req.Wallets))
 	for _, slot := range slices.Sorted(maps.Keys(req.Wallets)) {
 		wr := req.Wallets[slot]
 		if !validSlot(slot) {
-			writeError(ctx, errf(http.StatusBadRequest, `wallets: %q is not a SIM slot: use "1" to "%d", or "*" for any slot`, clip(slot, 20), maxDeviceSlots))
+			ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, `wallets: %q is not a SIM slot: use "1" to "%d", or "*" for any slot`, clip(slot, 20), maxDeviceSlots))
 			return
 		}
 		if wr == nil {
-			writeError(ctx, errf(http.StatusBadRequest, "wallets.%s must be an object with provider and account", slot))
+			ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "wallets.%s must be an object with provider and account", slot))
 			return
 		}
 		w := pipeline.Wallet{Provider: wr.Provider, Account: wr.Account, Environment: env}
 		if err := w.Validate(); err != nil || !m.HasWallet(w) {
-			writeError(ctx, errf(http.StatusBadRequest, "wallets.%s must be one of the merchant's %s wallets", slot, env))
+			ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "wallets.%s must be one of the merchant's %s wallets", slot, env))
 			return
 		}
 		wallets[slot] = w
@@ -198,8 +173,8 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 	signingKey := ""
 	if req.SigningKey != nil {
 		signingKey = strings.TrimSpace(*req.SigningKey)
-		if signingKey == "" || len(signingKey) > maxSigningKeyLen || !printable(signingKey) {
-			writeError(ctx, errf(http.StatusBadRequest, "signingKey must be 1 to %d printable characters (the key SMS Gateway for Android shows in Settings → Webhooks)", maxSigningKeyLen))
+		if signingKey == "" || len(signingKey) > maxSigningKeyLen || !ingest.Printable(signingKey) {
+			ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "signingKey must be 1 to %d printable characters (the key SMS Gateway for Android shows in Settings → Webhooks)", maxSigningKeyLen))
 			return
 		}
 	}
@@ -207,39 +182,39 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 	if req.Format != nil {
 		format = strings.ToLower(strings.TrimSpace(*req.Format))
 		if !slices.Contains(smsFormats, format) {
-			writeError(ctx, errf(http.StatusBadRequest, "format must be native, forwarder or smsgateway: the one forwarding URL the phone's app will post to"))
+			ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "format must be native, forwarder or smsgateway: the one forwarding URL the phone's app will post to"))
 			return
 		}
 	}
 	if signingKey != "" {
 		if format != "" && format != smsFormatSMSGateway {
-			writeError(ctx, errf(http.StatusBadRequest, "signingKey is only for format smsgateway: SMS Gateway for Android signs its webhooks, the %s format has no signature (register the device without a key)", format))
+			ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "signingKey is only for format smsgateway: SMS Gateway for Android signs its webhooks, the %s format has no signature (register the device without a key)", format))
 			return
 		}
 		format = smsFormatSMSGateway
 	}
-	token := deviceTokenPrefix + randomToken(24)
+	token := deviceTokenPrefix + ingest.RandomToken(24)
 	d := &pipeline.Device{
-		ID: "dev_" + randomHex(10), MerchantID: m.ID, Name: req.Name, Status: pipeline.DeviceActive,
-		Wallets: wallets, SigningKey: signingKey, TokenHash: hashSecret(token), CreatedAt: time.Now().UTC(), Format: format,
+		ID: "dev_" + ingest.RandomHex(10), MerchantID: m.ID, Name: req.Name, Status: pipeline.DeviceActive,
+		Wallets: wallets, SigningKey: signingKey, TokenHash: ingest.HashSecret(token), CreatedAt: time.Now().UTC(), Format: format,
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
-		s.internal(ctx, "encoding device", err)
+		s.pub.Internal(ctx, "encoding device", err)
 		return
 	}
-	c := rc(ctx)
-	if err := s.rdb.Set(c, s.cfg.Keys.Device(d.ID), b, 0).Err(); err != nil {
-		s.internal(ctx, "storing device", err)
+	c := ingest.RequestContext(ctx)
+	if err := s.rdb.Set(c, s.keys.Device(d.ID), b, 0).Err(); err != nil {
+		s.pub.Internal(ctx, "storing device", err)
 		return
 	}
-	if err := s.rdb.SAdd(c, deviceIndexKey(s.cfg.Keys, m.ID), d.ID).Err(); err != nil {
-		s.internal(ctx, "indexing device", err)
+	if err := s.rdb.SAdd(c, deviceIndexKey(s.keys, m.ID), d.ID).Err(); err != nil {
+		s.pub.Internal(ctx, "indexing device", err)
 		return
 	}
 	// The token last: the device is usable only when its record is complete.
-	if err := s.rdb.Set(c, s.cfg.Keys.DeviceToken(d.TokenHash), d.ID, 0).Err(); err != nil {
-		s.internal(ctx, "storing device token", err)
+	if err := s.rdb.Set(c, s.keys.DeviceToken(d.TokenHash), d.ID, 0).Err(); err != nil {
+		s.pub.Internal(ctx, "storing device token", err)
 		return
 	}
 	s.log.Info("device registered", "merchant", m.ID, "device", d.ID, "slots", len(wallets), "signed", signingKey != "", "format", format)
@@ -254,9 +229,9 @@ func (s *Server) handleCreateDevice(ctx *fasthttp.RequestCtx) {
 		if f != smsFormatNative {
 			path += "/" + f
 		}
-		v.ForwardingURLs[f] = s.publicURL(path)
+		v.ForwardingURLs[f] = s.admin.PublicURL(path)
 	}
-	writeJSON(ctx, http.StatusCreated, v)
+	ingest.WriteJSON(ctx, http.StatusCreated, v)
 }
 
 func clip(s string, n int) string {
@@ -266,22 +241,22 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func (s *Server) handleListDevices(ctx *fasthttp.RequestCtx) {
-	m := s.adminMerchant(ctx)
+func (s *Surface) handleListDevices(ctx *fasthttp.RequestCtx) {
+	m := s.admin.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
-	c := rc(ctx)
-	ids, err := s.rdb.SMembers(c, deviceIndexKey(s.cfg.Keys, m.ID)).Result()
+	c := ingest.RequestContext(ctx)
+	ids, err := s.rdb.SMembers(c, deviceIndexKey(s.keys, m.ID)).Result()
 	if err != nil {
-		s.internal(ctx, "listing devices", err)
+		s.pub.Internal(ctx, "listing devices", err)
 		return
 	}
 	data := make([]deviceView, 0, len(ids))
 	for _, id := range ids {
 		d, err := s.loadDevice(c, id)
 		if err != nil {
-			s.internal(ctx, "loading device", err)
+			s.pub.Internal(ctx, "loading device", err)
 			return
 		}
 		if d != nil {
@@ -294,49 +269,49 @@ func (s *Server) handleListDevices(ctx *fasthttp.RequestCtx) {
 		}
 		return strings.Compare(b.ID, a.ID)
 	})
-	writeJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": len(data)})
+	ingest.WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": len(data)})
 }
 
 // handleRevokeDevice marks the device REVOKED, then deletes its token mapping: its next SMS is
 // answered 401 whichever of the two writes a concurrent request sees. Revoking twice is a no-op.
-func (s *Server) handleRevokeDevice(ctx *fasthttp.RequestCtx) {
-	if !s.requireAdmin(ctx) {
+func (s *Surface) handleRevokeDevice(ctx *fasthttp.RequestCtx) {
+	if !s.admin.RequireAdmin(ctx) {
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)
-	c := rc(ctx)
+	c := ingest.RequestContext(ctx)
 	d, err := s.loadDevice(c, id)
 	if err != nil {
-		s.internal(ctx, "loading device", err)
+		s.pub.Internal(ctx, "loading device", err)
 		return
 	}
 	if d == nil {
-		writeError(ctx, errf(http.StatusNotFound, "Device not found"))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusNotFound, "Device not found"))
 		return
 	}
 	if d.Status != pipeline.DeviceRevoked {
 		d.Status = pipeline.DeviceRevoked
 		b, _ := json.Marshal(d)
-		if err := s.rdb.Set(c, s.cfg.Keys.Device(d.ID), b, 0).Err(); err != nil {
-			s.internal(ctx, "revoking device", err)
+		if err := s.rdb.Set(c, s.keys.Device(d.ID), b, 0).Err(); err != nil {
+			s.pub.Internal(ctx, "revoking device", err)
 			return
 		}
 		s.log.Info("device revoked", "merchant", d.MerchantID, "device", d.ID)
 	}
-	s.look.devices.Remove(d.TokenHash)
-	if err := s.rdb.Del(c, s.cfg.Keys.DeviceToken(d.TokenHash)).Err(); err != nil {
-		s.internal(ctx, "deleting device token", err)
+	s.devices.Remove(d.TokenHash)
+	if err := s.rdb.Del(c, s.keys.DeviceToken(d.TokenHash)).Err(); err != nil {
+		s.pub.Internal(ctx, "deleting device token", err)
 		return
 	}
-	writeJSON(ctx, http.StatusOK, viewDevice(d))
+	ingest.WriteJSON(ctx, http.StatusOK, viewDevice(d))
 }
 
 // loadDevice reads a device record; (nil, nil) when there is none.
-func (s *Server) loadDevice(ctx context.Context, id string) (*pipeline.Device, error) {
+func (s *Surface) loadDevice(ctx context.Context, id string) (*pipeline.Device, error) {
 	if id == "" || len(id) > 64 {
 		return nil, nil
 	}
-	b, err := s.rdb.Get(ctx, s.cfg.Keys.Device(id)).Bytes()
+	b, err := s.rdb.Get(ctx, s.keys.Device(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -353,15 +328,15 @@ func (s *Server) loadDevice(ctx context.Context, id string) (*pipeline.Device, e
 // deviceByToken resolves a device token from a forwarding URL to its active device; (nil, nil)
 // when the token is unknown or the device revoked, which callers answer alike. The token is hashed
 // before the lookup, so the time taken does not depend on how much of it is right.
-func (s *Server) deviceByToken(ctx context.Context, token string) (*pipeline.Device, error) {
+func (s *Surface) deviceByToken(ctx context.Context, token string) (*pipeline.Device, error) {
 	if len(token) < 16 || len(token) > 128 {
 		return nil, nil
 	}
-	h := hashSecret(token)
-	if d, ok := s.look.devices.Get(h); ok {
+	h := ingest.HashSecret(token)
+	if d, ok := s.devices.Get(h); ok {
 		return d, nil
 	}
-	id, err := s.rdb.Get(ctx, s.cfg.Keys.DeviceToken(h)).Result()
+	id, err := s.rdb.Get(ctx, s.keys.DeviceToken(h)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -372,9 +347,9 @@ func (s *Server) deviceByToken(ctx context.Context, token string) (*pipeline.Dev
 	if err != nil || d == nil {
 		return nil, err
 	}
-	if d.Status != pipeline.DeviceActive || !equalHash(d.TokenHash, h) {
+	if d.Status != pipeline.DeviceActive || !ingest.EqualHash(d.TokenHash, h) {
 		return nil, nil
 	}
-	s.look.devices.Add(h, d)
+	s.devices.Add(h, d)
 	return d, nil
 }

@@ -1,4 +1,4 @@
-package ingest
+package sms
 
 import (
 	"bufio"
@@ -19,6 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"crypto/rand"
+	"math/big"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/smsparse"
 )
@@ -43,10 +50,84 @@ func smsTrx(n int) string { return "D" + strings.ToUpper(randHex(n))[:n-1] }
 
 var smsAt = time.Date(2026, 1, 22, 1, 54, 0, 0, time.FixedZone("Asia/Dhaka", 6*3600))
 
+// fixture is ingesttest's edge with this surface mounted; surface is the mounted Surface (the
+// latest, after a Rebuild).
+type fixture struct {
+	*ingesttest.Fixture
+	surface *Surface
+}
+
+func (f *fixture) mount(cfg Config) ingesttest.Mount {
+	return func(fx *ingesttest.Fixture) []ingest.Surface {
+		cfg.Keys = fx.Keys
+		s, err := New(cfg, Deps{Redis: fx.RDB, Pub: fx.S, Limit: fx.S, Admin: fx.S})
+		if err != nil {
+			panic(err)
+		}
+		f.surface = s
+		return []ingest.Surface{s}
+	}
+}
+
+func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {
+	f := &fixture{}
+	f.Fixture = ingesttest.New(t, produceTimeout, f.mount(Config{}))
+	return f
+}
+
+// newLimitedFixture rebuilds the fixture's server with the given rate limits (requests per second,
+// burst twice that; 0 off).
+func newLimitedFixture(t testing.TB, keyRate, ipRate int) *fixture {
+	t.Helper()
+	f := newFixture(t, 5*time.Second)
+	f.Rebuild(func(c *ingest.Config) { c.RateLimitKey, c.RateLimitIP = keyRate, ipRate }, nil)
+	return f
+}
+
+func (f *fixture) do(method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	return f.Do(method, path, headers, body)
+}
+
+func (f *fixture) requireNoPanic(t testing.TB, input string) { f.RequireNoPanic(t, input) }
+
+func recordEvents(f *fixture) *ingesttest.Recorder { return f.Record() }
+
+func randHex(n int) string { return ingesttest.RandHex(n) }
+
+// txnMerchant is a merchant with a SANDBOX bKash wallet, a SANDBOX Nagad wallet and a LIVE bKash
+// wallet.
+type txnMerchant struct {
+	id, key              string // key: the SANDBOX merchant API key
+	bkash, nagad, liveBK string
+}
+
+func txnDigits(n int) string {
+	var b strings.Builder
+	for range n {
+		d, _ := rand.Int(rand.Reader, big.NewInt(10))
+		b.WriteString(d.String())
+	}
+	return b.String()
+}
+
+func (f *fixture) txnOnboard(t testing.TB) txnMerchant {
+	t.Helper()
+	m := txnMerchant{bkash: "017" + txnDigits(8), nagad: "018" + txnDigits(8), liveBK: "019" + txnDigits(8)}
+	body := fmt.Sprintf(`{"name":"Txn shop","wallets":[{"provider":"bkash","account":%q,"environment":"SANDBOX"},`+
+		`{"provider":"nagad","account":%q,"environment":"SANDBOX"},{"provider":"bkash","account":%q,"environment":"LIVE"}]}`,
+		m.bkash, m.nagad, m.liveBK)
+	code, out, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
+	if code != 201 {
+		t.Fatalf("onboard: %d %v", code, out)
+	}
+	m.id, m.key = out["id"].(string), out["apiKeys"].(map[string]any)["SANDBOX"].(string)
+	return m
+}
+
 // smsDevice is a registered device of a merchant with SANDBOX bKash (SIM 1) and Nagad (SIM 2) wallets.
 type smsDevice struct {
 	f        *fixture
-	pub      *recordingPub
+	pub      *ingesttest.Recorder
 	m        txnMerchant
 	id       string
 	token    string
@@ -59,7 +140,7 @@ type smsDevice struct {
 func smsSetup(t testing.TB, signingKey string) *smsDevice {
 	t.Helper()
 	f := newFixture(t, 5*time.Second)
-	d := &smsDevice{f: f, pub: recordEvents(f), m: f.txnOnboard(t), adminHdr: map[string]string{"Authorization": "Bearer " + f.admin}}
+	d := &smsDevice{f: f, pub: recordEvents(f), m: f.txnOnboard(t), adminHdr: map[string]string{"Authorization": "Bearer " + f.Admin}}
 	d.bkash = pipeline.Wallet{Provider: pipeline.BKash, Account: d.m.bkash, Environment: pipeline.Sandbox}
 	d.nagad = pipeline.Wallet{Provider: pipeline.Nagad, Account: d.m.nagad, Environment: pipeline.Sandbox}
 	d.id, d.token, d.urls = d.register(t, signingKey, fmt.Sprintf(`{"1":{"provider":"bkash","account":%q},"2":{"provider":"nagad","account":%q}}`, d.m.bkash, d.m.nagad))
@@ -136,7 +217,7 @@ func smsCount(c prometheus.Counter) float64 {
 }
 
 // smsEvent returns the last produced event and how many were produced.
-func (d *smsDevice) smsEvent() (*pipeline.Event, int) { return d.pub.last() }
+func (d *smsDevice) smsEvent() (*pipeline.Event, int) { return d.pub.Last() }
 
 func smsWant(t testing.TB, what string, code int, m map[string]any, wantCode int, result string) {
 	t.Helper()
@@ -209,10 +290,10 @@ func TestSMSFormatsReportPayments(t *testing.T) {
 			t.Errorf("%s: parsed %s (%v)", c.name, s.Parsed, err)
 		}
 	}
-	if p := d.pub.events[0].Payment; p.Sender != "01783110247" || *d.pub.events[0].SMS.Balance != pipeline.Money(945220) {
-		t.Errorf("bKash sender/balance: %+v %v", p, d.pub.events[0].SMS.Balance)
+	if p := d.pub.Events()[0].Payment; p.Sender != "01783110247" || *d.pub.Events()[0].SMS.Balance != pipeline.Money(945220) {
+		t.Errorf("bKash sender/balance: %+v %v", p, d.pub.Events()[0].SMS.Balance)
 	}
-	if n := smsCount(d.f.s.sms.received.WithLabelValues(smsPayment)); n != 4 {
+	if n := smsCount(d.f.surface.m.received.WithLabelValues(smsPayment)); n != 4 {
 		t.Errorf("paystream_sms_received_total{result=payment} = %v, want 4", n)
 	}
 }
@@ -247,7 +328,7 @@ func TestSMSResults(t *testing.T) {
 		if c.result == smsUnrouted && ev.SMS.Balance != nil {
 			t.Errorf("%s: an unrouted SMS carries a balance", c.name)
 		}
-		if n := smsCount(d.f.s.sms.received.WithLabelValues(c.result)); n < 1 {
+		if n := smsCount(d.f.surface.m.received.WithLabelValues(c.result)); n < 1 {
 			t.Errorf("%s: paystream_sms_received_total{result=%s} = %v", c.name, c.result, n)
 		}
 	}
@@ -298,7 +379,7 @@ func TestSMSRouting(t *testing.T) {
 		{"unknown slot, sender does not tell", map[string]pipeline.Wallet{"1": bk, "2": ng}, "", "01711111111", bk, false},
 		{"unknown slot, two bKash wallets", map[string]pipeline.Wallet{"1": bk, "2": bk2}, "", "bKash", bk, false},
 	} {
-		w, routed := (&Server{}).routeSMS(&pipeline.Device{Wallets: c.wallets}, &forwardedSMS{Slot: c.slot, From: c.from})
+		w, routed := (&Surface{}).routeSMS(&pipeline.Device{Wallets: c.wallets}, &forwardedSMS{Slot: c.slot, From: c.from})
 		if w != c.want || routed != c.routed {
 			t.Errorf("%s: %v %v, want %v %v", c.name, w, routed, c.want, c.routed)
 		}
@@ -368,14 +449,14 @@ func TestSMSDuplicateIsOneEvent(t *testing.T) {
 	if _, n := d.smsEvent(); n != 1 {
 		t.Fatalf("%d events produced, want 1", n)
 	}
-	if n := smsCount(d.f.s.sms.duplicates); n != 1 {
+	if n := smsCount(d.f.surface.m.duplicates); n != 1 {
 		t.Errorf("paystream_sms_duplicates_total = %v", n)
 	}
 	// A retry while the first attempt is unacknowledged ("pending") produces the same event again.
 	body2 := smsForwarderBody("bKash", smsBKash(smsTrx(10), smsAt), smsAt.Add(time.Minute), "sim1")
 	sms, _ := parseForwarderSMS([]byte(body2))
 	id := smsEventID(d.id, sms)
-	d.f.s.rdb.Set(t.Context(), smsSeenKey(d.f.keys, d.id, id), "pending", time.Minute)
+	d.f.RDB.Set(t.Context(), smsSeenKey(d.f.Keys, d.id, id), "pending", time.Minute)
 	code, m := d.post(smsFormatForwarder, body2, nil)
 	smsWant(t, "pending retry", code, m, 202, smsPayment)
 	if ev, n := d.smsEvent(); n != 2 || ev.ID != id || m["eventId"] != id {
@@ -450,7 +531,7 @@ func TestSMSGatewaySignature(t *testing.T) {
 func TestSMSRevokedAndUnknownTokens(t *testing.T) {
 	d := smsSetup(t, "")
 	body := smsForwarderBody("bKash", smsBKash(smsTrx(10), smsAt), smsAt, "sim1")
-	code, unknown := d.postToken(deviceTokenPrefix+randomToken(24), smsFormatForwarder, body, nil)
+	code, unknown := d.postToken(deviceTokenPrefix+ingest.RandomToken(24), smsFormatForwarder, body, nil)
 	if code != 401 || unknown["statusCode"] != float64(401) || unknown["message"] != errDeviceToken.Message {
 		t.Fatalf("unknown token: %d %v", code, unknown)
 	}
@@ -473,7 +554,7 @@ func TestSMSRevokedAndUnknownTokens(t *testing.T) {
 	if _, n := d.smsEvent(); n != 0 {
 		t.Fatalf("%d events produced", n)
 	}
-	if n := smsCount(d.f.s.sms.refused.WithLabelValues("token")); n < 2 {
+	if n := smsCount(d.f.surface.m.refused.WithLabelValues("token")); n < 2 {
 		t.Errorf("paystream_sms_refused_total{reason=token} = %v", n)
 	}
 }
@@ -521,13 +602,7 @@ func TestSMSBadInput(t *testing.T) {
 // Content-Length and answers in the native shape.
 func TestSMSOversizedBody(t *testing.T) {
 	d := smsSetup(t, "")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = d.f.s.srv.Serve(ln) }()
-	t.Cleanup(func() { _ = d.f.s.srv.Shutdown() })
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", d.f.Serve(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -548,13 +623,13 @@ func TestSMSKafkaDownAnswers503AndReleasesTheMarker(t *testing.T) {
 	d := smsSetup(t, "")
 	body := smsForwarderBody("bKash", smsBKash(smsTrx(10), smsAt), smsAt, "sim1")
 	sms, _ := parseForwarderSMS([]byte(body))
-	seen := smsSeenKey(d.f.keys, d.id, smsEventID(d.id, sms))
-	d.f.broker.Close()
+	seen := smsSeenKey(d.f.Keys, d.id, smsEventID(d.id, sms))
+	d.f.Broker.Close()
 	code, m, resp := d.f.do("POST", "/v1/sms/"+d.token+"/forwarder", nil, body)
 	if code != 503 || m["statusCode"] != float64(503) || string(resp.Header.Peek("Retry-After")) == "" {
 		t.Fatalf("kafka down: %d %v", code, m)
 	}
-	if n, _ := d.f.s.rdb.Exists(t.Context(), seen).Result(); n != 0 {
+	if n, _ := d.f.RDB.Exists(t.Context(), seen).Result(); n != 0 {
 		t.Fatal("the duplicate marker survived a 503: the app's retry would be answered duplicate")
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package sns
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package ingest
+package txnapi
 
 import (
 	"bufio"
@@ -18,7 +18,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,13 +25,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
-// Component tests of seed 002's bKash transaction API, on the fixture of ingest_test.go (the real
-// Redis, an embedded Kafka-protocol broker, handlers run in memory).
+// Component tests of seed 002's bKash transaction API, on ingesttest's fixture (the real Redis, an
+// embedded Kafka-protocol broker, handlers run in memory through the edge's route table).
 
 const (
 	txnCheckPath    = "/api/external/v1/bkash/transactions/check"
@@ -85,7 +88,7 @@ func (f *fixture) txnOnboard(t testing.TB) txnMerchant {
 	body := fmt.Sprintf(`{"name":"Txn shop","wallets":[{"provider":"bkash","account":%q,"environment":"SANDBOX"},`+
 		`{"provider":"nagad","account":%q,"environment":"SANDBOX"},{"provider":"bkash","account":%q,"environment":"LIVE"}]}`,
 		m.bkash, m.nagad, m.liveBK)
-	code, out, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.admin}, body)
+	code, out, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
 	if code != 201 {
 		t.Fatalf("onboard: %d %v", code, out)
 	}
@@ -97,7 +100,7 @@ func (f *fixture) txnOnboard(t testing.TB) txnMerchant {
 func (f *fixture) txnIntegration(t testing.TB, merchantID string, env pipeline.Environment, allowAny bool) (apiKey, secret string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"type":"bkash_txn_api","environment":%q,"allowAnyAccount":%t}`, env, allowAny)
-	code, out, _ := f.do("POST", "/admin/v1/merchants/"+merchantID+"/integrations", map[string]string{"Authorization": "Bearer " + f.admin}, body)
+	code, out, _ := f.do("POST", "/admin/v1/merchants/"+merchantID+"/integrations", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
 	if code != 201 {
 		t.Fatalf("creating integration: %d %v", code, out)
 	}
@@ -143,44 +146,30 @@ func expect(t testing.TB, what string, code int, body []byte, wantCode int, want
 	sameJSON(t, what, body, want)
 }
 
-// recordingPub passes records on and keeps the events Kafka acknowledged.
-type recordingPub struct {
-	next   Publisher
-	mu     sync.Mutex
-	events []*pipeline.Event
-}
+// fixture is ingesttest's edge with this surface mounted.
+type fixture struct{ *ingesttest.Fixture }
 
-func (p *recordingPub) Send(ctx context.Context, topic string, key, value []byte) error {
-	if err := p.next.Send(ctx, topic, key, value); err != nil {
-		return err
-	}
-	ev, err := pipeline.DecodeEvent(value)
+func mountTxnAPI(f *ingesttest.Fixture) []ingest.Surface {
+	txn, err := New(Deps{Auth: f.S, Trx: f.S, Pub: f.S, Intents: f.State})
 	if err != nil {
-		return fmt.Errorf("decoding produced event: %w", err)
+		panic(err)
 	}
-	if string(key) != ev.Wallet.Key() {
-		return fmt.Errorf("record key %q is not the event's wallet %q", key, ev.Wallet.Key())
-	}
-	p.mu.Lock()
-	p.events = append(p.events, ev)
-	p.mu.Unlock()
-	return nil
+	return []ingest.Surface{txn}
 }
 
-func (p *recordingPub) last() (*pipeline.Event, int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.events) == 0 {
-		return nil, 0
-	}
-	return p.events[len(p.events)-1], len(p.events)
+func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {
+	return &fixture{ingesttest.New(t, produceTimeout, mountTxnAPI)}
 }
 
-func recordEvents(f *fixture) *recordingPub {
-	p := &recordingPub{next: f.s.pub}
-	f.s.pub = p
-	return p
+func (f *fixture) do(method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	return f.Do(method, path, headers, body)
 }
+
+func (f *fixture) requireNoPanic(t testing.TB, input string) { f.RequireNoPanic(t, input) }
+
+func recordEvents(f *fixture) *ingesttest.Recorder { return f.Record() }
+
+func randHex(n int) string { return ingesttest.RandHex(n) }
 
 func TestTxnAPISeedSamples(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
@@ -209,14 +198,14 @@ func TestTxnAPISeedSamples(t *testing.T) {
 	code, body = f.txn(txnCompletePath, key, txnSign(secret, sample), sample)
 	expect(t, "seed complete verbatim", code, body, 422,
 		`{"code":422,"message":"please fix the given errors","type":"error","errors":{"to_account":["to_account is not a wallet of this merchant"]}}`)
-	if _, n := pub.last(); n != 1 {
+	if _, n := pub.Last(); n != 1 {
 		t.Fatalf("%d events produced, want only the intent", n)
 	}
 	// The sample with the merchant's wallet as to_account.
 	sample = strings.Replace(sample, "to_acount_number", m.bkash, 1)
 	code, body = f.txn(txnCompletePath, key, txnSign(secret, sample), sample)
 	expect(t, "seed complete", code, body, 202, seedAccepted)
-	ev, n := pub.last()
+	ev, n := pub.Last()
 	if n != 2 {
 		t.Fatalf("%d events produced, want 2", n)
 	}
@@ -233,7 +222,7 @@ func TestTxnAPISeedSamples(t *testing.T) {
 	expect(t, "seed complete again", code, body, 400, seedDuplicate)
 
 	// The seed's 422 example: an invalid amount and no transaction_id. The seed's "amount is
-	// invalid" is followed by the reason (parseAmount's rule accepts "100", a string holding a
+	// invalid" is followed by the reason (ParseAmount's rule accepts "100", a string holding a
 	// number, as every surface does since issue 13).
 	bad := fmt.Sprintf(`{"amount":"100 taka","from_account":"01711111111","to_account":%q}`, m.bkash)
 	code, body = f.txn(txnCompletePath, key, txnSign(secret, bad), bad)
@@ -242,7 +231,7 @@ func TestTxnAPISeedSamples(t *testing.T) {
 	// The seed's 401: a key nobody issued.
 	code, body = f.txn(txnCompletePath, "bkt_nobody_issued_this_key", txnSign(secret, sample), sample)
 	expect(t, "seed unauthorized", code, body, 401, seedDenied)
-	if _, n := pub.last(); n != 2 {
+	if _, n := pub.Last(); n != 2 {
 		t.Fatalf("%d events produced, want 2", n)
 	}
 }
@@ -502,7 +491,7 @@ func TestTxnAPIValidation(t *testing.T) {
 		code, b := send(c.path, c.body)
 		expect(t, c.name, code, b, c.code, c.want)
 	}
-	ev, n := pub.last()
+	ev, n := pub.Last()
 	if n != 3 {
 		t.Fatalf("%d events produced, want 3", n)
 	}
@@ -531,7 +520,7 @@ func TestTxnAPIDuplicates(t *testing.T) {
 	}
 	// A TrxID the matcher already decided is a duplicate too.
 	w := pipeline.Wallet{Provider: pipeline.BKash, Account: m.bkash, Environment: pipeline.Sandbox}
-	f.s.rdb.Set(context.Background(), f.keys.Trx(w, "DECIDED1"), "ev-x", 0)
+	f.RDB.Set(context.Background(), f.Keys.Trx(w, "DECIDED1"), "ev-x", 0)
 	code, b = f.txn(txnCompletePath, key, txnSign(secret, body("decided1", 100)), body("decided1", 100))
 	expect(t, "decided by the matcher", code, b, 400, seedDuplicate)
 }
@@ -562,7 +551,7 @@ func TestTxnAPICheck(t *testing.T) {
 	// An intent past its expiry that the matcher has not expired yet.
 	expiredPayer := "017" + txnDigits(8)
 	past := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
-	if err := f.s.state.CreateIntent(context.Background(), &pipeline.Intent{
+	if err := f.State.CreateIntent(context.Background(), &pipeline.Intent{
 		ID: "00000000-0000-0000-0000-" + randHex(6), MerchantID: m.id, Environment: pipeline.Sandbox, Amount: pipeline.BDT(5),
 		Currency: "BDT", CustomerReference: expiredPayer, Provider: pipeline.BKash, ReceiverMsisdn: m.bkash,
 		Dialect: pipeline.DialectNative, CreatedAt: past, ExpiresAt: past.Add(time.Minute),
@@ -598,18 +587,18 @@ func TestTxnAPIKafkaDownAnswers503AndTheRetryIsAccepted(t *testing.T) {
 	body := fmt.Sprintf(`{"transaction_id":"K%s","amount":100,"from_account":"01711111111","to_account":%q}`, strings.ToUpper(randHex(5)), m.bkash)
 	sig := txnSign(secret, body)
 
-	f.broker.Close()
+	f.Broker.Close()
 	code, _, resp := f.do("POST", txnCompletePath, map[string]string{"API-Key": key, "X-Signature": sig}, body)
 	var out map[string]any
 	_ = json.Unmarshal(resp.Body(), &out)
 	if code != 503 || string(resp.Header.Peek("Retry-After")) == "" || out["code"] != float64(503) || out["type"] != "error" || out["message"] == "" || len(out) != 3 {
 		t.Fatalf("with kafka down: %d %s (Retry-After %q)", code, resp.Body(), resp.Header.Peek("Retry-After"))
 	}
-	b, err := bus.StartEmbedded(f.addr, "", 2, f.topics.All())
+	b, err := bus.StartEmbedded(f.Addr, "", 2, f.Topics.All())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.broker = b
+	f.Broker = b
 	deadline := time.Now().Add(20 * time.Second)
 	var got []byte
 	for {
@@ -625,10 +614,16 @@ func TestTxnAPIKafkaDownAnswers503AndTheRetryIsAccepted(t *testing.T) {
 }
 
 func TestTxnAPIRedisDownAnswers503(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: freeAddr(t), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	rdb := redis.NewClient(&redis.Options{Addr: ingesttest.FreeAddr(t), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
-	s := New(Config{Keys: pipeline.Keys{Prefix: "t" + randHex(4)}}, rdb, nil, state.New(rdb, pipeline.Keys{}), prometheus.NewRegistry())
-	f := &fixture{s: s}
+	st := state.New(rdb, pipeline.Keys{})
+	s := ingest.New(ingest.Config{Keys: pipeline.Keys{Prefix: "t" + randHex(4)}}, rdb, nil, st, prometheus.NewRegistry())
+	txn, err := New(Deps{Auth: s, Trx: s, Pub: s, Intents: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Mount(txn)
+	f := &fixture{&ingesttest.Fixture{S: s}}
 	code, _, resp := f.do("POST", txnCheckPath, map[string]string{"API-Key": "bkt_whatever_key", "X-Signature": "00"}, `{"acc_no":"01710000000"}`)
 	sameJSON(t, "redis down", resp.Body(), `{"code":503,"message":"Service temporarily unavailable, retry later","type":"error"}`)
 	if code != 503 || string(resp.Header.Peek("Retry-After")) == "" {
@@ -650,13 +645,7 @@ func TestTxnAPITransportErrors(t *testing.T) {
 	}
 
 	// An oversized body is refused from its Content-Length by fasthttp itself: serve on a socket.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = f.s.srv.Serve(ln) }()
-	t.Cleanup(func() { _ = f.s.srv.Shutdown() })
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", f.Serve(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package ingest
+package sns
 
 import (
 	"encoding/json"
@@ -38,7 +38,7 @@ func TestAdversarialSNSTopicAndTime(t *testing.T) {
 	}
 	const other = "arn:aws:sns:ap-southeast-1:999999999999:attacker"
 
-	_, before := pub.last()
+	_, before := pub.Last()
 	code, m, _ := f.post(note(other, at(0)))
 	refused("a notification from another topic", code, m, "TopicArn is not this integration's topic")
 	code, m, _ = f.post(confirmation(other, at(0)))
@@ -66,13 +66,13 @@ func TestAdversarialSNSTopicAndTime(t *testing.T) {
 	}
 	code, m, _ = f.post(note(snsTestTopic, "yesterday"))
 	refused("a Timestamp that is not a time", code, m, "Timestamp must be an RFC 3339 time")
-	if _, after := pub.last(); after != before+2 {
+	if _, after := pub.Last(); after != before+2 {
 		t.Errorf("%d events produced, want the 2 accepted notifications only", after-before)
 	}
 
 	// An integration created without its topic: signed notifications wait for a confirmed
 	// subscription, which pins its topic; another topic is then refused, confirmation included.
-	admin := map[string]string{"Authorization": "Bearer " + f.admin}
+	admin := map[string]string{"Authorization": "Bearer " + f.Admin}
 	code, m, _ = f.do("POST", "/admin/v1/merchants/"+f.merchantID+"/integrations", admin,
 		fmt.Sprintf(`{"type":"sns","environment":"SANDBOX","wallet":{"provider":"bkash","account":%q},"topicArn":"bpt_017"}`, f.wallet.Account))
 	if code != 400 || m["statusCode"] != float64(400) {
@@ -84,7 +84,7 @@ func TestAdversarialSNSTopicAndTime(t *testing.T) {
 		t.Fatalf("creating an integration without topicArn: %d %v", code, m)
 	}
 	post := func(body string) (int, map[string]any) {
-		code, m, _ := f.do("POST", prefixSNS+"?shunno_id="+url.QueryEscape(m["shunnoId"].(string))+"&client_app=SHUNNOIT",
+		code, m, _ := f.do("POST", Prefix+"?shunno_id="+url.QueryEscape(m["shunnoId"].(string))+"&client_app=SHUNNOIT",
 			map[string]string{"x-app-secret": m["appSecret"].(string), "x-client-secret": m["clientSecret"].(string)}, body)
 		return code, m
 	}
@@ -92,7 +92,7 @@ func TestAdversarialSNSTopicAndTime(t *testing.T) {
 	refused("a notification before any topic is bound", code, got, "no SNS topic is bound to this integration yet; confirm the subscription first, or create the integration with its topicArn")
 	code, got = post(confirmation(snsTestTopic, at(0)))
 	wantOK(t, "the first signed confirmation", code, got, "Subscription Confirmed")
-	f.s.look.integrations.Purge() // as another replica sees it
+	f.Rebuild(nil, nil) // as another replica sees it (fresh caches)
 	code, got = post(note(snsTestTopic, at(0)))
 	wantOK(t, "a notification of the pinned topic", code, got, "Notification processed.")
 	code, got = post(note(other, at(0)))

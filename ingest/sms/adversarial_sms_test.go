@@ -1,4 +1,4 @@
-package ingest
+package sms
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -79,7 +80,7 @@ func TestAdversarialSMSDeviceURLs(t *testing.T) {
 	}
 	// A record written before devices had a format, with a signing key: SMS Gateway's URL only.
 	legacyID, legacyToken, _ := d.register(t, key, wallets)
-	raw, err := d.f.s.rdb.Get(t.Context(), d.f.keys.Device(legacyID)).Bytes()
+	raw, err := d.f.RDB.Get(t.Context(), d.f.Keys.Device(legacyID)).Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestAdversarialSMSDeviceURLs(t *testing.T) {
 	}
 	delete(rec, "format")
 	raw, _ = json.Marshal(rec)
-	if err := d.f.s.rdb.Set(t.Context(), d.f.keys.Device(legacyID), raw, 0).Err(); err != nil {
+	if err := d.f.RDB.Set(t.Context(), d.f.Keys.Device(legacyID), raw, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -189,12 +190,12 @@ func TestAdversarialSMSDeviceURLs(t *testing.T) {
 	}
 	// A device issued for one format is refused on the others exactly like an unknown token: the
 	// answer tells nothing about the token.
-	_, unknown := d.postToken(deviceTokenPrefix+randomToken(24), smsFormatNative, smsBodyFor("", now), nil)
+	_, unknown := d.postToken(deviceTokenPrefix+ingest.RandomToken(24), smsFormatNative, smsBodyFor("", now), nil)
 	_, wrong := d.postToken(fwdToken, smsFormatNative, smsBodyFor("", now), nil)
 	if fmt.Sprint(wrong) != fmt.Sprint(unknown) {
 		t.Errorf("wrong format answer %v, want the unknown token's %v", wrong, unknown)
 	}
-	if n := smsCount(d.f.s.sms.refused.WithLabelValues("format")); n < 1 {
+	if n := smsCount(d.f.surface.m.refused.WithLabelValues("format")); n < 1 {
 		t.Errorf("paystream_sms_refused_total{reason=format} = %v", n)
 	}
 }
@@ -354,17 +355,17 @@ func TestAdversarialSMSSenderLookAlikes(t *testing.T) {
 	if code != 200 || list["total"] != float64(sent) {
 		t.Errorf("operators see %v SMS, want the %d look-alikes: %d", list["total"], sent, code)
 	}
-	before := len(d.pub.events)
+	before := len(d.pub.Events())
 	for _, v := range []string{"bKash\t", "\tbKash", "bKash\n", "\x00bKash", "bKash\u0085", "b\u007fKash"} {
 		if code, m := d.post(smsFormatForwarder, smsForwarderBody(v, smsBKash(smsTrx(10), smsAt), smsAt, "sim1"), nil); code != 400 {
 			t.Errorf("sender %+q: %d %v, want 400", v, code, m)
 		}
 	}
-	if len(d.pub.events) != before {
-		t.Errorf("control-character senders produced %d events", len(d.pub.events)-before)
+	if len(d.pub.Events()) != before {
+		t.Errorf("control-character senders produced %d events", len(d.pub.Events())-before)
 	}
 	// Routing by sender and the configured lists compare exactly too, for every provider.
-	s := &Server{}
+	s := &Surface{}
 	for p, ids := range map[pipeline.Provider][]string{pipeline.BKash: {"bKash"}, pipeline.Nagad: {"NAGAD", "Nagad"}, pipeline.Rocket: {"16216"}, pipeline.Upay: {"upay", "Upay"}} {
 		for _, id := range ids {
 			if !s.trustsSender(p, id) {
@@ -385,7 +386,7 @@ func TestAdversarialSMSSenderLookAlikes(t *testing.T) {
 func TestAdversarialSMSForgedRequestsSpendNothing(t *testing.T) {
 	const key = "k3y-of-the-phone"
 	f := newLimitedFixture(t, 1, 0)
-	d := &smsDevice{f: f, pub: recordEvents(f), m: f.txnOnboard(t), adminHdr: map[string]string{"Authorization": "Bearer " + f.admin}}
+	d := &smsDevice{f: f, pub: recordEvents(f), m: f.txnOnboard(t), adminHdr: map[string]string{"Authorization": "Bearer " + f.Admin}}
 	d.id, d.token, _ = d.register(t, key, fmt.Sprintf(`{"1":{"provider":"bkash","account":%q}}`, d.m.bkash))
 	now := time.Now()
 	for i := range 10 {

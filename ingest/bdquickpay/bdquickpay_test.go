@@ -1,4 +1,4 @@
-package ingest
+package bdquickpay
 
 import (
 	"bufio"
@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
 )
@@ -47,7 +51,7 @@ func (f *fixture) onboardBQP(t testing.TB) bqpMerchant {
 	t.Helper()
 	body := fmt.Sprintf(`{"name":"BQP Shop","dialect":"bdquickpay","wallets":[{"provider":"bkash","account":"017%s","environment":"SANDBOX"},{"provider":"bkash","account":"018%s","environment":"LIVE"}]}`,
 		bqpDigits(8), bqpDigits(8))
-	code, m, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.admin}, body)
+	code, m, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
 	if code != 201 {
 		t.Fatalf("onboard: %d %v", code, m)
 	}
@@ -85,6 +89,31 @@ func bqpWantFailure(t *testing.T, what string, code int, m map[string]any, wantC
 	}
 }
 
+// fixture is ingesttest's edge with this surface mounted.
+type fixture struct{ *ingesttest.Fixture }
+
+func mountBQP(f *ingesttest.Fixture) []ingest.Surface {
+	s, err := New(Config{AllowPrivateWebhooks: f.Cfg.AllowPrivateWebhooks}, Deps{Auth: f.S, Fail: f.S, Intents: f.S, Reader: f.State, Sim: f.S})
+	if err != nil {
+		panic(err)
+	}
+	return []ingest.Surface{s}
+}
+
+func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {
+	return &fixture{ingesttest.New(t, produceTimeout, mountBQP)}
+}
+
+func (f *fixture) do(method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	return f.Do(method, path, headers, body)
+}
+
+func (f *fixture) requireNoPanic(t testing.TB, input string) { f.RequireNoPanic(t, input) }
+
+func (f *fixture) onboard(t testing.TB) (testKey, liveKey string) { return f.Onboard(t) }
+
+func randHex(n int) string { return ingesttest.RandHex(n) }
+
 func TestBDQuickPayCreateSeedSample(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	bm := f.onboardBQP(t)
@@ -112,7 +141,7 @@ func TestBDQuickPayCreateSeedSample(t *testing.T) {
 		}
 
 		// The invoice is the intent: readable at once, in the bdquickpay dialect, on a bKash wallet.
-		rec, err := f.s.state.GetIntent(context.Background(), id)
+		rec, err := f.State.GetIntent(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +236,7 @@ func TestBDQuickPayAuth(t *testing.T) {
 
 	// An inactive merchant is 403.
 	ctx := context.Background()
-	raw, err := f.s.rdb.Get(ctx, f.keys.Merchant(bm.id)).Bytes()
+	raw, err := f.RDB.Get(ctx, f.Keys.Merchant(bm.id)).Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +246,7 @@ func TestBDQuickPayAuth(t *testing.T) {
 	}
 	mer.Status = pipeline.MerchantInactive
 	raw, _ = json.Marshal(mer)
-	f.s.rdb.Set(ctx, f.keys.Merchant(bm.id), raw, 0)
+	f.RDB.Set(ctx, f.Keys.Merchant(bm.id), raw, 0)
 	code, m, _ = f.do("POST", bqpCreatePath, bm.sandbox(), bqpSeedJSBody)
 	bqpWantFailure(t, "inactive merchant", code, m, 403, "Forbidden. bKash merchant account is inactive.")
 }
@@ -398,9 +427,9 @@ func TestBDQuickPaySimulate(t *testing.T) {
 func TestBDQuickPayKafkaDown(t *testing.T) {
 	f := newFixture(t, time.Second)
 	bm := f.onboardBQP(t)
-	f.broker.Close()
+	f.Broker.Close()
 	code, m, resp := f.do("POST", bqpCreatePath, bm.sandbox(), bqpSeedJSBody)
-	bqpWantFailure(t, "kafka down", code, m, 503, errUnavailable.Message)
+	bqpWantFailure(t, "kafka down", code, m, 503, ingest.ErrUnavailable.Message)
 	if string(resp.Header.Peek("Retry-After")) == "" {
 		t.Error("503 without Retry-After")
 	}
@@ -410,19 +439,14 @@ func TestBDQuickPayKafkaDown(t *testing.T) {
 // Content-Length and answers through Server.transportError, which must speak the dialect too.
 func TestBDQuickPayOversizedBody(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = f.s.srv.Serve(ln) }()
-	t.Cleanup(func() { _ = f.s.srv.Shutdown() })
+	addr := f.Serve(t)
 	for path, want := range map[string]func(map[string]any) bool{
 		bqpCreatePath: func(m map[string]any) bool {
 			return m["status"] == false && m["message"] == "Request body exceeds 65536 bytes" && len(m) == 2
 		},
 		"/v1/payments/intents": func(m map[string]any) bool { return m["statusCode"] == float64(413) },
 	} {
-		conn, err := net.Dial("tcp", ln.Addr().String())
+		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -448,22 +472,6 @@ func TestInvoiceIDs(t *testing.T) {
 			t.Fatalf("invoice id %q (repeated: %v)", id, seen[id])
 		}
 		seen[id] = true
-	}
-}
-
-func TestParseAmount(t *testing.T) {
-	for lit, want := range map[string]pipeline.Money{
-		"500": 50000, "500.5": 50050, "500.50": 50050, "500.000": 50000, "0.01": 1, "5e2": 50000, "5.5E+1": 5500,
-		"12345e-2": 12345, "0.5e1": 500, "100000000": pipeline.MaxMoney, `"00500"`: 50000, `" 500.5 "`: 50050,
-	} {
-		if got, p := parseAmount(json.RawMessage(lit), withPaisa); got != want || p != amountOK {
-			t.Errorf("%s: %d %d, want %d", lit, got, p, want)
-		}
-	}
-	for _, lit := range []string{"0", "-1", "0.001", "100000000.01", "1e9", "1e-3", "-0", "0e5", "1e41", "1e-41", `"5e2"`, `"1,250"`, "true", "[]", "{}", `"NaN"`} {
-		if got, p := parseAmount(json.RawMessage(lit), withPaisa); p == amountOK {
-			t.Errorf("%s: accepted as %d", lit, got)
-		}
 	}
 }
 

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/sms"
+	"github.com/paystream/paystream/ingest/sns"
+	"github.com/paystream/paystream/ingest/txnapi"
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// surfaceDeps are the clients the surfaces are given besides the edge.
+type surfaceDeps struct {
+	st   *state.Store
+	rdb  redis.UniversalClient // the SMS surface's devices and SMS lists
+	keys pipeline.Keys
+	reg  prometheus.Registerer
+}
+
+// mountSurfaces builds the API surfaces that live in their own packages and mounts them on the
+// edge: the route table, with ingest's own routes (ingest.New). Each surface gets only what its
+// constructor declares it needs.
+func mountSurfaces(edge *ingest.Server, d surfaceDeps, cfg *Config, log *slog.Logger) error {
+	st := d.st
+	txn, err := txnapi.New(txnapi.Deps{Auth: edge, Trx: edge, Pub: edge, Intents: st})
+	if err != nil {
+		return fmt.Errorf("building the transaction API: %w", err)
+	}
+	notifications, err := sns.New(sns.Config{RequireSignature: cfg.SNSRequireSignature, ExtraHosts: cfg.SNSTestHosts, Logger: log},
+		sns.Deps{Auth: edge, Trx: edge, Pub: edge, Topics: edge})
+	if err != nil {
+		return fmt.Errorf("building the SNS notifications: %w", err)
+	}
+	bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: cfg.AllowPrivateWebhooks},
+		bdquickpay.Deps{Auth: edge, Fail: edge, Intents: edge, Reader: st, Sim: edge})
+	if err != nil {
+		return fmt.Errorf("building the bdQuickPay API: %w", err)
+	}
+	trusted, err := parseTrustedSenders(cfg.SMSTrustedSenders) // validated in Config.Validate
+	if err != nil {
+		return err
+	}
+	forwarding, err := sms.New(sms.Config{Keys: d.keys, TrustedSenders: trusted, Logger: log, Registerer: d.reg},
+		sms.Deps{Redis: d.rdb, Pub: edge, Limit: edge, Admin: edge})
+	if err != nil {
+		return fmt.Errorf("building SMS forwarding: %w", err)
+	}
+	edge.Mount(txn, notifications, bqp, forwarding)
+	return nil
+}

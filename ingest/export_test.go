@@ -1,0 +1,36 @@
+package ingest
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// MountForTest mounts the surfaces that live in their own packages (ingest/txnapi, …) on every
+// server these tests build. surfaces_test.go (package ingest_test, which may import them) sets it:
+// the cross-surface tests here (the route walk, the claims, amounts and limits suites) then see
+// the whole route table.
+var MountForTest func(s *Server, cfg Config, st *state.Store, o TestOptions)
+
+// TestOptions are the settings of the mounted surfaces that these tests change.
+type TestOptions struct {
+	SNSExtraHosts     []string                       // sns.Config.ExtraHosts
+	SMSTrustedSenders map[pipeline.Provider][]string // sms.Config.TrustedSenders
+	Redis             redis.UniversalClient          // sms.Deps.Redis (newForTest sets the server's)
+}
+
+// newForTest is New plus MountForTest (with opts[0], if given).
+func newForTest(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, reg prometheus.Registerer, opts ...TestOptions) *Server {
+	s := New(cfg, rdb, pub, st, reg)
+	var o TestOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.Redis = rdb
+	if MountForTest != nil {
+		MountForTest(s, cfg, st, o)
+	}
+	return s
+}

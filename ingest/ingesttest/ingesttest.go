@@ -1,0 +1,257 @@
+// Package ingesttest is the shared fixture of the ingest surfaces' component tests: the edge kernel
+// (ingest.Server) against the real Redis (127.0.0.1:6379, keys under a random prefix, deleted
+// afterwards) and an embedded Kafka-protocol broker, with the surfaces under test mounted and
+// requests run in memory through the route table. For tests only.
+package ingesttest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// Fixture is one edge with its Redis, broker and admin token.
+type Fixture struct {
+	S      *ingest.Server
+	RDB    redis.UniversalClient
+	State  *state.Store
+	Keys   pipeline.Keys
+	Topics pipeline.Topics
+	Broker *bus.Embedded
+	Addr   string // the broker's address
+	Admin  string // the admin bearer token
+	Reg    *prometheus.Registry
+	Pub    *SwitchPub    // the publisher the edge sends through (Record taps it)
+	Cfg    ingest.Config // S's configuration
+	mount  Mount
+}
+
+// Mount builds the surfaces under test on the fixture's kernel and mounts them.
+type Mount func(f *Fixture) []ingest.Surface
+
+// RedisClient connects to the test Redis, failing t when it is not reachable.
+func RedisClient(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redis at 127.0.0.1:6379 is not reachable (%v): run deploy/local/services.sh", err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// RandHex returns n random bytes as hex.
+func RandHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// FreeAddr returns a free 127.0.0.1 address.
+func FreeAddr(t testing.TB) string {
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// New starts a broker and builds an edge whose Kafka acks wait up to produceTimeout, with the
+// surfaces mount returns mounted.
+func New(t testing.TB, produceTimeout time.Duration, mount Mount) *Fixture {
+	t.Helper()
+	rdb := RedisClient(t)
+	f := &Fixture{RDB: rdb, Keys: pipeline.Keys{Prefix: "t" + RandHex(4)}, Topics: pipeline.Topics{Prefix: "t."}, Addr: FreeAddr(t), Admin: "adm_" + RandHex(8), Reg: prometheus.NewRegistry()}
+	b, err := bus.StartEmbedded(f.Addr, "", 2, f.Topics.All())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Broker = b
+	t.Cleanup(func() { f.Broker.Close() })
+	prod, err := bus.NewBusProducer(bus.Config{Brokers: []string{f.Addr}}, produceTimeout, 1000, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prod.Close(context.Background()) })
+	f.Pub = &SwitchPub{next: prod}
+	f.State = state.New(rdb, f.Keys)
+	f.Cfg = ingest.Config{
+		AdminToken: f.Admin, AllowPrivateWebhooks: true, Topics: f.Topics, Keys: f.Keys,
+		ProduceTimeout: produceTimeout, PublicURL: "https://pay.example.test",
+	}
+	f.Rebuild(nil, mount)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, f.Keys.Prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	return f
+}
+
+// Rebuild replaces S by a new edge (fresh caches and metrics, as another replica) on the same
+// Redis, broker and publisher, with mod applied to its configuration (if not nil) and the surfaces
+// of mount mounted (the previous mount if nil).
+func (f *Fixture) Rebuild(mod func(*ingest.Config), mount Mount) {
+	if mod != nil {
+		mod(&f.Cfg)
+	}
+	if mount != nil {
+		f.mount = mount
+	}
+	f.Reg = prometheus.NewRegistry()
+	f.S = ingest.New(f.Cfg, f.RDB, f.Pub, f.State, f.Reg)
+	if f.mount != nil {
+		f.S.Mount(f.mount(f)...)
+	}
+}
+
+// Do runs one request through the route table in memory and returns its status, its body as a
+// JSON object (nil if it is not one) and the response.
+func (f *Fixture) Do(method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(method)
+	ctx.Request.SetRequestURI(path)
+	ctx.Request.Header.SetContentType("application/json")
+	for k, v := range headers {
+		ctx.Request.Header.Set(k, v)
+	}
+	ctx.Request.SetBodyString(body)
+	f.S.Handler()(&ctx)
+	var out map[string]any
+	_ = json.Unmarshal(ctx.Response.Body(), &out)
+	resp := &fasthttp.Response{}
+	ctx.Response.CopyTo(resp)
+	return ctx.Response.StatusCode(), out, resp
+}
+
+// Onboard creates a native merchant with a SANDBOX and a LIVE bKash wallet through the admin API
+// and returns its API keys.
+func (f *Fixture) Onboard(t testing.TB) (testKey, liveKey string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"name":"Shop","wallets":[{"provider":"bkash","account":"017%08d","environment":"SANDBOX"},{"provider":"bkash","account":"+880 18%08d","environment":"LIVE"}]}`,
+		time.Now().UnixNano()%1e8, time.Now().UnixNano()%1e8)
+	code, m, _ := f.Do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
+	if code != 201 {
+		t.Fatalf("onboard: %d %v", code, m)
+	}
+	k := m["apiKeys"].(map[string]any)
+	return k["SANDBOX"].(string), k["LIVE"].(string)
+}
+
+// Serve serves the edge on a socket until the test ends and returns its address.
+func (f *Fixture) Serve(t testing.TB) string {
+	t.Helper()
+	addr, err := f.S.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = f.S.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return addr.String()
+}
+
+// RequireNoPanic fails t when any handler panicked so far (paystream_http_panics_total > 0): a
+// panic is answered 503, like overload and a Kafka outage, so a fuzzer that accepts a 503 asks the
+// counter to tell them apart.
+func (f *Fixture) RequireNoPanic(t testing.TB, input string) {
+	t.Helper()
+	mfs, err := f.Reg.Gather()
+	if err != nil {
+		t.Fatalf("reading paystream_http_panics_total: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "paystream_http_panics_total" {
+			if n := mf.GetMetric()[0].GetCounter().GetValue(); n != 0 {
+				t.Fatalf("%s: a handler panicked (paystream_http_panics_total = %v)", input, n)
+			}
+		}
+	}
+}
+
+// SwitchPub is the edge's publisher: Kafka, optionally tapped by Record.
+type SwitchPub struct {
+	mu   sync.Mutex
+	next ingest.Publisher
+}
+
+// Send passes the record on to the current publisher.
+func (p *SwitchPub) Send(ctx context.Context, topic string, key, value []byte) error {
+	p.mu.Lock()
+	next := p.next
+	p.mu.Unlock()
+	return next.Send(ctx, topic, key, value)
+}
+
+// Recorder passes records on and keeps the events Kafka acknowledged.
+type Recorder struct {
+	next   ingest.Publisher
+	mu     sync.Mutex
+	events []*pipeline.Event
+}
+
+// Record taps the edge's publisher: from now on every acknowledged event is kept.
+func (f *Fixture) Record() *Recorder {
+	f.Pub.mu.Lock()
+	defer f.Pub.mu.Unlock()
+	r := &Recorder{next: f.Pub.next}
+	f.Pub.next = r
+	return r
+}
+
+// Send passes the record on, then decodes and keeps its event; it fails when the record key is not
+// the event's wallet.
+func (p *Recorder) Send(ctx context.Context, topic string, key, value []byte) error {
+	if err := p.next.Send(ctx, topic, key, value); err != nil {
+		return err
+	}
+	ev, err := pipeline.DecodeEvent(value)
+	if err != nil {
+		return fmt.Errorf("decoding produced event: %w", err)
+	}
+	if string(key) != ev.Wallet.Key() {
+		return fmt.Errorf("record key %q is not the event's wallet %q", key, ev.Wallet.Key())
+	}
+	p.mu.Lock()
+	p.events = append(p.events, ev)
+	p.mu.Unlock()
+	return nil
+}
+
+// Last returns the last event kept and how many were kept.
+func (p *Recorder) Last() (*pipeline.Event, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.events) == 0 {
+		return nil, 0
+	}
+	return p.events[len(p.events)-1], len(p.events)
+}
+
+// Events returns the events kept so far, oldest first (a copy).
+func (p *Recorder) Events() []*pipeline.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*pipeline.Event(nil), p.events...)
+}

@@ -1,0 +1,38 @@
+package ingest_test
+
+import (
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/sms"
+	"github.com/paystream/paystream/ingest/sns"
+	"github.com/paystream/paystream/ingest/txnapi"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// init mounts the surfaces of their own packages on the servers of package ingest's tests, as cmd
+// does (cmd/paystream's route table).
+func init() {
+	ingest.MountForTest = func(s *ingest.Server, cfg ingest.Config, st *state.Store, o ingest.TestOptions) {
+		txn, err := txnapi.New(txnapi.Deps{Auth: s, Trx: s, Pub: s, Intents: st})
+		if err != nil {
+			panic(err)
+		}
+		notifications, err := sns.New(sns.Config{ExtraHosts: o.SNSExtraHosts}, sns.Deps{Auth: s, Trx: s, Pub: s, Topics: s})
+		if err != nil {
+			panic(err)
+		}
+		bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: cfg.AllowPrivateWebhooks}, bdquickpay.Deps{Auth: s, Fail: s, Intents: s, Reader: st, Sim: s})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(txn, notifications, bqp)
+		if o.Redis == nil { // a server built only for its error shapes (TestRateLimit429Shapes)
+			return
+		}
+		forwarding, err := sms.New(sms.Config{Keys: cfg.Keys, TrustedSenders: o.SMSTrustedSenders}, sms.Deps{Redis: o.Redis, Pub: s, Limit: s, Admin: s})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(forwarding)
+	}
+}
