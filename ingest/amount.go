@@ -15,6 +15,7 @@ import (
 // the same reason everywhere.
 type AmountProblem int
 
+// The AmountProblem values; AmountOK means the amount was accepted.
 const (
 	AmountOK          AmountProblem = iota
 	AmountMissing                   // absent, null, or a blank string

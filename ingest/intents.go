@@ -66,11 +66,13 @@ type intentView struct {
 	Metadata          json.RawMessage `json:"metadata,omitempty"`
 }
 
+// MaxRefLen bounds a customer reference or a payment reference, in characters.
+const MaxRefLen = 100
+
 const (
 	defaultTTL = 300
 	minTTL     = 10
 	maxTTL     = 7 * 24 * 3600
-	MaxRefLen  = 100 // MaxRefLen bounds a customer reference or a payment reference, in characters
 	maxIdemLen = 255
 	idemTTL    = 24 * time.Hour
 )

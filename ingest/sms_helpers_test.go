@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,11 +28,6 @@ import (
 func smsBKash(trx string, at time.Time) string {
 	return fmt.Sprintf("You have received Tk 500.00 from 01783110247. Fee Tk 0.00. Balance Tk 9,452.20. TrxID %s at %s",
 		trx, at.In(time.FixedZone("Asia/Dhaka", 6*3600)).Format("02/01/2006 15:04"))
-}
-
-// smsNagad is a real Nagad "Money Received" SMS (shared/fixtures).
-func smsNagad(trx string) string {
-	return "Money Received.\nAmount: Tk 646.00\nSender: 01700000002\nRef: office\nTxnID: " + trx + "\nBalance: Tk 913.70\n29/01/2024 17:29"
 }
 
 // smsTrx returns a fresh TrxID of n upper-case letters and digits starting with a letter.
@@ -79,20 +73,6 @@ func (d *smsDevice) register(t testing.TB, signingKey, wallets string) (id, toke
 	return out["id"].(string), out["token"].(string), out["forwardingUrls"].(map[string]any)
 }
 
-// post sends body to the device's URL of format ("" = native) and returns status and answer.
-func (d *smsDevice) post(format, body string, headers map[string]string) (int, map[string]any) {
-	return d.postToken(d.token, format, body, headers)
-}
-
-func (d *smsDevice) postToken(token, format, body string, headers map[string]string) (int, map[string]any) {
-	path := "/v1/sms/" + url.PathEscape(token)
-	if format != "" && format != smsFormatNative {
-		path += "/" + format
-	}
-	code, m, _ := d.f.do("POST", path, headers, body)
-	return code, m
-}
-
 func smsForwarderBody(from, text string, sent time.Time, sim string) string {
 	b, _ := json.Marshal(text)
 	f, _ := json.Marshal(from)
@@ -131,16 +111,6 @@ func smsCount(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
-}
-
-// smsEvent returns the last produced event and how many were produced.
-func (d *smsDevice) smsEvent() (*pipeline.Event, int) { return d.pub.last() }
-
-func smsWant(t testing.TB, what string, code int, m map[string]any, wantCode int, result string) {
-	t.Helper()
-	if code != wantCode || m["accepted"] != true || m["eventId"] == nil || (result != "" && m["result"] != result) {
-		t.Fatalf("%s: %d %v, want %d result %q", what, code, m, wantCode, result)
-	}
 }
 
 // The forwarding formats (ingest/sms): the device URL each format posts to.
