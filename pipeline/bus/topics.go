@@ -253,9 +253,29 @@ func topicStates(ctx context.Context, adm *kadm.Client, topics []string) ([]Topi
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	rcs, err := adm.DescribeTopicConfigs(ctx, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("describing topic configs: %w", err)
+	// The broker that answers DescribeConfigs may learn of a topic just created later than the one
+	// that answered the metadata (seen on a three-broker cluster): wait for it the same way.
+	var rcs kadm.ResourceConfigs
+	for {
+		var err error
+		rcs, err = adm.DescribeTopicConfigs(ctx, topics...)
+		if err != nil {
+			return nil, fmt.Errorf("describing topic configs: %w", err)
+		}
+		unknown := false
+		for _, rc := range rcs {
+			if errors.Is(rc.Err, kerr.UnknownTopicOrPartition) {
+				unknown = true
+			}
+		}
+		if !unknown {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the configs of topics %s: %w", strings.Join(topics, ","), ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	states := make([]TopicState, 0, len(topics))
 	for _, t := range topics {
