@@ -11,7 +11,7 @@
 // receiving wallet share the hash tag {w:<wallet key>}; deadlines of one inbound partition share
 // {exp:<partition>}. Every Lua script receives all its keys in KEYS[] and they always carry one
 // hash tag (checked before the script is sent), so the store works unchanged on Redis Cluster: no
-// CROSSSLOT by construction. TRXID below is the TrxID trimmed and upper-cased (NormalizeTrxID).
+// CROSSSLOT by construction. TRXID below is the TrxID trimmed and upper-cased (pipeline.NormalizeTrxID).
 //
 //	<tag>:intent:<id>          hash   json, status, version, updatedAt (unix ms), trxId, matchType, reason
 //	<tag>:idx:all              zset   intent ids by creation time (ms)
@@ -22,12 +22,12 @@
 //	<tag>:trxpaid              hash   TRXID -> the intent it paid (no TTL; TrxUse)
 //	<tag>:unmatched            zset   unmatched payment event ids by payment time (ms)
 //	<tag>:pay:review           zset   payment event ids kept for review, by payment time (ms)
-//	<tag>:pay:records          hash   event id -> PaymentRecord JSON (unmatched and review payments)
+//	<tag>:pay:records          hash   event id -> pipeline.PaymentRecord JSON (unmatched and review payments)
 //	<tag>:review:cand:<id>     set    event ids of the kept payments an intent under review may take (ReviewQueue)
-//	<tag>:claim:<TRXID>        string JSON array of ClaimRecord waiting for that TrxID (TTL ClaimTTL)
+//	<tag>:claim:<TRXID>        string JSON array of pipeline.ClaimRecord waiting for that TrxID (TTL ClaimTTL)
 //	<tag>:iclaims:<id>         string JSON array of the TRXIDs claimed for an intent (TTL ClaimTTL)
-//	<tag>:balance              string BalanceHead JSON: the newest trusted SMS balance
-//	<tag>:balance:gaps         zset   BalanceGap JSON by SMS time (ms), newest MaxBalanceGaps
+//	<tag>:balance              string pipeline.BalanceHead JSON: the newest trusted SMS balance
+//	<tag>:balance:gaps         zset   pipeline.BalanceGap JSON by SMS time (ms), newest MaxBalanceGaps
 //	<tag>:ver                  string the wallet's version: +1 per applied decision
 //	<tag>:applied:<event id>   string the JSON array of outcomes the event produced (TTL 7 days)
 //	<prefix>:intentloc:<id>    string the intent's wallet key (no tag: a single-key record)
