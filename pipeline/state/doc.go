@@ -1,9 +1,16 @@
-// Package state is paystream's Redis-backed intent and matcher state. Ingest uses it to create
-// intents (read-your-writes right after Kafka acknowledged the intent.created event) and to read and
-// list them, and to answer synchronously what the matcher knows (TrxUse, ReviewQueue, BalanceGaps,
-// ListPayments); the matcher uses it to load the state one decision needs (LoadSnapshot), to store
-// a decision atomically and idempotently (Apply), and to keep intent deadlines (AddDeadline,
-// DueDeadlines, RemoveDeadlines).
+// Package state is the matcher's persistence adapter: the one owner of the matcher's keys in Redis
+// (intents, kept payments, claims, TrxID marks, balance chains, applied markers, deadlines: the
+// layout below). It loads the state one decision needs (LoadSnapshot, of the records in
+// pipeline/records.go, the vocabulary matcher.Decide works on), stores a decision atomically and
+// idempotently (Apply), and keeps intent deadlines (AddDeadline, DueDeadlines, RemoveDeadlines).
+// Ingest creates intents through it (CreateIntent: read-your-writes right after Kafka acknowledged
+// intent.created).
+//
+// Every other read of the matcher's state by another stage goes through the named read methods
+// below ("Reads for other stages"); no other package reads or writes one of these keys with a raw
+// Redis call. (Until ingest's move into per-surface packages lands, three raw reads remain there:
+// checkAttachable's HGET and claimTrx's EXISTS, which PaymentKept and TrxSeen replace, and
+// pickWallet's ZCARD, which OpenIntentsOfAmount replaces; issue 14.)
 //
 // # Redis layout
 //
@@ -40,8 +47,18 @@
 // transition out of REVIEW_REQUIRED deletes the intent's candidates; a payment kept in review is
 // added to the candidates of its intents, and a used payment is removed from them.
 //
-// Readers for other stages: ingest uses CreateIntent, GetIntent, ListIntents, ListPayments,
-// OpenIntentsByReference, TrxUse (the checkout page), ReviewQueue and BalanceGaps (the admin API).
+// # Reads for other stages
+//
+// Each is read-only, safe for concurrent use, and answers from the state as last written: decisions
+// lag the inbound topic, intents created by CreateIntent are there at once.
+//
+//	GetIntent, ListIntents          an intent by id; a page of a merchant's intents (the native and bdQuickPay APIs)
+//	OpenIntentsByReference          the open intents a customer reference names (the bKash transaction API)
+//	OpenIntentsOfAmount             PENDING intents of one amount per wallet (ingest spreading new intents)
+//	TrxUse, TrxSeen                 whether a TrxID was decided, and the intent it paid (checkout, reported TrxIDs)
+//	PaymentKept                     whether a payment is kept (unmatched or review) on a wallet (an operator's attach)
+//	ListPayments, ReviewQueue       kept payments; intents under review with their candidates (the admin API)
+//	BalanceGaps                     breaks of the wallets' balance chains (the admin API)
 //
 // # Concurrency
 //
