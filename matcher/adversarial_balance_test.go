@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Adversarial tests of the balance chain for SMS forwarded out of order (issue 13, finding 6's
@@ -58,20 +57,20 @@ var advProviders = []pipeline.Provider{pipeline.BKash, pipeline.Nagad, pipeline.
 func TestAdversarialPastStampedSMS(t *testing.T) {
 	now := base.Add(9 * time.Minute)
 	for _, prov := range advProviders {
-		h := &state.BalanceHead{EventID: "ev-head", At: base.Add(5 * time.Minute), Balance: pipeline.BDT(10000), DeltaPaisa: 100 * 100, HasDelta: true}
+		h := &pipeline.BalanceHead{EventID: "ev-head", At: base.Add(5 * time.Minute), Balance: pipeline.BDT(10000), DeltaPaisa: 100 * 100, HasDelta: true}
 		for _, back := range []time.Duration{time.Second, time.Minute, 4 * time.Minute} {
 			for _, bal := range []int64{1, 10000, 10500, 99_999_999} {
 				for _, way := range []string{"amount", "reference", "claim"} {
 					t.Run(fmt.Sprintf("%s/-%s/balance=%d/%s", prov, back, bal, way), func(t *testing.T) {
 						in := open("x", 500, "ORDER-1")
 						in.Provider = prov
-						snap := Snapshot{Intents: []*state.IntentRecord{in}, Balance: h}
+						snap := Snapshot{Intents: []*pipeline.IntentRecord{in}, Balance: h}
 						ev := chainSMS("ev-forged", prov, directionCredit, 500, bal, 0, 5*time.Minute-back, "FORGED001")
 						switch way {
 						case "reference":
 							ev.Payment.Reference = "ORDER-1"
 						case "claim":
-							snap.Claims = []state.ClaimRecord{{IntentID: "x", TrxID: "FORGED001"}}
+							snap.Claims = []pipeline.ClaimRecord{{IntentID: "x", TrxID: "FORGED001"}}
 						}
 						d := Decide(ev, snap, now)
 						checkInvariants(t, ev, snap, now, d)
@@ -87,7 +86,7 @@ func TestAdversarialPastStampedSMS(t *testing.T) {
 							t.Fatalf("forged past-stamped SMS, no intent: %s", describe(d))
 						}
 						// A claim of the held payment does not pay it.
-						held := Snapshot{TrxSeenBy: "ev-forged", Intents: []*state.IntentRecord{in}, Payments: []*state.PaymentRecord{d.Payment}}
+						held := Snapshot{TrxSeenBy: "ev-forged", Intents: []*pipeline.IntentRecord{in}, Payments: []*pipeline.PaymentRecord{d.Payment}}
 						held.Payments[0].EventID = "ev-forged"
 						if got := intentChanges(Decide(claimEv("x", "FORGED001", ""), held, now)); got != "x:REVIEW_REQUIRED/balance_out_of_order" {
 							t.Fatalf("claim of the held payment: %s", got)
@@ -113,9 +112,9 @@ type backlogStep struct {
 // genuineHistory returns n SMS of one wallet in the order they happened (30 s apart from base+30s),
 // credits of distinct amounts (each pays the intent of its amount) and debits with a fee, whose
 // balances follow from each other starting at start taka, and the intents the credits pay.
-func genuineHistory(r *rand.Rand, prov pipeline.Provider, n int, start int64) ([]backlogStep, []*state.IntentRecord) {
+func genuineHistory(r *rand.Rand, prov pipeline.Provider, n int, start int64) ([]backlogStep, []*pipeline.IntentRecord) {
 	var steps []backlogStep
-	var ins []*state.IntentRecord
+	var ins []*pipeline.IntentRecord
 	bal := start * 100
 	for i := range n {
 		at := time.Duration(i+1) * 30 * time.Second
@@ -156,7 +155,7 @@ func TestAdversarialGenuineBacklog(t *testing.T) {
 			for _, order := range []string{"reverse", "held back", "forward"} {
 				r := rand.New(rand.NewPCG(seed, 13))
 				steps, ins := genuineHistory(r, prov, 8+r.IntN(8), 1000+r.Int64N(50000))
-				var snapHead *state.BalanceHead
+				var snapHead *pipeline.BalanceHead
 				var seq []backlogStep
 				switch order {
 				case "reverse":
@@ -180,7 +179,7 @@ func TestAdversarialGenuineBacklog(t *testing.T) {
 					if first.Direction == directionDebit {
 						prev = int64(*first.Balance) + int64(*first.Amount) + 500
 					}
-					snapHead = &state.BalanceHead{EventID: "ev-old", At: base, Balance: pipeline.Money(prev)}
+					snapHead = &pipeline.BalanceHead{EventID: "ev-old", At: base, Balance: pipeline.Money(prev)}
 				}
 				t.Run(fmt.Sprintf("%s/seed=%d/%s", prov, seed, order), func(t *testing.T) {
 					snap := Snapshot{Intents: ins, Balance: snapHead}

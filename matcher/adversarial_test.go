@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Adversarial tests of Decide for issue 13 (findings 3, 5, 6a and 8): what a payer who writes the
@@ -40,8 +39,8 @@ func intentChanges(d Decision) string {
 }
 
 // applyTo returns the records of snap's intents after d's transitions (a copy).
-func applyTo(snap Snapshot, d Decision) []*state.IntentRecord {
-	var out []*state.IntentRecord
+func applyTo(snap Snapshot, d Decision) []*pipeline.IntentRecord {
+	var out []*pipeline.IntentRecord
 	for _, r := range intents(snap) {
 		c := *r
 		for _, tr := range d.Transitions {
@@ -68,12 +67,12 @@ func TestAdversarialReferenceGriefing(t *testing.T) {
 			for _, tc := range []struct {
 				name string
 				ref  string
-				snap []*state.IntentRecord
+				snap []*pipeline.IntentRecord
 			}{
-				{"customer reference", "ORDER-1042", []*state.IntentRecord{victim}},
-				{"customer reference, any case and spaces", " order-1042 ", []*state.IntentRecord{victim}},
-				{"intent id", "VICTIM", []*state.IntentRecord{victim}},
-				{"two intents share the reference", "ORDER-1042", []*state.IntentRecord{victim, twin}},
+				{"customer reference", "ORDER-1042", []*pipeline.IntentRecord{victim}},
+				{"customer reference, any case and spaces", " order-1042 ", []*pipeline.IntentRecord{victim}},
+				{"intent id", "VICTIM", []*pipeline.IntentRecord{victim}},
+				{"two intents share the reference", "ORDER-1042", []*pipeline.IntentRecord{victim, twin}},
 			} {
 				if amount == twin.Amount && len(tc.snap) > 1 {
 					continue
@@ -110,7 +109,7 @@ func TestAdversarialClaimGriefing(t *testing.T) {
 	victim := open("victim", 500, "")
 	for _, sender := range []string{"", "01899999999", "01811111111"} {
 		t.Run("payment first, sender "+sender, func(t *testing.T) {
-			snap := Snapshot{TrxSeenBy: "ev-p", Intents: []*state.IntentRecord{victim}, Payments: []*state.PaymentRecord{unmatchedPay("ev-p", 1, "TRX1")}}
+			snap := Snapshot{TrxSeenBy: "ev-p", Intents: []*pipeline.IntentRecord{victim}, Payments: []*pipeline.PaymentRecord{unmatchedPay("ev-p", 1, "TRX1")}}
 			ev := claimEv("victim", "TRX1", sender)
 			d := Decide(ev, snap, now)
 			checkInvariants(t, ev, snap, now, d)
@@ -119,7 +118,7 @@ func TestAdversarialClaimGriefing(t *testing.T) {
 			}
 		})
 		t.Run("claim first, sender "+sender, func(t *testing.T) {
-			snap := Snapshot{Intents: []*state.IntentRecord{victim}, Claims: []state.ClaimRecord{{IntentID: "victim", TrxID: "TRX1", Sender: sender}}}
+			snap := Snapshot{Intents: []*pipeline.IntentRecord{victim}, Claims: []pipeline.ClaimRecord{{IntentID: "victim", TrxID: "TRX1", Sender: sender}}}
 			ev := advPay("ev-pay", pipeline.SourceSMS, pipeline.BDT(1), "", "TRX1", base.Add(10*time.Second), base.Add(15*time.Second))
 			d := Decide(ev, snap, now)
 			checkInvariants(t, ev, snap, now, d)
@@ -135,7 +134,7 @@ func TestAdversarialClaimGriefing(t *testing.T) {
 // EXPIRED before the payment's report arrived.
 func TestAdversarialLatePaymentGrace(t *testing.T) {
 	created, deadline := base.Add(-time.Minute), base.Add(30*time.Second)
-	expiredIntent := func(ref string) *state.IntentRecord {
+	expiredIntent := func(ref string) *pipeline.IntentRecord {
 		r := rec("x", pipeline.StatusExpired, 500, ref, -time.Minute, 90*time.Second)
 		if !r.ExpiresAt.Equal(deadline) || !r.CreatedAt.Equal(created) {
 			t.Fatalf("fixture: %v %v", r.CreatedAt, r.ExpiresAt)
@@ -186,7 +185,7 @@ func TestAdversarialLatePaymentGrace(t *testing.T) {
 			}
 			for _, src := range advSources {
 				// By reference.
-				snap := Snapshot{Intents: []*state.IntentRecord{expiredIntent("ORDER-7")}, LatePaymentGrace: tc.grace}
+				snap := Snapshot{Intents: []*pipeline.IntentRecord{expiredIntent("ORDER-7")}, LatePaymentGrace: tc.grace}
 				ev := advPay("ev-late", src, pipeline.BDT(500), "ORDER-7", "LATE000001", tc.occurred, tc.accepted)
 				d := Decide(ev, snap, now)
 				checkInvariants(t, ev, snap, now, d)
@@ -194,7 +193,7 @@ func TestAdversarialLatePaymentGrace(t *testing.T) {
 					t.Fatalf("%s by reference: %s, want %q", src, describe(d), tc.want)
 				}
 				// By amount only.
-				snap = Snapshot{Intents: []*state.IntentRecord{expiredIntent("")}, LatePaymentGrace: tc.grace}
+				snap = Snapshot{Intents: []*pipeline.IntentRecord{expiredIntent("")}, LatePaymentGrace: tc.grace}
 				ev.Payment.Reference = ""
 				d = Decide(ev, snap, now)
 				checkInvariants(t, ev, snap, now, d)
@@ -205,8 +204,8 @@ func TestAdversarialLatePaymentGrace(t *testing.T) {
 					t.Fatalf("%s by amount: payment not held for review with the candidate: %s", src, describe(d))
 				}
 				// By a claim waiting for the TrxID.
-				snap = Snapshot{Intents: []*state.IntentRecord{expiredIntent("")}, LatePaymentGrace: tc.grace,
-					Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "LATE000001"}}}
+				snap = Snapshot{Intents: []*pipeline.IntentRecord{expiredIntent("")}, LatePaymentGrace: tc.grace,
+					Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "LATE000001"}}}
 				d = Decide(ev, snap, now)
 				checkInvariants(t, ev, snap, now, d)
 				wantClaim := strings.Replace(tc.want, "late_payment", "late_payment", 1)
@@ -225,10 +224,10 @@ func TestAdversarialLatePaymentGrace(t *testing.T) {
 // for a payment kept unmatched.
 func TestAdversarialClaimAroundExpiry(t *testing.T) {
 	deadline := base.Add(30 * time.Second)
-	intent := func(st pipeline.Status) *state.IntentRecord {
+	intent := func(st pipeline.Status) *pipeline.IntentRecord {
 		return rec("x", st, 500, "", -time.Minute, 90*time.Second)
 	}
-	keptAt := func(occurred, accepted time.Time) *state.PaymentRecord {
+	keptAt := func(occurred, accepted time.Time) *pipeline.PaymentRecord {
 		p := unmatchedPay("ev-p", 500, "TRX1")
 		p.Payment.OccurredAt, p.AcceptedAt = occurred, accepted
 		return p
@@ -236,7 +235,7 @@ func TestAdversarialClaimAroundExpiry(t *testing.T) {
 	cases := []struct {
 		name     string
 		status   pipeline.Status
-		pay      *state.PaymentRecord
+		pay      *pipeline.PaymentRecord
 		claimAt  time.Time
 		want     string
 		grace    time.Duration
@@ -255,7 +254,7 @@ func TestAdversarialClaimAroundExpiry(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			snap := Snapshot{TrxSeenBy: "ev-p", Intents: []*state.IntentRecord{intent(tc.status)}, Payments: []*state.PaymentRecord{tc.pay}, LatePaymentGrace: tc.grace}
+			snap := Snapshot{TrxSeenBy: "ev-p", Intents: []*pipeline.IntentRecord{intent(tc.status)}, Payments: []*pipeline.PaymentRecord{tc.pay}, LatePaymentGrace: tc.grace}
 			ev := claimEv("x", "TRX1", "")
 			ev.AcceptedAt = tc.claimAt
 			d := Decide(ev, snap, tc.claimAt)
@@ -273,7 +272,7 @@ func TestAdversarialAttachExpired(t *testing.T) {
 	now := base.Add(time.Hour)
 	x := rec("x", pipeline.StatusExpired, 500, "", -time.Minute, 90*time.Second)
 	held := kept("ev-p", 500, "TRX1", pipeline.DispositionReview, pipeline.ReasonLatePayment, "x")
-	snap := Snapshot{Intents: []*state.IntentRecord{x}, Payments: []*state.PaymentRecord{held}}
+	snap := Snapshot{Intents: []*pipeline.IntentRecord{x}, Payments: []*pipeline.PaymentRecord{held}}
 	ev := reviewEv(pipeline.ReviewAttach, "x", "ev-p", "")
 	d := Decide(ev, snap, now)
 	checkInvariants(t, ev, snap, now, d)
@@ -296,7 +295,7 @@ func TestAdversarialBalanceMissing(t *testing.T) {
 					w.Provider = prov
 					in := open("a", 500, "ORDER-1")
 					in.Provider = prov
-					snap := Snapshot{Intents: []*state.IntentRecord{in}}
+					snap := Snapshot{Intents: []*pipeline.IntentRecord{in}}
 					if withHead {
 						snap.Balance = head(1000, -time.Hour, 100)
 					}
@@ -325,8 +324,8 @@ func TestAdversarialBalanceMissing(t *testing.T) {
 						}
 					}
 					// A claim never pays a payment held for its missing balance.
-					heldSnap := Snapshot{TrxSeenBy: "ev-p", Intents: []*state.IntentRecord{open("a", 500, "")},
-						Payments: []*state.PaymentRecord{kept("ev-p", 500, "TRX1", pipeline.DispositionReview, ReasonBalanceMissing)}}
+					heldSnap := Snapshot{TrxSeenBy: "ev-p", Intents: []*pipeline.IntentRecord{open("a", 500, "")},
+						Payments: []*pipeline.PaymentRecord{kept("ev-p", 500, "TRX1", pipeline.DispositionReview, ReasonBalanceMissing)}}
 					if got := intentChanges(Decide(claimEv("a", "TRX1", ""), heldSnap, now)); got != "a:REVIEW_REQUIRED/balance_missing" {
 						t.Fatalf("claim of a payment held for its missing balance: %s", got)
 					}
@@ -345,11 +344,11 @@ func TestAdversarialAmbiguityLeftovers(t *testing.T) {
 	now := base.Add(2 * time.Minute)
 	i1, i2 := open("i1", 500, ""), open("i2", 500, "")
 	p := advPay("ev-p", pipeline.SourceSMS, pipeline.BDT(500), "", "TRX1", base.Add(10*time.Second), base.Add(15*time.Second))
-	d := Decide(p, Snapshot{Intents: []*state.IntentRecord{i1, i2}}, base.Add(20*time.Second))
+	d := Decide(p, Snapshot{Intents: []*pipeline.IntentRecord{i1, i2}}, base.Add(20*time.Second))
 	if got := intentChanges(d); got != "i1:REVIEW_REQUIRED/ambiguous,i2:REVIEW_REQUIRED/ambiguous" || d.Payment == nil {
 		t.Fatalf("setup: %s", describe(d))
 	}
-	inReview := applyTo(Snapshot{Intents: []*state.IntentRecord{i1, i2}}, d)
+	inReview := applyTo(Snapshot{Intents: []*pipeline.IntentRecord{i1, i2}}, d)
 	held := d.Payment
 	held.EventID = "ev-p"
 	third := open("i3", 450, "")
@@ -370,7 +369,7 @@ func TestAdversarialAmbiguityLeftovers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			snap := Snapshot{TrxSeenBy: "ev-p", Intents: append(slices.Clone(inReview), third), Payments: []*state.PaymentRecord{held},
+			snap := Snapshot{TrxSeenBy: "ev-p", Intents: append(slices.Clone(inReview), third), Payments: []*pipeline.PaymentRecord{held},
 				IntentCandidates: cands, Candidates: cands["i1"]}
 			if tc.ev.Review != nil && tc.ev.Review.Action == pipeline.ReviewApprove {
 				snap.TrxSeenBy = ""
@@ -381,7 +380,7 @@ func TestAdversarialAmbiguityLeftovers(t *testing.T) {
 				t.Fatalf("%s, want %q", describe(d), tc.want)
 			}
 			after := applyTo(snap, d)
-			var i2After *state.IntentRecord
+			var i2After *pipeline.IntentRecord
 			for _, r := range after {
 				if r.ID == "i2" {
 					i2After = r
@@ -392,7 +391,7 @@ func TestAdversarialAmbiguityLeftovers(t *testing.T) {
 			}
 			// Customer 2's own payment pays intent 2.
 			own := advPay("ev-own", pipeline.SourceSMS, pipeline.BDT(500), "", "TRX2", base.Add(90*time.Second), base.Add(95*time.Second))
-			var open []*state.IntentRecord
+			var open []*pipeline.IntentRecord
 			for _, r := range after {
 				if r.Status == pipeline.StatusPending && r.Amount == pipeline.BDT(500) {
 					open = append(open, r)
@@ -406,7 +405,7 @@ func TestAdversarialAmbiguityLeftovers(t *testing.T) {
 		})
 	}
 	// A leftover that still has another candidate stays for an operator.
-	snap := Snapshot{TrxSeenBy: "ev-p", Intents: inReview, Payments: []*state.PaymentRecord{held},
+	snap := Snapshot{TrxSeenBy: "ev-p", Intents: inReview, Payments: []*pipeline.PaymentRecord{held},
 		IntentCandidates: map[string][]string{"i1": {"ev-p"}, "i2": {"ev-other", "ev-p"}}}
 	if got := intentChanges(Decide(claimEv("i1", "TRX1", ""), snap, now)); got != "i1:PAID/" {
 		t.Fatalf("leftover with another candidate: %s", got)

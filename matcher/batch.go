@@ -92,9 +92,9 @@ type step struct {
 
 // walletChain is the version chain of one wallet's changes in a run.
 type walletChain struct {
-	loaded  int64              // the version every snapshot of the run read
-	next    int64              // IfVersion of the wallet's next change
-	balance *state.BalanceHead // the head the last change set, nil if none did
+	loaded  int64                 // the version every snapshot of the run read
+	next    int64                 // IfVersion of the wallet's next change
+	balance *pipeline.BalanceHead // the head the last change set, nil if none did
 }
 
 // run decides and applies a prefix of items (at least one) and returns its outcome records and

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // KindExpiry is the kind of the synthetic event an intent deadline becomes (see ExpiryEvent). It
@@ -47,22 +46,22 @@ type Snapshot struct {
 	// customer reference, in any status), the PENDING ones of the payment's amount, the ones that
 	// claimed the payment's TrxID, or the expiring, claimed or reviewed one. Order and duplicates do
 	// not matter.
-	Intents []*state.IntentRecord
+	Intents []*pipeline.IntentRecord
 	// Claims are the customers' claims waiting for the event's TrxID (payments).
-	Claims []state.ClaimRecord
+	Claims []pipeline.ClaimRecord
 	// IntentClaims are the TrxIDs already claimed for the claimed intent (claims).
 	IntentClaims []string
 	// Payments are the kept payments (unmatched or review) the event may use: the one that reported
 	// the claimed or approved TrxID, the one an attach names, the reviewed intent's candidates.
 	// Order and duplicates do not matter.
-	Payments []*state.PaymentRecord
+	Payments []*pipeline.PaymentRecord
 	// Candidates are the event ids of the reviewed intent's candidate payments (reviews).
 	Candidates []string
-	// TrxPaid maps TrxIDs (state.NormalizeTrxID) to the intent each paid, for the TrxIDs the event
+	// TrxPaid maps TrxIDs (pipeline.NormalizeTrxID) to the intent each paid, for the TrxIDs the event
 	// concerns.
 	TrxPaid map[string]string
 	// Balance is the wallet's balance chain head (SMS), nil when none.
-	Balance *state.BalanceHead
+	Balance *pipeline.BalanceHead
 	// IntentCandidates maps the intents the kept payments name (PaymentRecord.IntentIDs) to their
 	// review candidates (claims and operator decisions): a review left without a candidate by the
 	// payment the event uses is released.
@@ -74,15 +73,6 @@ type Snapshot struct {
 	LatePaymentGrace time.Duration
 }
 
-// SnapshotOf returns the part of a loaded snapshot Decide looks at.
-func SnapshotOf(s *state.Snapshot) Snapshot {
-	return Snapshot{
-		TrxSeenBy: s.TrxSeenBy, Intents: s.Intents, Claims: s.Claims, IntentClaims: s.IntentClaims,
-		Payments: s.Payments, Candidates: s.Candidates, TrxPaid: s.TrxPaid, Balance: s.Balance,
-		IntentCandidates: s.IntentCandidates,
-	}
-}
-
 // Decision is what Decide concluded: the intent transitions, payment disposition and other state
 // to store, and the outcomes to emit, in emission order (intent changes oldest intent first, then
 // the reviews a used payment releases, then the payment record, then GapOutcome). A zero Decision (Empty) changes nothing.
@@ -90,8 +80,8 @@ type Decision struct {
 	Rule        pipeline.Rule        // the rule that decided ("" when nothing was decided)
 	Disposition pipeline.Disposition // for payments
 	SeenTrxID   string               // the TrxID to mark seen ("" for duplicates and expiries)
-	Transitions []state.Transition
-	Payment     *state.PaymentRecord // kept for operators when unmatched or sent to review (or moved by a claim)
+	Transitions []pipeline.Transition
+	Payment     *pipeline.PaymentRecord // kept for operators when unmatched or sent to review (or moved by a claim)
 	Outcomes    []*pipeline.Outcome
 
 	// Ignored, for a claim, an operator decision or an SMS, is why the event changes nothing (one
@@ -99,15 +89,15 @@ type Decision struct {
 	// marker), so that a replay repeats it instead of deciding again over later state.
 	Ignored string
 	// UsedPayments are kept payments that now paid an intent (a claim, an approval, an attach).
-	UsedPayments []*state.PaymentRecord
+	UsedPayments []*pipeline.PaymentRecord
 	// Claims records a claim that waits for its payment.
-	Claims *state.ClaimsUpdate
+	Claims *pipeline.ClaimsUpdate
 	// DropClaims are TrxIDs whose waiting claims this payment settled.
 	DropClaims []string
 	// Balance is the wallet's new balance chain head; Gap a break of the chain and GapOutcome its
 	// outcome (OutcomeBalanceGap).
-	Balance    *state.BalanceHead
-	Gap        *state.BalanceGap
+	Balance    *pipeline.BalanceHead
+	Gap        *pipeline.BalanceGap
 	GapOutcome *BalanceGapOutcome
 }
 
@@ -116,21 +106,6 @@ func (d *Decision) Empty() bool {
 	return len(d.Outcomes) == 0 && len(d.Transitions) == 0 && d.Payment == nil && d.SeenTrxID == "" &&
 		d.Ignored == "" && len(d.UsedPayments) == 0 && d.Claims == nil && len(d.DropClaims) == 0 &&
 		d.Balance == nil && d.Gap == nil && d.GapOutcome == nil
-}
-
-// Change returns the decision as a state change of ev's wallet, applied under ev.ID. The caller
-// sets IfVersion to the version of the snapshot the decision was taken over.
-func (d *Decision) Change(ev *pipeline.Event) *state.Change {
-	ch := &state.Change{
-		Wallet: ev.Wallet, EventID: ev.ID, SeenTrxID: d.SeenTrxID,
-		Transitions: d.Transitions, Payment: d.Payment, Outcomes: d.Outcomes,
-		UsedPayments: d.UsedPayments, Claims: d.Claims, DropClaims: d.DropClaims,
-		Balance: d.Balance, Gap: d.Gap, RecordNoop: d.Ignored != "",
-	}
-	if d.GapOutcome != nil {
-		ch.OtherOutcomes = []any{d.GapOutcome}
-	}
-	return ch
 }
 
 // PaymentWindow returns the time the rules take a payment to have happened (OccurredAt, or
@@ -255,21 +230,21 @@ type decider struct {
 }
 
 // intents returns snap's records without nils and duplicate ids (the first one wins), oldest first.
-func intents(snap Snapshot) []*state.IntentRecord {
-	out := make([]*state.IntentRecord, 0, len(snap.Intents))
+func intents(snap Snapshot) []*pipeline.IntentRecord {
+	out := make([]*pipeline.IntentRecord, 0, len(snap.Intents))
 	for _, r := range snap.Intents {
 		if r != nil {
 			out = append(out, r)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *state.IntentRecord) int { return strings.Compare(a.ID, b.ID) })
-	out = slices.CompactFunc(out, func(a, b *state.IntentRecord) bool { return a.ID == b.ID })
-	state.SortIntents(out)
+	slices.SortStableFunc(out, func(a, b *pipeline.IntentRecord) int { return strings.Compare(a.ID, b.ID) })
+	out = slices.CompactFunc(out, func(a, b *pipeline.IntentRecord) bool { return a.ID == b.ID })
+	pipeline.SortIntents(out)
 	return out
 }
 
 // intentByID returns the snapshot's record of id, nil when absent.
-func (x *decider) intentByID(id string) *state.IntentRecord {
+func (x *decider) intentByID(id string) *pipeline.IntentRecord {
 	for _, r := range intents(x.snap) {
 		if r.ID == id {
 			return r
@@ -279,7 +254,7 @@ func (x *decider) intentByID(id string) *state.IntentRecord {
 }
 
 // keptPayment returns the snapshot's kept payment whose event id is eventID, nil when absent.
-func (x *decider) keptPayment(eventID string) *state.PaymentRecord {
+func (x *decider) keptPayment(eventID string) *pipeline.PaymentRecord {
 	if eventID == "" {
 		return nil
 	}
@@ -308,7 +283,7 @@ func (x *decider) payment() {
 	p := x.ev.Payment
 	// A TrxID that paid an intent was seen, even if its mark were missing (state written before
 	// the mark existed, or by hand): never let it pay again.
-	if x.snap.TrxSeenBy != "" || x.snap.TrxPaid[state.NormalizeTrxID(p.TrxID)] != "" {
+	if x.snap.TrxSeenBy != "" || x.snap.TrxPaid[pipeline.NormalizeTrxID(p.TrxID)] != "" {
 		x.d.Rule, x.d.Disposition = pipeline.RuleDedupe, pipeline.DispositionDuplicate
 		x.recordPayment(pipeline.DispositionDuplicate, pipeline.RuleDedupe, "", nil, false)
 		return
@@ -325,7 +300,7 @@ func (x *decider) payment() {
 			return
 		}
 	}
-	var cands, late []*state.IntentRecord
+	var cands, late []*pipeline.IntentRecord
 	for _, r := range all {
 		if r.Amount != p.Amount || r.CreatedAt.After(createdUpTo) {
 			continue
@@ -361,11 +336,11 @@ func (x *decider) payment() {
 }
 
 // referenced returns the intent whose id is ref, or else those whose customer reference is ref.
-func referenced(all []*state.IntentRecord, ref string) []*state.IntentRecord {
-	var byRef []*state.IntentRecord
+func referenced(all []*pipeline.IntentRecord, ref string) []*pipeline.IntentRecord {
+	var byRef []*pipeline.IntentRecord
 	for _, r := range all {
 		if strings.EqualFold(r.ID, ref) {
-			return []*state.IntentRecord{r}
+			return []*pipeline.IntentRecord{r}
 		}
 		if strings.EqualFold(strings.TrimSpace(r.CustomerReference), ref) {
 			byRef = append(byRef, r)
@@ -388,7 +363,7 @@ func (x *decider) grace() time.Duration {
 
 // timely reports whether a payment made at "at" was made within intent r's life: before its
 // deadline and not before it was created (OccurredAtTolerance).
-func (x *decider) timely(r *state.IntentRecord, at time.Time) bool {
+func (x *decider) timely(r *pipeline.IntentRecord, at time.Time) bool {
 	return at.Before(r.ExpiresAt) && !at.Before(r.CreatedAt.Add(-OccurredAtTolerance))
 }
 
@@ -397,7 +372,7 @@ func (x *decider) timely(r *state.IntentRecord, at time.Time) bool {
 // payment was made within its life (timely) and ingest accepted the report less than the
 // late-payment grace after the deadline. accepted is paystream's own clock; a zero accepted (an
 // unknown report time) never gets the grace.
-func (x *decider) payable(r *state.IntentRecord, at, accepted time.Time) bool {
+func (x *decider) payable(r *pipeline.IntentRecord, at, accepted time.Time) bool {
 	switch r.Status {
 	case pipeline.StatusPending:
 		return at.Before(r.ExpiresAt)
@@ -411,8 +386,8 @@ func (x *decider) payable(r *state.IntentRecord, at, accepted time.Time) bool {
 // byReference is rule 2 over the intents the payment's reference names. The reference is written
 // by the payer, so it alone never moves an intent out of a status its rightful payment can still
 // pay: with another amount the payment is held for review (hold) and the intents do not change.
-func (x *decider) byReference(cands []*state.IntentRecord, at time.Time) {
-	var open, late, closed []*state.IntentRecord
+func (x *decider) byReference(cands []*pipeline.IntentRecord, at time.Time) {
+	var open, late, closed []*pipeline.IntentRecord
 	for _, r := range cands {
 		switch {
 		case x.payable(r, at, x.ev.AcceptedAt):
@@ -449,8 +424,8 @@ func (x *decider) byReference(cands []*state.IntentRecord, at time.Time) {
 	}
 }
 
-func withAmount(rs []*state.IntentRecord, amount pipeline.Money) []*state.IntentRecord {
-	var out []*state.IntentRecord
+func withAmount(rs []*pipeline.IntentRecord, amount pipeline.Money) []*pipeline.IntentRecord {
+	var out []*pipeline.IntentRecord
 	for _, r := range rs {
 		if r.Amount == amount {
 			out = append(out, r)
@@ -461,10 +436,10 @@ func withAmount(rs []*state.IntentRecord, amount pipeline.Money) []*state.Intent
 
 // payIntent pays r with the reported payment, or sends it to review when the balance chain
 // contradicts the payment's SMS.
-func (x *decider) payIntent(r *state.IntentRecord, rule pipeline.Rule, mt pipeline.MatchType) {
+func (x *decider) payIntent(r *pipeline.IntentRecord, rule pipeline.Rule, mt pipeline.MatchType) {
 	if x.suspect != "" {
 		x.suspectHit = true
-		x.review([]*state.IntentRecord{r}, rule, x.suspect)
+		x.review([]*pipeline.IntentRecord{r}, rule, x.suspect)
 		return
 	}
 	x.d.Rule, x.d.Disposition = rule, pipeline.DispositionMatched
@@ -474,7 +449,7 @@ func (x *decider) payIntent(r *state.IntentRecord, rule pipeline.Rule, mt pipeli
 
 // paidReason is the Reason of r's change to PAID: ReasonPaidAfterExpiry when r is EXPIRED (the
 // merchant was told payment.expired and must learn that the order was paid after all).
-func paidReason(r *state.IntentRecord) string {
+func paidReason(r *pipeline.IntentRecord) string {
 	if r.Status == pipeline.StatusExpired {
 		return ReasonPaidAfterExpiry
 	}
@@ -486,7 +461,7 @@ func paidReason(r *state.IntentRecord) string {
 // intents stay where their own payment can still pay them (REVIEW_REQUIRED ones only get the
 // candidate). An operator attaches the payment if it is the intent's after all. No intent
 // outcome: the merchant is told nothing that is not certain.
-func (x *decider) hold(rs []*state.IntentRecord, rule pipeline.Rule, reason string) {
+func (x *decider) hold(rs []*pipeline.IntentRecord, rule pipeline.Rule, reason string) {
 	x.d.Rule, x.d.Disposition = rule, pipeline.DispositionReview
 	ids := make([]string, len(rs))
 	for i, r := range rs {
@@ -499,7 +474,7 @@ func (x *decider) hold(rs []*state.IntentRecord, rule pipeline.Rule, reason stri
 // without a candidate now that used paid intent paidID: to PENDING before their deadline (so that
 // their own payment can match them again), EXPIRED after it, with ReasonCandidateUsed. A review
 // that still has another candidate stays for an operator.
-func (x *decider) release(used *state.PaymentRecord, paidID string) {
+func (x *decider) release(used *pipeline.PaymentRecord, paidID string) {
 	pay := x.pay
 	x.pay = nil // the used payment is not theirs
 	defer func() { x.pay = pay }()
@@ -520,7 +495,7 @@ func (x *decider) release(used *state.PaymentRecord, paidID string) {
 
 // review sends the reported payment to review with rs: each intent not yet REVIEW_REQUIRED goes
 // there; those already under review only get the payment as a candidate.
-func (x *decider) review(rs []*state.IntentRecord, rule pipeline.Rule, reason string) {
+func (x *decider) review(rs []*pipeline.IntentRecord, rule pipeline.Rule, reason string) {
 	x.d.Rule, x.d.Disposition = rule, pipeline.DispositionReview
 	ids := make([]string, len(rs))
 	for i, r := range rs {
@@ -533,7 +508,7 @@ func (x *decider) review(rs []*state.IntentRecord, rule pipeline.Rule, reason st
 }
 
 // change records the transition of r to status and its outcome, carrying x.pay.
-func (x *decider) change(r *state.IntentRecord, to pipeline.Status, rule pipeline.Rule, mt pipeline.MatchType, reason string) {
+func (x *decider) change(r *pipeline.IntentRecord, to pipeline.Status, rule pipeline.Rule, mt pipeline.MatchType, reason string) {
 	ev := x.ev
 	var pay *pipeline.Payment
 	trx := ""
@@ -541,7 +516,7 @@ func (x *decider) change(r *state.IntentRecord, to pipeline.Status, rule pipelin
 		p := *x.pay
 		pay, trx = &p, p.TrxID
 	}
-	x.d.Transitions = append(x.d.Transitions, state.Transition{
+	x.d.Transitions = append(x.d.Transitions, pipeline.Transition{
 		IntentID: r.ID, Amount: r.Amount, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		From: r.Status, Version: r.Version, To: to,
 		TrxID: trx, MatchType: mt, Reason: reason, At: x.now,
@@ -576,7 +551,7 @@ func (x *decider) recordPayment(disp pipeline.Disposition, rule pipeline.Rule, r
 		AcceptedAt: ev.AcceptedAt, DecidedAt: x.now,
 	})
 	if keep {
-		x.d.Payment = &state.PaymentRecord{
+		x.d.Payment = &pipeline.PaymentRecord{
 			EventID: ev.ID, MerchantID: ev.MerchantID, Source: ev.Source, Wallet: ev.Wallet,
 			Payment: p, Disposition: disp, Rule: rule, Reason: reason, IntentIDs: intentIDs,
 			AcceptedAt: ev.AcceptedAt, DecidedAt: x.now,

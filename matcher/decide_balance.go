@@ -6,14 +6,13 @@ import (
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // The balance chain (sms.received, and payment.reported carrying the SMS it came from). For each
 // wallet, consecutive SMS that report a balance must follow from each other: previous balance +
 // amount for a credit, previous balance - amount - fee for a debit (fee 0 when the SMS states
 // none). A credit whose SMS states a fee may also be previous + amount - fee (some merchant
-// accounts are charged on receipt). The head (state.BalanceHead) is the newest such SMS.
+// accounts are charged on receipt). The head (pipeline.BalanceHead) is the newest such SMS.
 //
 // Which SMS count: trusted ones (the sender is the provider's) with a balance. An SMS without an
 // amount, or with direction none, has no change to check: its balance becomes the head. A trusted
@@ -106,7 +105,7 @@ func (x *decider) balance() {
 	if trx == "" && ev.Payment != nil {
 		trx = ev.Payment.TrxID
 	}
-	next := &state.BalanceHead{EventID: ev.ID, At: smsTime(ev), Balance: *s.Balance, TrxID: state.NormalizeTrxID(trx)}
+	next := &pipeline.BalanceHead{EventID: ev.ID, At: smsTime(ev), Balance: *s.Balance, TrxID: pipeline.NormalizeTrxID(trx)}
 	if amount > 0 {
 		switch dir {
 		case directionCredit:
@@ -134,7 +133,7 @@ func (x *decider) balance() {
 	next.Holes = h.Holes
 	if !next.HasDelta {
 		if next.Balance != h.Balance {
-			next.Holes = withHole(h.Holes, state.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: int64(next.Balance)})
+			next.Holes = withHole(h.Holes, pipeline.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: int64(next.Balance)})
 		}
 		x.d.Balance = next
 		return
@@ -148,9 +147,9 @@ func (x *decider) balance() {
 		x.ignoreSMS(IgnoreSMSOutOfOrder) // the head follows from this SMS: they arrived in the other order
 		return
 	}
-	next.Holes = withHole(h.Holes, state.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: before(next)})
+	next.Holes = withHole(h.Holes, pipeline.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: before(next)})
 	x.d.Balance = next
-	x.d.Gap = &state.BalanceGap{
+	x.d.Gap = &pipeline.BalanceGap{
 		EventID: ev.ID, MerchantID: ev.MerchantID, Wallet: ev.Wallet, Direction: dir, Amount: amount,
 		FeePaisa: fee, TrxID: next.TrxID, At: next.At,
 		PreviousEventID: h.EventID, PreviousAt: h.At, PreviousBalance: h.Balance,
@@ -168,7 +167,7 @@ func (x *decider) balance() {
 // changes the head's base or Holes, never its balance. An SMS that does not fit is not compared
 // (IgnoreSMSOutOfOrder); if it pays, its payment goes to review (ReasonBalanceOutOfOrder): a
 // forger who stamps an SMS in the past must still name a balance the chain can place.
-func (x *decider) backfill(h, next *state.BalanceHead, dir string, fee int64) {
+func (x *decider) backfill(h, next *pipeline.BalanceHead, dir string, fee int64) {
 	if next.HasDelta {
 		after := int64(next.Balance)
 		befores := []int64{before(next)}
@@ -217,7 +216,7 @@ func (x *decider) backfill(h, next *state.BalanceHead, dir string, fee int64) {
 
 // before returns the balance (paisa) before the SMS of head h (its balance less its change, or its
 // balance when it states no change).
-func before(h *state.BalanceHead) int64 {
+func before(h *pipeline.BalanceHead) int64 {
 	if h.HasDelta {
 		return int64(h.Balance) - h.DeltaPaisa
 	}
@@ -226,17 +225,17 @@ func before(h *state.BalanceHead) int64 {
 
 // baseOf returns h's BasePaisa and BaseAt, or, for a head stored without them, the balance before h's
 // own SMS at its time.
-func baseOf(h *state.BalanceHead) (int64, time.Time, bool) {
+func baseOf(h *pipeline.BalanceHead) (int64, time.Time, bool) {
 	if h.HasBase {
 		return h.BasePaisa, h.BaseAt, true
 	}
 	return before(h), h.At, true
 }
 
-// withHole returns holes with hole added, keeping the newest state.MaxBalanceHoles (a copy).
-func withHole(holes []state.BalanceHole, hole state.BalanceHole) []state.BalanceHole {
+// withHole returns holes with hole added, keeping the newest pipeline.MaxBalanceHoles (a copy).
+func withHole(holes []pipeline.BalanceHole, hole pipeline.BalanceHole) []pipeline.BalanceHole {
 	out := append(slices.Clone(holes), hole)
-	if n := len(out) - state.MaxBalanceHoles; n > 0 {
+	if n := len(out) - pipeline.MaxBalanceHoles; n > 0 {
 		out = out[n:]
 	}
 	return out
@@ -246,7 +245,7 @@ func withHole(holes []state.BalanceHole, hole state.BalanceHole) []state.Balance
 // provider's "money received" SMS always do (bKash, Nagad, Rocket; see pipeline/smsparse's
 // formats), or the wallet's SMS did before (it has a chain head). Upay's merchant-payment wording
 // may omit it, so an Upay wallet expects one only once its chain exists.
-func balanceExpected(w pipeline.Wallet, h *state.BalanceHead) bool {
+func balanceExpected(w pipeline.Wallet, h *pipeline.BalanceHead) bool {
 	switch w.Provider {
 	case pipeline.BKash, pipeline.Nagad, pipeline.Rocket:
 		return true

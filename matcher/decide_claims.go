@@ -6,14 +6,13 @@ import (
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Rule 3, claims. Whichever of the claim and the payment arrives second completes the match:
 //
 //   - Claim first (the TrxID was never reported on the wallet): the claim is recorded
-//     (state.ClaimsUpdate) for an intent that is PENDING, REVIEW_REQUIRED or EXPIRED, at most
-//     state.MaxClaimsPerIntent TrxIDs per intent and MaxClaimsPerTrx intents per TrxID. When the
+//     (pipeline.ClaimsUpdate) for an intent that is PENDING, REVIEW_REQUIRED or EXPIRED, at most
+//     pipeline.MaxClaimsPerIntent TrxIDs per intent and MaxClaimsPerTrx intents per TrxID. When the
 //     payment is reported, byClaims decides it before rules 2 and 4.
 //   - Payment first: the payment was kept (unmatched, or review); the claim finds it by TrxID
 //     (the TrxID mark names the event that reported it) and decides with claimMatch.
@@ -51,7 +50,7 @@ func sendersAgree(claimed, reported string) bool {
 // claimVerdict is what rule 3 says of intent r and a payment made at "at" whose report ingest
 // accepted at accepted: "" to pay, else the review reason. An EXPIRED intent is paid within the
 // late-payment grace (payable).
-func (x *decider) claimVerdict(r *state.IntentRecord, claimedSender string, p *pipeline.Payment, at, accepted time.Time) string {
+func (x *decider) claimVerdict(r *pipeline.IntentRecord, claimedSender string, p *pipeline.Payment, at, accepted time.Time) string {
 	switch {
 	case r.Amount != p.Amount: // first: the payment is then only held (hold), the intent stays payable
 		return pipeline.ReasonAmountMismatch
@@ -69,13 +68,13 @@ func (x *decider) claimVerdict(r *state.IntentRecord, claimedSender string, p *p
 
 // byClaims decides a reported payment whose TrxID customers claimed first. It returns false when
 // no claim names an intent that may still change (rules 2 and 4 decide then).
-func (x *decider) byClaims(all []*state.IntentRecord, at time.Time) bool {
+func (x *decider) byClaims(all []*pipeline.IntentRecord, at time.Time) bool {
 	if len(x.snap.Claims) == 0 {
 		return false
 	}
-	x.d.DropClaims = []string{state.NormalizeTrxID(x.ev.Payment.TrxID)}
+	x.d.DropClaims = []string{pipeline.NormalizeTrxID(x.ev.Payment.TrxID)}
 	sender := map[string]string{}
-	var live []*state.IntentRecord
+	var live []*pipeline.IntentRecord
 	for _, r := range all {
 		if r.Status.Final() {
 			continue
@@ -120,7 +119,7 @@ func (x *decider) byClaims(all []*state.IntentRecord, at time.Time) bool {
 // claim decides a claim.submitted event.
 func (x *decider) claim() {
 	c := x.ev.Claim
-	trx := state.NormalizeTrxID(c.TrxID)
+	trx := pipeline.NormalizeTrxID(c.TrxID)
 	r := x.intentByID(c.IntentID)
 	switch paid := x.snap.TrxPaid[trx]; {
 	case r == nil:
@@ -156,26 +155,26 @@ func (x *decider) claim() {
 	}
 	x.d.Rule, x.d.Disposition = pipeline.RuleClaim, pipeline.DispositionMatched
 	x.change(r, pipeline.StatusPaid, pipeline.RuleClaim, pipeline.MatchClaim, paidReason(r))
-	x.d.UsedPayments = []*state.PaymentRecord{p}
+	x.d.UsedPayments = []*pipeline.PaymentRecord{p}
 	x.d.DropClaims = []string{trx}
 	x.release(p, r.ID)
 }
 
 // recordClaim keeps a claim until its payment is reported.
-func (x *decider) recordClaim(r *state.IntentRecord, trx string) {
+func (x *decider) recordClaim(r *pipeline.IntentRecord, trx string) {
 	byIntent := slices.Clone(x.snap.IntentClaims)
-	var byTrx []state.ClaimRecord
+	var byTrx []pipeline.ClaimRecord
 	for _, c := range x.snap.Claims {
 		if o := x.intentByID(c.IntentID); o != nil && o.Status.Final() {
 			continue // settled elsewhere: no longer counts against the bound
 		}
 		byTrx = append(byTrx, c)
 	}
-	if slices.Contains(byIntent, trx) || slices.ContainsFunc(byTrx, func(c state.ClaimRecord) bool { return c.IntentID == r.ID }) {
+	if slices.Contains(byIntent, trx) || slices.ContainsFunc(byTrx, func(c pipeline.ClaimRecord) bool { return c.IntentID == r.ID }) {
 		x.ignore(pipeline.RuleClaim, IgnoreAlreadyClaimed)
 		return
 	}
-	if len(byIntent) >= state.MaxClaimsPerIntent || len(byTrx) >= state.MaxClaimsPerTrx {
+	if len(byIntent) >= pipeline.MaxClaimsPerIntent || len(byTrx) >= pipeline.MaxClaimsPerTrx {
 		x.ignore(pipeline.RuleClaim, IgnoreTooManyClaims)
 		return
 	}
@@ -184,16 +183,16 @@ func (x *decider) recordClaim(r *state.IntentRecord, trx string) {
 		sender = n
 	}
 	x.d.Rule = pipeline.RuleClaim
-	x.d.Claims = &state.ClaimsUpdate{
+	x.d.Claims = &pipeline.ClaimsUpdate{
 		TrxID: trx, IntentID: r.ID,
-		Claims:       append(byTrx, state.ClaimRecord{EventID: x.ev.ID, IntentID: r.ID, TrxID: trx, Sender: sender, At: x.ev.AcceptedAt}),
+		Claims:       append(byTrx, pipeline.ClaimRecord{EventID: x.ev.ID, IntentID: r.ID, TrxID: trx, Sender: sender, At: x.ev.AcceptedAt}),
 		IntentTrxIDs: append(byIntent, trx),
 	}
 }
 
 // linkForReview sends intent r to review with kept payment p (moved to the review list, r added to
 // its intents), or only links them when r is already under review.
-func (x *decider) linkForReview(r *state.IntentRecord, p *state.PaymentRecord, rule pipeline.Rule, reason string) {
+func (x *decider) linkForReview(r *pipeline.IntentRecord, p *pipeline.PaymentRecord, rule pipeline.Rule, reason string) {
 	linked := slices.Contains(p.IntentIDs, r.ID)
 	if linked && p.Disposition == pipeline.DispositionReview && (r.Status == pipeline.StatusReviewRequired || reason == pipeline.ReasonAmountMismatch) {
 		x.ignore(rule, IgnoreAlreadyUnderReview)

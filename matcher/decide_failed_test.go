@@ -11,11 +11,10 @@ import (
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/dialect/native"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // tok makes r an intent paid through bKash tokenized checkout.
-func tok(r *state.IntentRecord) *state.IntentRecord {
+func tok(r *pipeline.IntentRecord) *pipeline.IntentRecord {
 	r.PaymentMethod = pipeline.PaymentMethodBkashTokenized
 	return r
 }
@@ -38,42 +37,42 @@ func TestDecideFailed(t *testing.T) {
 	cases := []struct {
 		name string
 		ev   *pipeline.Event
-		snap []*state.IntentRecord
+		snap []*pipeline.IntentRecord
 		want string
 	}{
 		{"insufficient balance fails a PENDING intent", failedEv("a", pipeline.ReasonBkashInsufficient, "2023", 30*time.Second),
-			[]*state.IntentRecord{tok(open("a", 500, "")), tok(open("b", 500, ""))},
+			[]*pipeline.IntentRecord{tok(open("a", 500, "")), tok(open("b", 500, ""))},
 			"rule:payment_failed change:a:FAILED/bkash_insufficient_balance:2023/"},
 		{"cancelled (payment/status, no code)", failedEv("a", pipeline.ReasonBkashCancelled, "", 30*time.Second),
-			[]*state.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed change:a:FAILED/bkash_cancelled/"},
+			[]*pipeline.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed change:a:FAILED/bkash_cancelled/"},
 		{"declined with a code", failedEv("a", pipeline.ReasonBkashFailed, "2014", 30*time.Second),
-			[]*state.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed change:a:FAILED/bkash_failed:2014/"},
+			[]*pipeline.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed change:a:FAILED/bkash_failed:2014/"},
 		{"0000 is no code", failedEv("a", pipeline.ReasonBkashFailed, "0000", 30*time.Second),
-			[]*state.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed change:a:FAILED/bkash_failed/"},
+			[]*pipeline.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed change:a:FAILED/bkash_failed/"},
 		{"a PAID intent never moves", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{tok(rec("a", pipeline.StatusPaid, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_final"},
+			[]*pipeline.IntentRecord{tok(rec("a", pipeline.StatusPaid, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_final"},
 		{"a repeated failure is a no-op", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{tok(rec("a", pipeline.StatusFailed, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_final"},
+			[]*pipeline.IntentRecord{tok(rec("a", pipeline.StatusFailed, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_final"},
 		{"REJECTED stays", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{tok(rec("a", pipeline.StatusRejected, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_final"},
+			[]*pipeline.IntentRecord{tok(rec("a", pipeline.StatusRejected, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_final"},
 		{"EXPIRED stays", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{tok(rec("a", pipeline.StatusExpired, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_not_pending"},
+			[]*pipeline.IntentRecord{tok(rec("a", pipeline.StatusExpired, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_not_pending"},
 		{"REVIEW_REQUIRED stays", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{tok(rec("a", pipeline.StatusReviewRequired, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_not_pending"},
+			[]*pipeline.IntentRecord{tok(rec("a", pipeline.StatusReviewRequired, 500, "", -time.Minute, 10*time.Minute))}, "rule:payment_failed ignored:intent_not_pending"},
 		{"unknown intent", failedEv("x", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed ignored:unknown_intent"},
+			[]*pipeline.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed ignored:unknown_intent"},
 		{"not a tokenized intent", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{open("a", 500, "")}, "rule:payment_failed ignored:intent_not_tokenized"},
+			[]*pipeline.IntentRecord{open("a", 500, "")}, "rule:payment_failed ignored:intent_not_tokenized"},
 		{"another merchant's intent", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{other}, "rule:payment_failed ignored:intent_other_merchant"},
+			[]*pipeline.IntentRecord{other}, "rule:payment_failed ignored:intent_other_merchant"},
 		{"accepted at the deadline: expiry decides", failedEv("a", pipeline.ReasonBkashFailed, "", 9*time.Minute),
-			[]*state.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed ignored:failure_after_expiry"},
+			[]*pipeline.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed ignored:failure_after_expiry"},
 		{"accepted just before the deadline", failedEv("a", pipeline.ReasonBkashFailed, "", 9*time.Minute-time.Millisecond),
-			[]*state.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed change:a:FAILED/bkash_failed/"},
+			[]*pipeline.IntentRecord{tok(open("a", 500, ""))}, "rule:payment_failed change:a:FAILED/bkash_failed/"},
 		{"PENDING in state, past its deadline when accepted: expiry decides", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{tok(rec("a", pipeline.StatusPending, 500, "", -time.Hour, 10*time.Minute))}, "rule:payment_failed ignored:failure_after_expiry"},
+			[]*pipeline.IntentRecord{tok(rec("a", pipeline.StatusPending, 500, "", -time.Hour, 10*time.Minute))}, "rule:payment_failed ignored:failure_after_expiry"},
 		{"accepted before the deadline, decided after it: fails", failedEv("a", pipeline.ReasonBkashFailed, "", 30*time.Second),
-			[]*state.IntentRecord{tok(rec("a", pipeline.StatusPending, 500, "", -time.Minute, 105*time.Second))}, "rule:payment_failed change:a:FAILED/bkash_failed/"},
+			[]*pipeline.IntentRecord{tok(rec("a", pipeline.StatusPending, 500, "", -time.Minute, 105*time.Second))}, "rule:payment_failed change:a:FAILED/bkash_failed/"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -100,7 +99,7 @@ func TestDecideFailed(t *testing.T) {
 func TestDecideFailedOutcome(t *testing.T) {
 	ev := failedEv("a", pipeline.ReasonBkashInsufficient, "2023", 30*time.Second)
 	r := tok(open("a", 500, "ORD-1"))
-	d := Decide(ev, Snapshot{Intents: []*state.IntentRecord{r}}, base.Add(time.Minute))
+	d := Decide(ev, Snapshot{Intents: []*pipeline.IntentRecord{r}}, base.Add(time.Minute))
 	if len(d.Outcomes) != 1 || len(d.Transitions) != 1 || d.Payment != nil || d.SeenTrxID != "" {
 		t.Fatalf("decision %+v", d)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // describe renders the parts of a decision the rule-3/6 and balance tables assert, in a fixed
@@ -61,8 +60,8 @@ func describe(d Decision) string {
 }
 
 // kept is a payment kept as disp (reason, for intents ids) that occurred at base+30s.
-func kept(eventID string, amount int64, trx string, disp pipeline.Disposition, reason string, ids ...string) *state.PaymentRecord {
-	return &state.PaymentRecord{
+func kept(eventID string, amount int64, trx string, disp pipeline.Disposition, reason string, ids ...string) *pipeline.PaymentRecord {
+	return &pipeline.PaymentRecord{
 		EventID: eventID, MerchantID: "m1", Source: pipeline.SourceSMS, Wallet: wA,
 		Payment: pipeline.Payment{Provider: pipeline.BKash, TrxID: trx, Amount: pipeline.BDT(amount), Sender: "01899999999",
 			OccurredAt: base.Add(30 * time.Second)},
@@ -71,7 +70,7 @@ func kept(eventID string, amount int64, trx string, disp pipeline.Disposition, r
 	}
 }
 
-func unmatchedPay(eventID string, amount int64, trx string) *state.PaymentRecord {
+func unmatchedPay(eventID string, amount int64, trx string) *pipeline.PaymentRecord {
 	return kept(eventID, amount, trx, pipeline.DispositionUnmatched, "")
 }
 
@@ -92,7 +91,7 @@ func reviewEv(action, intentID, paymentEventID, trx string) *pipeline.Event {
 }
 
 // withStatus is r in status st at version v.
-func withStatus(r *state.IntentRecord, st pipeline.Status, v int, trx, reason string) *state.IntentRecord {
+func withStatus(r *pipeline.IntentRecord, st pipeline.Status, v int, trx, reason string) *pipeline.IntentRecord {
 	c := *r
 	c.Status, c.Version, c.TrxID, c.Reason = st, v, trx, reason
 	return &c
@@ -122,16 +121,16 @@ func paySMS(amount int64, ref string, balance int64) *pipeline.Event {
 }
 
 // head is a balance chain head of balance taka at base+at, with its own change delta taka.
-func head(balance int64, at time.Duration, delta int64) *state.BalanceHead {
-	return &state.BalanceHead{EventID: "ev-prev", At: base.Add(at), Balance: pipeline.BDT(balance), DeltaPaisa: delta * 100, HasDelta: true}
+func head(balance int64, at time.Duration, delta int64) *pipeline.BalanceHead {
+	return &pipeline.BalanceHead{EventID: "ev-prev", At: base.Add(at), Balance: pipeline.BDT(balance), DeltaPaisa: delta * 100, HasDelta: true}
 }
 
 func TestDecideClaimsRulesAndReviews(t *testing.T) {
 	now := base.Add(4 * time.Minute)
 	x := open("x", 500, "")
 	y := open("y", 500, "")
-	ints := func(rs ...*state.IntentRecord) []*state.IntentRecord { return rs }
-	pays := func(ps ...*state.PaymentRecord) []*state.PaymentRecord { return ps }
+	ints := func(rs ...*pipeline.IntentRecord) []*pipeline.IntentRecord { return rs }
+	pays := func(ps ...*pipeline.PaymentRecord) []*pipeline.PaymentRecord { return ps }
 	reviewX := withStatus(x, pipeline.StatusReviewRequired, 2, "TRX1", pipeline.ReasonAmbiguous)
 	cases := []struct {
 		name string
@@ -153,7 +152,7 @@ func TestDecideClaimsRulesAndReviews(t *testing.T) {
 			Snapshot{TrxSeenBy: "ev-p", Intents: ints(x), Payments: pays(unmatchedPay("ev-p", 500, "TRX1"))},
 			"rule:claim disp:review change:x:REVIEW_REQUIRED/sender_mismatch/ kept:ev-p:review/sender_mismatch/x"},
 		{"claim: sender not a mobile number is not compared", claimEv("x", "TRX1", "01811111111"),
-			Snapshot{TrxSeenBy: "ev-p", Intents: ints(x), Payments: pays(func() *state.PaymentRecord {
+			Snapshot{TrxSeenBy: "ev-p", Intents: ints(x), Payments: pays(func() *pipeline.PaymentRecord {
 				p := unmatchedPay("ev-p", 500, "TRX1")
 				p.Payment.Sender = "Bank Asia"
 				return p
@@ -207,9 +206,9 @@ func TestDecideClaimsRulesAndReviews(t *testing.T) {
 		{"claim first: on an expired intent (a late payment goes to review)", claimEv("x", "TRX1", ""),
 			Snapshot{Intents: ints(withStatus(x, pipeline.StatusExpired, 2, "", ""))}, "rule:claim claim:TRX1>x(1,1)"},
 		{"claim first: another intent claimed the TrxID too", claimEv("x", "TRX1", ""),
-			Snapshot{Intents: ints(x, y), Claims: []state.ClaimRecord{{IntentID: "y", TrxID: "TRX1"}}}, "rule:claim claim:TRX1>x(2,1)"},
+			Snapshot{Intents: ints(x, y), Claims: []pipeline.ClaimRecord{{IntentID: "y", TrxID: "TRX1"}}}, "rule:claim claim:TRX1>x(2,1)"},
 		{"claim first: claims of final intents no longer count", claimEv("x", "TRX1", ""),
-			Snapshot{Intents: ints(x, withStatus(y, pipeline.StatusPaid, 2, "TRX0", "")), Claims: []state.ClaimRecord{{IntentID: "y", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(x, withStatus(y, pipeline.StatusPaid, 2, "TRX0", "")), Claims: []pipeline.ClaimRecord{{IntentID: "y", TrxID: "TRX1"}}},
 			"rule:claim claim:TRX1>x(1,1)"},
 		{"claim first: the same claim again", claimEv("x", "TRX1", ""), Snapshot{Intents: ints(x), IntentClaims: []string{"TRX1"}},
 			"rule:claim ignored:already_claimed"},
@@ -220,34 +219,34 @@ func TestDecideClaimsRulesAndReviews(t *testing.T) {
 
 		// Rule 3 from the payment's side: claims are tried before rules 2 and 4.
 		{"payment: the claimed intent, before the reference", pay(500, "ORDER-Y"),
-			Snapshot{Intents: ints(x, open("ry", 500, "ORDER-Y")), Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(x, open("ry", 500, "ORDER-Y")), Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
 			"rule:claim disp:matched change:x:PAID//CLAIM_MATCH payment:matched//x drop:TRX1 seen:TRX1"},
 		{"payment: claimed intent, amount differs", pay(450, ""),
-			Snapshot{Intents: ints(x), Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(x), Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
 			"rule:claim disp:review payment:review/amount_mismatch/x kept:ev-pay:review/amount_mismatch/x drop:TRX1 seen:TRX1"}, // finding 5: x stays PENDING
 		{"payment: claimed with another sender", pay(500, ""),
-			Snapshot{Intents: ints(x), Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "TRX1", Sender: "01811111111"}}},
+			Snapshot{Intents: ints(x), Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "TRX1", Sender: "01811111111"}}},
 			"rule:claim disp:review change:x:REVIEW_REQUIRED/sender_mismatch/ payment:review/sender_mismatch/x kept:ev-pay:review/sender_mismatch/x drop:TRX1 seen:TRX1"},
 		{"payment: two intents claimed it", pay(500, ""),
-			Snapshot{Intents: ints(x, y), Claims: []state.ClaimRecord{{IntentID: "y", TrxID: "TRX1"}, {IntentID: "x", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(x, y), Claims: []pipeline.ClaimRecord{{IntentID: "y", TrxID: "TRX1"}, {IntentID: "x", TrxID: "TRX1"}}},
 			"rule:claim disp:review change:x:REVIEW_REQUIRED/ambiguous/ change:y:REVIEW_REQUIRED/ambiguous/ payment:review/ambiguous/ kept:ev-pay:review/ambiguous/x+y drop:TRX1 seen:TRX1"},
 		{"payment: claimed intent paid meanwhile: rules 2 and 4 decide", pay(500, ""),
-			Snapshot{Intents: ints(withStatus(x, pipeline.StatusPaid, 2, "TRX0", ""), y), Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(withStatus(x, pipeline.StatusPaid, 2, "TRX0", ""), y), Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
 			"rule:amount_window disp:matched change:y:PAID//AUTO_MATCH payment:matched//y drop:TRX1 seen:TRX1"},
 		{"payment: claimed intent under review is paid", pay(500, ""),
-			Snapshot{Intents: ints(reviewX), Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(reviewX), Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
 			"rule:claim disp:matched change:x:PAID//CLAIM_MATCH payment:matched//x drop:TRX1 seen:TRX1"},
 		{"payment: claimed intent under review, amount differs: linked", pay(450, ""),
-			Snapshot{Intents: ints(reviewX), Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(reviewX), Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
 			"rule:claim disp:review payment:review/amount_mismatch/x kept:ev-pay:review/amount_mismatch/x drop:TRX1 seen:TRX1"},
 		{"payment: claimed intent expired before the payment", pay(500, ""),
-			Snapshot{Intents: ints(rec("old", pipeline.StatusExpired, 500, "", -20*time.Minute, 10*time.Minute)), Claims: []state.ClaimRecord{{IntentID: "old", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(rec("old", pipeline.StatusExpired, 500, "", -20*time.Minute, 10*time.Minute)), Claims: []pipeline.ClaimRecord{{IntentID: "old", TrxID: "TRX1"}}},
 			"rule:claim disp:review change:old:REVIEW_REQUIRED/late_payment/ payment:review/late_payment/old kept:ev-pay:review/late_payment/old drop:TRX1 seen:TRX1"},
 		{"payment: claimed intent expired after the payment, reported within the grace", pay(500, ""),
-			Snapshot{Intents: ints(rec("short", pipeline.StatusExpired, 500, "", -time.Minute, 100*time.Second)), Claims: []state.ClaimRecord{{IntentID: "short", TrxID: "TRX1"}}},
+			Snapshot{Intents: ints(rec("short", pipeline.StatusExpired, 500, "", -time.Minute, 100*time.Second)), Claims: []pipeline.ClaimRecord{{IntentID: "short", TrxID: "TRX1"}}},
 			"rule:claim disp:matched change:short:PAID/paid_after_expiry/CLAIM_MATCH payment:matched//short drop:TRX1 seen:TRX1"},
 		{"payment: duplicate ignores claims", pay(500, ""),
-			Snapshot{TrxSeenBy: "ev-0", Intents: ints(x), Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
+			Snapshot{TrxSeenBy: "ev-0", Intents: ints(x), Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}},
 			"rule:dedupe disp:duplicate payment:duplicate//"},
 
 		// Rule 6.
@@ -345,28 +344,28 @@ func TestDecideBalanceChain(t *testing.T) {
 		}(), Snapshot{Balance: head(1000, 0, 100)}, ""},
 
 		// Paying SMS.
-		{"payment SMS follows: paid", paySMS(500, "", 1500), Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)},
+		{"payment SMS follows: paid", paySMS(500, "", 1500), Snapshot{Intents: []*pipeline.IntentRecord{x}, Balance: head(1000, 0, 100)},
 			"rule:amount_window disp:matched change:x:PAID//AUTO_MATCH payment:matched//x seen:TRX1 head:1500"},
-		{"payment SMS lower than the chain allows: review", paySMS(500, "", 1200), Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)},
+		{"payment SMS lower than the chain allows: review", paySMS(500, "", 1200), Snapshot{Intents: []*pipeline.IntentRecord{x}, Balance: head(1000, 0, 100)},
 			"rule:amount_window disp:review change:x:REVIEW_REQUIRED/balance_mismatch/ payment:review/balance_mismatch/x kept:ev-pay:review/balance_mismatch/x seen:TRX1 head:1200 gap:150000/120000/true"},
 		{"payment SMS lower, nothing to pay: kept for review", paySMS(500, "", 1200), Snapshot{Balance: head(1000, 0, 100)},
 			"rule:none disp:review payment:review/balance_mismatch/ kept:ev-pay:review/balance_mismatch/ seen:TRX1 head:1200 gap:150000/120000/true"},
 		{"payment SMS lower, claimed: review", paySMS(500, "", 1200),
-			Snapshot{Intents: []*state.IntentRecord{x}, Claims: []state.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}, Balance: head(1000, 0, 100)},
+			Snapshot{Intents: []*pipeline.IntentRecord{x}, Claims: []pipeline.ClaimRecord{{IntentID: "x", TrxID: "TRX1"}}, Balance: head(1000, 0, 100)},
 			"rule:claim disp:review change:x:REVIEW_REQUIRED/balance_mismatch/ payment:review/balance_mismatch/x kept:ev-pay:review/balance_mismatch/x drop:TRX1 seen:TRX1 head:1200 gap:150000/120000/true"},
-		{"payment SMS higher: paid, gap raised", paySMS(500, "", 2500), Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)},
+		{"payment SMS higher: paid, gap raised", paySMS(500, "", 2500), Snapshot{Intents: []*pipeline.IntentRecord{x}, Balance: head(1000, 0, 100)},
 			"rule:amount_window disp:matched change:x:PAID//AUTO_MATCH payment:matched//x seen:TRX1 head:2500 gap:150000/250000/false"},
 		{"payment SMS older than the head, fitting nowhere in the chain: review", func() *pipeline.Event {
 			ev := paySMS(500, "", 1)
 			ev.SMS.ReceivedAt = base.Add(-time.Hour)
 			return ev
-		}(), Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)},
+		}(), Snapshot{Intents: []*pipeline.IntentRecord{x}, Balance: head(1000, 0, 100)},
 			"rule:amount_window disp:review change:x:REVIEW_REQUIRED/balance_out_of_order/ payment:review/balance_out_of_order/x kept:ev-pay:review/balance_out_of_order/x seen:TRX1"},
 		{"payment SMS older than the head, just before it: paid, the chain extended back", func() *pipeline.Event {
 			ev := paySMS(500, "", 900)
 			ev.SMS.ReceivedAt = base.Add(-time.Hour)
 			return ev
-		}(), Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)},
+		}(), Snapshot{Intents: []*pipeline.IntentRecord{x}, Balance: head(1000, 0, 100)},
 			"rule:amount_window disp:matched change:x:PAID//AUTO_MATCH payment:matched//x seen:TRX1 head:1000"},
 		{"duplicate payment SMS still moves the chain", paySMS(500, "", 1500), Snapshot{TrxSeenBy: "ev-sns", Balance: head(1000, 0, 100)},
 			"rule:dedupe disp:duplicate payment:duplicate// head:1500"},
@@ -389,7 +388,7 @@ func TestDecideNewOutcomeFields(t *testing.T) {
 	x := open("x", 500, "")
 	p := unmatchedPay("ev-p", 500, "TRX1")
 	ev := claimEv("x", "TRX1", "")
-	d := Decide(ev, Snapshot{TrxSeenBy: "ev-p", Intents: []*state.IntentRecord{x}, Payments: []*state.PaymentRecord{p}}, now)
+	d := Decide(ev, Snapshot{TrxSeenBy: "ev-p", Intents: []*pipeline.IntentRecord{x}, Payments: []*pipeline.PaymentRecord{p}}, now)
 	if len(d.Outcomes) != 1 {
 		t.Fatalf("claim match = %+v", d)
 	}
@@ -412,21 +411,21 @@ func TestDecideNewOutcomeFields(t *testing.T) {
 
 	// Reject keeps the TrxID the intent was reviewed for; no payment, no reason, no operator.
 	rx := withStatus(x, pipeline.StatusReviewRequired, 2, "TRX1", pipeline.ReasonAmbiguous)
-	rj := Decide(reviewEv(pipeline.ReviewReject, "x", "", ""), Snapshot{Intents: []*state.IntentRecord{rx}}, now)
+	rj := Decide(reviewEv(pipeline.ReviewReject, "x", "", ""), Snapshot{Intents: []*pipeline.IntentRecord{rx}}, now)
 	if o := rj.Outcomes[0]; o.Payment != nil || o.Reason != "" || o.Rule != pipeline.RuleManual || o.Version != 3 ||
 		o.ID != pipeline.IntentOutcomeID("x", 3, pipeline.StatusRejected) || rj.Transitions[0].TrxID != "TRX1" {
 		t.Errorf("reject = %+v, %+v", o, rj.Transitions[0])
 	}
 
 	// An ignored decision is still stored (an empty marker), so a replay repeats it.
-	ig := Decide(reviewEv(pipeline.ReviewReject, "x", "", ""), Snapshot{Intents: []*state.IntentRecord{x}}, now)
+	ig := Decide(reviewEv(pipeline.ReviewReject, "x", "", ""), Snapshot{Intents: []*pipeline.IntentRecord{x}}, now)
 	if ch := ig.Change(reviewEv(pipeline.ReviewReject, "x", "", "")); !ch.RecordNoop || ig.Empty() {
 		t.Errorf("ignored change = %+v", ch)
 	}
 
 	// Balance gap outcome.
 	sms := paySMS(500, "", 1200)
-	g := Decide(sms, Snapshot{Intents: []*state.IntentRecord{x}, Balance: head(1000, 0, 100)}, now)
+	g := Decide(sms, Snapshot{Intents: []*pipeline.IntentRecord{x}, Balance: head(1000, 0, 100)}, now)
 	o := g.GapOutcome
 	if o == nil || o.ID != BalanceGapOutcomeID("ev-pay") || o.Type != OutcomeBalanceGap || o.MerchantID != "m1" ||
 		o.Rule != RuleBalanceChain || o.Reason != ReasonBalanceMismatch || o.Disposition != pipeline.DispositionReview || o.Payment.TrxID != "TRX1" {
@@ -436,7 +435,7 @@ func TestDecideNewOutcomeFields(t *testing.T) {
 	var back struct {
 		ID         string
 		Type       pipeline.OutcomeType
-		BalanceGap state.BalanceGap
+		BalanceGap pipeline.BalanceGap
 	}
 	if err := json.Unmarshal(b, &back); err != nil || back.Type != OutcomeBalanceGap || back.BalanceGap.ExpectedPaisa != 150000 ||
 		back.BalanceGap.ActualPaisa != 120000 || back.BalanceGap.DifferencePaisa != -30000 || back.BalanceGap.PreviousEventID != "ev-prev" {

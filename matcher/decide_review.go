@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Rule 6, operators' decisions (review.decided), all RuleManual:
@@ -63,8 +62,8 @@ func (x *decider) operator() {
 			x.pay = &pay
 			x.d.Rule, x.d.Disposition = pipeline.RuleManual, pipeline.DispositionMatched
 			x.change(r, pipeline.StatusPaid, pipeline.RuleManual, pipeline.MatchManual, paidReason(r))
-			x.d.UsedPayments = []*state.PaymentRecord{p}
-			x.d.DropClaims = []string{state.NormalizeTrxID(pay.TrxID)}
+			x.d.UsedPayments = []*pipeline.PaymentRecord{p}
+			x.d.DropClaims = []string{pipeline.NormalizeTrxID(pay.TrxID)}
 			x.release(p, r.ID)
 		}
 	}
@@ -72,11 +71,11 @@ func (x *decider) operator() {
 
 // paidOther reports whether trxID paid an intent other than intentID.
 func (x *decider) paidOther(trxID, intentID string) bool {
-	paid := x.snap.TrxPaid[state.NormalizeTrxID(trxID)]
+	paid := x.snap.TrxPaid[pipeline.NormalizeTrxID(trxID)]
 	return paid != "" && paid != intentID
 }
 
-func (x *decider) approve(r *state.IntentRecord) {
+func (x *decider) approve(r *pipeline.IntentRecord) {
 	if r.Status != pipeline.StatusReviewRequired {
 		x.ignore(pipeline.RuleManual, IgnoreNotUnderReview)
 		return
@@ -86,16 +85,16 @@ func (x *decider) approve(r *state.IntentRecord) {
 	if trxID == "" {
 		trxID = r.TrxID
 	}
-	trx := state.NormalizeTrxID(trxID)
+	trx := pipeline.NormalizeTrxID(trxID)
 	if trx != "" && x.paidOther(trx, r.ID) {
 		x.ignore(pipeline.RuleManual, IgnorePaymentUsed)
 		return
 	}
 	// The kept payment of that TrxID: a candidate of the intent, or the one that reported it.
-	var used *state.PaymentRecord
+	var used *pipeline.PaymentRecord
 	if trx != "" {
 		for _, p := range x.snap.Payments {
-			if p != nil && state.NormalizeTrxID(p.Payment.TrxID) == trx && (used == nil || p.EventID == x.snap.TrxSeenBy) {
+			if p != nil && pipeline.NormalizeTrxID(p.Payment.TrxID) == trx && (used == nil || p.EventID == x.snap.TrxSeenBy) {
 				used = p
 			}
 		}
@@ -104,7 +103,7 @@ func (x *decider) approve(r *state.IntentRecord) {
 	case used != nil:
 		pay := used.Payment
 		x.pay = &pay
-		x.d.UsedPayments = []*state.PaymentRecord{used}
+		x.d.UsedPayments = []*pipeline.PaymentRecord{used}
 	case trx != "":
 		x.pay = &pipeline.Payment{Provider: x.ev.Wallet.Provider, TrxID: trxID}
 		if explicit != "" && x.snap.TrxSeenBy == "" {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 var (
@@ -19,12 +18,12 @@ var (
 )
 
 // rec is an intent record created at base+created that lives ttl; non-PENDING ones are at version 2.
-func rec(id string, st pipeline.Status, amount int64, ref string, created, ttl time.Duration) *state.IntentRecord {
+func rec(id string, st pipeline.Status, amount int64, ref string, created, ttl time.Duration) *pipeline.IntentRecord {
 	v := 1
 	if st != pipeline.StatusPending {
 		v = 2
 	}
-	return &state.IntentRecord{
+	return &pipeline.IntentRecord{
 		Intent: pipeline.Intent{
 			ID: id, MerchantID: "m1", Environment: wA.Environment, Amount: pipeline.BDT(amount), Currency: "BDT",
 			CustomerReference: ref, Provider: wA.Provider, ReceiverMsisdn: wA.Account, Dialect: pipeline.DialectNative,
@@ -35,7 +34,7 @@ func rec(id string, st pipeline.Status, amount int64, ref string, created, ttl t
 }
 
 // open is a PENDING intent created a minute before base that lives 10 minutes.
-func open(id string, amount int64, ref string) *state.IntentRecord {
+func open(id string, amount int64, ref string) *pipeline.IntentRecord {
 	return rec(id, pipeline.StatusPending, amount, ref, -time.Minute, 10*time.Minute)
 }
 
@@ -91,102 +90,102 @@ func TestDecide(t *testing.T) {
 		want summary
 	}{
 		// Rule 1.
-		{"duplicate trx", pay(500, "ORDER-1"), Snapshot{TrxSeenBy: "ev-0", Intents: []*state.IntentRecord{open("a", 500, "ORDER-1")}}, now,
+		{"duplicate trx", pay(500, "ORDER-1"), Snapshot{TrxSeenBy: "ev-0", Intents: []*pipeline.IntentRecord{open("a", 500, "ORDER-1")}}, now,
 			summary{Rule: pipeline.RuleDedupe, Disp: pipeline.DispositionDuplicate}},
 
 		// Rule 2.
-		{"reference: customer reference, any case, equal amount", pay(500, " order-1 "), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "ORDER-1"), open("b", 500, "")}}, now,
+		{"reference: customer reference, any case, equal amount", pay(500, " order-1 "), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "ORDER-1"), open("b", 500, "")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionMatched, Changes: "a:PAID//REFERENCE_MATCH", IntentID: "a"}},
-		{"reference: intent id in upper case", pay(500, "B5012F33"), Snapshot{Intents: []*state.IntentRecord{open("b5012f33", 500, "X")}}, now,
+		{"reference: intent id in upper case", pay(500, "B5012F33"), Snapshot{Intents: []*pipeline.IntentRecord{open("b5012f33", 500, "X")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionMatched, Changes: "b5012f33:PAID//REFERENCE_MATCH", IntentID: "b5012f33"}},
-		{"reference: id match wins over customer references", pay(500, "k1"), Snapshot{Intents: []*state.IntentRecord{open("x", 500, "K1"), open("k1", 500, "other")}}, now,
+		{"reference: id match wins over customer references", pay(500, "k1"), Snapshot{Intents: []*pipeline.IntentRecord{open("x", 500, "K1"), open("k1", 500, "other")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionMatched, Changes: "k1:PAID//REFERENCE_MATCH", IntentID: "k1"}},
-		{"reference: amount mismatch", pay(450, "ORDER-1"), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "ORDER-1"), open("b", 450, "")}}, now,
+		{"reference: amount mismatch", pay(450, "ORDER-1"), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "ORDER-1"), open("b", 450, "")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, IntentID: "a", Kept: true}}, // issue 13 finding 5: a stays PENDING
-		{"reference: expired intent", pay(500, "ORDER-1"), Snapshot{Intents: []*state.IntentRecord{rec("a", expired, 500, "ORDER-1", -time.Hour, time.Minute), open("b", 500, "")}}, now,
+		{"reference: expired intent", pay(500, "ORDER-1"), Snapshot{Intents: []*pipeline.IntentRecord{rec("a", expired, 500, "ORDER-1", -time.Hour, time.Minute), open("b", 500, "")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "a:REVIEW_REQUIRED/late_payment/", IntentID: "a", Kept: true}},
 		{"reference: pending in state but past its deadline at payment time", pay(500, "ORDER-1"),
-			Snapshot{Intents: []*state.IntentRecord{rec("a", pipeline.StatusPending, 500, "ORDER-1", -10*time.Minute, 10*time.Minute)}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("a", pipeline.StatusPending, 500, "ORDER-1", -10*time.Minute, 10*time.Minute)}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "a:REVIEW_REQUIRED/late_payment/", IntentID: "a", Kept: true}},
 		{"reference: paid in time, decided after the deadline (backlog)", pay(500, "ORDER-1"),
-			Snapshot{Intents: []*state.IntentRecord{rec("a", pipeline.StatusPending, 500, "ORDER-1", -time.Minute, 2*time.Minute)}}, base.Add(time.Hour),
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("a", pipeline.StatusPending, 500, "ORDER-1", -time.Minute, 2*time.Minute)}}, base.Add(time.Hour),
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionMatched, Changes: "a:PAID//REFERENCE_MATCH", IntentID: "a"}},
 		{"reference: paid intent is never paid again nor replaced by an amount match", pay(500, "ORDER-1"),
-			Snapshot{Intents: []*state.IntentRecord{rec("a", paid, 500, "ORDER-1", -time.Hour, time.Hour), open("b", 500, "")}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("a", paid, 500, "ORDER-1", -time.Hour, time.Hour), open("b", 500, "")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, IntentID: "a", Kept: true}},
-		{"reference: intent already in review", pay(500, "ORDER-1"), Snapshot{Intents: []*state.IntentRecord{rec("a", review, 500, "ORDER-1", -time.Minute, time.Hour)}}, now,
+		{"reference: intent already in review", pay(500, "ORDER-1"), Snapshot{Intents: []*pipeline.IntentRecord{rec("a", review, 500, "ORDER-1", -time.Minute, time.Hour)}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, IntentID: "a", Kept: true}},
 		{"reference: only final intents, newest named", pay(500, "R"),
-			Snapshot{Intents: []*state.IntentRecord{rec("new", rejected, 500, "R", -time.Minute, time.Hour), rec("old", failed, 500, "R", -time.Hour, time.Hour)}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("new", rejected, 500, "R", -time.Minute, time.Hour), rec("old", failed, 500, "R", -time.Hour, time.Hour)}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, IntentID: "new", Kept: true}},
-		{"reference: several pending, one with the amount", pay(700, "R"), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "R"), open("b", 700, "R"), open("c", 900, "r")}}, now,
+		{"reference: several pending, one with the amount", pay(700, "R"), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "R"), open("b", 700, "R"), open("c", 900, "r")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionMatched, Changes: "b:PAID//REFERENCE_MATCH", IntentID: "b"}},
-		{"reference: several pending with the amount", pay(500, "R"), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "R"), open("b", 500, "R"), open("c", 900, "R")}}, now,
+		{"reference: several pending with the amount", pay(500, "R"), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "R"), open("b", 500, "R"), open("c", 900, "R")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "a:REVIEW_REQUIRED/ambiguous/,b:REVIEW_REQUIRED/ambiguous/", Kept: true}},
-		{"reference: several pending, none with the amount", pay(100, "R"), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "R"), open("b", 700, "R")}}, now,
+		{"reference: several pending, none with the amount", pay(100, "R"), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "R"), open("b", 700, "R")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Kept: true}}, // issue 13 finding 5: both stay PENDING
 		{"reference: an open intent wins over expired and paid ones", pay(500, "R"),
-			Snapshot{Intents: []*state.IntentRecord{rec("x", expired, 500, "R", -time.Hour, time.Minute), rec("y", paid, 500, "R", -time.Hour, time.Hour), open("z", 500, "R")}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("x", expired, 500, "R", -time.Hour, time.Minute), rec("y", paid, 500, "R", -time.Hour, time.Hour), open("z", 500, "R")}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionMatched, Changes: "z:PAID//REFERENCE_MATCH", IntentID: "z"}},
 		{"reference: several expired, the one with the amount", pay(500, "R"),
-			Snapshot{Intents: []*state.IntentRecord{rec("x", expired, 500, "R", -2*time.Hour, time.Minute), rec("y", expired, 700, "R", -time.Hour, time.Minute)}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("x", expired, 500, "R", -2*time.Hour, time.Minute), rec("y", expired, 700, "R", -time.Hour, time.Minute)}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "x:REVIEW_REQUIRED/late_payment/", IntentID: "x", Kept: true}},
 		{"reference: several expired, none or both with the amount: the newest", pay(500, "R"),
-			Snapshot{Intents: []*state.IntentRecord{rec("x", expired, 500, "R", -2*time.Hour, time.Minute), rec("y", expired, 500, "R", -time.Hour, time.Minute)}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("x", expired, 500, "R", -2*time.Hour, time.Minute), rec("y", expired, 500, "R", -time.Hour, time.Minute)}}, now,
 			summary{Rule: pipeline.RuleReference, Disp: pipeline.DispositionReview, Changes: "y:REVIEW_REQUIRED/late_payment/", IntentID: "y", Kept: true}},
-		{"reference matching nothing falls through to the amount rule", pay(500, "NOPE"), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "ORDER-1")}}, now,
+		{"reference matching nothing falls through to the amount rule", pay(500, "NOPE"), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "ORDER-1")}}, now,
 			summary{Rule: pipeline.RuleAmount, Disp: pipeline.DispositionMatched, Changes: "a:PAID//AUTO_MATCH", IntentID: "a"}},
 
 		// Rule 4.
-		{"amount: exactly one candidate", pay(500, ""), Snapshot{Intents: []*state.IntentRecord{open("a", 500, ""), open("b", 700, ""),
+		{"amount: exactly one candidate", pay(500, ""), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, ""), open("b", 700, ""),
 			rec("c", paid, 500, "", -time.Minute, time.Hour), rec("d", review, 500, "", -time.Minute, time.Hour)}}, now,
 			summary{Rule: pipeline.RuleAmount, Disp: pipeline.DispositionMatched, Changes: "a:PAID//AUTO_MATCH", IntentID: "a"}},
-		{"amount: two candidates are ambiguous", pay(500, ""), Snapshot{Intents: []*state.IntentRecord{open("b", 500, ""), open("a", 500, "x")}}, now,
+		{"amount: two candidates are ambiguous", pay(500, ""), Snapshot{Intents: []*pipeline.IntentRecord{open("b", 500, ""), open("a", 500, "x")}}, now,
 			summary{Rule: pipeline.RuleAmount, Disp: pipeline.DispositionReview, Changes: "a:REVIEW_REQUIRED/ambiguous/,b:REVIEW_REQUIRED/ambiguous/", Kept: true}},
-		{"amount: none", pay(500, ""), Snapshot{Intents: []*state.IntentRecord{open("a", 499, "")}}, now,
+		{"amount: none", pay(500, ""), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 499, "")}}, now,
 			summary{Rule: pipeline.RuleNone, Disp: pipeline.DispositionUnmatched, Kept: true}},
 		{"amount: empty wallet", pay(500, ""), Snapshot{}, now,
 			summary{Rule: pipeline.RuleNone, Disp: pipeline.DispositionUnmatched, Kept: true}},
 		{"amount: created after the payment (beyond tolerance)", payAt(500, "", 0),
-			Snapshot{Intents: []*state.IntentRecord{rec("a", pipeline.StatusPending, 500, "", OccurredAtTolerance+time.Second, time.Hour)}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("a", pipeline.StatusPending, 500, "", OccurredAtTolerance+time.Second, time.Hour)}}, now,
 			summary{Rule: pipeline.RuleNone, Disp: pipeline.DispositionUnmatched, Kept: true}},
 		{"amount: created within the tolerance (minute-precision SMS time)", &pipeline.Event{
 			ID: "ev-pay", Kind: pipeline.KindPaymentReported, Wallet: wA, MerchantID: "m1", AcceptedAt: base.Add(90 * time.Second),
 			Payment: &pipeline.Payment{Provider: pipeline.BKash, TrxID: "T", Amount: pipeline.BDT(500), OccurredAt: base}},
-			Snapshot{Intents: []*state.IntentRecord{rec("a", pipeline.StatusPending, 500, "", 40*time.Second, time.Hour)}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("a", pipeline.StatusPending, 500, "", 40*time.Second, time.Hour)}}, now,
 			summary{Rule: pipeline.RuleAmount, Disp: pipeline.DispositionMatched, Changes: "a:PAID//AUTO_MATCH", IntentID: "a"}},
 		{"amount: created after ingest accepted the payment", payAt(500, "", 0), // accepted at base+5s
-			Snapshot{Intents: []*state.IntentRecord{rec("a", pipeline.StatusPending, 500, "", 6*time.Second, time.Hour)}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("a", pipeline.StatusPending, 500, "", 6*time.Second, time.Hour)}}, now,
 			summary{Rule: pipeline.RuleNone, Disp: pipeline.DispositionUnmatched, Kept: true}},
 		{"amount: expired at payment time", pay(500, ""),
-			Snapshot{Intents: []*state.IntentRecord{rec("a", pipeline.StatusPending, 500, "", -10*time.Minute, 10*time.Minute)}}, now,
+			Snapshot{Intents: []*pipeline.IntentRecord{rec("a", pipeline.StatusPending, 500, "", -10*time.Minute, 10*time.Minute)}}, now,
 			summary{Rule: pipeline.RuleNone, Disp: pipeline.DispositionUnmatched, Kept: true}},
 		{"amount: payment time from AcceptedAt when OccurredAt is zero", func() *pipeline.Event {
 			ev := pay(500, "")
 			ev.Payment.OccurredAt = time.Time{}
 			ev.AcceptedAt = base.Add(-90 * time.Second) // before the intent was created
 			return ev
-		}(), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "")}}, now,
+		}(), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "")}}, now,
 			summary{Rule: pipeline.RuleNone, Disp: pipeline.DispositionUnmatched, Kept: true}},
 		{"amount: OccurredAt after AcceptedAt is clamped", func() *pipeline.Event {
 			ev := pay(500, "")
 			ev.Payment.OccurredAt = base.Add(time.Hour) // sender clock ahead: would be past the deadline
 			return ev
-		}(), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "")}}, now,
+		}(), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "")}}, now,
 			summary{Rule: pipeline.RuleAmount, Disp: pipeline.DispositionMatched, Changes: "a:PAID//AUTO_MATCH", IntentID: "a"}},
 
 		// Rule 5.
-		{"expiry: due", ExpiryEvent(wA, &open("a", 500, "").Intent), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "")}}, base.Add(9 * time.Minute),
+		{"expiry: due", ExpiryEvent(wA, &open("a", 500, "").Intent), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "")}}, base.Add(9 * time.Minute),
 			summary{Rule: pipeline.RuleExpiry, Changes: "a:EXPIRED//"}},
-		{"expiry: not due yet", ExpiryEvent(wA, &open("a", 500, "").Intent), Snapshot{Intents: []*state.IntentRecord{open("a", 500, "")}}, base.Add(9*time.Minute - 1),
+		{"expiry: not due yet", ExpiryEvent(wA, &open("a", 500, "").Intent), Snapshot{Intents: []*pipeline.IntentRecord{open("a", 500, "")}}, base.Add(9*time.Minute - 1),
 			summary{}},
-		{"expiry: no longer pending", ExpiryEvent(wA, &open("a", 500, "").Intent), Snapshot{Intents: []*state.IntentRecord{rec("a", paid, 500, "", -time.Minute, time.Minute)}}, base.Add(time.Hour),
+		{"expiry: no longer pending", ExpiryEvent(wA, &open("a", 500, "").Intent), Snapshot{Intents: []*pipeline.IntentRecord{rec("a", paid, 500, "", -time.Minute, time.Minute)}}, base.Add(time.Hour),
 			summary{}},
-		{"expiry: intent missing", ExpiryEvent(wA, &open("a", 500, "").Intent), Snapshot{Intents: []*state.IntentRecord{open("b", 500, "")}}, base.Add(time.Hour),
+		{"expiry: intent missing", ExpiryEvent(wA, &open("a", 500, "").Intent), Snapshot{Intents: []*pipeline.IntentRecord{open("b", 500, "")}}, base.Add(time.Hour),
 			summary{}},
 
 		{"intent.created decides nothing", &pipeline.Event{ID: "e", Kind: pipeline.KindIntentCreated, Wallet: wA, Intent: &open("a", 1, "").Intent},
-			Snapshot{Intents: []*state.IntentRecord{open("a", 1, "")}}, now, summary{}},
+			Snapshot{Intents: []*pipeline.IntentRecord{open("a", 1, "")}}, now, summary{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,7 +203,7 @@ func TestDecideOutcomeFields(t *testing.T) {
 	ev := pay(500, "ORDER-1")
 	a := open("a", 500, "ORDER-1")
 	now := base.Add(time.Minute)
-	d := Decide(ev, Snapshot{Intents: []*state.IntentRecord{a}}, now)
+	d := Decide(ev, Snapshot{Intents: []*pipeline.IntentRecord{a}}, now)
 	if len(d.Outcomes) != 2 || len(d.Transitions) != 1 {
 		t.Fatalf("decision = %+v", d)
 	}
@@ -226,7 +225,7 @@ func TestDecideOutcomeFields(t *testing.T) {
 	if !reflect.DeepEqual(po, wantPay) {
 		t.Errorf("payment outcome =\n%+v\nwant\n%+v", po, wantPay)
 	}
-	wantTr := state.Transition{IntentID: "a", Amount: a.Amount, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, From: pipeline.StatusPending, Version: 1,
+	wantTr := pipeline.Transition{IntentID: "a", Amount: a.Amount, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, From: pipeline.StatusPending, Version: 1,
 		To: pipeline.StatusPaid, TrxID: "TRX1", MatchType: pipeline.MatchReference, At: now}
 	if d.Transitions[0] != wantTr {
 		t.Errorf("transition = %+v, want %+v", d.Transitions[0], wantTr)
@@ -243,7 +242,7 @@ func TestDecideOutcomeFields(t *testing.T) {
 	}
 
 	// Expiry: AcceptedAt is the deadline, no payment.
-	ex := Decide(ExpiryEvent(wA, &a.Intent), Snapshot{Intents: []*state.IntentRecord{a}}, a.ExpiresAt.Add(time.Second))
+	ex := Decide(ExpiryEvent(wA, &a.Intent), Snapshot{Intents: []*pipeline.IntentRecord{a}}, a.ExpiresAt.Add(time.Second))
 	if len(ex.Outcomes) != 1 {
 		t.Fatalf("expiry = %+v", ex)
 	}
@@ -255,7 +254,7 @@ func TestDecideOutcomeFields(t *testing.T) {
 
 	// Unmatched: the payment record kept for operators.
 	un := Decide(pay(1, ""), Snapshot{}, now)
-	want := &state.PaymentRecord{EventID: "ev-pay", MerchantID: "m1", Source: pipeline.SourceSMS, Wallet: wA, Payment: *pay(1, "").Payment,
+	want := &pipeline.PaymentRecord{EventID: "ev-pay", MerchantID: "m1", Source: pipeline.SourceSMS, Wallet: wA, Payment: *pay(1, "").Payment,
 		Disposition: pipeline.DispositionUnmatched, Rule: pipeline.RuleNone, AcceptedAt: ev.AcceptedAt, DecidedAt: now}
 	if !reflect.DeepEqual(un.Payment, want) {
 		t.Errorf("kept payment = %+v, want %+v", un.Payment, want)
@@ -286,7 +285,7 @@ func releasedBy(d Decision, intentID string) bool {
 
 func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.Time, d Decision) {
 	t.Helper()
-	byID := map[string]*state.IntentRecord{}
+	byID := map[string]*pipeline.IntentRecord{}
 	for _, r := range snap.Intents {
 		if r != nil {
 			if _, dup := byID[r.ID]; !dup {
@@ -294,7 +293,7 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 			}
 		}
 	}
-	kept := map[string]*state.PaymentRecord{}
+	kept := map[string]*pipeline.PaymentRecord{}
 	for _, p := range snap.Payments {
 		if p != nil {
 			kept[p.EventID] = p
@@ -333,7 +332,7 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 		}
 		if tr.To == pipeline.StatusPaid {
 			paid++
-			if p := snap.TrxPaid[state.NormalizeTrxID(tr.TrxID)]; tr.TrxID != "" && p != "" && p != tr.IntentID {
+			if p := snap.TrxPaid[pipeline.NormalizeTrxID(tr.TrxID)]; tr.TrxID != "" && p != "" && p != tr.IntentID {
 				t.Fatalf("intent %s paid with TrxID %s that paid %s", tr.IntentID, tr.TrxID, p)
 			}
 		}
@@ -419,7 +418,7 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 			t.Fatalf("claim paid without using the kept payment: %+v", d)
 		}
 		if d.Claims != nil && (len(d.Transitions) != 0 || d.Claims.IntentID != ev.Claim.IntentID ||
-			len(d.Claims.IntentTrxIDs) > state.MaxClaimsPerIntent || len(d.Claims.Claims) > state.MaxClaimsPerTrx) {
+			len(d.Claims.IntentTrxIDs) > pipeline.MaxClaimsPerIntent || len(d.Claims.Claims) > pipeline.MaxClaimsPerTrx) {
 			t.Fatalf("claim recorded with %+v", d)
 		}
 	case pipeline.KindReviewDecided:
@@ -475,7 +474,7 @@ func checkInvariants(t *testing.T, ev *pipeline.Event, snap Snapshot, now time.T
 }
 
 func BenchmarkDecide(b *testing.B) {
-	var intents []*state.IntentRecord
+	var intents []*pipeline.IntentRecord
 	for i := range 32 {
 		intents = append(intents, open(fmt.Sprintf("pi-%02d", i), int64(100+i%8), fmt.Sprintf("ORDER-%d", i)))
 	}

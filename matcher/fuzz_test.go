@@ -65,7 +65,7 @@ func fuzzOneEvent(t *testing.T, spec []byte, ref string, amountSel, occurredSec,
 		snap.Intents = append(snap.Intents, r) // ids repeat on purpose (i%7): duplicates must not matter
 		// Claims of the event's TrxID, kept payments, paid TrxIDs and candidates, from the same bytes.
 		if b1&0x80 != 0 {
-			snap.Claims = append(snap.Claims, state.ClaimRecord{IntentID: id, TrxID: "TRX1", Sender: []string{"", "01899999999", "01811111111"}[int(b2>>5)%3]})
+			snap.Claims = append(snap.Claims, pipeline.ClaimRecord{IntentID: id, TrxID: "TRX1", Sender: []string{"", "01899999999", "01811111111"}[int(b2>>5)%3]})
 		}
 		if b2&0x80 != 0 {
 			disp := []pipeline.Disposition{pipeline.DispositionUnmatched, pipeline.DispositionReview}[int(b3>>7)]
@@ -143,14 +143,14 @@ func fuzzOneEvent(t *testing.T, spec []byte, ref string, amountSel, occurredSec,
 
 // wallet is an in-memory model of one wallet's matcher state, applying changes as state.Apply does.
 type wallet struct {
-	intents map[string]*state.IntentRecord
+	intents map[string]*pipeline.IntentRecord
 	seen    map[string]string // TRXID -> reporting event
 	paid    map[string]string // TRXID -> intent
-	kept    map[string]*state.PaymentRecord
+	kept    map[string]*pipeline.PaymentRecord
 	cands   map[string][]string
-	claims  map[string][]state.ClaimRecord
+	claims  map[string][]pipeline.ClaimRecord
 	iclaims map[string][]string
-	head    *state.BalanceHead
+	head    *pipeline.BalanceHead
 	// Across the sequence.
 	paidTimes map[string]int // intent -> transitions to PAID
 	trxPays   map[string]int // TRXID -> intents it paid
@@ -158,8 +158,8 @@ type wallet struct {
 
 func newWallet() *wallet {
 	return &wallet{
-		intents: map[string]*state.IntentRecord{}, seen: map[string]string{}, paid: map[string]string{},
-		kept: map[string]*state.PaymentRecord{}, cands: map[string][]string{}, claims: map[string][]state.ClaimRecord{},
+		intents: map[string]*pipeline.IntentRecord{}, seen: map[string]string{}, paid: map[string]string{},
+		kept: map[string]*pipeline.PaymentRecord{}, cands: map[string][]string{}, claims: map[string][]pipeline.ClaimRecord{},
 		iclaims: map[string][]string{}, paidTimes: map[string]int{}, trxPays: map[string]int{},
 	}
 }
@@ -193,7 +193,7 @@ func (w *wallet) snapshot(ev *pipeline.Event) Snapshot {
 	case ev.Review != nil:
 		trx, intentID = ev.Review.TrxID, ev.Review.IntentID
 	}
-	trx = state.NormalizeTrxID(trx)
+	trx = pipeline.NormalizeTrxID(trx)
 	s := Snapshot{Balance: w.head, TrxPaid: map[string]string{}}
 	if trx != "" {
 		s.TrxSeenBy = w.seen[trx]
@@ -228,7 +228,7 @@ func (w *wallet) snapshot(ev *pipeline.Event) Snapshot {
 func (w *wallet) apply(t *testing.T, ch *state.Change) {
 	t.Helper()
 	if ch.SeenTrxID != "" {
-		n := state.NormalizeTrxID(ch.SeenTrxID)
+		n := pipeline.NormalizeTrxID(ch.SeenTrxID)
 		if prev := w.seen[n]; prev != "" && prev != ch.EventID {
 			t.Fatalf("event %s marks %s seen, already seen by %s", ch.EventID, n, prev)
 		}
@@ -247,7 +247,7 @@ func (w *wallet) apply(t *testing.T, ch *state.Change) {
 			if w.paidTimes[tr.IntentID]++; w.paidTimes[tr.IntentID] > 1 {
 				t.Fatalf("intent %s paid twice", tr.IntentID)
 			}
-			if n := state.NormalizeTrxID(tr.TrxID); n != "" {
+			if n := pipeline.NormalizeTrxID(tr.TrxID); n != "" {
 				if w.trxPays[n]++; w.trxPays[n] > 1 {
 					t.Fatalf("TrxID %s paid a second intent (%s; first %s)", n, tr.IntentID, w.paid[n])
 				}
@@ -288,7 +288,7 @@ func (w *wallet) apply(t *testing.T, ch *state.Change) {
 	}
 	// A kept payment never paid an intent.
 	for id, p := range w.kept {
-		if n := state.NormalizeTrxID(p.Payment.TrxID); w.paid[n] != "" {
+		if n := pipeline.NormalizeTrxID(p.Payment.TrxID); w.paid[n] != "" {
 			t.Fatalf("payment %s is kept although its TrxID %s paid %s", id, n, w.paid[n])
 		}
 	}
@@ -322,7 +322,7 @@ func fuzzSequence(t *testing.T, script []byte) {
 			in := pipeline.Intent{ID: id, MerchantID: "m1", Environment: wA.Environment, Amount: pipeline.BDT(int64(100 * (1 + int(b)%3))),
 				Currency: "BDT", CustomerReference: refs[int(c)%len(refs)], Provider: wA.Provider, ReceiverMsisdn: wA.Account,
 				CreatedAt: now.Add(-time.Duration(c>>4%3) * time.Minute), ExpiresAt: now.Add(time.Duration(1+int(c>>2)%10) * time.Minute)}
-			w.intents[id] = &state.IntentRecord{Intent: in, Status: pipeline.StatusPending, Version: 1, UpdatedAt: in.CreatedAt}
+			w.intents[id] = &pipeline.IntentRecord{Intent: in, Status: pipeline.StatusPending, Version: 1, UpdatedAt: in.CreatedAt}
 			continue
 		case 1, 6: // a payment (6: with its SMS balance)
 			amount := pipeline.BDT(int64(100 * (1 + int(a>>2)%3)))
@@ -381,7 +381,7 @@ func fuzzSequence(t *testing.T, script []byte) {
 	// Every claim-matched intent was paid its own amount (checked per decision); every PAID intent
 	// records the TrxID it was paid with, and that TrxID maps back to it.
 	for id, r := range w.intents {
-		if n := state.NormalizeTrxID(r.TrxID); r.Status == pipeline.StatusPaid && n != "" && w.paid[n] != id {
+		if n := pipeline.NormalizeTrxID(r.TrxID); r.Status == pipeline.StatusPaid && n != "" && w.paid[n] != id {
 			t.Fatalf("intent %s PAID with %s, which maps to %q", id, n, w.paid[n])
 		}
 		if r.Status == pipeline.StatusPaid && strings.TrimSpace(string(r.MatchType)) == "" {

@@ -4,7 +4,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // OutcomeBalanceGap is the type of the outcome a break of a wallet's balance chain produces (a
@@ -62,7 +61,7 @@ const (
 	IgnoreTrxPaidThis        = "trx_paid_this_intent"  // the TrxID already paid this intent
 	IgnoreTrxUsed            = "trx_used"              // the TrxID was seen but its payment is no longer kept (used or a duplicate)
 	IgnoreAlreadyClaimed     = "already_claimed"       // this intent already claimed this TrxID
-	IgnoreTooManyClaims      = "too_many_claims"       // state.MaxClaimsPerIntent or MaxClaimsPerTrx reached
+	IgnoreTooManyClaims      = "too_many_claims"       // pipeline.MaxClaimsPerIntent or MaxClaimsPerTrx reached
 	IgnoreAlreadyUnderReview = "already_under_review"  // the intent is already under review with that payment
 	IgnoreNotUnderReview     = "not_under_review"      // approve or reject of an intent not REVIEW_REQUIRED
 	IgnoreIntentNotPayable   = "intent_not_payable"    // attach to an intent that is PAID, REJECTED or FAILED
@@ -76,7 +75,7 @@ const (
 // EventID, MerchantID, Wallet, Rule RuleBalanceChain, Payment when the SMS paid) plus the gap.
 type BalanceGapOutcome struct {
 	pipeline.Outcome
-	BalanceGap *state.BalanceGap `json:"balanceGap"`
+	BalanceGap *pipeline.BalanceGap `json:"balanceGap"`
 }
 
 // gapNS is the UUIDv5 namespace of balance gap outcome ids. Never change it.

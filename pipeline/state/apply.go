@@ -12,47 +12,6 @@ import (
 	"github.com/paystream/paystream/pipeline"
 )
 
-// Transition is one intent status change of a decision, with what the store needs to keep the
-// indexes right. It is a compare-and-set: it applies only if the intent is still in From at Version.
-type Transition struct {
-	IntentID  string
-	Amount    pipeline.Money // the intent's amount (its open-by-amount index)
-	CreatedAt time.Time      // the intent's creation time (its index score)
-	// ExpiresAt is the intent's deadline: the score of ExpiredByAmountKey when To is EXPIRED.
-	ExpiresAt time.Time
-	From      pipeline.Status
-	Version   int // the version the intent has now; the change makes it Version+1
-	To        pipeline.Status
-	TrxID     string // the payment that caused the change, if any
-	MatchType pipeline.MatchType
-	Reason    string
-	At        time.Time // becomes the record's UpdatedAt
-}
-
-// PaymentRecord is a reported payment the matcher kept for operators: unmatched (claimable later)
-// or sent to review. It is stored as JSON in the wallet's payment records hash under its event id.
-type PaymentRecord struct {
-	EventID     string               `json:"eventId"`
-	MerchantID  string               `json:"merchantId"`
-	Source      pipeline.Source      `json:"source"`
-	Wallet      pipeline.Wallet      `json:"wallet"`
-	Payment     pipeline.Payment     `json:"payment"`
-	Disposition pipeline.Disposition `json:"disposition"`
-	Rule        pipeline.Rule        `json:"rule"`
-	Reason      string               `json:"reason,omitempty"`
-	IntentIDs   []string             `json:"intentIds,omitempty"` // intents the payment concerns, if any
-	AcceptedAt  time.Time            `json:"acceptedAt"`
-	DecidedAt   time.Time            `json:"decidedAt"`
-}
-
-// At is the payment's time as indexed: OccurredAt, or AcceptedAt when OccurredAt is unknown.
-func (r *PaymentRecord) At() time.Time {
-	if r.Payment.OccurredAt.IsZero() {
-		return r.AcceptedAt
-	}
-	return r.Payment.OccurredAt
-}
-
 // Change is one decision to store for one inbound event (or expiry tick) of one wallet.
 //
 // Besides what each field says, Apply keeps these links by itself: a transition to PAID with a
@@ -69,10 +28,10 @@ type Change struct {
 	// SeenTrxID, if set, is marked seen on the wallet with EventID as value (compare-and-set: the
 	// change conflicts if another event marked it first).
 	SeenTrxID   string
-	Transitions []Transition
+	Transitions []pipeline.Transition
 	// Payment, if set, is kept for operators; its Disposition must be unmatched or review. It is
 	// stored in its disposition's list and removed from the other one (a kept payment may move).
-	Payment *PaymentRecord
+	Payment *pipeline.PaymentRecord
 	// Outcomes are stored as a JSON array under the applied marker and returned by Apply.
 	Outcomes []*pipeline.Outcome
 
@@ -88,15 +47,15 @@ type Change struct {
 	NewVersion int64
 	// UsedPayments are kept payments that now paid an intent: removed from the records, from both
 	// lists and from the review candidates of their IntentIDs.
-	UsedPayments []*PaymentRecord
-	// Claims, if set, records a customer's claim (see ClaimsUpdate).
-	Claims *ClaimsUpdate
+	UsedPayments []*pipeline.PaymentRecord
+	// Claims, if set, records a customer's claim (see pipeline.ClaimsUpdate).
+	Claims *pipeline.ClaimsUpdate
 	// DropClaims are TrxIDs whose waiting claims are deleted (their payment was decided).
 	DropClaims []string
 	// Balance, if set, becomes the wallet's balance chain head.
-	Balance *BalanceHead
+	Balance *pipeline.BalanceHead
 	// Gap, if set, is added to the wallet's balance gaps (the newest MaxBalanceGaps are kept).
-	Gap *BalanceGap
+	Gap *pipeline.BalanceGap
 	// OtherOutcomes are outcome records of types this package does not know (the matcher's balance
 	// gap). Each must encode to a JSON object; they are stored and returned after Outcomes.
 	OtherOutcomes []any
@@ -244,7 +203,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 	o := &scriptOps{keys: []string{applied, WalletVersionKey(k, w), applied}, idx: map[string]int{}}
 	markTrx := "0"
 	if ch.SeenTrxID != "" {
-		o.keys[keyTrx-1] = k.Trx(w, NormalizeTrxID(ch.SeenTrxID))
+		o.keys[keyTrx-1] = k.Trx(w, pipeline.NormalizeTrxID(ch.SeenTrxID))
 		markTrx = "1"
 	}
 	ifVersion := ""
@@ -300,7 +259,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 			o.add("del", ReviewCandidatesKey(k, w, t.IntentID), nil, nil)
 		}
 		if t.To == pipeline.StatusPaid && t.TrxID != "" {
-			o.add("hset", TrxPaidKey(k, w), NormalizeTrxID(t.TrxID), t.IntentID)
+			o.add("hset", TrxPaidKey(k, w), pipeline.NormalizeTrxID(t.TrxID), t.IntentID)
 		}
 	}
 	for _, p := range ch.UsedPayments {

@@ -67,7 +67,7 @@ func TestBatchChainAndStale(t *testing.T) {
 	at := t0.Add(time.Minute)
 	v0, v1 := snaps[0].Version, int64(987654321987)
 	if err := b.Apply(&Change{Wallet: walletA, EventID: "ev-1", SeenTrxID: "TRX1", IfVersion: &v0, NewVersion: v1,
-		Transitions: []Transition{payTransition(in1, "TRX1", at)}, Outcomes: paidOutcomes("ev-1", in1, at)}); err != nil {
+		Transitions: []pipeline.Transition{payTransition(in1, "TRX1", at)}, Outcomes: paidOutcomes("ev-1", in1, at)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Create(in2, 3); err != nil {
@@ -81,7 +81,7 @@ func TestBatchChainAndStale(t *testing.T) {
 		}
 	}
 	v2 := int64(123456789123)
-	if err := b.Apply(&Change{Wallet: walletA, EventID: "ev-9", IfVersion: &v1, NewVersion: v2, Balance: &BalanceHead{EventID: "ev-9", Balance: 1}}); err != nil {
+	if err := b.Apply(&Change{Wallet: walletA, EventID: "ev-9", IfVersion: &v1, NewVersion: v2, Balance: &pipeline.BalanceHead{EventID: "ev-9", Balance: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := b.Exec(ctx)
@@ -122,16 +122,16 @@ func TestBatchChainBreaksAfterConflict(t *testing.T) {
 	}
 	v0 := snap.Version
 	// An outsider applies first: the version becomes v0+1.
-	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "other", Balance: &BalanceHead{EventID: "other"}}); err != nil {
+	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "other", Balance: &pipeline.BalanceHead{EventID: "other"}}); err != nil {
 		t.Fatal(err)
 	}
 	b := st.NewBatch()
 	// The chain's second change expects what the first sets; a chain by increments would expect
 	// v0+1, which the outsider's write produced, and would wrongly apply.
 	for i, c := range []*Change{
-		{Wallet: walletA, EventID: "e1", IfVersion: &v0, NewVersion: newTestVersion(1), Balance: &BalanceHead{EventID: "e1"}},
-		{Wallet: walletA, EventID: "e2", IfVersion: ptrTo(newTestVersion(1)), NewVersion: newTestVersion(2), Balance: &BalanceHead{EventID: "e2"}},
-		{Wallet: walletB, EventID: "e3", Balance: &BalanceHead{EventID: "e3"}},
+		{Wallet: walletA, EventID: "e1", IfVersion: &v0, NewVersion: newTestVersion(1), Balance: &pipeline.BalanceHead{EventID: "e1"}},
+		{Wallet: walletA, EventID: "e2", IfVersion: ptrTo(newTestVersion(1)), NewVersion: newTestVersion(2), Balance: &pipeline.BalanceHead{EventID: "e2"}},
+		{Wallet: walletB, EventID: "e3", Balance: &pipeline.BalanceHead{EventID: "e3"}},
 	} {
 		if err := b.Apply(c); err != nil {
 			t.Fatalf("change %d: %v", i, err)
@@ -168,7 +168,7 @@ func TestBatchAfterScriptFlush(t *testing.T) {
 	if err := b.Create(in, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Apply(&Change{Wallet: walletB, EventID: "ef", Balance: &BalanceHead{EventID: "ef"}}); err != nil {
+	if err := b.Apply(&Change{Wallet: walletB, EventID: "ef", Balance: &pipeline.BalanceHead{EventID: "ef"}}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := b.Exec(ctx)

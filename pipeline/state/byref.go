@@ -13,14 +13,14 @@ import (
 
 // OpenIntentsByReference returns the PENDING intents on wallets whose customer reference equals
 // ref, compared case-insensitively and after trimming spaces (as Keys.ByReference indexes them),
-// oldest first (SortIntents). An empty ref or no wallets returns nil without touching Redis.
+// oldest first (pipeline.SortIntents). An empty ref or no wallets returns nil without touching Redis.
 //
 // It blocks for two pipelined round trips: the reference set of every wallet, then the records of
 // every intent found, whatever its status. The cost grows with the number of intents ever created
 // with that reference on those wallets. It is read-only and does not look at ExpiresAt: an intent
 // past its expiry stays PENDING until the matcher expires it, so callers that care about "still
 // payable" compare ExpiresAt themselves. Errors are Redis or decoding errors.
-func (s *Store) OpenIntentsByReference(ctx context.Context, wallets []pipeline.Wallet, ref string) ([]*IntentRecord, error) {
+func (s *Store) OpenIntentsByReference(ctx context.Context, wallets []pipeline.Wallet, ref string) ([]*pipeline.IntentRecord, error) {
 	ref = strings.TrimSpace(ref)
 	ws := uniqueWallets(wallets)
 	if ref == "" || len(ws) == 0 {
@@ -55,7 +55,7 @@ func (s *Store) OpenIntentsByReference(ctx context.Context, wallets []pipeline.W
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("finding intents by reference: reading records: %w", err)
 	}
-	var out []*IntentRecord
+	var out []*pipeline.IntentRecord
 	for i, c := range gets {
 		rec, err := parseRecord(c.Val())
 		if errors.Is(err, ErrNotFound) {
@@ -68,6 +68,6 @@ func (s *Store) OpenIntentsByReference(ctx context.Context, wallets []pipeline.W
 			out = append(out, rec)
 		}
 	}
-	SortIntents(out)
+	pipeline.SortIntents(out)
 	return out, nil
 }

@@ -25,13 +25,13 @@ func TestOpenIntentsByReference(t *testing.T) {
 	}
 	if _, _, err := st.Apply(ctx, &Change{
 		Wallet: walletA, EventID: "ev-pay", SeenTrxID: "TRXPAID",
-		Transitions: []Transition{payTransition(paid, "TRXPAID", t0.Add(time.Minute))},
+		Transitions: []pipeline.Transition{payTransition(paid, "TRXPAID", t0.Add(time.Minute))},
 		Outcomes:    paidOutcomes("ev-pay", paid, t0.Add(time.Minute)),
 	}); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 
-	ids := func(rs []*IntentRecord) []string {
+	ids := func(rs []*pipeline.IntentRecord) []string {
 		var out []string
 		for _, r := range rs {
 			out = append(out, r.ID)

@@ -11,35 +11,9 @@ import (
 	"github.com/paystream/paystream/pipeline"
 )
 
-// Bounds and retention of customers' claims (SPEC rule 3).
-const (
-	// MaxClaimsPerIntent bounds the different TrxIDs kept as claimed for one intent.
-	MaxClaimsPerIntent = 5
-	// MaxClaimsPerTrx bounds the different intents kept as claiming one TrxID.
-	MaxClaimsPerTrx = 5
-	// ClaimTTL is how long a claim waits for its payment. A payment reported later is decided by
-	// the other rules (and the customer may claim again).
-	ClaimTTL = 7 * 24 * time.Hour
-)
-
-// ClaimRecord is a customer's claim, from the checkout page, that transaction TrxID paid intent
-// IntentID, kept until the payment is reported.
-type ClaimRecord struct {
-	EventID  string    `json:"eventId"` // the claim.submitted event
-	IntentID string    `json:"intentId"`
-	TrxID    string    `json:"trxId"`            // NormalizeTrxID form
-	Sender   string    `json:"sender,omitempty"` // the sender number the customer typed, if any
-	At       time.Time `json:"at"`               // when ingest accepted the claim
-}
-
-// ClaimsUpdate records one new claim. Both lists are written whole (the snapshot's plus the new
-// claim), so a change carrying one must be a compare-and-set on the wallet's version (IfVersion).
-type ClaimsUpdate struct {
-	TrxID        string        // NormalizeTrxID form
-	Claims       []ClaimRecord // every claim of TrxID, the new one included (ClaimsKey)
-	IntentID     string        // the claimed intent
-	IntentTrxIDs []string      // every TrxID claimed for IntentID, the new one included (IntentClaimsKey)
-}
+// ClaimTTL is how long a customer's claim waits for its payment (SPEC rule 3). A payment reported
+// later is decided by the other rules (and the customer may claim again).
+const ClaimTTL = 7 * 24 * time.Hour
 
 // TrxUse says what the matcher knows about a TrxID on wallet w, for a synchronous answer on the
 // checkout page: seen is true once the matcher decided a payment.reported carrying it (or an
@@ -48,7 +22,7 @@ type ClaimsUpdate struct {
 // lag the inbound topic. It blocks for one pipelined round trip and is read-only. Errors:
 // ErrInvalid (wrapped) for an empty TrxID; Redis errors.
 func (s *Store) TrxUse(ctx context.Context, w pipeline.Wallet, trxID string) (seen bool, paidIntentID string, err error) {
-	trx := NormalizeTrxID(trxID)
+	trx := pipeline.NormalizeTrxID(trxID)
 	if trx == "" {
 		return false, "", fmt.Errorf("%w: empty TrxID", ErrInvalid)
 	}

@@ -1,9 +1,16 @@
-// Package state is paystream's Redis-backed intent and matcher state. Ingest uses it to create
-// intents (read-your-writes right after Kafka acknowledged the intent.created event) and to read and
-// list them, and to answer synchronously what the matcher knows (TrxUse, ReviewQueue, BalanceGaps,
-// ListPayments); the matcher uses it to load the state one decision needs (LoadSnapshot), to store
-// a decision atomically and idempotently (Apply), and to keep intent deadlines (AddDeadline,
-// DueDeadlines, RemoveDeadlines).
+// Package state is the matcher's persistence adapter: the one owner of the matcher's keys in Redis
+// (intents, kept payments, claims, TrxID marks, balance chains, applied markers, deadlines: the
+// layout below). It loads the state one decision needs (LoadSnapshot, of the records in
+// pipeline/records.go, the vocabulary matcher.Decide works on), stores a decision atomically and
+// idempotently (Apply), and keeps intent deadlines (AddDeadline, DueDeadlines, RemoveDeadlines).
+// Ingest creates intents through it (CreateIntent: read-your-writes right after Kafka acknowledged
+// intent.created).
+//
+// Every other read of the matcher's state by another stage goes through the named read methods
+// below ("Reads for other stages"); no other package reads or writes one of these keys with a raw
+// Redis call. (Until ingest's move into per-surface packages lands, three raw reads remain there:
+// checkAttachable's HGET and claimTrx's EXISTS, which PaymentKept and TrxSeen replace, and
+// pickWallet's ZCARD, which OpenIntentsOfAmount replaces; issue 14.)
 //
 // # Redis layout
 //
@@ -11,7 +18,7 @@
 // receiving wallet share the hash tag {w:<wallet key>}; deadlines of one inbound partition share
 // {exp:<partition>}. Every Lua script receives all its keys in KEYS[] and they always carry one
 // hash tag (checked before the script is sent), so the store works unchanged on Redis Cluster: no
-// CROSSSLOT by construction. TRXID below is the TrxID trimmed and upper-cased (NormalizeTrxID).
+// CROSSSLOT by construction. TRXID below is the TrxID trimmed and upper-cased (pipeline.NormalizeTrxID).
 //
 //	<tag>:intent:<id>          hash   json, status, version, updatedAt (unix ms), trxId, matchType, reason
 //	<tag>:idx:all              zset   intent ids by creation time (ms)
@@ -22,12 +29,12 @@
 //	<tag>:trxpaid              hash   TRXID -> the intent it paid (no TTL; TrxUse)
 //	<tag>:unmatched            zset   unmatched payment event ids by payment time (ms)
 //	<tag>:pay:review           zset   payment event ids kept for review, by payment time (ms)
-//	<tag>:pay:records          hash   event id -> PaymentRecord JSON (unmatched and review payments)
+//	<tag>:pay:records          hash   event id -> pipeline.PaymentRecord JSON (unmatched and review payments)
 //	<tag>:review:cand:<id>     set    event ids of the kept payments an intent under review may take (ReviewQueue)
-//	<tag>:claim:<TRXID>        string JSON array of ClaimRecord waiting for that TrxID (TTL ClaimTTL)
+//	<tag>:claim:<TRXID>        string JSON array of pipeline.ClaimRecord waiting for that TrxID (TTL ClaimTTL)
 //	<tag>:iclaims:<id>         string JSON array of the TRXIDs claimed for an intent (TTL ClaimTTL)
-//	<tag>:balance              string BalanceHead JSON: the newest trusted SMS balance
-//	<tag>:balance:gaps         zset   BalanceGap JSON by SMS time (ms), newest MaxBalanceGaps
+//	<tag>:balance              string pipeline.BalanceHead JSON: the newest trusted SMS balance
+//	<tag>:balance:gaps         zset   pipeline.BalanceGap JSON by SMS time (ms), newest MaxBalanceGaps
 //	<tag>:ver                  string the wallet's version: +1 per applied decision
 //	<tag>:applied:<event id>   string the JSON array of outcomes the event produced (TTL 7 days)
 //	<prefix>:intentloc:<id>    string the intent's wallet key (no tag: a single-key record)
@@ -40,8 +47,18 @@
 // transition out of REVIEW_REQUIRED deletes the intent's candidates; a payment kept in review is
 // added to the candidates of its intents, and a used payment is removed from them.
 //
-// Readers for other stages: ingest uses CreateIntent, GetIntent, ListIntents, ListPayments,
-// OpenIntentsByReference, TrxUse (the checkout page), ReviewQueue and BalanceGaps (the admin API).
+// # Reads for other stages
+//
+// Each is read-only, safe for concurrent use, and answers from the state as last written: decisions
+// lag the inbound topic, intents created by CreateIntent are there at once.
+//
+//	GetIntent, ListIntents          an intent by id; a page of a merchant's intents (the native and bdQuickPay APIs)
+//	OpenIntentsByReference          the open intents a customer reference names (the bKash transaction API)
+//	OpenIntentsOfAmount             PENDING intents of one amount per wallet (ingest spreading new intents)
+//	TrxUse, TrxSeen                 whether a TrxID was decided, and the intent it paid (checkout, reported TrxIDs)
+//	PaymentKept                     whether a payment is kept (unmatched or review) on a wallet (an operator's attach)
+//	ListPayments, ReviewQueue       kept payments; intents under review with their candidates (the admin API)
+//	BalanceGaps                     breaks of the wallets' balance chains (the admin API)
 //
 // # Concurrency
 //

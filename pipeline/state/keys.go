@@ -2,7 +2,6 @@ package state
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/paystream/paystream/pipeline"
 )
@@ -11,7 +10,7 @@ import (
 // "UnmatchedPayment" record that has no builder). They all live in the wallet's slot
 // (Keys.WalletTag), so one Lua script may touch any of them together.
 
-// PaymentRecordsKey is the hash of the wallet's kept payments: event id -> PaymentRecord JSON.
+// PaymentRecordsKey is the hash of the wallet's kept payments: event id -> pipeline.PaymentRecord JSON.
 func PaymentRecordsKey(k pipeline.Keys, w pipeline.Wallet) string {
 	return k.WalletTag(w) + ":pay:records"
 }
@@ -29,11 +28,11 @@ func WalletVersionKey(k pipeline.Keys, w pipeline.Wallet) string { return k.Wall
 // ClaimsKey holds the JSON array of the ClaimRecords of one TrxID not yet matched to its payment
 // (TTL ClaimTTL).
 func ClaimsKey(k pipeline.Keys, w pipeline.Wallet, trxID string) string {
-	return k.WalletTag(w) + ":claim:" + NormalizeTrxID(trxID)
+	return k.WalletTag(w) + ":claim:" + pipeline.NormalizeTrxID(trxID)
 }
 
 // IntentClaimsKey holds the JSON array of the TrxIDs claimed for one intent (TTL ClaimTTL), to
-// bound them (MaxClaimsPerIntent).
+// bound them (pipeline.MaxClaimsPerIntent).
 func IntentClaimsKey(k pipeline.Keys, w pipeline.Wallet, intentID string) string {
 	return k.WalletTag(w) + ":iclaims:" + intentID
 }
@@ -56,18 +55,14 @@ func ExpiredByAmountKey(k pipeline.Keys, w pipeline.Wallet, amount pipeline.Mone
 	return k.WalletTag(w) + ":expired:amt:" + strconv.FormatInt(int64(amount), 10)
 }
 
-// BalanceKey holds the wallet's balance chain head (BalanceHead JSON).
+// BalanceKey holds the wallet's balance chain head (pipeline.BalanceHead JSON).
 func BalanceKey(k pipeline.Keys, w pipeline.Wallet) string { return k.WalletTag(w) + ":balance" }
 
-// BalanceGapsKey is the sorted set of the wallet's newest MaxBalanceGaps BalanceGap JSONs, by the
+// BalanceGapsKey is the sorted set of the wallet's newest MaxBalanceGaps pipeline.BalanceGap JSONs, by the
 // time of the SMS that broke the chain (ms).
 func BalanceGapsKey(k pipeline.Keys, w pipeline.Wallet) string {
 	return k.WalletTag(w) + ":balance:gaps"
 }
-
-// NormalizeTrxID is the form TrxIDs are compared and keyed in (pipeline.Keys.Trx upper-cases too):
-// trimmed and upper-cased.
-func NormalizeTrxID(trxID string) string { return strings.ToUpper(strings.TrimSpace(trxID)) }
 
 // deadlineMember is a member of Keys.Deadlines.
 func deadlineMember(w pipeline.Wallet, intentID string) string { return w.Key() + "|" + intentID }

@@ -13,7 +13,7 @@ import (
 // wallets, newest payment first, skipping offset and returning at most limit, with the total count.
 // Same bounds and cost as ListIntents. Errors: ErrInvalid (wrapped) for another disposition or a
 // bad page; Redis or decoding errors.
-func (s *Store) ListPayments(ctx context.Context, wallets []pipeline.Wallet, disposition pipeline.Disposition, offset, limit int) ([]*PaymentRecord, int, error) {
+func (s *Store) ListPayments(ctx context.Context, wallets []pipeline.Wallet, disposition pipeline.Disposition, offset, limit int) ([]*pipeline.PaymentRecord, int, error) {
 	ws := uniqueWallets(wallets)
 	idx := make([]string, len(ws))
 	for i, w := range ws {
@@ -30,7 +30,7 @@ func (s *Store) ListPayments(ctx context.Context, wallets []pipeline.Wallet, dis
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing payments: %w", err)
 	}
-	out := make([]*PaymentRecord, 0, len(page))
+	out := make([]*pipeline.PaymentRecord, 0, len(page))
 	if len(page) == 0 {
 		return out, total, nil
 	}
@@ -48,7 +48,7 @@ func (s *Store) ListPayments(ctx context.Context, wallets []pipeline.Wallet, dis
 		if err != nil {
 			return nil, 0, fmt.Errorf("listing payments: reading %s: %w", page[i].member, err)
 		}
-		var r PaymentRecord
+		var r pipeline.PaymentRecord
 		if err := unmarshal([]byte(v), &r); err != nil {
 			return nil, 0, fmt.Errorf("listing payments: decoding %s: %w", page[i].member, err)
 		}

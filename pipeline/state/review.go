@@ -16,10 +16,10 @@ import (
 // payments that put it there or were linked to it later: the candidates an operator approves,
 // attaches or rejects.
 type ReviewItem struct {
-	*IntentRecord
+	*pipeline.IntentRecord
 	// Payments are the candidate payments still kept (unmatched or review), oldest payment first.
 	// A candidate that paid another intent meanwhile is no longer kept, so no longer listed.
-	Payments []*PaymentRecord
+	Payments []*pipeline.PaymentRecord
 }
 
 // ReviewQueue lists the intents under review on wallets (one merchant's wallets of one
@@ -57,7 +57,7 @@ func (s *Store) ReviewQueue(ctx context.Context, wallets []pipeline.Wallet, offs
 	}
 	type item struct {
 		w      pipeline.Wallet
-		rec    *IntentRecord
+		rec    *pipeline.IntentRecord
 		events []string
 		trx    *redis.StringCmd
 	}
@@ -77,7 +77,7 @@ func (s *Store) ReviewQueue(ctx context.Context, wallets []pipeline.Wallet, offs
 	pipe = s.rdb.Pipeline()
 	n := 0
 	for _, it := range items {
-		if t := NormalizeTrxID(it.rec.TrxID); t != "" {
+		if t := pipeline.NormalizeTrxID(it.rec.TrxID); t != "" {
 			it.trx = pipe.Get(ctx, s.keys.Trx(it.w, t))
 			n++
 		}
@@ -108,7 +108,7 @@ func (s *Store) ReviewQueue(ctx context.Context, wallets []pipeline.Wallet, offs
 	}
 	_, _ = pipe.Exec(ctx) // read per command: a payment no longer kept is redis.Nil
 	for i, it := range items {
-		ri := ReviewItem{IntentRecord: it.rec, Payments: []*PaymentRecord{}}
+		ri := ReviewItem{IntentRecord: it.rec, Payments: []*pipeline.PaymentRecord{}}
 		for j, c := range pays[i] {
 			v, err := c.Result()
 			if errors.Is(err, redis.Nil) {
@@ -117,7 +117,7 @@ func (s *Store) ReviewQueue(ctx context.Context, wallets []pipeline.Wallet, offs
 			if err != nil {
 				return nil, 0, fmt.Errorf("listing the review queue: reading payment %s: %w", it.events[j], err)
 			}
-			var r PaymentRecord
+			var r pipeline.PaymentRecord
 			if err := unmarshal([]byte(v), &r); err != nil {
 				return nil, 0, fmt.Errorf("listing the review queue: decoding payment %s: %w", it.events[j], err)
 			}
@@ -126,7 +126,7 @@ func (s *Store) ReviewQueue(ctx context.Context, wallets []pipeline.Wallet, offs
 			}
 			ri.Payments = append(ri.Payments, &r)
 		}
-		slices.SortStableFunc(ri.Payments, func(a, b *PaymentRecord) int {
+		slices.SortStableFunc(ri.Payments, func(a, b *pipeline.PaymentRecord) int {
 			if c := a.At().Compare(b.At()); c != 0 {
 				return c
 			}

@@ -22,11 +22,11 @@ func TestApplyWalletVersion(t *testing.T) {
 		t.Fatalf("fresh wallet version = %d, %v", snap.Version, err)
 	}
 	v := snap.Version
-	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "e1", IfVersion: &v, Balance: &BalanceHead{EventID: "e1", Balance: 100}}); err != nil {
+	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "e1", IfVersion: &v, Balance: &pipeline.BalanceHead{EventID: "e1", Balance: 100}}); err != nil {
 		t.Fatal(err)
 	}
 	// A decision taken over the old version conflicts and writes nothing.
-	_, _, err = st.Apply(ctx, &Change{Wallet: walletA, EventID: "e2", IfVersion: &v, Balance: &BalanceHead{EventID: "e2", Balance: 200}})
+	_, _, err = st.Apply(ctx, &Change{Wallet: walletA, EventID: "e2", IfVersion: &v, Balance: &pipeline.BalanceHead{EventID: "e2", Balance: 200}})
 	var ce *ConflictError
 	if !errors.As(err, &ce) || ce.WalletVersion != "1" || !errors.Is(err, ErrConflict) {
 		t.Fatalf("stale Apply = %v, want a wallet version conflict at 1", err)
@@ -61,9 +61,9 @@ func TestClaimsAndTrxUse(t *testing.T) {
 	if err := st.CreateIntent(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	claim := ClaimRecord{EventID: "c1", IntentID: "pi-1", TrxID: "TRX1", Sender: "01811111111", At: t0}
+	claim := pipeline.ClaimRecord{EventID: "c1", IntentID: "pi-1", TrxID: "TRX1", Sender: "01811111111", At: t0}
 	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "c1",
-		Claims: &ClaimsUpdate{TrxID: "TRX1", Claims: []ClaimRecord{claim}, IntentID: "pi-1", IntentTrxIDs: []string{"TRX1"}}}); err != nil {
+		Claims: &pipeline.ClaimsUpdate{TrxID: "TRX1", Claims: []pipeline.ClaimRecord{claim}, IntentID: "pi-1", IntentTrxIDs: []string{"TRX1"}}}); err != nil {
 		t.Fatal(err)
 	}
 	snap, err := st.LoadSnapshot(ctx, &SnapshotQuery{Wallet: walletA, EventID: "p1", TrxID: "trx1", ClaimsOfIntent: "pi-1"})
@@ -84,7 +84,7 @@ func TestClaimsAndTrxUse(t *testing.T) {
 	// The payment pays the claimed intent and drops the claims.
 	tr := payTransition(in, "TRX1", t0)
 	tr.MatchType = pipeline.MatchClaim
-	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "p1", SeenTrxID: "TRX1", Transitions: []Transition{tr},
+	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "p1", SeenTrxID: "TRX1", Transitions: []pipeline.Transition{tr},
 		DropClaims: []string{"TRX1"}, Outcomes: paidOutcomes("p1", in, t0)}); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestClaimsAndTrxUse(t *testing.T) {
 	}
 	// Seen but unmatched: seen, paid nothing.
 	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "p2", SeenTrxID: "TRX2",
-		Payment: &PaymentRecord{EventID: "p2", Disposition: pipeline.DispositionUnmatched, Payment: pipeline.Payment{TrxID: "TRX2"}}}); err != nil {
+		Payment: &pipeline.PaymentRecord{EventID: "p2", Disposition: pipeline.DispositionUnmatched, Payment: pipeline.Payment{TrxID: "TRX2"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if seen, paid, err := st.TrxUse(ctx, walletA, "TRX2"); err != nil || !seen || paid != "" {
@@ -127,19 +127,19 @@ func TestKeptPaymentsAndReviewQueue(t *testing.T) {
 	pay := func(trx string, amount int64) pipeline.Payment {
 		return pipeline.Payment{Provider: pipeline.BKash, TrxID: trx, Amount: pipeline.BDT(amount), OccurredAt: t0}
 	}
-	toReview := func(in *pipeline.Intent, trx string) Transition {
-		return Transition{IntentID: in.ID, Amount: in.Amount, CreatedAt: in.CreatedAt, From: pipeline.StatusPending, Version: 1,
+	toReview := func(in *pipeline.Intent, trx string) pipeline.Transition {
+		return pipeline.Transition{IntentID: in.ID, Amount: in.Amount, CreatedAt: in.CreatedAt, From: pipeline.StatusPending, Version: 1,
 			To: pipeline.StatusReviewRequired, TrxID: trx, Reason: pipeline.ReasonAmbiguous, At: t0}
 	}
 	// p1 is ambiguous between x and y.
-	p1 := &PaymentRecord{EventID: "p1", Wallet: walletA, Payment: pay("TRX1", 500), Disposition: pipeline.DispositionReview,
+	p1 := &pipeline.PaymentRecord{EventID: "p1", Wallet: walletA, Payment: pay("TRX1", 500), Disposition: pipeline.DispositionReview,
 		Rule: pipeline.RuleAmount, Reason: pipeline.ReasonAmbiguous, IntentIDs: []string{"pi-x", "pi-y"}}
 	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "p1", SeenTrxID: "TRX1",
-		Transitions: []Transition{toReview(x, "TRX1"), toReview(y, "TRX1")}, Payment: p1, Outcomes: []*pipeline.Outcome{{ID: "o1"}}}); err != nil {
+		Transitions: []pipeline.Transition{toReview(x, "TRX1"), toReview(y, "TRX1")}, Payment: p1, Outcomes: []*pipeline.Outcome{{ID: "o1"}}}); err != nil {
 		t.Fatal(err)
 	}
 	// p2 is unmatched, then a claim of x links it for review (amount mismatch): it moves lists.
-	p2 := &PaymentRecord{EventID: "p2", Wallet: walletA, Payment: pay("TRX2", 450), Disposition: pipeline.DispositionUnmatched, Rule: pipeline.RuleNone}
+	p2 := &pipeline.PaymentRecord{EventID: "p2", Wallet: walletA, Payment: pay("TRX2", 450), Disposition: pipeline.DispositionUnmatched, Rule: pipeline.RuleNone}
 	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "p2", SeenTrxID: "TRX2", Payment: p2, Outcomes: []*pipeline.Outcome{{ID: "o2"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +152,9 @@ func TestKeptPaymentsAndReviewQueue(t *testing.T) {
 		t.Errorf("unmatched list has %d after the move", n)
 	}
 	// A legacy review: intent under review with a recorded TrxID, no candidate set.
-	pl := &PaymentRecord{EventID: "pl", Wallet: walletB, Payment: pay("TRXL", 650), Disposition: pipeline.DispositionReview,
+	pl := &pipeline.PaymentRecord{EventID: "pl", Wallet: walletB, Payment: pay("TRXL", 650), Disposition: pipeline.DispositionReview,
 		Reason: pipeline.ReasonAmountMismatch, IntentIDs: []string{"pi-legacy"}}
-	if _, _, err := st.Apply(ctx, &Change{Wallet: walletB, EventID: "pl", SeenTrxID: "TRXL", Transitions: []Transition{toReview(legacy, "TRXL")},
+	if _, _, err := st.Apply(ctx, &Change{Wallet: walletB, EventID: "pl", SeenTrxID: "TRXL", Transitions: []pipeline.Transition{toReview(legacy, "TRXL")},
 		Payment: pl, Outcomes: []*pipeline.Outcome{{ID: "ol"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -180,9 +180,9 @@ func TestKeptPaymentsAndReviewQueue(t *testing.T) {
 	}
 
 	// x is approved with p1: p1 is used (gone from records, lists, y's candidates); x leaves the queue.
-	paidX := Transition{IntentID: "pi-x", Amount: x.Amount, CreatedAt: x.CreatedAt, From: pipeline.StatusReviewRequired, Version: 2,
+	paidX := pipeline.Transition{IntentID: "pi-x", Amount: x.Amount, CreatedAt: x.CreatedAt, From: pipeline.StatusReviewRequired, Version: 2,
 		To: pipeline.StatusPaid, TrxID: "TRX1", MatchType: pipeline.MatchManual, At: t0}
-	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "r1", Transitions: []Transition{paidX}, UsedPayments: []*PaymentRecord{p1},
+	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "r1", Transitions: []pipeline.Transition{paidX}, UsedPayments: []*pipeline.PaymentRecord{p1},
 		Outcomes: []*pipeline.Outcome{{ID: "or"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +217,11 @@ func TestLoadSnapshotForClaimsAndReviews(t *testing.T) {
 	if err := st.CreateIntent(ctx, x); err != nil {
 		t.Fatal(err)
 	}
-	kept := &PaymentRecord{EventID: "p1", Wallet: walletA, Payment: pipeline.Payment{TrxID: "TRX1", Amount: 500}, Disposition: pipeline.DispositionReview,
+	kept := &pipeline.PaymentRecord{EventID: "p1", Wallet: walletA, Payment: pipeline.Payment{TrxID: "TRX1", Amount: 500}, Disposition: pipeline.DispositionReview,
 		IntentIDs: []string{"pi-x"}}
-	tr := Transition{IntentID: "pi-x", Amount: x.Amount, CreatedAt: x.CreatedAt, From: pipeline.StatusPending, Version: 1,
+	tr := pipeline.Transition{IntentID: "pi-x", Amount: x.Amount, CreatedAt: x.CreatedAt, From: pipeline.StatusPending, Version: 1,
 		To: pipeline.StatusReviewRequired, TrxID: "TRX1", Reason: pipeline.ReasonAmountMismatch, At: t0}
-	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "p1", SeenTrxID: "TRX1", Transitions: []Transition{tr}, Payment: kept,
+	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "p1", SeenTrxID: "TRX1", Transitions: []pipeline.Transition{tr}, Payment: kept,
 		Outcomes: []*pipeline.Outcome{{ID: "o"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -251,12 +251,12 @@ func TestLoadSnapshotForClaimsAndReviews(t *testing.T) {
 func TestBalanceHeadAndGaps(t *testing.T) {
 	st, rdb := newTestStore(t)
 	ctx := context.Background()
-	gap := func(w pipeline.Wallet, ev string, at time.Time) *BalanceGap {
-		return &BalanceGap{EventID: ev, Wallet: w, Direction: "credit", Amount: 100, At: at, ExpectedPaisa: -5, ActualPaisa: 10, DifferencePaisa: 15}
+	gap := func(w pipeline.Wallet, ev string, at time.Time) *pipeline.BalanceGap {
+		return &pipeline.BalanceGap{EventID: ev, Wallet: w, Direction: "credit", Amount: 100, At: at, ExpectedPaisa: -5, ActualPaisa: 10, DifferencePaisa: 15}
 	}
-	for i, g := range []*BalanceGap{gap(walletA, "a1", t0), gap(walletB, "b1", t0.Add(time.Second)), gap(walletA, "a2", t0.Add(2*time.Second))} {
+	for i, g := range []*pipeline.BalanceGap{gap(walletA, "a1", t0), gap(walletB, "b1", t0.Add(time.Second)), gap(walletA, "a2", t0.Add(2*time.Second))} {
 		if _, _, err := st.Apply(ctx, &Change{Wallet: g.Wallet, EventID: g.EventID, Gap: g,
-			Balance: &BalanceHead{EventID: g.EventID, At: g.At, Balance: pipeline.Money(i), DeltaPaisa: -3, HasDelta: true}}); err != nil {
+			Balance: &pipeline.BalanceHead{EventID: g.EventID, At: g.At, Balance: pipeline.Money(i), DeltaPaisa: -3, HasDelta: true}}); err != nil {
 			t.Fatal(err)
 		}
 	}

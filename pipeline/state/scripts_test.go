@@ -31,12 +31,12 @@ func TestApplyKeysShareOneSlot(t *testing.T) {
 	tr2.IntentID = "pi-{2}"
 	tr2.From = pipeline.StatusReviewRequired
 	v := int64(7)
-	used := &PaymentRecord{EventID: "ev{u}", IntentIDs: []string{"pi-{3}"}}
-	ch := &Change{Wallet: walletA, EventID: "ev{1}", SeenTrxID: "t{x}", Transitions: []Transition{tr, tr2},
-		Payment:      &PaymentRecord{EventID: "ev{k}", Disposition: pipeline.DispositionReview, IntentIDs: []string{"pi-{4}"}},
-		UsedPayments: []*PaymentRecord{used}, IfVersion: &v,
-		Claims:     &ClaimsUpdate{TrxID: "T{c}", IntentID: "pi-{5}", Claims: []ClaimRecord{{IntentID: "pi-{5}"}}, IntentTrxIDs: []string{"T{c}"}},
-		DropClaims: []string{"D{d}"}, Balance: &BalanceHead{EventID: "ev{1}"}, Gap: &BalanceGap{EventID: "ev{1}"},
+	used := &pipeline.PaymentRecord{EventID: "ev{u}", IntentIDs: []string{"pi-{3}"}}
+	ch := &Change{Wallet: walletA, EventID: "ev{1}", SeenTrxID: "t{x}", Transitions: []pipeline.Transition{tr, tr2},
+		Payment:      &pipeline.PaymentRecord{EventID: "ev{k}", Disposition: pipeline.DispositionReview, IntentIDs: []string{"pi-{4}"}},
+		UsedPayments: []*pipeline.PaymentRecord{used}, IfVersion: &v,
+		Claims:     &pipeline.ClaimsUpdate{TrxID: "T{c}", IntentID: "pi-{5}", Claims: []pipeline.ClaimRecord{{IntentID: "pi-{5}"}}, IntentTrxIDs: []string{"T{c}"}},
+		DropClaims: []string{"D{d}"}, Balance: &pipeline.BalanceHead{EventID: "ev{1}"}, Gap: &pipeline.BalanceGap{EventID: "ev{1}"},
 		Outcomes: []*pipeline.Outcome{{ID: "o"}}, OtherOutcomes: []any{map[string]string{"id": "g"}}}
 	keys, args, _, err := st.applyArgs(ch)
 	if err != nil {

@@ -55,7 +55,7 @@ type SnapshotQuery struct {
 	// Balance loads the wallet's balance chain head.
 	Balance bool
 	// IntentsOfPayments also loads, after everything else, the intents the loaded kept payments
-	// name (PaymentRecord.IntentIDs) and the review candidates of each (IntentCandidates): one more
+	// name (pipeline.PaymentRecord.IntentIDs) and the review candidates of each (IntentCandidates): one more
 	// round trip, when a loaded payment names any. A decision that uses a kept payment needs them to
 	// release the reviews it leaves without a candidate.
 	IntentsOfPayments bool
@@ -74,21 +74,21 @@ type Snapshot struct {
 	// duplicate whatever the intents say).
 	TrxSeenBy string
 	// Intents are the intents found, once each, oldest first (CreatedAt, then ID).
-	Intents []*IntentRecord
+	Intents []*pipeline.IntentRecord
 	// Claims are the claims waiting for the query's TrxID, oldest first.
-	Claims []ClaimRecord
+	Claims []pipeline.ClaimRecord
 	// IntentClaims are the TrxIDs claimed for ClaimsOfIntent.
 	IntentClaims []string
 	// Candidates are the event ids of CandidatesOf's review candidates, sorted.
 	Candidates []string
 	// Payments are the kept payments found (of TrxSeenBy, PaymentEventIDs and Candidates), once
 	// each, sorted by event id.
-	Payments []*PaymentRecord
-	// TrxPaid maps TrxIDs (NormalizeTrxID) to the intent each paid, for the query's TrxID (and the
+	Payments []*pipeline.PaymentRecord
+	// TrxPaid maps TrxIDs (pipeline.NormalizeTrxID) to the intent each paid, for the query's TrxID (and the
 	// loaded intents' and payments' with TrxOfLoaded); a TrxID that paid nothing is absent.
 	TrxPaid map[string]string
 	// Balance is the wallet's balance chain head, nil when there is none (or it was not asked for).
-	Balance *BalanceHead
+	Balance *pipeline.BalanceHead
 	// IntentCandidates maps the intents the kept payments name to their review candidates (event
 	// ids, sorted; absent when none), with IntentsOfPayments.
 	IntentCandidates map[string][]string
@@ -192,7 +192,7 @@ func (s *Store) queueLookups(ctx context.Context, pipe redis.Pipeliner, q *Snaps
 	l.applied = get(k.Applied(w, q.EventID))
 	l.version = pipe.Get(ctx, WalletVersionKey(k, w)) // the version is compared by Apply, not read
 	l.cmds = append(l.cmds, l.version)
-	l.trxID = NormalizeTrxID(q.TrxID)
+	l.trxID = pipeline.NormalizeTrxID(q.TrxID)
 	if l.trxID != "" {
 		l.trx = get(k.Trx(w, l.trxID))
 		l.claims = get(ClaimsKey(k, w, l.trxID))
@@ -276,7 +276,7 @@ func (l *snapshotLoad) readLookups() error {
 		return fmt.Errorf("loading snapshot of event %s: claims of intent %s: %w", q.EventID, q.ClaimsOfIntent, err)
 	}
 	if l.balance != nil && l.balance.Val() != "" {
-		snap.Balance = &BalanceHead{}
+		snap.Balance = &pipeline.BalanceHead{}
 		if err := unmarshal([]byte(l.balance.Val()), snap.Balance); err != nil {
 			return fmt.Errorf("loading snapshot of event %s: balance head: %w", q.EventID, err)
 		}
@@ -388,7 +388,7 @@ func (l *snapshotLoad) readRecords() error {
 		}
 		snap.Intents = append(snap.Intents, rec)
 	}
-	SortIntents(snap.Intents)
+	pipeline.SortIntents(snap.Intents)
 	for i, c := range l.pays {
 		v, err := c.Result()
 		if errors.Is(err, redis.Nil) {
@@ -397,7 +397,7 @@ func (l *snapshotLoad) readRecords() error {
 		if err != nil {
 			return fmt.Errorf("loading snapshot of event %s: reading kept payments: %w", q.EventID, err)
 		}
-		var r PaymentRecord
+		var r pipeline.PaymentRecord
 		if err := unmarshal([]byte(v), &r); err != nil {
 			return fmt.Errorf("loading snapshot of event %s: kept payment %s: %w", q.EventID, l.payIDs[i], err)
 		}
@@ -406,7 +406,7 @@ func (l *snapshotLoad) readRecords() error {
 		}
 		snap.Payments = append(snap.Payments, &r)
 	}
-	slices.SortFunc(snap.Payments, func(a, b *PaymentRecord) int { return strings.Compare(a.EventID, b.EventID) })
+	slices.SortFunc(snap.Payments, func(a, b *pipeline.PaymentRecord) int { return strings.Compare(a.EventID, b.EventID) })
 	return nil
 }
 
@@ -416,7 +416,7 @@ func (s *Store) loadTrxOfLoaded(ctx context.Context, q *SnapshotQuery, snap *Sna
 	k, w := s.keys, q.Wallet
 	var trxs []string
 	addTrx := func(t string) {
-		if t = NormalizeTrxID(t); t != "" && t != NormalizeTrxID(q.TrxID) && !slices.Contains(trxs, t) {
+		if t = pipeline.NormalizeTrxID(t); t != "" && t != pipeline.NormalizeTrxID(q.TrxID) && !slices.Contains(trxs, t) {
 			trxs = append(trxs, t)
 		}
 	}
@@ -473,7 +473,7 @@ func (s *Store) loadTrxOfLoaded(ctx context.Context, q *SnapshotQuery, snap *Sna
 		if raw == "" {
 			continue
 		}
-		var r PaymentRecord
+		var r pipeline.PaymentRecord
 		if err := unmarshal([]byte(raw), &r); err != nil {
 			return fmt.Errorf("decoding kept payment %s: %w", events[i], err)
 		}
@@ -482,7 +482,7 @@ func (s *Store) loadTrxOfLoaded(ctx context.Context, q *SnapshotQuery, snap *Sna
 		}
 		snap.Payments = append(snap.Payments, &r)
 	}
-	slices.SortFunc(snap.Payments, func(a, b *PaymentRecord) int { return strings.Compare(a.EventID, b.EventID) })
+	slices.SortFunc(snap.Payments, func(a, b *pipeline.PaymentRecord) int { return strings.Compare(a.EventID, b.EventID) })
 	return nil
 }
 
@@ -547,7 +547,7 @@ func (s *Store) loadIntentsOfPayments(ctx context.Context, q *SnapshotQuery, sna
 		}
 		snap.Intents = append(snap.Intents, rec)
 	}
-	SortIntents(snap.Intents)
+	pipeline.SortIntents(snap.Intents)
 	return nil
 }
 
@@ -557,14 +557,4 @@ func decodeOptional(c *redis.StringCmd, v any) error {
 		return nil
 	}
 	return unmarshal([]byte(c.Val()), v)
-}
-
-// SortIntents orders records oldest first: CreatedAt, then ID.
-func SortIntents(rs []*IntentRecord) {
-	slices.SortStableFunc(rs, func(a, b *IntentRecord) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
 }

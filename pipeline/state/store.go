@@ -57,17 +57,6 @@ func New(rdb redis.UniversalClient, keys pipeline.Keys) *Store {
 // Keys returns the key builder the store uses.
 func (s *Store) Keys() pipeline.Keys { return s.keys }
 
-// IntentRecord is an intent with its current status.
-type IntentRecord struct {
-	pipeline.Intent
-	Status    pipeline.Status
-	Version   int // 1 at creation, +1 per status change
-	UpdatedAt time.Time
-	TrxID     string // the payment that decided it, if any
-	MatchType pipeline.MatchType
-	Reason    string
-}
-
 // ms is t in Unix milliseconds (the score and timestamp unit of every index).
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -165,7 +154,7 @@ func (s *Store) createArgs(in *pipeline.Intent) ([]string, []any, pipeline.Walle
 
 // GetIntent returns the record of intentID, found by id alone (Keys.IntentLocation, then the
 // wallet-slot hash: two round trips). Errors: ErrNotFound when absent; Redis or decoding errors.
-func (s *Store) GetIntent(ctx context.Context, intentID string) (*IntentRecord, error) {
+func (s *Store) GetIntent(ctx context.Context, intentID string) (*pipeline.IntentRecord, error) {
 	wk, err := s.rdb.Get(ctx, s.keys.IntentLocation(intentID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
@@ -189,12 +178,12 @@ func (s *Store) GetIntent(ctx context.Context, intentID string) (*IntentRecord, 
 }
 
 // parseRecord decodes an intent hash; an empty hash is ErrNotFound.
-func parseRecord(m map[string]string) (*IntentRecord, error) {
+func parseRecord(m map[string]string) (*pipeline.IntentRecord, error) {
 	raw, ok := m[fJSON]
 	if !ok {
 		return nil, ErrNotFound
 	}
-	rec := &IntentRecord{
+	rec := &pipeline.IntentRecord{
 		Status:    pipeline.Status(m[fStatus]),
 		TrxID:     m[fTrxID],
 		MatchType: pipeline.MatchType(m[fMatchType]),
@@ -221,7 +210,7 @@ func parseRecord(m map[string]string) (*IntentRecord, error) {
 // skipping offset and returning at most limit, with the total count over all wallets. It blocks for
 // two pipelined round trips; it reads offset+limit index entries per wallet, hence MaxListOffset.
 // limit 0 returns only the total. Errors: ErrInvalid (wrapped) for a bad status, limit or offset.
-func (s *Store) ListIntents(ctx context.Context, wallets []pipeline.Wallet, status pipeline.Status, offset, limit int) ([]*IntentRecord, int, error) {
+func (s *Store) ListIntents(ctx context.Context, wallets []pipeline.Wallet, status pipeline.Status, offset, limit int) ([]*pipeline.IntentRecord, int, error) {
 	if status != "" && !status.Valid() {
 		return nil, 0, fmt.Errorf("%w: unknown status %q", ErrInvalid, status)
 	}
@@ -239,7 +228,7 @@ func (s *Store) ListIntents(ctx context.Context, wallets []pipeline.Wallet, stat
 		return nil, 0, fmt.Errorf("listing intents: %w", err)
 	}
 	if len(page) == 0 {
-		return []*IntentRecord{}, total, nil
+		return []*pipeline.IntentRecord{}, total, nil
 	}
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(page))
@@ -249,7 +238,7 @@ func (s *Store) ListIntents(ctx context.Context, wallets []pipeline.Wallet, stat
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, 0, fmt.Errorf("listing intents: reading records: %w", err)
 	}
-	out := make([]*IntentRecord, 0, len(page))
+	out := make([]*pipeline.IntentRecord, 0, len(page))
 	for i, c := range cmds {
 		rec, err := parseRecord(c.Val())
 		if errors.Is(err, ErrNotFound) {

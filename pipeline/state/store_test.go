@@ -89,8 +89,8 @@ func TestCreateIntentRejectsBadInput(t *testing.T) {
 }
 
 // payTransition moves a PENDING v1 intent to PAID.
-func payTransition(in *pipeline.Intent, trx string, at time.Time) Transition {
-	return Transition{
+func payTransition(in *pipeline.Intent, trx string, at time.Time) pipeline.Transition {
+	return pipeline.Transition{
 		IntentID: in.ID, Amount: in.Amount, CreatedAt: in.CreatedAt, From: pipeline.StatusPending, Version: 1,
 		To: pipeline.StatusPaid, TrxID: trx, MatchType: pipeline.MatchAuto, At: at,
 	}
@@ -116,7 +116,7 @@ func TestApplyStoresAndReplays(t *testing.T) {
 	decided := t0.Add(time.Minute)
 	ch := &Change{
 		Wallet: walletA, EventID: "ev-1", SeenTrxID: "trx1",
-		Transitions: []Transition{payTransition(in, "TRX1", decided)},
+		Transitions: []pipeline.Transition{payTransition(in, "TRX1", decided)},
 		Outcomes:    paidOutcomes("ev-1", in, decided),
 	}
 	out, replayed, err := st.Apply(ctx, ch)
@@ -186,13 +186,13 @@ func TestApplyConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "ev-1", SeenTrxID: "TRX1",
-		Transitions: []Transition{payTransition(in, "TRX1", t0)}, Outcomes: paidOutcomes("ev-1", in, t0)}); err != nil {
+		Transitions: []pipeline.Transition{payTransition(in, "TRX1", t0)}, Outcomes: paidOutcomes("ev-1", in, t0)}); err != nil {
 		t.Fatal(err)
 	}
 
 	// A zombie's stale decision on the same intent.
 	_, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "ev-2", SeenTrxID: "TRX2",
-		Transitions: []Transition{payTransition(in, "TRX2", t0)}, Outcomes: paidOutcomes("ev-2", in, t0)})
+		Transitions: []pipeline.Transition{payTransition(in, "TRX2", t0)}, Outcomes: paidOutcomes("ev-2", in, t0)})
 	var ce *ConflictError
 	if !errors.Is(err, ErrConflict) || !errors.As(err, &ce) || ce.IntentID != "pi-1" || ce.Status != "PAID" || ce.Version != "2" {
 		t.Fatalf("stale Apply = %v, want a conflict on pi-1 PAID v2", err)
@@ -212,7 +212,7 @@ func TestApplyConflicts(t *testing.T) {
 
 	// A transition on an intent that does not exist is a conflict too (reload: it is not there).
 	ghost := testIntent("ghost", walletA, pipeline.BDT(1), "", t0)
-	_, _, err = st.Apply(ctx, &Change{Wallet: walletA, EventID: "ev-4", Transitions: []Transition{payTransition(ghost, "", t0)},
+	_, _, err = st.Apply(ctx, &Change{Wallet: walletA, EventID: "ev-4", Transitions: []pipeline.Transition{payTransition(ghost, "", t0)},
 		Outcomes: []*pipeline.Outcome{{ID: "p4"}}})
 	if !errors.As(err, &ce) || ce.IntentID != "ghost" || ce.Status != "" {
 		t.Fatalf("Apply on a missing intent = %v, want a conflict", err)
@@ -233,7 +233,7 @@ func TestApplyConcurrentDecisionsOnOneIntent(t *testing.T) {
 			ev := fmt.Sprintf("ev-%d", i)
 			trx := fmt.Sprintf("TRX%d", i)
 			_, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: ev, SeenTrxID: trx,
-				Transitions: []Transition{payTransition(in, trx, t0)}, Outcomes: paidOutcomes(ev, in, t0)})
+				Transitions: []pipeline.Transition{payTransition(in, trx, t0)}, Outcomes: paidOutcomes(ev, in, t0)})
 			errs <- err
 		}()
 	}
@@ -262,10 +262,10 @@ func TestApplyRejectsMalformedChanges(t *testing.T) {
 	cases := map[string]*Change{
 		"no event id":     {Wallet: walletA, Outcomes: []*pipeline.Outcome{{ID: "x"}}},
 		"empty":           {Wallet: walletA, EventID: "e"},
-		"intent twice":    {Wallet: walletA, EventID: "e", Transitions: []Transition{tr, tr}},
-		"back to pending": {Wallet: walletA, EventID: "e", Transitions: []Transition{back}},
+		"intent twice":    {Wallet: walletA, EventID: "e", Transitions: []pipeline.Transition{tr, tr}},
+		"back to pending": {Wallet: walletA, EventID: "e", Transitions: []pipeline.Transition{back}},
 		"matched payment kept": {Wallet: walletA, EventID: "e",
-			Payment: &PaymentRecord{Disposition: pipeline.DispositionMatched}},
+			Payment: &pipeline.PaymentRecord{Disposition: pipeline.DispositionMatched}},
 	}
 	for name, ch := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -291,7 +291,7 @@ func TestListIntents(t *testing.T) {
 		}
 	}
 	wallets := []pipeline.Wallet{walletA, walletB, walletA} // duplicates are ignored
-	ids := func(rs []*IntentRecord) []string {
+	ids := func(rs []*pipeline.IntentRecord) []string {
 		out := make([]string, len(rs))
 		for i, r := range rs {
 			out[i] = r.ID
@@ -312,7 +312,7 @@ func TestListIntents(t *testing.T) {
 	// Status filter follows transitions.
 	a3, _ := st.GetIntent(ctx, "a3")
 	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "ev", SeenTrxID: "T",
-		Transitions: []Transition{payTransition(&a3.Intent, "T", t0)}, Outcomes: paidOutcomes("ev", &a3.Intent, t0)}); err != nil {
+		Transitions: []pipeline.Transition{payTransition(&a3.Intent, "T", t0)}, Outcomes: paidOutcomes("ev", &a3.Intent, t0)}); err != nil {
 		t.Fatal(err)
 	}
 	paid, total, err := st.ListIntents(ctx, wallets, pipeline.StatusPaid, 0, 10)
@@ -342,7 +342,7 @@ func TestPaymentsKeptForOperators(t *testing.T) {
 	ctx := context.Background()
 	mk := func(ev string, d pipeline.Disposition, at time.Time) *Change {
 		return &Change{Wallet: walletA, EventID: ev, SeenTrxID: "T" + ev,
-			Payment: &PaymentRecord{EventID: ev, MerchantID: "m1", Wallet: walletA, Disposition: d, Rule: pipeline.RuleNone,
+			Payment: &pipeline.PaymentRecord{EventID: ev, MerchantID: "m1", Wallet: walletA, Disposition: d, Rule: pipeline.RuleNone,
 				Payment: pipeline.Payment{Provider: pipeline.BKash, TrxID: "T" + ev, Amount: 100, OccurredAt: at}},
 			Outcomes: []*pipeline.Outcome{{ID: pipeline.PaymentOutcomeID(ev), Disposition: d}}}
 	}
@@ -387,7 +387,7 @@ func TestLoadSnapshot(t *testing.T) {
 	mk("pi-amt", 300, "", 3*time.Second)
 	mk("pi-amt-late", 300, "", time.Hour) // created after the window
 	paid := mk("pi-amt-paid", 300, "", 4*time.Second)
-	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "e0", Transitions: []Transition{payTransition(paid, "X", t0)},
+	if _, _, err := st.Apply(ctx, &Change{Wallet: walletA, EventID: "e0", Transitions: []pipeline.Transition{payTransition(paid, "X", t0)},
 		Outcomes: []*pipeline.Outcome{{ID: "o"}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,6 @@ import (
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/dialect/native"
-	"github.com/paystream/paystream/pipeline/state"
 	"github.com/paystream/paystream/pipeline/testenv"
 )
 
@@ -508,7 +507,7 @@ func newFixture(base time.Time) *fixture {
 	}
 	sms("evt_sms_9", "m2", walletM2, "debit", pipeline.BDT(100), 479815, "TRX009", 18000)
 	sms("evt_sms_10", "m3", walletM3, "credit", pipeline.BDT(50), pipeline.BDT(200), "TRX010", 19000)
-	gap := func(evID string, w pipeline.Wallet, merchant string, g state.BalanceGap, p *pipeline.Payment, acceptedMs int) {
+	gap := func(evID string, w pipeline.Wallet, merchant string, g pipeline.BalanceGap, p *pipeline.Payment, acceptedMs int) {
 		g.EventID, g.MerchantID, g.Wallet = evID, merchant, w
 		g.DifferencePaisa = g.ActualPaisa - g.ExpectedPaisa
 		g.DetectedAt = at(acceptedMs + 10)
@@ -526,22 +525,22 @@ func newFixture(base time.Time) *fixture {
 		f.gaps = append(f.gaps, o)
 	}
 	pay4, pay8 := f.event("evt_pay_4").Payment, f.event("evt_pay_8").Payment
-	gap("evt_pay_4", walletM1, "m1", state.BalanceGap{
+	gap("evt_pay_4", walletM1, "m1", pipeline.BalanceGap{
 		Direction: "credit", Amount: pay4.Amount, TrxID: "TRX004", At: pay4.OccurredAt,
 		PreviousEventID: "evt_sms_0", PreviousAt: at(5000), PreviousBalance: pipeline.BDT(10000),
 		ExpectedPaisa: 1_099_900, ActualPaisa: 1_149_900,
 	}, pay4, 13000)
-	gap("evt_pay_8", walletM2, "m2", state.BalanceGap{
+	gap("evt_pay_8", walletM2, "m2", pipeline.BalanceGap{
 		Direction: "credit", Amount: pay8.Amount, TrxID: "TRX008", At: pay8.OccurredAt,
 		PreviousEventID: "evt_pay_6", PreviousAt: at(14500), PreviousBalance: pipeline.BDT(5000),
 		ExpectedPaisa: 525_000, ActualPaisa: 500_000, Review: true,
 	}, pay8, 17000)
-	gap("evt_sms_9", walletM2, "m2", state.BalanceGap{
+	gap("evt_sms_9", walletM2, "m2", pipeline.BalanceGap{
 		Direction: "debit", Amount: pipeline.BDT(100), FeePaisa: 185, TrxID: "TRX009", At: at(17900),
 		PreviousEventID: "evt_pay_8", PreviousAt: pay8.OccurredAt, PreviousBalance: pipeline.BDT(5000),
 		ExpectedPaisa: 489_815, ActualPaisa: 479_815,
 	}, nil, 18000)
-	gap("evt_sms_10", walletM3, "m3", state.BalanceGap{
+	gap("evt_sms_10", walletM3, "m3", pipeline.BalanceGap{
 		Direction: "credit", Amount: pipeline.BDT(50), TrxID: "TRX010", At: at(18900),
 		PreviousEventID: "evt_pay_7", PreviousAt: at(15500), PreviousBalance: pipeline.BDT(100),
 		ExpectedPaisa: 15_000, ActualPaisa: 20_000,

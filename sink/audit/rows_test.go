@@ -13,7 +13,6 @@ import (
 
 	"github.com/paystream/paystream/matcher"
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 func TestConverterOneRowPerRecord(t *testing.T) {
@@ -134,7 +133,7 @@ func TestBalanceGapRecordMatchesMatcher(t *testing.T) {
 			Reason: matcher.ReasonBalanceMismatch, Disposition: pipeline.DispositionReview,
 			AcceptedAt: at.Add(time.Second), DecidedAt: at.Add(2 * time.Second),
 		},
-		BalanceGap: &state.BalanceGap{
+		BalanceGap: &pipeline.BalanceGap{
 			EventID: "ev_g", MerchantID: "m9", Wallet: w, Direction: "credit", Amount: pipeline.BDT(40), FeePaisa: 80,
 			TrxID: "R123", At: at, PreviousEventID: "ev_f", PreviousAt: at.Add(-time.Hour), PreviousBalance: 12_345,
 			ExpectedPaisa: 16_345, ActualPaisa: 15_265, DifferencePaisa: -1_080, Review: true, DetectedAt: at.Add(2 * time.Second),
