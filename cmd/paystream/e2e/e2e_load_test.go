@@ -55,7 +55,7 @@ func metricValue(metricsURL, name string) (float64, error) {
 // kafkaAdmin is a kadm client on the fleet's broker, closed at cleanup.
 func (f *fleet) kafkaAdmin() *kadm.Client {
 	f.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(f.broker))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.seeds()...))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func (f *fleet) quiet(adm *kadm.Client) (string, bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	left, ends, err := uncommitted(ctx, adm, fleetGroups...)
+	left, ends, err := uncommitted(ctx, adm, f.groups()...)
 	if err != nil {
 		return "reading group offsets: " + err.Error(), false
 	}
@@ -201,21 +201,21 @@ func (f *fleet) inFlight(adm *kadm.Client, p *proc) string {
 			return fmt.Sprintf("%.0f requests in flight", v)
 		}
 	case "matcher":
-		if n := group(pipeline.GroupMatcher); n > 0 {
+		if n := group(f.group(pipeline.GroupMatcher)); n > 0 {
 			return fmt.Sprintf("%d records uncommitted by the matcher group", n)
 		}
 	case "webhooks":
 		if v := gauge("paystream_webhook_inflight"); v > 0 {
 			return fmt.Sprintf("%.0f webhook attempts in flight", v)
 		}
-		if n := group(pipeline.GroupWebhooks); n > 0 {
+		if n := group(f.group(pipeline.GroupWebhooks)); n > 0 {
 			return fmt.Sprintf("%d outcomes uncommitted by the webhook group", n)
 		}
 	case "audit":
 		if v := gauge("paystream_audit_buffered_rows"); v > 0 {
 			return fmt.Sprintf("%.0f audit rows buffered", v)
 		}
-		if n := group(pipeline.GroupAudit); n > 0 {
+		if n := group(f.group(pipeline.GroupAudit)); n > 0 {
 			return fmt.Sprintf("%d records uncommitted by the audit group", n)
 		}
 	}
