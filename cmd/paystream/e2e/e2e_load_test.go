@@ -328,6 +328,7 @@ type loadResult struct {
 	dupAnswers int    // reports answered "duplicate" (a retry of one already acknowledged)
 	errs       []string
 	statuses   map[string]int // "<surface or create> <status>" → count, every answer
+	offered    int            // payments started: n, or fewer when stop ended the load early
 	elapsed    time.Duration
 }
 
@@ -338,6 +339,12 @@ type loadResult struct {
 // the SMS's own stamps, the TrxID) until it is answered or 60 s passed. It never calls t.Fatal:
 // it may run beside chaos().
 func (f *fleet) load(ms []*loadMerchant, n, rate, workers int) *loadResult {
+	return f.loadUntil(nil, ms, n, rate, workers)
+}
+
+// loadUntil is load that starts no further payment once stop is closed (nil: never); the result's
+// offered says how many were started.
+func (f *fleet) loadUntil(stop <-chan struct{}, ms []*loadMerchant, n, rate, workers int) *loadResult {
 	r := &loadResult{intents: make([]string, n), surface: make([]string, n), accepted: make([]bool, n), statuses: map[string]int{}}
 	var mu sync.Mutex
 	var next atomic.Int64
@@ -466,11 +473,17 @@ func (f *fleet) load(ms []*loadMerchant, n, rate, workers int) *loadResult {
 			}
 		})
 	}
+dispatch:
 	for i := range n {
 		if wait := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
 			time.Sleep(wait)
 		}
-		jobs <- i
+		select {
+		case <-stop:
+			break dispatch
+		case jobs <- i:
+			r.offered++
+		}
 	}
 	close(jobs)
 	wg.Wait()
