@@ -129,9 +129,10 @@ func groupMembers(ctx context.Context, adm *kadm.Client, group string) (map[stri
 // TestRealKafkaRebalance runs matchers on the real group coordinator with static membership
 // (PAYSTREAM_KAFKA_INSTANCE_ID): three join one after the other while payments flow and each is
 // in the group under its instance id; one is killed with -9 and started again under the same id
-// (it takes its place back: the group is three members again, none of them a stranger); one
-// stops for good, and the group goes on with two once the coordinator let it go. Every payment is
-// decided exactly once throughout.
+// (it takes its place back: the group is three members again, its member id replaced, before
+// the session timeout); one is killed for good, and the group goes on with two once the
+// coordinator let it go (session timeout); one stops gracefully, and the last one has the group.
+// Payments flow throughout; every one is decided exactly once.
 func TestRealKafkaRebalance(t *testing.T) {
 	brokers := realBroker(t)
 	f := newFleetOn(t, brokers)
@@ -176,7 +177,7 @@ func TestRealKafkaRebalance(t *testing.T) {
 		return time.Since(start)
 	}
 	waitGroup("first matcher", 30*time.Second, nil, matchers...)
-	done := f.traffic(150, 30*time.Millisecond)
+	done := f.traffic(200, 50*time.Millisecond) // lasts beyond the joins, the kills and the stop
 	var log []string
 	for range 2 {
 		matchers = append(matchers, f.add("matcher"))
@@ -207,6 +208,12 @@ func TestRealKafkaRebalance(t *testing.T) {
 	left := time.Now()
 	waitGroup("a killed matcher never came back", 30*time.Second, nil, matchers[:2]...)
 	log = append(log, fmt.Sprintf("%s killed -9 for good: group of 2 after %v (session timeout 6s)", gone.name, time.Since(left).Truncate(time.Millisecond)))
+	// A graceful stop (SIGINT) of a static member: the group is left with the last matcher.
+	leaving := matchers[0]
+	leaving.stop()
+	left = time.Now()
+	waitGroup("a matcher stopped gracefully", 30*time.Second, nil, matchers[1])
+	log = append(log, fmt.Sprintf("%s stopped (SIGINT): group of 1 after %v", leaving.name, time.Since(left).Truncate(time.Millisecond)))
 	summary := f.verify(<-done)
 	t.Logf("real-kafka rebalance test (static membership on Apache Kafka's coordinator): %s; %s", strings.Join(log, "; "), summary)
 }
