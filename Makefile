@@ -43,8 +43,10 @@ test-kafka:
 	c=$$(deploy/local/kafka.sh start --brokers 3 --dir $$d/three | tail -1); \
 	PAYSTREAM_TEST_KAFKA_CLUSTER=$$c go test -race -count=1 -v -run '^Test(EnsureTopics|ProducerRoundTrip|ConsumerCommits)' ./pipeline/bus; \
 	deploy/local/kafka.sh stop --dir $$d/three; \
+	PAYSTREAM_TEST_REAL_KAFKA=1 go test -count=1 -timeout 6m -v -run '^TestRealKafkaChaos$$' ./cmd/paystream/e2e; \
 	b=$$(deploy/local/kafka.sh start --dir $$d/one | tail -1); \
 	PAYSTREAM_TEST_KAFKA_BROKERS=$$b go test -race -count=1 -v -run '^Test(EnsureTopics|ProducerRoundTrip|ConsumerCommits)' ./pipeline/bus; \
+	PAYSTREAM_TEST_KAFKA_BROKERS=$$b go test -count=1 -v -run '^TestRealKafka(E2E|CrashRecovery|Rebalance)$$' ./cmd/paystream/e2e; \
 	PAYSTREAM_TEST_REAL_KAFKA=1 go test -count=1 -v -run '^TestKafkaScript$$' ./deploy
 
 e2e:

@@ -132,7 +132,7 @@ func (m *Matcher) Run(ctx context.Context) error {
 func (m *Matcher) consume(ctx context.Context) error {
 	inbound := m.cfg.Topics.Inbound()
 	co, err := bus.NewConsumer(m.cfg.Bus, bus.ConsumerConfig{
-		Group:      pipeline.GroupMatcher,
+		Group:      m.cfg.Topics.Group(pipeline.GroupMatcher),
 		Topics:     []string{inbound},
 		Handle:     m.handle,
 		Idle:       m.idle,
@@ -147,7 +147,7 @@ func (m *Matcher) consume(ctx context.Context) error {
 	m.mu.Lock()
 	m.co, m.adm = co, kadm.NewClient(co.Client())
 	m.mu.Unlock()
-	m.log.Info("matcher running", "topic", inbound, "group", pipeline.GroupMatcher)
+	m.log.Info("matcher running", "topic", inbound, "group", m.cfg.Topics.Group(pipeline.GroupMatcher))
 	return co.Run(ctx)
 }
 

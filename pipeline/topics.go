@@ -28,7 +28,20 @@ func (t Topics) WebhookAttempts() string { return t.p() + "webhook-attempts" }
 // All lists every topic, for creation at start.
 func (t Topics) All() []string { return []string{t.Inbound(), t.Outcomes(), t.WebhookAttempts()} }
 
-// Consumer groups.
+// Group returns the id of consumer group name (GroupMatcher, GroupWebhooks, GroupAudit) for these
+// topics: name itself under the default prefix, so existing deployments keep their committed
+// offsets; under any other prefix, the prefix followed by name ("acme.paystream-matcher"). Two
+// deployments sharing a Kafka cluster with different prefixes thus never share a group: on a real
+// group coordinator a shared group id makes the members of both rebalance together, and a group's
+// lag and offsets would mix both deployments' topics.
+func (t Topics) Group(name string) string {
+	if t.p() == "paystream." {
+		return name
+	}
+	return t.p() + name
+}
+
+// Consumer groups (their ids: Topics.Group).
 const (
 	GroupMatcher  = "paystream-matcher"
 	GroupWebhooks = "paystream-webhooks" //nolint:gosec // G101: a consumer group name, not a credential

@@ -112,8 +112,8 @@ const trimInterval = 10 * time.Second
 // only once all of them committed past it.
 func consumersOf(t pipeline.Topics) map[string][]string {
 	return map[string][]string{
-		t.Inbound():         {pipeline.GroupMatcher, pipeline.GroupAudit},
-		t.Outcomes():        {pipeline.GroupWebhooks, pipeline.GroupAudit},
-		t.WebhookAttempts(): {pipeline.GroupAudit},
+		t.Inbound():         {t.Group(pipeline.GroupMatcher), t.Group(pipeline.GroupAudit)},
+		t.Outcomes():        {t.Group(pipeline.GroupWebhooks), t.Group(pipeline.GroupAudit)},
+		t.WebhookAttempts(): {t.Group(pipeline.GroupAudit)},
 	}
 }

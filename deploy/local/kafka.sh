@@ -265,7 +265,12 @@ start_once() {
   ensure_tools
   if [ -z "$CLUSTER_ID" ]; then
     # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding (22 characters).
-    CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    # One starting with '-' is drawn again (as Kafka's own Uuid.randomUuid does): the storage
+    # tool's argument parser takes `-t -xyz…` for an option and fails (1 start in 64).
+    CLUSTER_ID="-"
+    while [[ "$CLUSTER_ID" == -* ]]; do
+      CLUSTER_ID="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    done
     printf 'NODES=%s\nCLUSTER_ID=%s\nPORTS="%s"\nCPORTS="%s"\n' "$NODES" "$CLUSTER_ID" "$PORTS" "$CPORTS" >"$dir/cluster.env"
     touch "$dir/fresh" # removed once it served: only a never-started cluster may move ports
   fi

@@ -140,7 +140,7 @@ func (s *Sink) Run(ctx context.Context) error {
 // run is Run's body, tracked by s.life; ctx ends at Run's context's end or at Close.
 func (s *Sink) run(ctx context.Context) error {
 	co, err := bus.NewConsumer(s.cfg.Bus, bus.ConsumerConfig{
-		Group:          pipeline.GroupAudit,
+		Group:          s.cfg.Topics.Group(pipeline.GroupAudit),
 		Topics:         []string{s.cfg.Topics.Inbound(), s.cfg.Topics.Outcomes(), s.cfg.Topics.WebhookAttempts()},
 		MaxPollRecords: s.cfg.BatchSize,
 		PollInterval:   s.cfg.FlushInterval,

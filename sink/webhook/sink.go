@@ -108,7 +108,7 @@ func (s *Sink) Run(ctx context.Context) error {
 // run is Run's body, tracked by s.life; ctx ends at Run's context's end or at Close.
 func (s *Sink) run(ctx context.Context) error {
 	co, err := bus.NewConsumer(s.cfg.Bus, bus.ConsumerConfig{
-		Group:   pipeline.GroupWebhooks,
+		Group:   s.cfg.Topics.Group(pipeline.GroupWebhooks),
 		Topics:  []string{s.cfg.Topics.Outcomes()},
 		Handle:  s.handle,
 		Metrics: s.cm,

@@ -100,6 +100,7 @@ type fleet struct {
 	bases    map[*proc]string // base URL of each ingest's HTTP server
 	in       *instance
 	rcv      *receiver
+	topics   pipeline.Topics // the fleet's topic names (and so its consumer groups)
 	merchant []merchant
 
 	// answers of traffic(): 503s with and without Retry-After, and statuses other than 201, 202
@@ -123,8 +124,22 @@ func (f *fleet) answered(resp *http.Response) {
 }
 
 func newFleet(t *testing.T, extraEnv ...string) *fleet {
+	return newFleetOn(t, "", extraEnv...)
+}
+
+// newFleetOn is newFleet on the Kafka cluster at brokers (a comma-separated list, e.g. a real
+// broker of deploy/local/kafka.sh) instead of a kafka-dev of its own; "" starts kafka-dev. On a
+// cluster other tests share, the fleet has a topic prefix of its own, and so consumer groups of its
+// own (pipeline.Topics.Group); its topics are deleted at cleanup.
+func newFleetOn(t *testing.T, brokers string, extraEnv ...string) *fleet {
 	binary(t) // skips (fails under PAYSTREAM_TEST_SERVICES=1) without Redis and ClickHouse
-	f := &fleet{t: t, broker: freePort(t), ready: map[*proc]string{}, metrics: map[*proc]string{}, bases: map[*proc]string{}}
+	f := &fleet{t: t, broker: brokers, ready: map[*proc]string{}, metrics: map[*proc]string{}, bases: map[*proc]string{}}
+	if brokers == "" {
+		f.broker = freePort(t)
+	} else {
+		f.topics = pipeline.Topics{Prefix: "t" + randHex(4) + "."}
+		extraEnv = append([]string{"PAYSTREAM_TOPIC_PREFIX=" + f.topics.Prefix}, extraEnv...)
+	}
 	admin := "adm_" + randHex(8)
 	dsn := "clickhouse://" + testenv.ClickHouseAddr(t) + "/paystream_fleet_" + randHex(4)
 	prefix := "fleet" + randHex(4)
@@ -136,16 +151,20 @@ func newFleet(t *testing.T, extraEnv ...string) *fleet {
 		"PAYSTREAM_AUDIT_FLUSH_INTERVAL=200ms", "PAYSTREAM_LOG_FORMAT=text", "PAYSTREAM_LOG_LEVEL=info",
 	}
 	f.common = append(f.common, extraEnv...)
-	f.kafka = &proc{name: "kafka-dev", args: []string{"kafka-dev"}, env: append(append([]string{}, f.common...),
-		"PAYSTREAM_EMBEDDED_KAFKA_ADDR="+f.broker, "PAYSTREAM_DATA_DIR="+t.TempDir())}
-	f.kafka.start(t)
-	waitFor(t, 10*time.Second, "the broker", func() bool {
-		c, err := net.Dial("tcp", f.broker)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	if brokers == "" {
+		f.kafka = &proc{name: "kafka-dev", args: []string{"kafka-dev"}, env: append(append([]string{}, f.common...),
+			"PAYSTREAM_EMBEDDED_KAFKA_ADDR="+f.broker, "PAYSTREAM_DATA_DIR="+t.TempDir())}
+		f.kafka.start(t)
+		waitFor(t, 10*time.Second, "the broker", func() bool {
+			c, err := net.Dial("tcp", f.broker)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+	} else {
+		t.Cleanup(f.deleteTopics)
+	}
 	f.httpAddr = freePort(t)
 	f.base = "http://" + f.httpAddr
 	f.in = &instance{base: f.base, admin: admin, dsn: dsn}
@@ -153,9 +172,13 @@ func newFleet(t *testing.T, extraEnv ...string) *fleet {
 		for _, p := range f.procs {
 			p.stop()
 		}
-		f.kafka.stop()
+		all := f.procs
+		if f.kafka != nil {
+			f.kafka.stop()
+			all = append([]*proc{f.kafka}, all...)
+		}
 		if t.Failed() {
-			for _, p := range append([]*proc{f.kafka}, f.procs...) {
+			for _, p := range all {
 				p.mu.Lock()
 				t.Logf("--- %s logs:\n%s", p.name, p.logs.String())
 				p.mu.Unlock()
@@ -163,6 +186,36 @@ func newFleet(t *testing.T, extraEnv ...string) *fleet {
 		}
 	})
 	return f
+}
+
+// seeds returns the fleet's broker list for a client.
+func (f *fleet) seeds() []string { return strings.Split(f.broker, ",") }
+
+// group returns the id of the fleet's consumer group name (pipeline.GroupMatcher, …).
+func (f *fleet) group(name string) string { return f.topics.Group(name) }
+
+// groups returns the ids of every consumer group of the fleet.
+func (f *fleet) groups() []string {
+	out := make([]string, 0, len(fleetGroups))
+	for _, g := range fleetGroups {
+		out = append(out, f.group(g))
+	}
+	return out
+}
+
+// deleteTopics removes the fleet's topics and groups from a shared cluster (best effort: the
+// broker may be gone already).
+func (f *fleet) deleteTopics() {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.seeds()...))
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = adm.DeleteGroups(ctx, f.groups()...)
+	_, _ = adm.DeleteTopics(ctx, f.topics.All()...)
 }
 
 // add starts one more process of role with its own metrics port and static group membership id,
@@ -329,13 +382,19 @@ func (f *fleet) verify(r trafficResult) string {
 // PAYSTREAM_CRASH_PAYMENTS and PAYSTREAM_CRASH_RATE change the load (default 6000 at 300/s).
 func TestE2ECrashRecovery(t *testing.T) {
 	started := time.Now()
-	f := newFleet(t)
+	crashRun(t, newFleet(t), "crash test", started, envInt("PAYSTREAM_CRASH_PAYMENTS", 6000), envInt("PAYSTREAM_CRASH_RATE", 300))
+}
+
+// crashRun is the crash test on fleet f (started at started): two ingests, a matcher, a webhook
+// sink and an audit sink, n payments at rate per second through the four surfaces while chaos()
+// SIGKILLs them, then a drain and the exact counts.
+func crashRun(t *testing.T, f *fleet, label string, started time.Time, n, rate int) {
+	t.Helper()
 	var victims []*proc
 	for _, r := range []string{"ingest", "ingest", "matcher", "webhooks", "audit"} {
 		victims = append(victims, f.add(r))
 	}
 	ms := f.onboardLoad(4)
-	n, rate := envInt("PAYSTREAM_CRASH_PAYMENTS", 6000), envInt("PAYSTREAM_CRASH_RATE", 300)
 	done := make(chan *loadResult, 1)
 	stop := make(chan struct{})
 	go func() {
@@ -355,9 +414,9 @@ func TestE2ECrashRecovery(t *testing.T) {
 		perRole[strings.TrimRight(k.proc, "-0123456789")]++
 		t.Logf("kill -9 %s at %v with %s", k.proc, k.at, k.inFlight)
 	}
-	t.Logf("crash test: %d payments offered in %v (%.0f/s) through sms, sns, txn, sim; %d accepted (%d answered duplicate after a crash); "+
+	t.Logf("%s: %d payments offered in %v (%.0f/s) through sms, sns, txn, sim; %d accepted (%d answered duplicate after a crash); "+
 		"%d kill -9s %v (%d passed over: nothing in flight), drained in %v; lost %d, duplicate decisions %d, duplicate webhooks %d; wall %v; answers: %s",
-		n, r.elapsed.Truncate(time.Millisecond), float64(n)/r.elapsed.Seconds(), accepted, r.dupAnswers, len(kills), perRole, passedOver,
+		label, n, r.elapsed.Truncate(time.Millisecond), float64(n)/r.elapsed.Seconds(), accepted, r.dupAnswers, len(kills), perRole, passedOver,
 		waited.Truncate(time.Millisecond), lost, dupDecisions, dupWebhooks, time.Since(started).Truncate(time.Second), summarizeStatuses(r.statuses))
 	if accepted != n {
 		t.Errorf("%d of %d payments accepted", accepted, n)

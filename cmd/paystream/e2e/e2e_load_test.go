@@ -55,7 +55,7 @@ func metricValue(metricsURL, name string) (float64, error) {
 // kafkaAdmin is a kadm client on the fleet's broker, closed at cleanup.
 func (f *fleet) kafkaAdmin() *kadm.Client {
 	f.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(f.broker))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.seeds()...))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func (f *fleet) quiet(adm *kadm.Client) (string, bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	left, ends, err := uncommitted(ctx, adm, fleetGroups...)
+	left, ends, err := uncommitted(ctx, adm, f.groups()...)
 	if err != nil {
 		return "reading group offsets: " + err.Error(), false
 	}
@@ -201,21 +201,21 @@ func (f *fleet) inFlight(adm *kadm.Client, p *proc) string {
 			return fmt.Sprintf("%.0f requests in flight", v)
 		}
 	case "matcher":
-		if n := group(pipeline.GroupMatcher); n > 0 {
+		if n := group(f.group(pipeline.GroupMatcher)); n > 0 {
 			return fmt.Sprintf("%d records uncommitted by the matcher group", n)
 		}
 	case "webhooks":
 		if v := gauge("paystream_webhook_inflight"); v > 0 {
 			return fmt.Sprintf("%.0f webhook attempts in flight", v)
 		}
-		if n := group(pipeline.GroupWebhooks); n > 0 {
+		if n := group(f.group(pipeline.GroupWebhooks)); n > 0 {
 			return fmt.Sprintf("%d outcomes uncommitted by the webhook group", n)
 		}
 	case "audit":
 		if v := gauge("paystream_audit_buffered_rows"); v > 0 {
 			return fmt.Sprintf("%.0f audit rows buffered", v)
 		}
-		if n := group(pipeline.GroupAudit); n > 0 {
+		if n := group(f.group(pipeline.GroupAudit)); n > 0 {
 			return fmt.Sprintf("%d records uncommitted by the audit group", n)
 		}
 	}
@@ -328,6 +328,7 @@ type loadResult struct {
 	dupAnswers int    // reports answered "duplicate" (a retry of one already acknowledged)
 	errs       []string
 	statuses   map[string]int // "<surface or create> <status>" → count, every answer
+	offered    int            // payments started: n, or fewer when stop ended the load early
 	elapsed    time.Duration
 }
 
@@ -338,6 +339,12 @@ type loadResult struct {
 // the SMS's own stamps, the TrxID) until it is answered or 60 s passed. It never calls t.Fatal:
 // it may run beside chaos().
 func (f *fleet) load(ms []*loadMerchant, n, rate, workers int) *loadResult {
+	return f.loadUntil(nil, ms, n, rate, workers)
+}
+
+// loadUntil is load that starts no further payment once stop is closed (nil: never); the result's
+// offered says how many were started.
+func (f *fleet) loadUntil(stop <-chan struct{}, ms []*loadMerchant, n, rate, workers int) *loadResult {
 	r := &loadResult{intents: make([]string, n), surface: make([]string, n), accepted: make([]bool, n), statuses: map[string]int{}}
 	var mu sync.Mutex
 	var next atomic.Int64
@@ -466,11 +473,17 @@ func (f *fleet) load(ms []*loadMerchant, n, rate, workers int) *loadResult {
 			}
 		})
 	}
+dispatch:
 	for i := range n {
 		if wait := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
 			time.Sleep(wait)
 		}
-		jobs <- i
+		select {
+		case <-stop:
+			break dispatch
+		case jobs <- i:
+			r.offered++
+		}
 	}
 	close(jobs)
 	wg.Wait()
