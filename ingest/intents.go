@@ -77,7 +77,9 @@ const (
 	idemTTL    = 24 * time.Hour
 )
 
-var intentIDRE = regexp.MustCompile(`^[0-9a-fA-F-]{36}$`)
+// IntentIDRE is the form of a native intent id (a UUID, seed 004); a path id that does not match
+// it is answered "not found" without a lookup.
+var IntentIDRE = regexp.MustCompile(`^[0-9a-fA-F-]{36}$`)
 
 // InvoiceIDRE is the form of a bdQuickPay intent id (invoice_id, seed 001): 20 upper-case letters
 // and digits. Native intent ids are UUIDs.
@@ -452,7 +454,7 @@ func (s *Server) handleGetIntent(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)
-	if !intentIDRE.MatchString(id) {
+	if !IntentIDRE.MatchString(id) {
 		WriteError(ctx, errNotFound)
 		return
 	}
@@ -579,7 +581,7 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	id := *req.PaymentIntentID
-	if !intentIDRE.MatchString(id) {
+	if !IntentIDRE.MatchString(id) {
 		WriteError(ctx, errNotFound)
 		return
 	}

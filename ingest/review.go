@@ -257,7 +257,7 @@ func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 			}
 		}
 		id, _ := ctx.UserValue("id").(string)
-		if !intentIDRE.MatchString(id) {
+		if !IntentIDRE.MatchString(id) {
 			WriteError(ctx, errNotFound)
 			return
 		}

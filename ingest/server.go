@@ -70,6 +70,9 @@ type Server struct {
 	look  *lookups
 	// shapes are the error writers of the mounted surfaces, by path prefix (Mux.ErrorShape).
 	shapes []errorShape
+	// refusalHeaders are the surfaces' extra headers on the edge's own refusals, by path prefix
+	// (Mux.RefusalHeaders).
+	refusalHeaders []refusalHeaders
 
 	life      *lifecycle.Group // Run's body and the HTTP server's goroutine
 	served    atomic.Bool      // Run's body ran: it shuts the HTTP server down itself
@@ -139,7 +142,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	route(http.MethodPost, "/v1/sandbox/sms-events/simulate", "sandbox_simulate", s.handleSimulate)
 	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
 	s.webhookAdminRoutes(route)
-	s.checkoutRoutes(route)
 	s.reviewRoutes(route)
 	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
@@ -282,6 +284,11 @@ func (s *Server) Unavailable(ctx *fasthttp.RequestCtx, what string, err error) {
 	s.m.unavailable.Inc()
 	WriteError(ctx, ErrUnavailable)
 }
+
+// CountUnavailable counts, in paystream_ingest_unavailable_total, a request answered 503 because
+// Kafka did not acknowledge, for a surface that writes that answer itself (the hosted checkout's
+// page) instead of calling Unavailable.
+func (s *Server) CountUnavailable() { s.m.unavailable.Inc() }
 
 // Listen binds the address; Run then serves. Splitting them lets callers learn a :0 port.
 func (s *Server) Listen() (net.Addr, error) {

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/checkout"
 	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/txnapi"
@@ -33,6 +34,10 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		s.Mount(forwarding)
+		co, err := checkout.New(checkout.Config{Keys: cfg.Keys}, checkout.Deps{Redis: o.Redis, Intents: st, Merchants: s, Pub: s, Links: s})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(forwarding, co)
 	}
 }

@@ -318,7 +318,7 @@ func (s *Server) handleTokenizedCallback(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("id").(string)
 	args := ctx.QueryArgs()
 	paymentID, status := string(args.Peek("paymentID")), string(args.Peek("status"))
-	if !intentIDRE.MatchString(id) {
+	if !IntentIDRE.MatchString(id) {
 		WriteError(ctx, errNotFound)
 		return
 	}

@@ -47,7 +47,7 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)
-	if !intentIDRE.MatchString(id) {
+	if !IntentIDRE.MatchString(id) {
 		WriteError(ctx, errNotFound)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/checkout"
 	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/txnapi"
@@ -19,7 +20,7 @@ import (
 // surfaceDeps are the clients the surfaces are given besides the edge.
 type surfaceDeps struct {
 	st   *state.Store
-	rdb  redis.UniversalClient // the SMS surface's devices and SMS lists
+	rdb  redis.UniversalClient // the SMS surface's devices and SMS lists, the checkout's claim limits
 	keys pipeline.Keys
 	reg  prometheus.Registerer
 }
@@ -52,6 +53,11 @@ func mountSurfaces(edge *ingest.Server, d surfaceDeps, cfg *Config, log *slog.Lo
 	if err != nil {
 		return fmt.Errorf("building SMS forwarding: %w", err)
 	}
-	edge.Mount(txn, notifications, bqp, forwarding)
+	co, err := checkout.New(checkout.Config{Keys: d.keys, Logger: log},
+		checkout.Deps{Redis: d.rdb, Intents: st, Merchants: edge, Pub: edge, Links: edge})
+	if err != nil {
+		return fmt.Errorf("building the hosted checkout: %w", err)
+	}
+	edge.Mount(txn, notifications, bqp, forwarding, co)
 	return nil
 }
