@@ -20,7 +20,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -36,7 +35,7 @@ type createIntentReq struct {
 	CancelURL         string          `json:"cancelUrl"`
 	ExpiredURL        string          `json:"expiredUrl"`
 	Provider          string          `json:"provider"`      // paystream extension: pick a wallet of this provider
-	PaymentMethod     string          `json:"paymentMethod"` // paystream extension: "" or "bkash_tokenized" (tokenized.go)
+	PaymentMethod     string          `json:"paymentMethod"` // paystream extension: "" or "bkash_tokenized" (ingest/tokenized)
 	Metadata          json.RawMessage `json:"metadata"`
 }
 
@@ -90,6 +89,23 @@ type idemClaim struct {
 	Fingerprint string           `json:"fingerprint"`
 	Intent      *pipeline.Intent `json:"intent"`
 }
+
+// PaymentMethod is a way to pay an intent that runs at an upstream of its own (bKash tokenized
+// checkout, ingest/tokenized), plugged into intent acceptance with Mux.PaymentMethod. The native
+// create of an intent with that paymentMethod calls Prepare after validating the request and
+// before the idempotency lookup, and the PaymentStart it returned once the intent is built, before
+// the intent is produced.
+type PaymentMethod interface {
+	// Prepare chooses the upstream that serves merchant m's intents in env. When there is none, or
+	// it cannot be read, it answers the request itself in the native error shape (422, 502, 503)
+	// and returns nil.
+	Prepare(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment) PaymentStart
+}
+
+// PaymentStart creates the payment of the new intent in at the upstream Prepare chose and records
+// it; it sets in.PaymentMethod and in.CheckoutURL (the upstream's payment page). When it fails it
+// answers the request itself and returns false: nothing is produced to Kafka then.
+type PaymentStart func(ctx *fasthttp.RequestCtx, in *pipeline.Intent) bool
 
 // CheckoutURL is the hosted checkout page of intent id under Config.PublicURL.
 func (s *Server) CheckoutURL(id string) string {
@@ -171,7 +187,7 @@ func Printable(s string) bool {
 func (r *createIntentReq) validate() (pipeline.Money, int64, *APIError) {
 	amt, p := ParseAmount(r.Amount, WholeTaka)
 	if p != AmountOK {
-		return 0, 0, nativeAmountError(p, WholeTaka)
+		return 0, 0, NativeAmountError(p, WholeTaka)
 	}
 	if r.Currency == nil || *r.Currency == "" {
 		return 0, 0, Errf(http.StatusBadRequest, "currency is required")
@@ -268,10 +284,15 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "No %s wallet is configured for this merchant in %s", orAny(req.Provider), env))
 		return
 	}
-	tokenized := strings.EqualFold(req.PaymentMethod, pipeline.PaymentMethodBkashTokenized)
-	var upstream *bkash.Credentials // the intent's environment's own upstream (tokenized.go), or 422
-	if tokenized {
-		if upstream = s.tokenizedUpstreamFor(ctx, m, env); upstream == nil {
+	var start PaymentStart // the payment method's upstream for this merchant and environment, or 422
+	if method := strings.ToLower(req.PaymentMethod); method != "" {
+		pm := s.methods[method]
+		if pm == nil { // not mounted: as if no upstream were configured
+			WriteError(ctx, Errf(http.StatusUnprocessableEntity,
+				"paymentMethod %s is not available in %s: no bKash upstream is configured for this merchant in %s", method, env, env))
+			return
+		}
+		if start = pm.Prepare(ctx, m, env); start == nil {
 			return
 		}
 	}
@@ -304,7 +325,7 @@ func (s *Server) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 		SuccessURL: req.SuccessURL, FailedURL: req.FailedURL, CancelURL: req.CancelURL, ExpiredURL: req.ExpiredURL,
 		Dialect: m.Dialect, Metadata: req.Metadata, CreatedAt: now, ExpiresAt: now.Add(time.Duration(ttl) * time.Second),
 	}
-	if tokenized && !s.startTokenized(ctx, in, upstream) { // bKash create first: its bkashURL is the checkoutUrl
+	if start != nil && !start(ctx, in) { // the upstream's create first: its URL is the checkoutUrl
 		return
 	}
 	if claimKey != "" {
@@ -556,7 +577,7 @@ func (s *Server) handleSimulate(ctx *fasthttp.RequestCtx) {
 	}
 	amt, p := ParseAmount(req.Amount, WithPaisa)
 	if p != AmountOK {
-		WriteError(ctx, nativeAmountError(p, WithPaisa))
+		WriteError(ctx, NativeAmountError(p, WithPaisa))
 		return
 	}
 	if req.TrxID == nil || *req.TrxID == "" {

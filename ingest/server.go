@@ -43,9 +43,7 @@ type Config struct {
 	// Webhooks, if set, serves the admin API's dead-letter list and redelivery (cmd wires the
 	// webhook sink's queue in; without it those routes answer 501).
 	Webhooks WebhookAdmin
-	// Tokenized, if set, enables paymentMethod "bkash_tokenized" (tokenized.go).
-	Tokenized *TokenizedConfig
-	Logger    *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
@@ -73,6 +71,8 @@ type Server struct {
 	// refusalHeaders are the surfaces' extra headers on the edge's own refusals, by path prefix
 	// (Mux.RefusalHeaders).
 	refusalHeaders []refusalHeaders
+	// methods are the payment methods plugged into intent acceptance, by name (Mux.PaymentMethod).
+	methods map[string]PaymentMethod
 
 	life      *lifecycle.Group // Run's body and the HTTP server's goroutine
 	served    atomic.Bool      // Run's body ran: it shuts the HTTP server down itself
@@ -100,9 +100,6 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	cfg.ProduceTimeout = max(cfg.ProduceTimeout, time.Second) // franz-go's floor for a record timeout
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if t := cfg.Tokenized; t != nil && t.QueryDelay <= 0 {
-		t.QueryDelay = time.Second
 	}
 	s := &Server{
 		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
@@ -145,8 +142,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	s.reviewRoutes(route)
 	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
-	s.tokenizedRoutes(route)
-	s.adminBkashRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
 	})

@@ -63,6 +63,15 @@ func (m *Mux) RefusalHeaders(prefix string, h HeaderWriter) {
 	m.s.refusalHeaders = append(m.s.refusalHeaders, refusalHeaders{prefix: []byte(prefix), write: h})
 }
 
+// PaymentMethod makes pm serve intents created with paymentMethod name (the native create's
+// paymentMethod field, e.g. pipeline.PaymentMethodBkashTokenized). One method per name.
+func (m *Mux) PaymentMethod(name string, pm PaymentMethod) {
+	if m.s.methods == nil {
+		m.s.methods = map[string]PaymentMethod{}
+	}
+	m.s.methods[name] = pm
+}
+
 // Mount mounts the surfaces on the route table. Call it before Run, never while serving.
 func (s *Server) Mount(surfaces ...Surface) {
 	for _, sf := range surfaces {

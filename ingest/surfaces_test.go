@@ -6,6 +6,7 @@ import (
 	"github.com/paystream/paystream/ingest/checkout"
 	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
+	"github.com/paystream/paystream/ingest/tokenized"
 	"github.com/paystream/paystream/ingest/txnapi"
 	"github.com/paystream/paystream/pipeline/state"
 )
@@ -38,6 +39,14 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		s.Mount(forwarding, co)
+		tcfg := tokenized.Config{Keys: cfg.Keys}
+		if b := o.Bkash; b != nil {
+			tcfg.Client, tcfg.Defaults, tcfg.QueryDelay, tcfg.CallTimeout = b.Client, b.Defaults, b.QueryDelay, b.CallTimeout
+		}
+		tok, err := tokenized.New(tcfg, tokenized.Deps{Redis: o.Redis, Fail: s, Pub: s, Admin: s, Links: s, Intents: st})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(forwarding, co, tok)
 	}
 }

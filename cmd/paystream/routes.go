@@ -12,6 +12,7 @@ import (
 	"github.com/paystream/paystream/ingest/checkout"
 	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
+	"github.com/paystream/paystream/ingest/tokenized"
 	"github.com/paystream/paystream/ingest/txnapi"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
@@ -20,9 +21,10 @@ import (
 // surfaceDeps are the clients the surfaces are given besides the edge.
 type surfaceDeps struct {
 	st   *state.Store
-	rdb  redis.UniversalClient // the SMS surface's devices and SMS lists, the checkout's claim limits
+	rdb  redis.UniversalClient // the SMS surface's devices and SMS lists, the checkout's claim limits, the tokenized payments
 	keys pipeline.Keys
 	reg  prometheus.Registerer
+	tok  tokenized.Config // bKash client and default upstreams (tokenizedConfig)
 }
 
 // mountSurfaces builds the API surfaces that live in their own packages and mounts them on the
@@ -58,6 +60,12 @@ func mountSurfaces(edge *ingest.Server, d surfaceDeps, cfg *Config, log *slog.Lo
 	if err != nil {
 		return fmt.Errorf("building the hosted checkout: %w", err)
 	}
-	edge.Mount(txn, notifications, bqp, forwarding, co)
+	tcfg := d.tok
+	tcfg.Keys, tcfg.Logger = d.keys, log
+	tok, err := tokenized.New(tcfg, tokenized.Deps{Redis: d.rdb, Fail: edge, Pub: edge, Admin: edge, Links: edge, Intents: st})
+	if err != nil {
+		return fmt.Errorf("building bKash tokenized checkout: %w", err)
+	}
+	edge.Mount(txn, notifications, bqp, forwarding, co, tok)
 	return nil
 }
