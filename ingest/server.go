@@ -133,10 +133,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	}
 	route(http.MethodPost, "/admin/v1/merchants", "admin_create_merchant", s.handleCreateMerchant)
 	route(http.MethodGet, "/admin/v1/merchants/{id}", "admin_get_merchant", s.handleGetMerchant)
-	route(http.MethodPost, "/v1/payments/intents", "create_intent", s.handleCreateIntent)
-	route(http.MethodGet, "/v1/payments/intents", "list_intents", s.handleListIntents)
-	route(http.MethodGet, "/v1/payments/intents/{id}", "get_intent", s.handleGetIntent)
-	route(http.MethodPost, "/v1/sandbox/sms-events/simulate", "sandbox_simulate", s.handleSimulate)
 	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
 	s.webhookAdminRoutes(route)
 	s.reviewRoutes(route)

@@ -4,6 +4,7 @@ import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/bdquickpay"
 	"github.com/paystream/paystream/ingest/checkout"
+	"github.com/paystream/paystream/ingest/native"
 	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/tokenized"
@@ -27,7 +28,11 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		s.Mount(txn, notifications, bqp)
+		nat, err := native.New(native.Deps{Auth: s, Accept: s, Reader: st, Fail: s, Sim: s})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(nat, txn, notifications, bqp)
 		if o.Redis == nil { // a server built only for its error shapes (TestRateLimit429Shapes)
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/bdquickpay"
 	"github.com/paystream/paystream/ingest/checkout"
+	"github.com/paystream/paystream/ingest/native"
 	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
 	"github.com/paystream/paystream/ingest/tokenized"
@@ -32,6 +33,10 @@ type surfaceDeps struct {
 // constructor declares it needs.
 func mountSurfaces(edge *ingest.Server, d surfaceDeps, cfg *Config, log *slog.Logger) error {
 	st := d.st
+	nat, err := native.New(native.Deps{Auth: edge, Accept: edge, Reader: st, Fail: edge, Sim: edge})
+	if err != nil {
+		return fmt.Errorf("building the native merchant API: %w", err)
+	}
 	txn, err := txnapi.New(txnapi.Deps{Auth: edge, Trx: edge, Pub: edge, Intents: st})
 	if err != nil {
 		return fmt.Errorf("building the transaction API: %w", err)
@@ -66,6 +71,6 @@ func mountSurfaces(edge *ingest.Server, d surfaceDeps, cfg *Config, log *slog.Lo
 	if err != nil {
 		return fmt.Errorf("building bKash tokenized checkout: %w", err)
 	}
-	edge.Mount(txn, notifications, bqp, forwarding, co, tok)
+	edge.Mount(nat, txn, notifications, bqp, forwarding, co, tok)
 	return nil
 }

@@ -36,7 +36,7 @@ func mountCheckout(f *ingesttest.Fixture) []ingest.Surface {
 	if err != nil {
 		panic(err)
 	}
-	return []ingest.Surface{co, bqp}
+	return []ingest.Surface{co, bqp, f.Native()}
 }
 
 func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {

@@ -43,7 +43,7 @@ func (f *fixture) mount(cfg Config) ingesttest.Mount {
 			panic(err)
 		}
 		f.tok = s
-		return []ingest.Surface{s}
+		return []ingest.Surface{s, fx.Native()}
 	}
 }
 
