@@ -11,7 +11,7 @@ import (
 )
 
 // AmountProblem is why ParseAmount refused an amount. Every surface words it in its own error
-// shape (nativeAmountError, bqpAmountMessage, txnapi's amountMessage), so the same value is refused for
+// shape (NativeAmountError, bqpAmountMessage, txnapi's amountMessage), so the same value is refused for
 // the same reason everywhere.
 type AmountProblem int
 
@@ -134,8 +134,9 @@ func ParseAmount(raw json.RawMessage, decimals int) (pipeline.Money, AmountProbl
 // MaxAmountText is pipeline.MaxMoney as written in messages.
 var MaxAmountText = strconv.FormatInt(int64(pipeline.MaxMoney/100), 10)
 
-// nativeAmountError words p for the native surfaces (seed 004), as a 400.
-func nativeAmountError(p AmountProblem, decimals int) *APIError {
+// NativeAmountError words p for the native surfaces (seed 004: intents, the tokenized refund), as a
+// 400.
+func NativeAmountError(p AmountProblem, decimals int) *APIError {
 	switch p {
 	case AmountMissing:
 		return Errf(400, "amount is required")

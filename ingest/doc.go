@@ -1,16 +1,17 @@
 // Package ingest is paystream's stateless HTTP edge (fasthttp): the kernel every API surface is
-// mounted on, and, until they move to packages of their own, the native merchant API of seed 004
-// (payment intents, sandbox simulator), the admin API, SMS forwarding and devices, the hosted
-// checkout and bKash tokenized payments.
+// mounted on, and, until it moves to a package of its own, the admin API.
 //
 // The kernel (server.go, surface.go, errors.go, limits.go, lookups.go, merchants.go, amount.go and
 // the intent-acceptance service in intents.go) owns the server, its instrumentation (request ids,
 // the in-flight bound, per-route metrics, panics answered 503), the limits (body size, JSON depth,
 // per-address and per-credential rate limits), the authentication lookups and their caches, the
-// one amount rule (ParseAmount) and Publish with the Kafka-ack rule. Surfaces of their own packages
-// (ingest/txnapi, ingest/sns, ingest/bdquickpay) declare what they need of it as small interfaces,
-// register their routes and their error shape with Server.Mount, and are built and mounted by cmd
-// (cmd/paystream/routes.go).
+// one amount rule (ParseAmount), Publish with the Kafka-ack rule, and intent acceptance (the
+// idempotency claims, PickWallet, the payment methods, AcceptIntent). Surfaces of their own
+// packages (ingest/native, ingest/txnapi, ingest/sns, ingest/bdquickpay, ingest/sms,
+// ingest/checkout, ingest/tokenized) declare what they need of it as small interfaces, register
+// their routes, their error shape, the extra headers of the edge's refusals on their paths and
+// their payment methods (PaymentMethod: bKash tokenized plugs into intent acceptance) with
+// Server.Mount, and are built and mounted by cmd (cmd/paystream/routes.go).
 //
 // Every route authenticates, validates and normalises its input into a pipeline.Event, and answers
 // 2xx only after Kafka acknowledged that event (acks=all, idempotent producer). When Kafka does not

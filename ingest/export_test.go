@@ -1,10 +1,13 @@
 package ingest
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -19,6 +22,15 @@ type TestOptions struct {
 	SNSExtraHosts     []string                       // sns.Config.ExtraHosts
 	SMSTrustedSenders map[pipeline.Provider][]string // sms.Config.TrustedSenders
 	Redis             redis.UniversalClient          // sms.Deps.Redis (newForTest sets the server's)
+	Bkash             *TestBkash                     // tokenized.Config (nil: bkash_tokenized off)
+}
+
+// TestBkash is the bKash setup of the tokenized surface (tokenized.Config's fields).
+type TestBkash struct {
+	Client      *bkash.Client
+	Defaults    map[pipeline.Environment]*bkash.Credentials
+	QueryDelay  time.Duration
+	CallTimeout time.Duration
 }
 
 // newForTest is New plus MountForTest (with opts[0], if given).

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,7 +21,7 @@ import (
 // Request limits that apply to every route, whatever its surface:
 //
 //   - Rate limits, GCRA in Redis (redis_rate) so every ingest replica shares the buckets:
-//     per client address (coClientKey: the TCP peer, or the rightmost public X-Forwarded-For hop
+//     per client address (ClientKey: the TCP peer, or the rightmost public X-Forwarded-For hop
 //     behind a loopback/private proxy) on every route but /admin, checked in instrument before the
 //     handler; and per credential, checked by each surface's authentication once the credential
 //     proved valid (allowKey), so requests with a wrong credential never spend a merchant's budget.
@@ -139,7 +140,7 @@ func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *A
 func (s *Server) admit(ctx *fasthttp.RequestCtx) bool {
 	path := ctx.Path()
 	if !bytes.Equal(path, []byte("/admin")) && !bytes.HasPrefix(path, []byte("/admin/")) {
-		if ae := s.limit.allow(ctx, scopeIP, coClientKey(ctx)); ae != nil {
+		if ae := s.limit.allow(ctx, scopeIP, ClientKey(ctx)); ae != nil {
 			s.refuse(ctx, ae)
 			return false
 		}
@@ -162,13 +163,57 @@ func (s *Server) AllowKey(ctx *fasthttp.RequestCtx, identity string) bool {
 	return true
 }
 
-// refuse answers ae in the surface's error shape; the hosted checkout's answers also carry its
-// security headers.
+// refuse answers ae in the surface's error shape, with the extra headers the path's surface
+// registered for the edge's refusals (Mux.RefusalHeaders: the hosted checkout's security headers).
 func (s *Server) refuse(ctx *fasthttp.RequestCtx, ae *APIError) {
-	if bytes.HasPrefix(ctx.Path(), []byte(coPathPrefix)) {
-		coSecurityHeaders(ctx, "", nil)
+	for _, rh := range s.refusalHeaders {
+		if bytes.HasPrefix(ctx.Path(), rh.prefix) {
+			rh.write(ctx)
+			break
+		}
 	}
 	WriteError(ctx, ae)
+}
+
+// ClientKey is the client address a request is counted under: by the edge's per-address rate
+// limit, and by surfaces that count per client (the hosted checkout's claim limits). It is the TCP
+// peer, unless the peer
+// is a loopback or private address (a reverse proxy or load balancer in front of ingest): then it is
+// the rightmost public address of X-Forwarded-For (entries to the left of it can be forged by the
+// client), or its rightmost address when all are private. IPv6 clients are counted per /64, the
+// block one subscriber usually gets.
+func ClientKey(ctx *fasthttp.RequestCtx) string {
+	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
+	peer = peer.Unmap()
+	client := peer
+	if peer.IsLoopback() || peer.IsPrivate() {
+		var hops []netip.Addr
+		for _, v := range ctx.Request.Header.PeekAll("X-Forwarded-For") {
+			for _, part := range strings.Split(string(v), ",") {
+				if a, err := netip.ParseAddr(strings.TrimSpace(part)); err == nil {
+					hops = append(hops, a.Unmap())
+				}
+			}
+		}
+		for i := len(hops) - 1; i >= 0; i-- {
+			if i == len(hops)-1 {
+				client = hops[i]
+			}
+			if a := hops[i]; !a.IsLoopback() && !a.IsPrivate() {
+				client = a
+				break
+			}
+		}
+	}
+	if client.Is6() {
+		if p, err := client.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	if !client.IsValid() {
+		return "unknown"
+	}
+	return client.String()
 }
 
 // restorePath gives ctx back the path of a request whose headers overflowed the read buffer.

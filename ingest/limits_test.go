@@ -448,3 +448,63 @@ func BenchmarkJSONTooDeep(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckoutClientKey: the client address of the per-address limits (ClientKey; it was the
+// hosted checkout's own before the checkout moved to ingest/checkout).
+func TestCheckoutClientKey(t *testing.T) {
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"198.51.100.7", "203.0.113.1", "198.51.100.7"},                 // a public peer: XFF is not trusted
+		{"127.0.0.1", "", "127.0.0.1"},                                  // no proxy header
+		{"127.0.0.1", "203.0.113.1", "203.0.113.1"},                     // one proxy
+		{"10.0.0.5", "6.6.6.6, 203.0.113.1, 10.0.0.9", "203.0.113.1"},   // LB chain: rightmost public
+		{"10.0.0.5", "10.9.9.9, 192.168.1.20", "192.168.1.20"},          // all private: rightmost
+		{"10.0.0.5", "garbage, 203.0.113.2", "203.0.113.2"},             // junk entries skipped
+		{"2001:db8:1:2:3:4:5:6", "", "2001:db8:1:2::/64"},               // IPv6 per /64
+		{"::1", "2001:db8:aa:bb:cc::1", "2001:db8:aa:bb::/64"},          // IPv6 through a proxy
+		{"::ffff:198.51.100.9", "", "198.51.100.9"},                     // v4-mapped
+		{"172.16.0.1", "2001:db8:1:2::1, 198.51.100.3", "198.51.100.3"}, // mixed families
+	} {
+		var ctx fasthttp.RequestCtx
+		ctx.SetRemoteAddr(&net.TCPAddr{IP: net.ParseIP(tc.peer)})
+		if tc.xff != "" {
+			ctx.Request.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := ClientKey(&ctx); got != tc.want {
+			t.Errorf("peer %s XFF %q: %s, want %s", tc.peer, tc.xff, got, tc.want)
+		}
+	}
+}
+
+// TestRefusalHeadersOnlyOnTheirSurface: the edge's own refusals (the per-address 429, the JSON-depth
+// 400) on the hosted checkout's paths carry the checkout's security headers, registered by
+// ingest/checkout through Mux.RefusalHeaders; the same refusals on other paths do not.
+func TestRefusalHeadersOnlyOnTheirSurface(t *testing.T) {
+	f := newLimitedFixture(t, 0, 1)
+	const burst = 2
+	security := func(resp *fasthttp.Response) bool {
+		return string(resp.Header.Peek("X-Frame-Options")) == "DENY" &&
+			strings.HasPrefix(string(resp.Header.Peek("Content-Security-Policy")), "default-src 'none'")
+	}
+	co := lmExhaust(t, "checkout", burst, func() (int, map[string]any, *fasthttp.Response) {
+		return f.lmDo("GET", "/v1/checkout/"+unknownIntentID+"/status", "203.0.113.40", nil, "")
+	})
+	if co.m["statusCode"] != float64(429) || !security(co.resp) {
+		t.Errorf("checkout 429: %v, security headers %v", co.m, security(co.resp))
+	}
+	other := lmExhaust(t, "native", burst, func() (int, map[string]any, *fasthttp.Response) {
+		return f.lmDo("GET", "/v1/payments/intents", "203.0.113.41", nil, "")
+	})
+	if len(other.resp.Header.Peek("X-Frame-Options")) != 0 || len(other.resp.Header.Peek("Content-Security-Policy")) != 0 {
+		t.Errorf("a native 429 carries the checkout's headers: %s", other.resp.Header.String())
+	}
+	deep := `{"trxId":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`
+	if code, m, resp := f.lmDo("POST", "/v1/checkout/"+unknownIntentID+"/claim", "203.0.113.42", nil, deep); code != 400 || !security(resp) {
+		t.Errorf("checkout deep JSON: %d %v, security headers %v", code, m, security(resp))
+	}
+	if code, m, resp := f.lmDo("POST", "/v1/payments/intents", "203.0.113.43", nil, deep); code != 400 || len(resp.Header.Peek("X-Frame-Options")) != 0 {
+		t.Errorf("native deep JSON: %d %v, X-Frame-Options %q", code, m, resp.Header.Peek("X-Frame-Options"))
+	}
+}
+
+// unknownIntentID is a well-formed intent id that no test creates.
+const unknownIntentID = "0190f0e5-0000-7000-8000-00000000dead"

@@ -110,6 +110,13 @@ func (s *Server) Integration(ctx context.Context, kind pipeline.IntegrationKind,
 	return in, err
 }
 
+// CurrentMerchant is the directory's merchant id as stored now (nil if none), read from Redis on
+// every call without a cache: for the pages that must see a deactivation at once (the hosted
+// checkout). Errors are Redis's.
+func (s *Server) CurrentMerchant(ctx context.Context, id string) (*pipeline.Merchant, error) {
+	return s.dir.merchant(ctx, id)
+}
+
 // Merchant is the directory's merchant id (nil if none) behind the authCacheTTL cache, for the routes that check a
 // merchant's status on every request. The result must not be modified.
 func (s *Server) Merchant(ctx context.Context, id string) (*pipeline.Merchant, error) {

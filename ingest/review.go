@@ -82,7 +82,7 @@ func viewPayment(r *state.PaymentRecord) paymentView {
 
 // reviewItem is one intent under review with the payments that concern it.
 type reviewItem struct {
-	Intent     intentView    `json:"intent"`
+	Intent     IntentView    `json:"intent"`
 	Reason     string        `json:"reason"`
 	Candidates []paymentView `json:"candidates"`
 }
@@ -151,7 +151,7 @@ func (s *Server) handleReviewQueue(ctx *fasthttp.RequestCtx) {
 	}
 	data := make([]reviewItem, 0, len(items))
 	for _, it := range items {
-		ri := reviewItem{Intent: s.view(it.IntentRecord), Reason: it.Reason, Candidates: make([]paymentView, 0, len(it.Payments))}
+		ri := reviewItem{Intent: s.View(it.IntentRecord), Reason: it.Reason, Candidates: make([]paymentView, 0, len(it.Payments))}
 		for _, p := range it.Payments {
 			ri.Candidates = append(ri.Candidates, viewPayment(p))
 		}
@@ -257,7 +257,7 @@ func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
 			}
 		}
 		id, _ := ctx.UserValue("id").(string)
-		if !intentIDRE.MatchString(id) {
+		if !IntentIDRE.MatchString(id) {
 			WriteError(ctx, errNotFound)
 			return
 		}

@@ -43,9 +43,7 @@ type Config struct {
 	// Webhooks, if set, serves the admin API's dead-letter list and redelivery (cmd wires the
 	// webhook sink's queue in; without it those routes answer 501).
 	Webhooks WebhookAdmin
-	// Tokenized, if set, enables paymentMethod "bkash_tokenized" (tokenized.go).
-	Tokenized *TokenizedConfig
-	Logger    *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
@@ -70,6 +68,11 @@ type Server struct {
 	look  *lookups
 	// shapes are the error writers of the mounted surfaces, by path prefix (Mux.ErrorShape).
 	shapes []errorShape
+	// refusalHeaders are the surfaces' extra headers on the edge's own refusals, by path prefix
+	// (Mux.RefusalHeaders).
+	refusalHeaders []refusalHeaders
+	// methods are the payment methods plugged into intent acceptance, by name (Mux.PaymentMethod).
+	methods map[string]PaymentMethod
 
 	life      *lifecycle.Group // Run's body and the HTTP server's goroutine
 	served    atomic.Bool      // Run's body ran: it shuts the HTTP server down itself
@@ -97,9 +100,6 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 	cfg.ProduceTimeout = max(cfg.ProduceTimeout, time.Second) // franz-go's floor for a record timeout
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if t := cfg.Tokenized; t != nil && t.QueryDelay <= 0 {
-		t.QueryDelay = time.Second
 	}
 	s := &Server{
 		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
@@ -133,18 +133,11 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	}
 	route(http.MethodPost, "/admin/v1/merchants", "admin_create_merchant", s.handleCreateMerchant)
 	route(http.MethodGet, "/admin/v1/merchants/{id}", "admin_get_merchant", s.handleGetMerchant)
-	route(http.MethodPost, "/v1/payments/intents", "create_intent", s.handleCreateIntent)
-	route(http.MethodGet, "/v1/payments/intents", "list_intents", s.handleListIntents)
-	route(http.MethodGet, "/v1/payments/intents/{id}", "get_intent", s.handleGetIntent)
-	route(http.MethodPost, "/v1/sandbox/sms-events/simulate", "sandbox_simulate", s.handleSimulate)
 	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
 	s.webhookAdminRoutes(route)
-	s.checkoutRoutes(route)
 	s.reviewRoutes(route)
 	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
-	s.tokenizedRoutes(route)
-	s.adminBkashRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
 	})
@@ -282,6 +275,11 @@ func (s *Server) Unavailable(ctx *fasthttp.RequestCtx, what string, err error) {
 	s.m.unavailable.Inc()
 	WriteError(ctx, ErrUnavailable)
 }
+
+// CountUnavailable counts, in paystream_ingest_unavailable_total, a request answered 503 because
+// Kafka did not acknowledge, for a surface that writes that answer itself (the hosted checkout's
+// page) instead of calling Unavailable.
+func (s *Server) CountUnavailable() { s.m.unavailable.Inc() }
 
 // Listen binds the address; Run then serves. Splitting them lets callers learn a :0 port.
 func (s *Server) Listen() (net.Addr, error) {

@@ -18,6 +18,12 @@ type Surface interface {
 // Retry-After header of a 429/503 is already set when it is called.
 type ErrorWriter func(ctx *fasthttp.RequestCtx, ae *APIError)
 
+// HeaderWriter sets extra response headers on an answer the edge writes itself before a surface's
+// handler runs (a 429 of the per-address or per-credential rate limit, a 400 of a body nesting
+// JSON too deep): a surface whose every answer must carry some headers (the hosted checkout's
+// security headers) registers one with Mux.RefusalHeaders.
+type HeaderWriter func(ctx *fasthttp.RequestCtx)
+
 // Mux is the route table as a surface sees it while it is mounted.
 type Mux struct{ s *Server }
 
@@ -49,6 +55,23 @@ func (m *Mux) ErrorShape(prefix string, w ErrorWriter) {
 	m.s.shapes = append(m.s.shapes, errorShape{prefix: []byte(prefix), write: w})
 }
 
+// RefusalHeaders makes h set its headers on the refusals the edge writes itself (rate limits, JSON
+// depth; see HeaderWriter) on every path under prefix, before the error body is written in the
+// path's error shape. Other answers of the edge (404, 405, 413, 503) do not get them. Prefixes must
+// not overlap.
+func (m *Mux) RefusalHeaders(prefix string, h HeaderWriter) {
+	m.s.refusalHeaders = append(m.s.refusalHeaders, refusalHeaders{prefix: []byte(prefix), write: h})
+}
+
+// PaymentMethod makes pm serve intents created with paymentMethod name (the native create's
+// paymentMethod field, e.g. pipeline.PaymentMethodBkashTokenized). One method per name.
+func (m *Mux) PaymentMethod(name string, pm PaymentMethod) {
+	if m.s.methods == nil {
+		m.s.methods = map[string]PaymentMethod{}
+	}
+	m.s.methods[name] = pm
+}
+
 // Mount mounts the surfaces on the route table. Call it before Run, never while serving.
 func (s *Server) Mount(surfaces ...Surface) {
 	for _, sf := range surfaces {
@@ -70,6 +93,11 @@ func (s *Server) shapeFor(path []byte) ErrorWriter {
 		}
 	}
 	return writeNativeError
+}
+
+type refusalHeaders struct {
+	prefix []byte
+	write  HeaderWriter
 }
 
 type serverKey struct{}

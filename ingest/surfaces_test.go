@@ -3,8 +3,11 @@ package ingest_test
 import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/checkout"
+	"github.com/paystream/paystream/ingest/native"
 	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
+	"github.com/paystream/paystream/ingest/tokenized"
 	"github.com/paystream/paystream/ingest/txnapi"
 	"github.com/paystream/paystream/pipeline/state"
 )
@@ -25,7 +28,11 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		s.Mount(txn, notifications, bqp)
+		nat, err := native.New(native.Deps{Auth: s, Accept: s, Reader: st, Fail: s, Sim: s})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(nat, txn, notifications, bqp)
 		if o.Redis == nil { // a server built only for its error shapes (TestRateLimit429Shapes)
 			return
 		}
@@ -33,6 +40,18 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		s.Mount(forwarding)
+		co, err := checkout.New(checkout.Config{Keys: cfg.Keys}, checkout.Deps{Redis: o.Redis, Intents: st, Merchants: s, Pub: s, Links: s})
+		if err != nil {
+			panic(err)
+		}
+		tcfg := tokenized.Config{Keys: cfg.Keys}
+		if b := o.Bkash; b != nil {
+			tcfg.Client, tcfg.Defaults, tcfg.QueryDelay, tcfg.CallTimeout = b.Client, b.Defaults, b.QueryDelay, b.CallTimeout
+		}
+		tok, err := tokenized.New(tcfg, tokenized.Deps{Redis: o.Redis, Fail: s, Pub: s, Admin: s, Links: s, Intents: st})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(forwarding, co, tok)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/tokenized"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/bkash/bkashsim"
@@ -108,13 +108,13 @@ func (b *BkashConfig) defaults() (map[pipeline.Environment]*bkash.Credentials, e
 	return out, nil
 }
 
-// tokenizedConfig builds ingest's bKash setup: always a client (merchants may bring their own
-// bKash accounts), and the default upstreams (BkashConfig.defaults).
-func tokenizedConfig(cfg *Config, defaults map[pipeline.Environment]*bkash.Credentials, rdb redis.UniversalClient, reg prometheus.Registerer) *ingest.TokenizedConfig {
+// tokenizedConfig builds the bKash setup of ingest/tokenized: always a client (merchants may bring
+// their own bKash accounts), and the default upstreams (BkashConfig.defaults).
+func tokenizedConfig(cfg *Config, defaults map[pipeline.Environment]*bkash.Credentials, rdb redis.UniversalClient, reg prometheus.Registerer) tokenized.Config {
 	client := bkash.New(bkash.Config{
 		KeyPrefix: cfg.RedisPrefix, Timeout: cfg.Bkash.Timeout, Metrics: bkash.NewMetrics(reg), Logger: cfg.logger(),
 	}, rdb)
-	return &ingest.TokenizedConfig{Client: client, Defaults: defaults, QueryDelay: cfg.Bkash.QueryDelay, CallTimeout: cfg.Bkash.Timeout}
+	return tokenized.Config{Client: client, Defaults: defaults, QueryDelay: cfg.Bkash.QueryDelay, CallTimeout: cfg.Bkash.Timeout}
 }
 
 // BkashSimCmd serves the bKash Tokenized Checkout simulator.

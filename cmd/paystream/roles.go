@@ -154,9 +154,9 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
 			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP,
-			Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys}, Tokenized: tok,
+			Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys},
 		}, rt.rdb, rt.producer, st, rt.reg)
-		if err := mountSurfaces(rt.ingest, surfaceDeps{st: st, rdb: rt.rdb, keys: rt.keys, reg: rt.reg}, cfg, log); err != nil {
+		if err := mountSurfaces(rt.ingest, surfaceDeps{st: st, rdb: rt.rdb, keys: rt.keys, reg: rt.reg, tok: tok}, cfg, log); err != nil {
 			return nil, err
 		}
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {

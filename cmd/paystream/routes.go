@@ -9,8 +9,11 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/checkout"
+	"github.com/paystream/paystream/ingest/native"
 	"github.com/paystream/paystream/ingest/sms"
 	"github.com/paystream/paystream/ingest/sns"
+	"github.com/paystream/paystream/ingest/tokenized"
 	"github.com/paystream/paystream/ingest/txnapi"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
@@ -19,9 +22,10 @@ import (
 // surfaceDeps are the clients the surfaces are given besides the edge.
 type surfaceDeps struct {
 	st   *state.Store
-	rdb  redis.UniversalClient // the SMS surface's devices and SMS lists
+	rdb  redis.UniversalClient // the SMS surface's devices and SMS lists, the checkout's claim limits, the tokenized payments
 	keys pipeline.Keys
 	reg  prometheus.Registerer
+	tok  tokenized.Config // bKash client and default upstreams (tokenizedConfig)
 }
 
 // mountSurfaces builds the API surfaces that live in their own packages and mounts them on the
@@ -29,6 +33,10 @@ type surfaceDeps struct {
 // constructor declares it needs.
 func mountSurfaces(edge *ingest.Server, d surfaceDeps, cfg *Config, log *slog.Logger) error {
 	st := d.st
+	nat, err := native.New(native.Deps{Auth: edge, Accept: edge, Reader: st, Fail: edge, Sim: edge})
+	if err != nil {
+		return fmt.Errorf("building the native merchant API: %w", err)
+	}
 	txn, err := txnapi.New(txnapi.Deps{Auth: edge, Trx: edge, Pub: edge, Intents: st})
 	if err != nil {
 		return fmt.Errorf("building the transaction API: %w", err)
@@ -52,6 +60,17 @@ func mountSurfaces(edge *ingest.Server, d surfaceDeps, cfg *Config, log *slog.Lo
 	if err != nil {
 		return fmt.Errorf("building SMS forwarding: %w", err)
 	}
-	edge.Mount(txn, notifications, bqp, forwarding)
+	co, err := checkout.New(checkout.Config{Keys: d.keys, Logger: log},
+		checkout.Deps{Redis: d.rdb, Intents: st, Merchants: edge, Pub: edge, Links: edge})
+	if err != nil {
+		return fmt.Errorf("building the hosted checkout: %w", err)
+	}
+	tcfg := d.tok
+	tcfg.Keys, tcfg.Logger = d.keys, log
+	tok, err := tokenized.New(tcfg, tokenized.Deps{Redis: d.rdb, Fail: edge, Pub: edge, Admin: edge, Links: edge, Intents: st})
+	if err != nil {
+		return fmt.Errorf("building bKash tokenized checkout: %w", err)
+	}
+	edge.Mount(nat, txn, notifications, bqp, forwarding, co, tok)
 	return nil
 }

@@ -97,7 +97,7 @@ func mountBQP(f *ingesttest.Fixture) []ingest.Surface {
 	if err != nil {
 		panic(err)
 	}
-	return []ingest.Surface{s}
+	return []ingest.Surface{s, f.Native()} // native intents: the cross-dialect tests
 }
 
 func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {

@@ -20,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/native"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/state"
@@ -123,6 +124,16 @@ func (f *Fixture) Rebuild(mod func(*ingest.Config), mount Mount) {
 	if f.mount != nil {
 		f.S.Mount(f.mount(f)...)
 	}
+}
+
+// Native builds the native merchant API (ingest/native) on the fixture's edge: the surfaces whose
+// tests create native intents mount it beside themselves.
+func (f *Fixture) Native() ingest.Surface {
+	s, err := native.New(native.Deps{Auth: f.S, Accept: f.S, Reader: f.State, Fail: f.S, Sim: f.S})
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 // Do runs one request through the route table in memory and returns its status, its body as a

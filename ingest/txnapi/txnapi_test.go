@@ -154,7 +154,7 @@ func mountTxnAPI(f *ingesttest.Fixture) []ingest.Surface {
 	if err != nil {
 		panic(err)
 	}
-	return []ingest.Surface{txn}
+	return []ingest.Surface{txn, f.Native()} // native intents: the intents the API pays
 }
 
 func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {

@@ -1,4 +1,4 @@
-package ingest
+package tokenized
 
 import (
 	"bytes"
@@ -143,10 +143,10 @@ func newAdvTok(t *testing.T) *advTok {
 	t.Cleanup(tlsClient.Close)
 	hc := tlsClient.Client()
 	hc.Timeout = 10 * time.Second
-	f.s.cfg.Tokenized = &TokenizedConfig{
-		Client:   bkash.New(bkash.Config{KeyPrefix: f.keys.Prefix, Timeout: 2 * time.Second, HTTPClient: hc}, f.s.rdb),
+	f.configure(Config{
+		Client:   bkash.New(bkash.Config{KeyPrefix: f.Keys.Prefix, Timeout: 2 * time.Second, HTTPClient: hc}, f.RDB),
 		Defaults: map[pipeline.Environment]*bkash.Credentials{}, QueryDelay: 10 * time.Millisecond, CallTimeout: 2 * time.Second,
-	}
+	})
 	return &advTok{fixture: f, want: map[string]*recUpstream{}, pids: map[string]string{}}
 }
 
@@ -157,7 +157,7 @@ func (a *advTok) upstream(t *testing.T, name string, env pipeline.Environment, s
 }
 
 func (a *advTok) admin() map[string]string {
-	return map[string]string{"Authorization": "Bearer " + a.fixture.admin}
+	return map[string]string{"Authorization": "Bearer " + a.Admin}
 }
 
 func (a *advTok) merchant(t *testing.T) advMerchant {
@@ -364,7 +364,7 @@ func TestAdversarialTokenizedUpstreamPerEnvironmentAndMerchant(t *testing.T) {
 	}
 
 	// Server defaults per environment: C uses the default of each environment; A and B keep their own.
-	a.s.cfg.Tokenized.Defaults = map[pipeline.Environment]*bkash.Credentials{
+	a.tok.cfg.Defaults = map[pipeline.Environment]*bkash.Credentials{
 		pipeline.Sandbox: up["default-sandbox"].credentials(), pipeline.Live: up["default-live"].credentials(),
 	}
 	for _, env := range envs {
@@ -373,9 +373,9 @@ func TestAdversarialTokenizedUpstreamPerEnvironmentAndMerchant(t *testing.T) {
 		t.Run("own-over-default/B/"+e, func(t *testing.T) { a.paths(t, mB, env, up["B-"+e]) })
 	}
 	// Only one environment has a default: the other still refuses, never borrows it.
-	delete(a.s.cfg.Tokenized.Defaults, pipeline.Live)
+	delete(a.tok.cfg.Defaults, pipeline.Live)
 	t.Run("none/C/live-with-sandbox-default", func(t *testing.T) { a.refused422(t, mC, pipeline.Live) })
-	a.s.cfg.Tokenized.Defaults = map[pipeline.Environment]*bkash.Credentials{pipeline.Live: up["default-live"].credentials()}
+	a.tok.cfg.Defaults = map[pipeline.Environment]*bkash.Credentials{pipeline.Live: up["default-live"].credentials()}
 	t.Run("none/C/sandbox-with-live-default", func(t *testing.T) { a.refused422(t, mC, pipeline.Sandbox) })
 
 	a.noneElsewhere(t)
@@ -400,7 +400,7 @@ func TestAdversarialTokenizedUpstreamRecordedAtCreate(t *testing.T) {
 			t.Fatalf("setting %s: %d %v", x.u.name, code, out)
 		}
 	}
-	a.s.cfg.Tokenized.Defaults[pipeline.Live] = defLive.credentials()
+	a.tok.cfg.Defaults[pipeline.Live] = defLive.credentials()
 
 	// Intents created now, approved at their upstream, with a paid one per upstream for refunds.
 	sbOpen, sbOpenPID := a.mustCreate(t, mA, pipeline.Sandbox, 500, aSB)
@@ -425,7 +425,7 @@ func TestAdversarialTokenizedUpstreamRecordedAtCreate(t *testing.T) {
 	if code, out, _ := a.do("DELETE", "/admin/v1/merchants/"+mA.id+"/bkash/LIVE", a.admin(), ""); code != 200 {
 		t.Fatalf("deleting A's live upstream: %d %v", code, out)
 	}
-	a.s.cfg.Tokenized.Defaults[pipeline.Live] = defLive2.credentials()
+	a.tok.cfg.Defaults[pipeline.Live] = defLive2.credentials()
 	before := a.totalCalls()
 	for _, x := range []struct{ name, id, pid, status string }{
 		{"A sandbox success", sbOpen, sbOpenPID, "success"}, {"A live success", liveOpen, liveOpenPID, "success"},
@@ -454,7 +454,7 @@ func TestAdversarialTokenizedUpstreamRecordedAtCreate(t *testing.T) {
 	if code, out, _ := a.setOwn(t, mA, pipeline.Live, aLive); code != 200 {
 		t.Fatalf("restoring: %d %v", code, out)
 	}
-	a.s.cfg.Tokenized.Defaults[pipeline.Live] = defLive.credentials()
+	a.tok.cfg.Defaults[pipeline.Live] = defLive.credentials()
 	a.redirect(t, forgedCB(sbOpen, sbOpenPID, "success"), "https://shop.test/success")
 	a.redirect(t, forgedCB(liveOpen, liveOpenPID, "success"), "https://shop.test/success")
 	a.redirect(t, forgedCB(cOpen, cOpenPID, "success"), "https://shop.test/success")
@@ -479,7 +479,7 @@ func TestAdversarialTokenizedLiveNeverSimulatorOrSandbox(t *testing.T) {
 	a := newAdvTok(t)
 	liveSim := a.upstream(t, "live-sim", pipeline.Live, true)
 	m := a.merchant(t)
-	a.s.cfg.Tokenized.Defaults[pipeline.Live] = liveSim.credentials()
+	a.tok.cfg.Defaults[pipeline.Live] = liveSim.credentials()
 	code, out := a.create(t, m, pipeline.Live, 500)
 	if code != http.StatusBadGateway || out["statusCode"] != float64(502) {
 		t.Fatalf("LIVE create against a simulator: %d %v", code, out)
@@ -487,7 +487,7 @@ func TestAdversarialTokenizedLiveNeverSimulatorOrSandbox(t *testing.T) {
 	if liveSim.sim.Creates() != 0 {
 		t.Fatal("a LIVE payment was created at a simulator")
 	}
-	delete(a.s.cfg.Tokenized.Defaults, pipeline.Live)
+	delete(a.tok.cfg.Defaults, pipeline.Live)
 
 	// The same simulator as the merchant's own LIVE account.
 	if code, out, _ := a.setOwn(t, m, pipeline.Live, liveSim); code != 200 {

@@ -1,4 +1,4 @@
-package ingest
+package checkout
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"html/template"
 	"math"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -23,22 +22,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
-// The hosted checkout (SPEC "Hosted checkout page", matching rule 3) is the customer's side of an
-// intent: a public page, reached through the intent's checkoutUrl, that shows what to send where,
-// and takes the customer's claim that they paid ("I sent it, here is the TrxID"). A claim is an
-// event like any other: claim.submitted on the intent's wallet, answered only after Kafka
-// acknowledged it; the matcher completes the match with whichever of claim and payment comes second.
-//
-// The page is server-rendered (html/template) and works without JavaScript; an inline script,
-// allowed by a per-response CSP nonce, adds copy buttons, a live countdown and a status poll that
-// follows the intent to its end. Every answer carries the security headers of coSecurityHeaders.
-
 const (
-	coPathPrefix = "/v1/checkout/"
 	// coPollRefresh is the no-JavaScript refresh (seconds) of a page that waits for a decision.
 	coPollRefresh = 15
 	// coMaxTrxInput bounds the TrxID as typed (labels and spaces included) before it is checked.
@@ -88,30 +77,21 @@ func mustReadEmbedded(name string) string {
 	return string(b)
 }
 
-// checkoutRoutes registers the hosted checkout: the page, its status poll and the claim form.
-// All three are public (no key): an intent id is unguessable (UUIDv7 or 103 random bits) and
-// the page shows only what the customer needs to pay.
-func (s *Server) checkoutRoutes(route routeFunc) {
-	route(http.MethodGet, coPathPrefix+"{id}", "checkout_page", s.handleCheckoutPage)
-	route(http.MethodGet, coPathPrefix+"{id}/status", "checkout_status", s.handleCheckoutStatus)
-	route(http.MethodPost, coPathPrefix+"{id}/claim", "checkout_claim", s.handleCheckoutClaim)
-}
-
 // coIntent loads the intent behind a checkout id and its merchant. It returns nil records and a
 // nil error when there is no payable checkout: a malformed or unknown id, or a merchant that is
 // gone or inactive. Errors are Redis's (answer 503).
-func (s *Server) coIntent(ctx *fasthttp.RequestCtx, id string) (*state.IntentRecord, *pipeline.Merchant, error) {
-	if !intentIDRE.MatchString(id) && !InvoiceIDRE.MatchString(id) {
+func (s *Surface) coIntent(ctx *fasthttp.RequestCtx, id string) (*state.IntentRecord, *pipeline.Merchant, error) {
+	if !ingest.IntentIDRE.MatchString(id) && !ingest.InvoiceIDRE.MatchString(id) {
 		return nil, nil, nil
 	}
-	rec, err := s.state.GetIntent(RequestContext(ctx), id)
+	rec, err := s.intents.GetIntent(ingest.RequestContext(ctx), id)
 	if errors.Is(err, state.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := s.dir.merchant(RequestContext(ctx), rec.MerchantID)
+	m, err := s.merchants.CurrentMerchant(ingest.RequestContext(ctx), rec.MerchantID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,22 +127,22 @@ func coClaimable(st pipeline.Status) bool {
 // coPath is the path of a checkout page as the customer reaches it: the path of PublicURL (a
 // reverse proxy may serve paystream under a prefix) + /v1/checkout/<id>. Links and redirects use
 // it, so they work behind such a proxy and whatever PublicURL's host is.
-func (s *Server) coPath(id string) string {
+func (s *Surface) coPath(id string) string {
 	prefix := ""
-	if u, err := url.Parse(s.cfg.PublicURL); err == nil {
+	if u, err := url.Parse(s.publicURL); err == nil {
 		prefix = strings.TrimRight(u.EscapedPath(), "/")
 	}
-	return prefix + coPathPrefix + id
+	return prefix + Prefix + id
 }
 
 // --- the page --------------------------------------------------------------------------------
 
-func (s *Server) handleCheckoutPage(ctx *fasthttp.RequestCtx) {
+func (s *Surface) handleCheckoutPage(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("id").(string)
 	lang := coLang(string(ctx.QueryArgs().Peek("lang")), ctx)
 	rec, m, err := s.coIntent(ctx, id)
 	if err != nil {
-		s.log.Error("loading checkout failed", "err", err, "request_id", RequestID(ctx))
+		s.log.Error("loading checkout failed", "err", err, "request_id", ingest.RequestID(ctx))
 		s.coRenderProblem(ctx, lang, http.StatusServiceUnavailable, true)
 		return
 	}
@@ -217,7 +197,7 @@ type coPage struct {
 // coStep is one instruction: Pre, then Strong emphasised (a number, an amount), then Post.
 type coStep struct{ Pre, Strong, Post string }
 
-func (s *Server) coNewPage(rec *state.IntentRecord, m *pipeline.Merchant, lang string) *coPage {
+func (s *Surface) coNewPage(rec *state.IntentRecord, m *pipeline.Merchant, lang string) *coPage {
 	t := coTexts[lang]
 	prov := coProviders[rec.Provider]
 	amount := coDigits(lang, rec.Amount.String())
@@ -273,7 +253,7 @@ func (p *coPage) coFinal(st pipeline.Status) {
 }
 
 // coRender writes p with the page template, or the final one when the intent is decided.
-func (s *Server) coRender(ctx *fasthttp.RequestCtx, status int, p *coPage) {
+func (s *Surface) coRender(ctx *fasthttp.RequestCtx, status int, p *coPage) {
 	name := "page"
 	if _, decided := coDestination(&state.IntentRecord{Status: pipeline.Status(p.Status)}); decided {
 		name = "final"
@@ -284,7 +264,7 @@ func (s *Server) coRender(ctx *fasthttp.RequestCtx, status int, p *coPage) {
 
 // coRenderProblem answers a friendly 404 (no such checkout) or 503 (Redis failed) page; onPage
 // says whether the request was the page's GET (the only URL the language link can reload).
-func (s *Server) coRenderProblem(ctx *fasthttp.RequestCtx, lang string, status int, onPage bool) {
+func (s *Surface) coRenderProblem(ctx *fasthttp.RequestCtx, lang string, status int, onPage bool) {
 	t := coTexts[lang]
 	p := &coPage{Lang: lang, T: t, FinalKind: "bad", FinalTitle: t.NotFoundTitle, FinalMessage: t.NotFoundText}
 	if status == http.StatusServiceUnavailable {
@@ -298,7 +278,7 @@ func (s *Server) coRenderProblem(ctx *fasthttp.RequestCtx, lang string, status i
 	s.coExecute(ctx, status, "final", p)
 }
 
-func (s *Server) coExecute(ctx *fasthttp.RequestCtx, status int, name string, p *coPage) {
+func (s *Surface) coExecute(ctx *fasthttp.RequestCtx, status int, name string, p *coPage) {
 	p.Nonce, p.CSS = coNonce(), coCSS
 	if name == "page" {
 		p.JS = coJS
@@ -307,7 +287,7 @@ func (s *Server) coExecute(ctx *fasthttp.RequestCtx, status int, name string, p 
 	buf.Grow(16 << 10)
 	if err := coTemplates.ExecuteTemplate(&buf, name, p); err != nil {
 		// Only a bug in the template can get here; never show a half-written page.
-		s.log.Error("rendering checkout failed", "template", name, "err", err, "request_id", RequestID(ctx))
+		s.log.Error("rendering checkout failed", "template", name, "err", err, "request_id", ingest.RequestID(ctx))
 		coSecurityHeaders(ctx, "", nil)
 		ctx.Response.Header.Set("Retry-After", "5")
 		ctx.SetStatusCode(http.StatusServiceUnavailable)
@@ -367,23 +347,23 @@ type coStatus struct {
 	RedirectURL *string `json:"redirectUrl"` // where the page would send the customer now, or null
 }
 
-func (s *Server) handleCheckoutStatus(ctx *fasthttp.RequestCtx) {
+func (s *Surface) handleCheckoutStatus(ctx *fasthttp.RequestCtx) {
 	coSecurityHeaders(ctx, "", nil)
 	id, _ := ctx.UserValue("id").(string)
 	rec, _, err := s.coIntent(ctx, id)
 	if err != nil {
-		s.Internal(ctx, "loading checkout", err)
+		s.pub.Internal(ctx, "loading checkout", err)
 		return
 	}
 	if rec == nil {
-		WriteError(ctx, errNotFound)
+		ingest.WriteError(ctx, errNotFound)
 		return
 	}
 	out := coStatus{Status: string(rec.Status), ExpiresAt: pipeline.FormatTime(rec.ExpiresAt)}
 	if dest, decided := coDestination(rec); decided && dest != "" {
 		out.RedirectURL = &dest
 	}
-	WriteJSON(ctx, http.StatusOK, out)
+	ingest.WriteJSON(ctx, http.StatusOK, out)
 }
 
 // --- claims ----------------------------------------------------------------------------------
@@ -411,14 +391,14 @@ type coProblem struct {
 // the TrxID did not pay another intent (409), and, for a TrxID no reported payment carries, the
 // intent's rate of such misses (429); then claim.submitted is produced (503 + Retry-After if Kafka
 // did not acknowledge it). See coIntentClientLimit for why the limits are cut this way.
-func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
+func (s *Surface) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("id").(string)
 	asJSON := coIsJSON(ctx)
 	var rawTrx, rawSender, formLang string
-	var decodeErr *APIError
+	var decodeErr *ingest.APIError
 	if asJSON {
 		var body coClaimBody
-		if decodeErr = DecodeJSON(ctx.PostBody(), &body); decodeErr == nil {
+		if decodeErr = ingest.DecodeJSON(ctx.PostBody(), &body); decodeErr == nil {
 			if body.TrxID != nil {
 				rawTrx = *body.TrxID
 			}
@@ -440,7 +420,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	if rec == nil {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			WriteError(ctx, errNotFound)
+			ingest.WriteError(ctx, errNotFound)
 		} else {
 			s.coRenderProblem(ctx, lang, http.StatusNotFound, false)
 		}
@@ -454,7 +434,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	refuse := func(pr coProblem) {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			WriteError(ctx, &APIError{Status: pr.Status, Message: pr.Message, RetryAfter: pr.RetryAfter})
+			ingest.WriteError(ctx, &ingest.APIError{Status: pr.Status, Message: pr.Message, RetryAfter: pr.RetryAfter})
 			return
 		}
 		if pr.RetryAfter > 0 {
@@ -465,7 +445,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 		s.coRender(ctx, pr.Status, p)
 	}
 
-	if pr, err := s.coLimit(ctx, lang, "client:"+coClientKey(ctx), coClientLimit, "from this address"); err != nil {
+	if pr, err := s.coLimit(ctx, lang, "client:"+ingest.ClientKey(ctx), coClientLimit, "from this address"); err != nil {
 		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking claim rate", err)
 		return
 	} else if pr != nil {
@@ -491,13 +471,13 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 	if !coClaimable(rec.Status) {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			WriteError(ctx, Errf(http.StatusConflict, "Payment intent is %s: claims are accepted only while it is PENDING or REVIEW_REQUIRED", rec.Status))
+			ingest.WriteError(ctx, ingest.Errf(http.StatusConflict, "Payment intent is %s: claims are accepted only while it is PENDING or REVIEW_REQUIRED", rec.Status))
 			return
 		}
 		s.coSeeOther(ctx, rec.ID, lang, false) // the page shows the decision (or goes on to the merchant)
 		return
 	}
-	client := coClientKey(ctx)
+	client := ingest.ClientKey(ctx)
 	if pr, err := s.coLimit(ctx, lang, "intent:"+rec.ID+":client:"+client, coIntentClientLimit, "for this payment from this address"); err != nil {
 		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking claim rate", err)
 		return
@@ -506,7 +486,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	w := rec.Wallet()
-	seen, used, err := s.coTrxUse(RequestContext(ctx), w, trx, rec.ID)
+	seen, used, err := s.coTrxUse(ingest.RequestContext(ctx), w, trx, rec.ID)
 	if err != nil {
 		s.coClaimUnavailable(ctx, asJSON, lang, page, "checking trx id", err)
 		return
@@ -533,16 +513,16 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 		ID: coClaimEventID(rec.ID, trx, rawSender), Kind: pipeline.KindClaimSubmitted, Source: pipeline.SourceCheckout,
 		Wallet: w, MerchantID: rec.MerchantID, Environment: rec.Environment, AcceptedAt: time.Now().UTC(),
 		Claim: &pipeline.Claim{IntentID: rec.ID, TrxID: trx, SenderMsisdn: rawSender},
-		Raw:   RawCopy(ctx.PostBody()), RequestID: RequestID(ctx),
+		Raw:   ingest.RawCopy(ctx.PostBody()), RequestID: ingest.RequestID(ctx),
 	}
-	if err := s.Publish(ctx, ev); err != nil {
-		s.m.unavailable.Inc()
+	if err := s.pub.Publish(ctx, ev); err != nil {
+		s.pub.CountUnavailable()
 		s.coClaimUnavailable(ctx, asJSON, lang, page, "producing claim.submitted", err)
 		return
 	}
 	if asJSON {
 		coSecurityHeaders(ctx, "", nil)
-		WriteJSON(ctx, http.StatusAccepted, map[string]any{
+		ingest.WriteJSON(ctx, http.StatusAccepted, map[string]any{
 			"accepted": true, "eventId": ev.ID, "intentId": rec.ID, "trxId": trx, "status": string(rec.Status),
 			"message": "We are checking your payment",
 		})
@@ -553,7 +533,7 @@ func (s *Server) handleCheckoutClaim(ctx *fasthttp.RequestCtx) {
 
 // coSeeOther redirects (303) a form submission back to the checkout page, marked "sent" after
 // an accepted claim so that the page says the payment is being checked.
-func (s *Server) coSeeOther(ctx *fasthttp.RequestCtx, id, lang string, sent bool) {
+func (s *Surface) coSeeOther(ctx *fasthttp.RequestCtx, id, lang string, sent bool) {
 	q := url.Values{"lang": {lang}}
 	if sent {
 		q.Set("sent", "1")
@@ -565,18 +545,18 @@ func (s *Server) coSeeOther(ctx *fasthttp.RequestCtx, id, lang string, sent bool
 
 // coClaimUnavailable answers a claim that failed on Redis or Kafka: 503 with Retry-After, as JSON
 // or as the page again (page is nil when the intent could not be loaded).
-func (s *Server) coClaimUnavailable(ctx *fasthttp.RequestCtx, asJSON bool, lang string, page func() *coPage, what string, err error) {
-	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", RequestID(ctx))
+func (s *Surface) coClaimUnavailable(ctx *fasthttp.RequestCtx, asJSON bool, lang string, page func() *coPage, what string, err error) {
+	s.log.Warn(what+" failed; answering 503", "err", err, "request_id", ingest.RequestID(ctx))
 	if asJSON || page == nil {
 		if asJSON {
 			coSecurityHeaders(ctx, "", nil)
-			WriteError(ctx, ErrUnavailable)
+			ingest.WriteError(ctx, ingest.ErrUnavailable)
 		} else {
 			s.coRenderProblem(ctx, lang, http.StatusServiceUnavailable, false)
 		}
 		return
 	}
-	ctx.Response.Header.Set("Retry-After", strconv.Itoa(ErrUnavailable.RetryAfter))
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(ingest.ErrUnavailable.RetryAfter))
 	p := page()
 	p.Error = coTexts[lang].ErrUnavailable
 	s.coRender(ctx, http.StatusServiceUnavailable, p)
@@ -584,13 +564,9 @@ func (s *Server) coClaimUnavailable(ctx *fasthttp.RequestCtx, asJSON bool, lang 
 
 // coLimit takes one claim from the bucket key under limit. It returns the 429 to answer when the
 // bucket is empty, nil when the claim may go on, or Redis's error.
-func (s *Server) coLimit(ctx *fasthttp.RequestCtx, lang, key string, limit redis_rate.Limit, scope string) (*coProblem, error) {
-	prefix := s.cfg.Keys.Prefix
-	if prefix == "" {
-		prefix = "ps"
-	}
+func (s *Surface) coLimit(ctx *fasthttp.RequestCtx, lang, key string, limit redis_rate.Limit, scope string) (*coProblem, error) {
 	// redis_rate stores the bucket under "rate:" + this key; it expires once the bucket is full again.
-	res, err := redis_rate.NewLimiter(s.rdb).Allow(RequestContext(ctx), prefix+":checkout:claims:"+key, limit)
+	res, err := s.claims.Allow(ingest.RequestContext(ctx), s.keyPrefix+":checkout:claims:"+key, limit)
 	if err != nil {
 		return nil, fmt.Errorf("rate limiting claims: %w", err)
 	}
@@ -610,8 +586,8 @@ func (s *Server) coLimit(ctx *fasthttp.RequestCtx, lang, key string, limit redis
 // (state.Store.TrxUse): a TrxID that is unmatched, under review or not reported yet can still be
 // claimed. The state lags the inbound topic, so a payment decided moments ago may not be known
 // yet; the matcher still lets a TrxID pay at most one intent (rule 1).
-func (s *Server) coTrxUse(ctx context.Context, w pipeline.Wallet, trx, intentID string) (seen, paidAnother bool, err error) {
-	seen, paid, err := s.state.TrxUse(ctx, w, trx)
+func (s *Surface) coTrxUse(ctx context.Context, w pipeline.Wallet, trx, intentID string) (seen, paidAnother bool, err error) {
+	seen, paid, err := s.intents.TrxUse(ctx, w, trx)
 	if err != nil {
 		return false, false, fmt.Errorf("reading the use of trx %s: %w", trx, err)
 	}
@@ -628,7 +604,7 @@ func coClaimEventID(intentID, trx, sender string) string {
 var coTrxLabelRE = regexp.MustCompile(`^(?:TRX|TXN)\s*ID\s*[:#.\-]?\s*`)
 
 // coValidTrx normalises a typed TrxID (trimmed, upper-cased, a pasted "TrxID:" label removed) and
-// checks it is 6 to 32 letters and digits (TrxIDRE, as every other surface).
+// checks it is 6 to 32 letters and digits (ingest.TrxIDRE, as every other surface).
 func coValidTrx(lang string, prov coProvider, raw string) (string, *coProblem) {
 	t := coTexts[lang]
 	trx := strings.ToUpper(strings.TrimSpace(raw))
@@ -638,7 +614,7 @@ func coValidTrx(lang string, prov coProvider, raw string) (string, *coProblem) {
 	if trx == "" {
 		return "", &coProblem{Status: http.StatusBadRequest, Message: "trxId is required", Page: t.ErrTrxRequired}
 	}
-	if !TrxIDRE.MatchString(trx) {
+	if !ingest.TrxIDRE.MatchString(trx) {
 		return "", &coProblem{
 			Status:  http.StatusBadRequest,
 			Message: "trxId must be 6 to 32 letters and digits; " + lowerFirst(prov.hint("en")),
@@ -686,228 +662,4 @@ func coClip(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// coClientKey is the client address claims are counted under. It is the TCP peer, unless the peer
-// is a loopback or private address (a reverse proxy or load balancer in front of ingest): then it is
-// the rightmost public address of X-Forwarded-For (entries to the left of it can be forged by the
-// client), or its rightmost address when all are private. IPv6 clients are counted per /64, the
-// block one subscriber usually gets.
-func coClientKey(ctx *fasthttp.RequestCtx) string {
-	peer, _ := netip.AddrFromSlice(ctx.RemoteIP())
-	peer = peer.Unmap()
-	client := peer
-	if peer.IsLoopback() || peer.IsPrivate() {
-		var hops []netip.Addr
-		for _, v := range ctx.Request.Header.PeekAll("X-Forwarded-For") {
-			for _, part := range strings.Split(string(v), ",") {
-				if a, err := netip.ParseAddr(strings.TrimSpace(part)); err == nil {
-					hops = append(hops, a.Unmap())
-				}
-			}
-		}
-		for i := len(hops) - 1; i >= 0; i-- {
-			if i == len(hops)-1 {
-				client = hops[i]
-			}
-			if a := hops[i]; !a.IsLoopback() && !a.IsPrivate() {
-				client = a
-				break
-			}
-		}
-	}
-	if client.Is6() {
-		if p, err := client.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	if !client.IsValid() {
-		return "unknown"
-	}
-	return client.String()
-}
-
-// --- language --------------------------------------------------------------------------------
-
-// coLang picks the page language: an explicit choice ("bn" or "en", from ?lang= or the form),
-// else the first of Bangla or English in Accept-Language, else English.
-func coLang(choice string, ctx *fasthttp.RequestCtx) string {
-	if _, ok := coTexts[choice]; ok {
-		return choice
-	}
-	for _, part := range strings.Split(string(ctx.Request.Header.Peek("Accept-Language")), ",") {
-		tag, _, _ := strings.Cut(part, ";")
-		tag = strings.ToLower(strings.TrimSpace(tag))
-		switch {
-		case tag == "bn" || strings.HasPrefix(tag, "bn-"):
-			return "bn"
-		case tag == "en" || strings.HasPrefix(tag, "en-"):
-			return "en"
-		}
-	}
-	return "en"
-}
-
-// dhaka is Bangladesh Standard Time (UTC+6, no daylight saving), without needing tzdata.
-var dhaka = time.FixedZone("BST", 6*3600)
-
-// coDigits writes ASCII digits as Bangla digits for lang "bn".
-func coDigits(lang, s string) string {
-	if lang != "bn" {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return '০' + (r - '0')
-		}
-		return r
-	}, s)
-}
-
-// coClock formats seconds as m:ss, or h:mm:ss from an hour on.
-func coClock(lang string, sec int) string {
-	h, m, s := sec/3600, sec%3600/60, sec%60
-	if h > 0 {
-		return coDigits(lang, fmt.Sprintf("%d:%02d:%02d", h, m, s))
-	}
-	return coDigits(lang, fmt.Sprintf("%02d:%02d", m, s))
-}
-
-// coProvider is what the page says about one wallet provider.
-type coProvider struct {
-	en, bn     string // display names
-	ussd       string // the USSD menu, for phones without the app
-	trxWord    string // what the provider's SMS calls the transaction id
-	trxLen     int    // its usual length
-	digitsOnly bool
-	example    string
-}
-
-var coProviders = map[pipeline.Provider]coProvider{
-	pipeline.BKash:  {en: "bKash", bn: "বিকাশ", ussd: "*247#", trxWord: "TrxID", trxLen: 10, example: "8HJ2XKPQ91"},
-	pipeline.Nagad:  {en: "Nagad", bn: "নগদ", ussd: "*167#", trxWord: "TxnID", trxLen: 8, example: "75K92M3Z"},
-	pipeline.Rocket: {en: "Rocket", bn: "রকেট", ussd: "*322#", trxWord: "TxnId", trxLen: 10, digitsOnly: true, example: "6578516337"},
-	pipeline.Upay:   {en: "Upay", bn: "উপায়", ussd: "*268#", trxWord: "TrxID", trxLen: 10, example: "01K7C8Z24V"},
-}
-
-func (p coProvider) name(lang string) string {
-	if lang == "bn" {
-		return p.bn
-	}
-	return p.en
-}
-
-// hint tells what the provider's transaction ids usually look like.
-func (p coProvider) hint(lang string) string {
-	if p.en == "" {
-		return ""
-	}
-	if lang == "bn" {
-		kind := "অক্ষর ও সংখ্যা"
-		if p.digitsOnly {
-			kind = "সংখ্যা"
-		}
-		return fmt.Sprintf("%s-এর %s সাধারণত %sটি %s, যেমন %s।", p.bn, p.trxWord, coDigits("bn", strconv.Itoa(p.trxLen)), kind, p.example)
-	}
-	kind := "letters and digits"
-	if p.digitsOnly {
-		kind = "digits"
-	}
-	return fmt.Sprintf("A %s %s is usually %d %s, such as %s.", p.en, p.trxWord, p.trxLen, kind, p.example)
-}
-
-// coMaxRefStep is the longest customer reference the steps ask to type into the wallet app's
-// Reference field (longer ones do not fit there).
-const coMaxRefStep = 50
-
-// coSteps are the provider's "Send Money" steps.
-func coSteps(lang string, p coProvider, wallet, amount, ref string) []coStep {
-	showRef := ref != "" && len(ref) <= coMaxRefStep && Printable(ref)
-	if lang == "bn" {
-		steps := []coStep{
-			{Pre: p.bn + " অ্যাপ খুলে \"সেন্ড মানি\" বেছে নিন (অ্যাপ না থাকলে ডায়াল করুন ", Strong: p.ussd, Post: ")।"},
-			{Pre: "এই নম্বরটি দিন: ", Strong: wallet},
-			{Pre: "টাকার পরিমাণ লিখুন: ", Strong: "৳" + amount, Post: " (ঠিক এই পরিমাণ)।"},
-		}
-		if showRef {
-			steps = append(steps, coStep{Pre: "রেফারেন্সে লিখুন: ", Strong: ref, Post: " (ঐচ্ছিক)।"})
-		}
-		return append(steps,
-			coStep{Pre: "আপনার " + p.bn + " পিন দিয়ে নিশ্চিত করুন।"},
-			coStep{Pre: "কনফার্মেশন SMS থেকে " + p.trxWord + " নিচের ফর্মে লিখে জমা দিন।"},
-		)
-	}
-	steps := []coStep{
-		{Pre: "Open the " + p.en + " app and tap \"Send Money\" (no app? dial ", Strong: p.ussd, Post: ")."},
-		{Pre: "Enter this number: ", Strong: wallet},
-		{Pre: "Enter the amount: ", Strong: "৳" + amount, Post: " (exactly this amount)."},
-	}
-	if showRef {
-		steps = append(steps, coStep{Pre: "In Reference, write ", Strong: ref, Post: " (optional)."})
-	}
-	return append(steps,
-		coStep{Pre: "Confirm with your " + p.en + " PIN."},
-		coStep{Pre: "Copy the " + p.trxWord + " from the confirmation SMS into the form below and submit it."},
-	)
-}
-
-// coText is the page's text in one language.
-type coText struct {
-	LangName, TitleFmt, PayTo, Order, Sandbox                                string
-	TimeLeft, TimeUp, PayBefore, DhakaTime                                   string
-	SendToFmt, Copy, Copied, HowTo                                           string
-	ClaimTitle, ClaimAgain, TrxLabelFmt, SenderLabel, Submit, Cancel, Footer string
-	Checking, Review                                                         string
-	PaidTitle, PaidText, FailedTitle, FailedText                             string
-	ExpiredTitle, ExpiredText, NotFoundTitle, NotFoundText                   string
-	UnavailableTitle, UnavailableText                                        string
-	ErrTrxRequired, ErrTrxFormat, ErrSender, ErrTrxUsed                      string
-	ErrRateLimitedFmt, ErrUnavailable                                        string
-}
-
-var coTexts = map[string]*coText{
-	"en": {
-		LangName: "English", TitleFmt: "Pay ৳%s to %s", PayTo: "Pay to", Order: "Order",
-		Sandbox:  "SANDBOX: a test payment, no real money moves.",
-		TimeLeft: "Time left", TimeUp: "Time is up", PayBefore: "Pay before", DhakaTime: "Dhaka time",
-		SendToFmt: "Send Money to this %s number", Copy: "Copy", Copied: "Copied", HowTo: "How to pay",
-		ClaimTitle: "Paid already? Enter your transaction ID", ClaimAgain: "Typed a wrong transaction ID? Send the right one", TrxLabelFmt: "Transaction ID (%s) from the confirmation SMS",
-		SenderLabel: "The number you paid from (optional)", Submit: "Submit", Cancel: "Cancel and return to the shop",
-		Footer:    "Never share your PIN or OTP with anyone. Secured by paystream.",
-		Checking:  "Thank you! We are checking your payment. This page updates by itself and takes you back to the shop once it is confirmed.",
-		Review:    "Your payment is being reviewed. This page updates by itself.",
-		PaidTitle: "Payment received", PaidText: "Thank you. You can close this page.",
-		FailedTitle: "Payment not completed", FailedText: "This payment was not accepted. Please contact the shop.",
-		ExpiredTitle: "This payment link has expired", ExpiredText: "If you already sent money, contact the shop with your transaction ID.",
-		NotFoundTitle: "Payment not found", NotFoundText: "This payment link is not valid. Please go back to the shop and try again.",
-		UnavailableTitle: "Please try again in a moment", UnavailableText: "We cannot load this payment right now.",
-		ErrTrxRequired:    "Please enter the transaction ID from your confirmation SMS.",
-		ErrTrxFormat:      "That transaction ID does not look right.",
-		ErrSender:         "The number you paid from must be a Bangladeshi mobile number such as 01711111111.",
-		ErrTrxUsed:        "This transaction ID was already used for another payment. Please check the SMS and try again.",
-		ErrRateLimitedFmt: "Too many attempts. Please wait %s minute(s) and try again.",
-		ErrUnavailable:    "We could not record your transaction ID just now. Please try again in a moment.",
-	},
-	"bn": {
-		LangName: "বাংলা", TitleFmt: "৳%s পেমেন্ট করুন — %s", PayTo: "প্রাপক:", Order: "অর্ডার",
-		Sandbox:  "স্যান্ডবক্স: পরীক্ষামূলক পেমেন্ট, আসল টাকা লেনদেন হয় না।",
-		TimeLeft: "বাকি সময়", TimeUp: "সময় শেষ", PayBefore: "শেষ সময়", DhakaTime: "ঢাকা সময়",
-		SendToFmt: "এই %s নম্বরে সেন্ড মানি করুন", Copy: "কপি", Copied: "কপি হয়েছে", HowTo: "কীভাবে পেমেন্ট করবেন",
-		ClaimTitle: "পেমেন্ট করেছেন? ট্রানজেকশন আইডি দিন", ClaimAgain: "ভুল ট্রানজেকশন আইডি দিয়েছেন? সঠিকটি পাঠান", TrxLabelFmt: "কনফার্মেশন SMS-এর ট্রানজেকশন আইডি (%s)",
-		SenderLabel: "যে নম্বর থেকে পাঠিয়েছেন (ঐচ্ছিক)", Submit: "জমা দিন", Cancel: "বাতিল করে দোকানে ফিরে যান",
-		Footer:    "আপনার পিন বা OTP কাউকে জানাবেন না। paystream দ্বারা সুরক্ষিত।",
-		Checking:  "ধন্যবাদ! আমরা আপনার পেমেন্ট যাচাই করছি। এই পেজটি নিজে থেকেই আপডেট হবে এবং নিশ্চিত হলে আপনাকে দোকানে ফিরিয়ে নেবে।",
-		Review:    "আপনার পেমেন্ট যাচাই করা হচ্ছে। এই পেজটি নিজে থেকেই আপডেট হবে।",
-		PaidTitle: "পেমেন্ট সম্পন্ন হয়েছে", PaidText: "ধন্যবাদ। আপনি এই পেজটি বন্ধ করতে পারেন।",
-		FailedTitle: "পেমেন্ট সম্পন্ন হয়নি", FailedText: "এই পেমেন্টটি গ্রহণ করা হয়নি। অনুগ্রহ করে দোকানের সাথে যোগাযোগ করুন।",
-		ExpiredTitle: "এই পেমেন্ট লিংকের মেয়াদ শেষ", ExpiredText: "টাকা পাঠিয়ে থাকলে ট্রানজেকশন আইডিসহ দোকানের সাথে যোগাযোগ করুন।",
-		NotFoundTitle: "পেমেন্ট পাওয়া যায়নি", NotFoundText: "এই পেমেন্ট লিংকটি সঠিক নয়। অনুগ্রহ করে দোকানে ফিরে গিয়ে আবার চেষ্টা করুন।",
-		UnavailableTitle: "কিছুক্ষণ পর আবার চেষ্টা করুন", UnavailableText: "এই মুহূর্তে পেমেন্টটি দেখানো যাচ্ছে না।",
-		ErrTrxRequired:    "কনফার্মেশন SMS থেকে ট্রানজেকশন আইডি লিখুন।",
-		ErrTrxFormat:      "ট্রানজেকশন আইডিটি সঠিক মনে হচ্ছে না।",
-		ErrSender:         "যে নম্বর থেকে পাঠিয়েছেন সেটি 01711111111-এর মতো একটি বাংলাদেশি মোবাইল নম্বর হতে হবে।",
-		ErrTrxUsed:        "এই ট্রানজেকশন আইডি আগেই অন্য একটি পেমেন্টে ব্যবহার হয়েছে। SMS দেখে আবার চেষ্টা করুন।",
-		ErrRateLimitedFmt: "অনেকবার চেষ্টা করা হয়েছে। %s মিনিট পর আবার চেষ্টা করুন।",
-		ErrUnavailable:    "এই মুহূর্তে আপনার ট্রানজেকশন আইডি জমা নেওয়া যায়নি। কিছুক্ষণ পর আবার চেষ্টা করুন।",
-	},
 }

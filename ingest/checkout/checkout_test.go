@@ -1,4 +1,4 @@
-package ingest
+package checkout
 
 import (
 	"context"
@@ -13,13 +13,49 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/bdquickpay"
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
-// Component tests of the hosted checkout (checkout.go) on the fixture of ingest_test.go (real
-// Redis, embedded Kafka, handlers in memory), with the recording publisher of txnapi_test.go.
+// Component tests of the hosted checkout on ingesttest's fixture (real Redis, embedded Kafka,
+// handlers in memory), with the checkout and bdQuickPay (for its invoices' pages) mounted.
 // Statuses the matcher would decide are set through the state store directly.
+
+type fixture struct{ *ingesttest.Fixture }
+
+func mountCheckout(f *ingesttest.Fixture) []ingest.Surface {
+	co, err := New(Config{Keys: f.Keys}, Deps{Redis: f.RDB, Intents: f.State, Merchants: f.S, Pub: f.S, Links: f.S})
+	if err != nil {
+		panic(err)
+	}
+	bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: f.Cfg.AllowPrivateWebhooks},
+		bdquickpay.Deps{Auth: f.S, Fail: f.S, Intents: f.S, Reader: f.State, Sim: f.S})
+	if err != nil {
+		panic(err)
+	}
+	return []ingest.Surface{co, bqp, f.Native()}
+}
+
+func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {
+	return &fixture{ingesttest.New(t, produceTimeout, mountCheckout)}
+}
+
+func (f *fixture) do(method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	return f.Do(method, path, headers, body)
+}
+
+func randHex(n int) string { return ingesttest.RandHex(n) }
+
+func bqpDigits(n int) string {
+	var b strings.Builder
+	for _, c := range randHex(n) {
+		b.WriteByte('0' + byte(c)%10)
+	}
+	return b.String()[:n]
+}
 
 const coForm = "application/x-www-form-urlencoded"
 
@@ -48,7 +84,7 @@ func (f *fixture) coDo(r coReq) (int, string, *fasthttp.Response) {
 		peer = "198.51.100.7"
 	}
 	ctx.SetRemoteAddr(&net.TCPAddr{IP: net.ParseIP(peer), Port: 40000})
-	f.s.srv.Handler(&ctx)
+	f.S.Handler()(&ctx)
 	resp := &fasthttp.Response{}
 	ctx.Response.CopyTo(resp)
 	return ctx.Response.StatusCode(), string(ctx.Response.Body()), resp
@@ -82,7 +118,7 @@ func (f *fixture) coMerchant(t testing.TB, name string) (string, pipeline.Wallet
 	t.Helper()
 	acct := "017" + bqpDigits(8)
 	body := fmt.Sprintf(`{"name":%q,"wallets":[{"provider":"bkash","account":%q,"environment":"SANDBOX"}]}`, name, acct)
-	code, m, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.admin}, body)
+	code, m, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
 	if code != 201 {
 		t.Fatalf("onboard: %d %v", code, m)
 	}
@@ -105,7 +141,7 @@ func (f *fixture) coNewIntent(t testing.TB, key string, amount int, ref, extra s
 func (f *fixture) coDecide(t testing.TB, id string, to pipeline.Status, trx string) {
 	t.Helper()
 	ctx := context.Background()
-	rec, err := f.s.state.GetIntent(ctx, id)
+	rec, err := f.State.GetIntent(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +152,7 @@ func (f *fixture) coDecide(t testing.TB, id string, to pipeline.Status, trx stri
 			To: to, TrxID: trx, MatchType: pipeline.MatchAuto, At: time.Now().UTC(),
 		}},
 	}
-	if _, _, err := f.s.state.Apply(ctx, ch); err != nil {
+	if _, _, err := f.State.Apply(ctx, ch); err != nil {
 		t.Fatalf("deciding %s -> %s: %v", id, to, err)
 	}
 }
@@ -126,13 +162,13 @@ func (f *fixture) coDecide(t testing.TB, id string, to pipeline.Status, trx stri
 func (f *fixture) coStoreIntent(t testing.TB, w pipeline.Wallet, amount int64, expires time.Time) string {
 	t.Helper()
 	ctx := context.Background()
-	mid, err := f.s.rdb.Get(ctx, f.keys.WalletOwner(w)).Result()
+	mid, err := f.RDB.Get(ctx, f.Keys.WalletOwner(w)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	id := "0190f0e5-0000-7000-8000-" + randHex(6)
-	if err := f.s.state.CreateIntent(ctx, &pipeline.Intent{
+	if err := f.State.CreateIntent(ctx, &pipeline.Intent{
 		ID: id, MerchantID: mid, Environment: w.Environment, Amount: pipeline.BDT(amount), Currency: "BDT",
 		CustomerReference: "S-" + randHex(3), Provider: w.Provider, ReceiverMsisdn: w.Account, Dialect: pipeline.DialectNative,
 		CreatedAt: now.Add(-10 * time.Minute), ExpiresAt: expires.UTC().Truncate(time.Millisecond),
@@ -399,12 +435,12 @@ func TestCheckoutClaimValidation(t *testing.T) {
 	}
 
 	// Accepted spellings: lower case, spaces, a pasted label, +880 sender.
-	pub := recordEvents(f)
+	pub := f.Record()
 	code, _, resp := f.coClaimForm(id, url.Values{"trxId": {"  TrxID: 9hj2xkpq91 "}, "senderMsisdn": {"+880 1711-111111"}}, "")
 	if code != 303 || string(resp.Header.Peek("Location")) != "/v1/checkout/"+id+"?lang=en&sent=1" {
 		t.Fatalf("form claim: %d %q", code, resp.Header.Peek("Location"))
 	}
-	ev, _ := pub.last()
+	ev, _ := pub.Last()
 	if ev == nil || ev.Claim.TrxID != "9HJ2XKPQ91" || ev.Claim.SenderMsisdn != "01711111111" {
 		t.Fatalf("claim event %+v", ev)
 	}
@@ -414,7 +450,7 @@ func TestCheckoutClaimProducesEvent(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	key, w := f.coMerchant(t, "Shop")
 	id := f.coNewIntent(t, key, 650, "E-1", "")
-	pub := recordEvents(f)
+	pub := f.Record()
 	trx := coTrx()
 	body := `{"trxId":"` + strings.ToLower(trx) + `","senderMsisdn":"01811111111"}`
 	code, m, resp := f.coClaimJSON(id, body, "")
@@ -422,7 +458,7 @@ func TestCheckoutClaimProducesEvent(t *testing.T) {
 		t.Fatalf("claim: %d %v", code, m)
 	}
 	coSecurity(t, "claim", resp)
-	ev, n := pub.last()
+	ev, n := pub.Last()
 	if n != 1 || ev.ID != m["eventId"] {
 		t.Fatalf("%d events, last %+v", n, ev)
 	}
@@ -431,7 +467,7 @@ func TestCheckoutClaimProducesEvent(t *testing.T) {
 		ev.Claim == nil || *ev.Claim != (pipeline.Claim{IntentID: id, TrxID: trx, SenderMsisdn: "01811111111"}) {
 		t.Fatalf("claim event %+v (claim %+v)", ev, ev.Claim)
 	}
-	rec, _ := f.s.state.GetIntent(context.Background(), id)
+	rec, _ := f.State.GetIntent(context.Background(), id)
 	if ev.MerchantID != rec.MerchantID {
 		t.Fatalf("merchant %s, want %s", ev.MerchantID, rec.MerchantID)
 	}
@@ -520,30 +556,6 @@ func TestCheckoutClaimRateLimits(t *testing.T) {
 	}
 }
 
-func TestCheckoutClientKey(t *testing.T) {
-	for _, tc := range []struct{ peer, xff, want string }{
-		{"198.51.100.7", "203.0.113.1", "198.51.100.7"},                 // a public peer: XFF is not trusted
-		{"127.0.0.1", "", "127.0.0.1"},                                  // no proxy header
-		{"127.0.0.1", "203.0.113.1", "203.0.113.1"},                     // one proxy
-		{"10.0.0.5", "6.6.6.6, 203.0.113.1, 10.0.0.9", "203.0.113.1"},   // LB chain: rightmost public
-		{"10.0.0.5", "10.9.9.9, 192.168.1.20", "192.168.1.20"},          // all private: rightmost
-		{"10.0.0.5", "garbage, 203.0.113.2", "203.0.113.2"},             // junk entries skipped
-		{"2001:db8:1:2:3:4:5:6", "", "2001:db8:1:2::/64"},               // IPv6 per /64
-		{"::1", "2001:db8:aa:bb:cc::1", "2001:db8:aa:bb::/64"},          // IPv6 through a proxy
-		{"::ffff:198.51.100.9", "", "198.51.100.9"},                     // v4-mapped
-		{"172.16.0.1", "2001:db8:1:2::1, 198.51.100.3", "198.51.100.3"}, // mixed families
-	} {
-		var ctx fasthttp.RequestCtx
-		ctx.SetRemoteAddr(&net.TCPAddr{IP: net.ParseIP(tc.peer)})
-		if tc.xff != "" {
-			ctx.Request.Header.Set("X-Forwarded-For", tc.xff)
-		}
-		if got := coClientKey(&ctx); got != tc.want {
-			t.Errorf("peer %s XFF %q: %s, want %s", tc.peer, tc.xff, got, tc.want)
-		}
-	}
-}
-
 func TestCheckoutRefusesTrxThatPaidAnotherIntent(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	key, w := f.coMerchant(t, "Shop")
@@ -565,7 +577,7 @@ func TestCheckoutRefusesTrxThatPaidAnotherIntent(t *testing.T) {
 	kept := coTrx()
 	now := time.Now().UTC()
 	ev := "co-unmatched-" + randHex(4)
-	if _, _, err := f.s.state.Apply(context.Background(), &state.Change{
+	if _, _, err := f.State.Apply(context.Background(), &state.Change{
 		Wallet: w, EventID: ev, SeenTrxID: kept,
 		Payment: &state.PaymentRecord{
 			EventID: ev, Source: pipeline.SourceSMS, Wallet: w, Disposition: pipeline.DispositionUnmatched, Rule: pipeline.RuleNone,
@@ -588,7 +600,7 @@ func TestCheckoutKafkaDown(t *testing.T) {
 	// intent creation too), so this test closes it before anything was produced, as the other
 	// Kafka-down tests do.
 	id := f.coStoreIntent(t, w, 900, time.Now().Add(5*time.Minute))
-	f.broker.Close()
+	f.Broker.Close()
 	code, m, resp := f.coClaimJSON(id, `{"trxId":"`+coTrx()+`"}`, "")
 	if code != 503 || m["statusCode"] != float64(503) || len(resp.Header.Peek("Retry-After")) == 0 {
 		t.Fatalf("JSON claim with Kafka down: %d %v", code, m)
@@ -645,6 +657,6 @@ func FuzzCheckoutClaim(f *testing.F) {
 		default:
 			t.Fatalf("id %q body %q: unexpected status %d %q", id, body, code, page)
 		}
-		fx.requireNoPanic(t, fmt.Sprintf("id %q body %q", id, body))
+		fx.RequireNoPanic(t, fmt.Sprintf("id %q body %q", id, body))
 	})
 }

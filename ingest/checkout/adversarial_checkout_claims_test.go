@@ -1,4 +1,4 @@
-package ingest
+package checkout
 
 import (
 	"fmt"
@@ -64,7 +64,7 @@ func TestAdversarialCheckoutClaimLockout(t *testing.T) {
 
 			// The customer's payment has been reported: its TrxID is seen.
 			paid := coTrx()
-			f.s.rdb.Set(t.Context(), f.keys.Trx(w, paid), "ev-customer", 0)
+			f.RDB.Set(t.Context(), f.Keys.Trx(w, paid), "ev-customer", 0)
 			customer := "192.0.2.10"
 			if code, body := claim(customer, paid); code != 202 && code != 303 {
 				t.Fatalf("the customer's claim of their received payment after the attacker: %d %s", code, body)

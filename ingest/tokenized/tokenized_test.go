@@ -1,4 +1,4 @@
-package ingest
+package tokenized
 
 import (
 	"context"
@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/bkash/bkashsim"
@@ -17,6 +20,44 @@ import (
 
 // These component tests run the bKash callback against the simulator, the real Redis and the
 // embedded broker: only bKash's own answer may fail an intent, never the callback's status.
+
+// fixture is ingesttest's edge with this surface mounted (tok), bkash_tokenized off until
+// configure.
+type fixture struct {
+	*ingesttest.Fixture
+	tok *Surface
+}
+
+func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {
+	f := &fixture{}
+	f.Fixture = ingesttest.New(t, produceTimeout, f.mount(Config{}))
+	return f
+}
+
+// mount builds the surface with cfg (and the fixture's Keys) and keeps it as f.tok.
+func (f *fixture) mount(cfg Config) ingesttest.Mount {
+	return func(fx *ingesttest.Fixture) []ingest.Surface {
+		cfg.Keys = fx.Keys
+		s, err := New(cfg, Deps{Redis: fx.RDB, Fail: fx.S, Pub: fx.S, Admin: fx.S, Links: fx.S, Intents: fx.State})
+		if err != nil {
+			panic(err)
+		}
+		f.tok = s
+		return []ingest.Surface{s, fx.Native()}
+	}
+}
+
+// configure rebuilds the edge (before any request) with the surface configured as cfg, as the
+// binary builds it at start.
+func (f *fixture) configure(cfg Config) { f.Rebuild(nil, f.mount(cfg)) }
+
+func (f *fixture) do(method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	return f.Do(method, path, headers, body)
+}
+
+func (f *fixture) onboard(t testing.TB) (testKey, liveKey string) { return f.Onboard(t) }
+
+func randHex(n int) string { return ingesttest.RandHex(n) }
 
 type tokFixture struct {
 	*fixture
@@ -32,11 +73,11 @@ func newTokFixture(t *testing.T) *tokFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	f.s.cfg.Tokenized = &TokenizedConfig{
-		Client:     bkash.New(bkash.Config{KeyPrefix: f.keys.Prefix, Timeout: 2 * time.Second}, f.s.rdb),
+	f.configure(Config{
+		Client:     bkash.New(bkash.Config{KeyPrefix: f.Keys.Prefix, Timeout: 2 * time.Second}, f.RDB),
 		Defaults:   map[pipeline.Environment]*bkash.Credentials{pipeline.Sandbox: sim.Credentials()},
 		QueryDelay: 10 * time.Millisecond, CallTimeout: 2 * time.Second,
-	}
+	})
 	key, _ := f.onboard(t)
 	return &tokFixture{fixture: f, sim: sim, key: key}
 }
@@ -94,7 +135,7 @@ func (f *tokFixture) expectRedirect(t *testing.T, cb, want string) {
 // the events read (fails the test after 15 s).
 func (f *tokFixture) inbound(t *testing.T, until func(*pipeline.Event) bool) []*pipeline.Event {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(f.addr), kgo.ConsumeTopics(f.topics.Inbound()),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.Addr), kgo.ConsumeTopics(f.Topics.Inbound()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +202,7 @@ func TestTokenizedCallbackFailures(t *testing.T) {
 	openID, openPID := f.intent(t, 540)
 	f.expectRedirect(t, f.forged(openID, openPID, "failure"), "https://shop.test/failed")
 	f.expectRedirect(t, f.forged(openID, openPID, "cancel"), "https://shop.test/cancel")
-	if rec, err := f.s.loadTokenized(context.Background(), openID); err != nil || rec.Failure != nil || rec.Status != tokInitiated {
+	if rec, err := f.tok.loadTokenized(context.Background(), openID); err != nil || rec.Failure != nil || rec.Status != tokInitiated {
 		t.Fatalf("forged failure recorded %+v, %v", rec, err)
 	}
 	f.customer(t, openPID, "approve", "01711111111", "https://shop.test/success")
@@ -172,7 +213,7 @@ func TestTokenizedCallbackFailures(t *testing.T) {
 	if _, err := f.sim.Decide(donePID, "approve", "01722222222"); err != nil {
 		t.Fatal(err)
 	}
-	tc := f.s.cfg.Tokenized
+	tc := f.tok.cfg
 	if _, err := tc.Client.Execute(context.Background(), tc.Defaults[pipeline.Sandbox], donePID); err != nil {
 		t.Fatal(err)
 	}
@@ -290,4 +331,11 @@ func TestTokenizedSettle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nativeError is the native error shape of seed 004 (ingest's nativeError).
+type nativeError struct {
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+	Error      string `json:"error"`
 }

@@ -1,4 +1,4 @@
-package ingest
+package tokenized
 
 import (
 	"context"
@@ -14,29 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
 )
-
-// TokenizedConfig turns on intents with paymentMethod "bkash_tokenized": paystream runs bKash
-// Tokenized Checkout (create, execute, status, refund) on the merchant's behalf, with the
-// merchant's own bKash account for the intent's environment (admin_bkash.go) or else the server's
-// default upstream of that environment (Defaults). A SANDBOX intent only ever reaches a SANDBOX
-// upstream and a LIVE one only a LIVE upstream; an environment without an upstream answers such
-// intents 422. Nil (Config.Tokenized) turns bkash_tokenized off entirely.
-type TokenizedConfig struct {
-	Client *bkash.Client
-	// Defaults are the server-wide upstreams (the aggregator's own bKash accounts) by environment.
-	// Each one's Environment must equal its key and it must pass Validate (cmd checks both at
-	// start; a mismatch found later refuses the intent). Either may be absent.
-	Defaults map[pipeline.Environment]*bkash.Credentials
-	// QueryDelay is how long the callback waits, after an execute without a clear answer (timeout,
-	// 2117, ...), before asking payment/status (default 1s).
-	QueryDelay time.Duration
-	// CallTimeout is the client's per-call timeout (bkash.Config.Timeout; default 30s): the
-	// callback's budget is two calls plus QueryDelay.
-	CallTimeout time.Duration
-}
 
 // Tokenized payment states paystream records (tokenizedRecord.Status). The failed ones are
 // recorded only when bKash itself said so (settleTokenized), never from the callback's status.
@@ -86,7 +67,7 @@ type tokenizedRefnd struct {
 
 const tokenizedTTL = 90 * 24 * time.Hour
 
-func (s *Server) tokKey(intentID string) string {
+func (s *Surface) tokKey(intentID string) string {
 	p := s.cfg.Keys.Prefix
 	if p == "" {
 		p = "ps"
@@ -94,7 +75,7 @@ func (s *Server) tokKey(intentID string) string {
 	return p + ":tokenized:" + intentID
 }
 
-func (s *Server) loadTokenized(ctx context.Context, intentID string) (*tokenizedRecord, error) {
+func (s *Surface) loadTokenized(ctx context.Context, intentID string) (*tokenizedRecord, error) {
 	b, err := s.rdb.Get(ctx, s.tokKey(intentID)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -109,7 +90,7 @@ func (s *Server) loadTokenized(ctx context.Context, intentID string) (*tokenized
 	return &r, nil
 }
 
-func (s *Server) saveTokenized(ctx context.Context, r *tokenizedRecord) error {
+func (s *Surface) saveTokenized(ctx context.Context, r *tokenizedRecord) error {
 	r.UpdatedAt = time.Now().UTC()
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -118,20 +99,15 @@ func (s *Server) saveTokenized(ctx context.Context, r *tokenizedRecord) error {
 	return s.rdb.Set(ctx, s.tokKey(r.IntentID), b, tokenizedTTL).Err()
 }
 
-func (s *Server) callbackURL(intentID string) string {
-	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/bkash/callback/" + intentID
-}
-
-func (s *Server) tokenizedRoutes(route routeFunc) {
-	route(http.MethodGet, "/v1/bkash/callback/{id}", "bkash_callback", s.handleTokenizedCallback)
-	route(http.MethodPost, "/admin/v1/intents/{id}/refund", "admin_refund", s.handleTokenizedRefund)
+func (s *Surface) callbackURL(intentID string) string {
+	return s.links.PublicURL("") + "/v1/bkash/callback/" + intentID
 }
 
 // bkashCallTimeout is the budget of one bKash call plus its token renewal.
-func (s *Server) bkashCallTimeout() time.Duration {
+func (s *Surface) bkashCallTimeout() time.Duration {
 	t := 30 * time.Second
-	if s.cfg.Tokenized != nil && s.cfg.Tokenized.CallTimeout > 0 {
-		t = s.cfg.Tokenized.CallTimeout
+	if s.on() && s.cfg.CallTimeout > 0 {
+		t = s.cfg.CallTimeout
 	}
 	return 2*t + 5*time.Second
 }
@@ -139,14 +115,14 @@ func (s *Server) bkashCallTimeout() time.Duration {
 // upstreamError answers a bKash failure in the native shape: 503 + Retry-After when retrying may
 // help (timeouts, bKash down, token renewal in progress), 502 otherwise (refused credentials or
 // request: an operator must look).
-func (s *Server) upstreamError(ctx *fasthttp.RequestCtx, what string, err error) {
+func (s *Surface) upstreamError(ctx *fasthttp.RequestCtx, what string, err error) {
 	if errors.Is(err, bkash.ErrTimeout) || errors.Is(err, bkash.ErrTransport) || errors.Is(err, bkash.ErrUnavailable) ||
 		errors.Is(err, bkash.ErrTokenBusy) {
-		s.Unavailable(ctx, what, err)
+		s.fail.Unavailable(ctx, what, err)
 		return
 	}
-	s.log.Error(what+" failed", "err", err, "request_id", RequestID(ctx))
-	WriteError(ctx, Errf(http.StatusBadGateway, "bKash refused the request; an operator was told"))
+	s.log.Error(what+" failed", "err", err, "request_id", ingest.RequestID(ctx))
+	ingest.WriteError(ctx, ingest.Errf(http.StatusBadGateway, "bKash refused the request; an operator was told"))
 }
 
 // tokenizedUpstream names the bKash upstream a payment was created at: the intent's environment,
@@ -159,11 +135,11 @@ type tokenizedUpstream struct {
 	ID          string               `json:"id"`
 }
 
-func (s *Server) defaultUpstream(env pipeline.Environment) *bkash.Credentials {
-	if s.cfg.Tokenized == nil {
+func (s *Surface) defaultUpstream(env pipeline.Environment) *bkash.Credentials {
+	if !s.on() {
 		return nil
 	}
-	return s.cfg.Tokenized.Defaults[env]
+	return s.cfg.Defaults[env]
 }
 
 // upstreamFor returns the upstream serving merchantID's bkash_tokenized intents in env: the
@@ -171,11 +147,11 @@ func (s *Server) defaultUpstream(env pipeline.Environment) *bkash.Credentials {
 // environment's; (nil, nil) when there is none. Errors are Redis failures or a misconfigured
 // upstream (a secret reference that no longer resolves, an environment mismatch: wrapping
 // bkash.ErrBadSecretRef, ErrCredentials or ErrEnvironment).
-func (s *Server) upstreamFor(ctx context.Context, merchantID string, env pipeline.Environment) (*bkash.Credentials, error) {
-	if s.cfg.Tokenized == nil || !env.Valid() {
+func (s *Surface) upstreamFor(ctx context.Context, merchantID string, env pipeline.Environment) (*bkash.Credentials, error) {
+	if !s.on() || !env.Valid() {
 		return nil, nil
 	}
-	u, err := s.dir.bkashUpstream(ctx, merchantID, env)
+	u, err := s.bkashUpstream(ctx, merchantID, env)
 	if err != nil {
 		return nil, err
 	}
@@ -196,16 +172,16 @@ func (s *Server) upstreamFor(ctx context.Context, merchantID string, env pipelin
 // tokenizedUpstreamFor picks the upstream of a new bkash_tokenized intent of merchant m in env
 // (upstreamFor). It answers 422 in the native error shape when env has no upstream, 502 when the
 // upstream is misconfigured, 503 when Redis fails, and returns nil then.
-func (s *Server) tokenizedUpstreamFor(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment) *bkash.Credentials {
-	cr, err := s.upstreamFor(RequestContext(ctx), m.ID, env)
+func (s *Surface) tokenizedUpstreamFor(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment) *bkash.Credentials {
+	cr, err := s.upstreamFor(ingest.RequestContext(ctx), m.ID, env)
 	switch {
 	case err != nil && isUpstreamConfigErr(err):
-		s.log.Error("bkash upstream misconfigured", "merchant", m.ID, "environment", env, "err", err, "request_id", RequestID(ctx))
-		WriteError(ctx, Errf(http.StatusBadGateway, "The bKash %s upstream of this merchant is misconfigured; an operator was told", env))
+		s.log.Error("bkash upstream misconfigured", "merchant", m.ID, "environment", env, "err", err, "request_id", ingest.RequestID(ctx))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusBadGateway, "The bKash %s upstream of this merchant is misconfigured; an operator was told", env))
 	case err != nil:
-		s.Internal(ctx, "loading bkash upstream", err)
+		s.fail.Internal(ctx, "loading bkash upstream", err)
 	case cr == nil:
-		WriteError(ctx, Errf(http.StatusUnprocessableEntity,
+		ingest.WriteError(ctx, ingest.Errf(http.StatusUnprocessableEntity,
 			"paymentMethod bkash_tokenized is not available in %s: no bKash upstream is configured for this merchant in %s", env, env))
 	default:
 		return cr
@@ -222,7 +198,7 @@ func isUpstreamConfigErr(err error) bool {
 // (or rec names another environment or merchant than in), nothing is sent anywhere: it answers 502
 // (an operator must restore the upstream) and returns nil. A record from before upstreams were
 // per environment uses the server's default of the intent's environment.
-func (s *Server) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) *bkash.Credentials {
+func (s *Surface) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) *bkash.Credentials {
 	ref := rec.Upstream
 	if ref == nil {
 		ref = &tokenizedUpstream{Environment: in.Environment}
@@ -235,14 +211,14 @@ func (s *Server) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 			ref.Environment, ref.Owner, in.Environment, in.MerchantID)
 	case ref.Owner != "":
 		var u *merchantUpstream
-		if u, err = s.dir.bkashUpstream(RequestContext(ctx), ref.Owner, ref.Environment); err == nil && u != nil {
+		if u, err = s.bkashUpstream(ingest.RequestContext(ctx), ref.Owner, ref.Environment); err == nil && u != nil {
 			cr, err = u.credentials(ref.Owner)
 		}
 	default:
 		cr = s.defaultUpstream(ref.Environment)
 	}
 	if err != nil && !isUpstreamConfigErr(err) {
-		s.Internal(ctx, "loading bkash upstream", err)
+		s.fail.Internal(ctx, "loading bkash upstream", err)
 		return nil
 	}
 	if err == nil && cr != nil && cr.Environment == in.Environment && (ref.ID == "" || cr.ID() == ref.ID) {
@@ -250,8 +226,8 @@ func (s *Server) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 	}
 	s.log.Error("the bkash upstream this intent's payment was created at is gone or changed; not calling any other",
 		"intent", in.ID, "environment", in.Environment, "owner", ref.Owner, "recorded_id", ref.ID, "err", err,
-		"request_id", RequestID(ctx))
-	WriteError(ctx, Errf(http.StatusBadGateway,
+		"request_id", ingest.RequestID(ctx))
+	ingest.WriteError(ctx, ingest.Errf(http.StatusBadGateway,
 		"The bKash upstream this payment was created at is no longer configured; an operator was told"))
 	return nil
 }
@@ -260,10 +236,10 @@ func (s *Server) recordedUpstream(ctx *fasthttp.RequestCtx, in *pipeline.Intent,
 // (tokenizedUpstreamFor) and records it with cr's identity; in.CheckoutURL becomes bKash's
 // bkashURL. It answers the request itself and returns false when it fails; nothing is produced to
 // Kafka then.
-func (s *Server) startTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, cr *bkash.Credentials) bool {
-	tc := s.cfg.Tokenized
+func (s *Surface) startTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, cr *bkash.Credentials) bool {
+	tc := &s.cfg
 	if cr == nil || cr.Environment != in.Environment { // tokenizedUpstreamFor never gives one
-		s.Internal(ctx, "creating bkash payment", fmt.Errorf("%w: no %s upstream", bkash.ErrEnvironment, in.Environment))
+		s.fail.Internal(ctx, "creating bkash payment", fmt.Errorf("%w: no %s upstream", bkash.ErrEnvironment, in.Environment))
 		return false
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), s.bkashCallTimeout())
@@ -278,8 +254,8 @@ func (s *Server) startTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, c
 	}
 	in.PaymentMethod, in.CheckoutURL = pipeline.PaymentMethodBkashTokenized, p.BkashURL
 	up := &tokenizedUpstream{Environment: cr.Environment, Owner: cr.Owner, ID: cr.ID()}
-	if err := s.saveTokenized(RequestContext(ctx), &tokenizedRecord{IntentID: in.ID, PaymentID: p.PaymentID, BkashURL: p.BkashURL, Status: tokInitiated, Upstream: up}); err != nil {
-		s.Internal(ctx, "recording bkash payment", err)
+	if err := s.saveTokenized(ingest.RequestContext(ctx), &tokenizedRecord{IntentID: in.ID, PaymentID: p.PaymentID, BkashURL: p.BkashURL, Status: tokInitiated, Upstream: up}); err != nil {
+		s.fail.Internal(ctx, "recording bkash payment", err)
 		return false
 	}
 	return true
@@ -314,33 +290,33 @@ func tokenizedEventID(kind, id string) string {
 // bkashURL. Once a failure is recorded, paystream never executes that paymentID. Then the
 // customer is redirected (303) to the merchant's success, failed or cancel URL (the hosted
 // checkout page when the merchant gave none). Bad input is answered in the native error shape.
-func (s *Server) handleTokenizedCallback(ctx *fasthttp.RequestCtx) {
+func (s *Surface) handleTokenizedCallback(ctx *fasthttp.RequestCtx) {
 	id, _ := ctx.UserValue("id").(string)
 	args := ctx.QueryArgs()
 	paymentID, status := string(args.Peek("paymentID")), string(args.Peek("status"))
-	if !intentIDRE.MatchString(id) {
-		WriteError(ctx, errNotFound)
+	if !ingest.IntentIDRE.MatchString(id) {
+		ingest.WriteError(ctx, errNotFound)
 		return
 	}
 	if !paymentIDRE.MatchString(paymentID) {
-		WriteError(ctx, Errf(http.StatusBadRequest, "paymentID is required"))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "paymentID is required"))
 		return
 	}
 	if status != "success" && status != "failure" && status != "cancel" {
-		WriteError(ctx, Errf(http.StatusBadRequest, "status must be success, failure or cancel"))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "status must be success, failure or cancel"))
 		return
 	}
-	if s.cfg.Tokenized == nil {
-		WriteError(ctx, Errf(http.StatusNotFound, "bKash tokenized checkout is not configured"))
+	if !s.on() {
+		ingest.WriteError(ctx, ingest.Errf(http.StatusNotFound, "bKash tokenized checkout is not configured"))
 		return
 	}
-	rec, err := s.loadTokenized(RequestContext(ctx), id)
+	rec, err := s.loadTokenized(ingest.RequestContext(ctx), id)
 	if err != nil {
-		s.Internal(ctx, "loading tokenized record", err)
+		s.fail.Internal(ctx, "loading tokenized record", err)
 		return
 	}
 	if rec == nil || rec.PaymentID != paymentID {
-		WriteError(ctx, Errf(http.StatusNotFound, "No bKash payment %s for this intent", paymentID))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusNotFound, "No bKash payment %s for this intent", paymentID))
 		return
 	}
 	ir := s.loadIntent(ctx, id, errNotFound)
@@ -455,14 +431,14 @@ func settleTokenized(op string, in *pipeline.Intent, rec *tokenizedRecord, p *bk
 // executeTokenized executes at upstream cr (the payment's own, recordedUpstream), or on an unclear answer waits QueryDelay and asks payment/status,
 // and records what bKash said (settleTokenized). It answers the request and returns false on
 // dependency failures and when the payment stays open (the customer goes to the failed URL).
-func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credentials, in *pipeline.Intent, rec *tokenizedRecord, _ string) bool {
-	tc := s.cfg.Tokenized
+func (s *Surface) executeTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credentials, in *pipeline.Intent, rec *tokenizedRecord, _ string) bool {
+	tc := &s.cfg
 	cctx, cancel := context.WithTimeout(context.Background(), 2*s.bkashCallTimeout()+tc.QueryDelay)
 	defer cancel()
 	op := opExecute
 	p, err := tc.Client.Execute(cctx, cr, rec.PaymentID)
 	if err != nil && bkash.Ambiguous(err) {
-		s.log.Info("bkash execute gave no clear answer; asking payment/status", "intent", in.ID, "err", err, "request_id", RequestID(ctx))
+		s.log.Info("bkash execute gave no clear answer; asking payment/status", "intent", in.ID, "err", err, "request_id", ingest.RequestID(ctx))
 		t := time.NewTimer(tc.QueryDelay)
 		select {
 		case <-t.C:
@@ -480,11 +456,11 @@ func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credential
 	if !settled {
 		// Still Initiated (a forged or early callback), or an answer about something else: nothing changes.
 		s.log.Warn("bkash callback said success but bKash does not report the payment completed", "intent", in.ID,
-			"op", op, "bkash_status", bkashStatusOf(p), "request_id", RequestID(ctx))
+			"op", op, "bkash_status", bkashStatusOf(p), "request_id", ingest.RequestID(ctx))
 		return s.redirectNotPaid(ctx, in)
 	}
-	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
-		s.Internal(ctx, "recording bkash payment", err)
+	if err := s.saveTokenized(ingest.RequestContext(ctx), rec); err != nil {
+		s.fail.Internal(ctx, "recording bkash payment", err)
 		return false
 	}
 	return true
@@ -495,20 +471,20 @@ func (s *Server) executeTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credential
 // records a final answer (settleTokenized). When bKash leaves the payment open, or cannot be asked,
 // nothing is recorded and the customer goes to the URL the callback asked for: the intent stays
 // PENDING. It answers the request and returns false unless a final answer was recorded.
-func (s *Server) queryTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credentials, in *pipeline.Intent, rec *tokenizedRecord, status string) bool {
-	tc := s.cfg.Tokenized
+func (s *Surface) queryTokenized(ctx *fasthttp.RequestCtx, cr *bkash.Credentials, in *pipeline.Intent, rec *tokenizedRecord, status string) bool {
+	tc := &s.cfg
 	cctx, cancel := context.WithTimeout(context.Background(), s.bkashCallTimeout())
 	defer cancel()
 	p, err := tc.Client.Query(cctx, cr, rec.PaymentID)
 	settled, err := settleTokenized(opQuery, in, rec, p, err)
 	if !settled {
 		s.log.Warn("bkash callback said "+status+" but bKash does not report the payment final; the intent stays PENDING",
-			"intent", in.ID, "bkash_status", bkashStatusOf(p), "err", err, "request_id", RequestID(ctx))
+			"intent", in.ID, "bkash_status", bkashStatusOf(p), "err", err, "request_id", ingest.RequestID(ctx))
 		s.redirectTokenized(ctx, in, map[string]string{"failure": tokFailed, "cancel": tokCancelled}[status])
 		return false
 	}
-	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
-		s.Internal(ctx, "recording bkash payment", err)
+	if err := s.saveTokenized(ingest.RequestContext(ctx), rec); err != nil {
+		s.fail.Internal(ctx, "recording bkash payment", err)
 		return false
 	}
 	return true
@@ -524,16 +500,16 @@ func bkashStatusOf(p *bkash.Payment) string {
 // failTokenized produces the recorded failure as payment.failed (deterministic id: one per
 // paymentID, so a reload or a replay produces the same event). It answers 503 and returns false
 // when Kafka did not acknowledge: the customer's reload of the callback retries.
-func (s *Server) failTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) bool {
+func (s *Surface) failTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) bool {
 	f := rec.Failure
 	fl := f.PaymentFailure
 	ev := &pipeline.Event{
 		ID: tokenizedEventID("failed", rec.PaymentID), Kind: pipeline.KindPaymentFailed, Source: pipeline.SourceTokenized,
 		Wallet: in.Wallet(), MerchantID: in.MerchantID, Environment: in.Environment, AcceptedAt: f.At,
-		Intent: in, Failure: &fl, Raw: f.Raw, RequestID: RequestID(ctx),
+		Intent: in, Failure: &fl, Raw: f.Raw, RequestID: ingest.RequestID(ctx),
 	}
-	if err := s.Publish(ctx, ev); err != nil {
-		s.Unavailable(ctx, "producing payment.failed", err)
+	if err := s.pub.Publish(ctx, ev); err != nil {
+		s.fail.Unavailable(ctx, "producing payment.failed", err)
 		return false
 	}
 	return true
@@ -541,7 +517,7 @@ func (s *Server) failTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, re
 
 // redirectNotPaid sends the customer to the failed URL without recording anything: a callback
 // that says success for a payment bKash does not report Completed pays nothing.
-func (s *Server) redirectNotPaid(ctx *fasthttp.RequestCtx, in *pipeline.Intent) bool {
+func (s *Surface) redirectNotPaid(ctx *fasthttp.RequestCtx, in *pipeline.Intent) bool {
 	s.redirectTokenized(ctx, in, tokFailed)
 	return false
 }
@@ -549,7 +525,7 @@ func (s *Server) redirectNotPaid(ctx *fasthttp.RequestCtx, in *pipeline.Intent) 
 // reportTokenized produces the executed payment as payment.reported (deterministic id: a repeat
 // produces the same event, and the TrxID dedupes it anyway). It answers 503 and returns false
 // when Kafka did not acknowledge: the customer's reload of the callback retries.
-func (s *Server) reportTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) bool {
+func (s *Surface) reportTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord) bool {
 	now := time.Now().UTC()
 	occurred := rec.occurred
 	if occurred.IsZero() {
@@ -562,10 +538,10 @@ func (s *Server) reportTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, 
 			Provider: pipeline.BKash, TrxID: strings.ToUpper(rec.TrxID), Amount: rec.Paid, Sender: normalizedOrEmpty(rec.payer),
 			Reference: in.ID, OccurredAt: occurred.UTC(),
 		},
-		Raw: rec.raw, RequestID: RequestID(ctx),
+		Raw: rec.raw, RequestID: ingest.RequestID(ctx),
 	}
-	if err := s.Publish(ctx, ev); err != nil {
-		s.Unavailable(ctx, "producing payment.reported", err)
+	if err := s.pub.Publish(ctx, ev); err != nil {
+		s.fail.Unavailable(ctx, "producing payment.reported", err)
 		return false
 	}
 	return true
@@ -578,8 +554,8 @@ func normalizedOrEmpty(msisdn string) string {
 	return ""
 }
 
-func (s *Server) redirectTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, status string) {
-	to := s.CheckoutURL(in.ID)
+func (s *Surface) redirectTokenized(ctx *fasthttp.RequestCtx, in *pipeline.Intent, status string) {
+	to := s.links.CheckoutURL(in.ID)
 	switch status {
 	case tokCompleted:
 		to = firstNonEmpty(in.SuccessURL, to)

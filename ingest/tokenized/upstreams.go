@@ -1,4 +1,4 @@
-package ingest
+package tokenized
 
 import (
 	"context"
@@ -12,13 +12,14 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
 )
 
 // A merchant's own bKash merchant account per environment (its bKash Tokenized Checkout upstream).
 // It takes precedence over the server's default upstream of that environment
-// (TokenizedConfig.Defaults) for the merchant's bkash_tokenized intents. Secrets are stored only as
+// (Config.Defaults) for the merchant's bkash_tokenized intents. Secrets are stored only as
 // references (env:NAME or file:PATH, resolved on the ingest replica that calls bKash), never in
 // clear, and no answer ever contains a secret.
 
@@ -56,8 +57,8 @@ func (u *merchantUpstream) credentials(owner string) (*bkash.Credentials, error)
 }
 
 // bkashUpstreamKey is merchant id's own upstream of env: <prefix>:bkashup:<merchant id>:<env>.
-func (d *directory) bkashUpstreamKey(id string, env pipeline.Environment) string {
-	p := d.keys.Prefix
+func (s *Surface) bkashUpstreamKey(id string, env pipeline.Environment) string {
+	p := s.cfg.Keys.Prefix
 	if p == "" {
 		p = "ps"
 	}
@@ -65,8 +66,8 @@ func (d *directory) bkashUpstreamKey(id string, env pipeline.Environment) string
 }
 
 // bkashUpstream loads merchant id's own upstream of env; (nil, nil) when it has none.
-func (d *directory) bkashUpstream(ctx context.Context, id string, env pipeline.Environment) (*merchantUpstream, error) {
-	b, err := d.rdb.Get(ctx, d.bkashUpstreamKey(id, env)).Bytes()
+func (s *Surface) bkashUpstream(ctx context.Context, id string, env pipeline.Environment) (*merchantUpstream, error) {
+	b, err := s.rdb.Get(ctx, s.bkashUpstreamKey(id, env)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -81,12 +82,6 @@ func (d *directory) bkashUpstream(ctx context.Context, id string, env pipeline.E
 		return nil, fmt.Errorf("%w: merchant %s's %s upstream is stored as %s", bkash.ErrEnvironment, id, env, u.Environment)
 	}
 	return &u, nil
-}
-
-func (s *Server) adminBkashRoutes(route routeFunc) {
-	route(http.MethodGet, "/admin/v1/merchants/{id}/bkash", "admin_get_bkash", s.handleGetBkashUpstreams)
-	route(http.MethodPut, "/admin/v1/merchants/{id}/bkash/{env}", "admin_set_bkash", s.handleSetBkashUpstream)
-	route(http.MethodDelete, "/admin/v1/merchants/{id}/bkash/{env}", "admin_delete_bkash", s.handleDeleteBkashUpstream)
 }
 
 // Sources of an environment's upstream (bkashUpstreamView.Source).
@@ -126,7 +121,7 @@ func pathEnv(ctx *fasthttp.RequestCtx) (pipeline.Environment, bool) {
 	envS, _ := ctx.UserValue("env").(string)
 	env := pipeline.Environment(strings.ToUpper(envS))
 	if !env.Valid() {
-		WriteError(ctx, Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "environment must be SANDBOX or LIVE"))
 		return "", false
 	}
 	return env, true
@@ -134,20 +129,20 @@ func pathEnv(ctx *fasthttp.RequestCtx) (pipeline.Environment, bool) {
 
 // GET /admin/v1/merchants/{id}/bkash — which upstream serves the merchant's bkash_tokenized
 // intents in each environment, without secrets.
-func (s *Server) handleGetBkashUpstreams(ctx *fasthttp.RequestCtx) {
-	m := s.AdminMerchant(ctx)
+func (s *Surface) handleGetBkashUpstreams(ctx *fasthttp.RequestCtx) {
+	m := s.admin.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
 	s.writeBkashUpstreams(ctx, m.ID)
 }
 
-func (s *Server) writeBkashUpstreams(ctx *fasthttp.RequestCtx, id string) {
+func (s *Surface) writeBkashUpstreams(ctx *fasthttp.RequestCtx, id string) {
 	out := bkashUpstreamsView{MerchantID: id, Upstreams: map[pipeline.Environment]bkashUpstreamView{}}
 	for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
-		u, err := s.dir.bkashUpstream(RequestContext(ctx), id, env)
+		u, err := s.bkashUpstream(ingest.RequestContext(ctx), id, env)
 		if err != nil {
-			s.Internal(ctx, "loading bkash upstream", err)
+			s.fail.Internal(ctx, "loading bkash upstream", err)
 			return
 		}
 		v := bkashUpstreamView{Source: upstreamNone}
@@ -163,7 +158,7 @@ func (s *Server) writeBkashUpstreams(ctx *fasthttp.RequestCtx, id string) {
 		}
 		out.Upstreams[env] = v
 	}
-	WriteJSON(ctx, http.StatusOK, out)
+	ingest.WriteJSON(ctx, http.StatusOK, out)
 }
 
 // PUT /admin/v1/merchants/{id}/bkash/{env} {"baseUrl","username","appKey","passwordRef","appSecretRef"}
@@ -171,9 +166,9 @@ func (s *Server) writeBkashUpstreams(ctx *fasthttp.RequestCtx, id string) {
 // replica, and the base URL must fit env (bkash.CheckUpstream: LIVE is https and not bKash's
 // sandbox; SANDBOX is not bKash production); otherwise 422 and nothing is stored. Intents created
 // earlier keep the upstream they were created at: a changed upstream refuses their later calls
-// (tokenized.go recordedUpstream) rather than sending them elsewhere.
-func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
-	m := s.AdminMerchant(ctx)
+// (callback.go recordedUpstream) rather than sending them elsewhere.
+func (s *Surface) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
+	m := s.admin.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -182,8 +177,8 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req bkashUpstreamReq
-	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
-		WriteError(ctx, ae)
+	if ae := ingest.DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		ingest.WriteError(ctx, ae)
 		return
 	}
 	for _, f := range []struct {
@@ -193,8 +188,8 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 		{"baseUrl", req.BaseURL, 2048}, {"username", req.Username, 200}, {"appKey", req.AppKey, 200},
 		{"passwordRef", req.PasswordRef, 1024}, {"appSecretRef", req.AppSecretRef, 1024},
 	} {
-		if strings.TrimSpace(f.v) == "" || len(f.v) > f.max || !Printable(f.v) || strings.TrimSpace(f.v) != f.v {
-			WriteError(ctx, Errf(http.StatusBadRequest, "%s is required: at most %d printable characters, no surrounding spaces", f.name, f.max))
+		if strings.TrimSpace(f.v) == "" || len(f.v) > f.max || !ingest.Printable(f.v) || strings.TrimSpace(f.v) != f.v {
+			ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "%s is required: at most %d printable characters, no surrounding spaces", f.name, f.max))
 			return
 		}
 	}
@@ -204,16 +199,16 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 	}
 	if _, err := u.credentials(m.ID); err != nil {
 		// The bkash errors never contain a secret (a malformed reference is shown by its length).
-		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "%s upstream refused: %v", env, err))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusUnprocessableEntity, "%s upstream refused: %v", env, err))
 		return
 	}
 	b, err := json.Marshal(u)
 	if err != nil {
-		s.Internal(ctx, "encoding bkash upstream", err)
+		s.fail.Internal(ctx, "encoding bkash upstream", err)
 		return
 	}
-	if err := s.rdb.Set(RequestContext(ctx), s.dir.bkashUpstreamKey(m.ID, env), b, 0).Err(); err != nil {
-		s.Internal(ctx, "storing bkash upstream", err)
+	if err := s.rdb.Set(ingest.RequestContext(ctx), s.bkashUpstreamKey(m.ID, env), b, 0).Err(); err != nil {
+		s.fail.Internal(ctx, "storing bkash upstream", err)
 		return
 	}
 	s.log.Info("merchant bkash upstream set", "merchant", m.ID, "environment", env, "base", u.BaseURL,
@@ -224,8 +219,8 @@ func (s *Server) handleSetBkashUpstream(ctx *fasthttp.RequestCtx) {
 // DELETE /admin/v1/merchants/{id}/bkash/{env} — forget the merchant's own upstream of env: its new
 // intents use the server's default of env (or are refused when there is none). Intents created at
 // the deleted upstream can no longer be executed, queried or refunded until it is set again.
-func (s *Server) handleDeleteBkashUpstream(ctx *fasthttp.RequestCtx) {
-	m := s.AdminMerchant(ctx)
+func (s *Surface) handleDeleteBkashUpstream(ctx *fasthttp.RequestCtx) {
+	m := s.admin.AdminMerchant(ctx)
 	if m == nil {
 		return
 	}
@@ -233,8 +228,8 @@ func (s *Server) handleDeleteBkashUpstream(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	if err := s.rdb.Del(RequestContext(ctx), s.dir.bkashUpstreamKey(m.ID, env)).Err(); err != nil {
-		s.Internal(ctx, "deleting bkash upstream", err)
+	if err := s.rdb.Del(ingest.RequestContext(ctx), s.bkashUpstreamKey(m.ID, env)).Err(); err != nil {
+		s.fail.Internal(ctx, "deleting bkash upstream", err)
 		return
 	}
 	s.log.Info("merchant bkash upstream deleted", "merchant", m.ID, "environment", env)

@@ -1,4 +1,4 @@
-package ingest
+package tokenized
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
 )
 
 // refundReq is POST /admin/v1/intents/{id}/refund's body; every field is optional.
 type refundReq struct {
-	Amount   json.RawMessage `json:"amount"` // ParseAmount's rule with paisa; absent or null: what is left to refund
+	Amount   json.RawMessage `json:"amount"` // ingest.ParseAmount's rule with paisa; absent or null: what is left to refund
 	Reason   string          `json:"reason"`
 	Operator string          `json:"operator"`
 }
@@ -42,44 +43,44 @@ const refundLockTTL = 2 * time.Minute
 // again. A refund whose answer bKash did not give in time is looked up (refund status) before
 // anything is said. The refund goes to the upstream the payment was created at (recordedUpstream),
 // never to another environment's or merchant's.
-func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
-	if !s.RequireAdmin(ctx) {
+func (s *Surface) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
+	if !s.admin.RequireAdmin(ctx) {
 		return
 	}
 	id, _ := ctx.UserValue("id").(string)
-	if !intentIDRE.MatchString(id) {
-		WriteError(ctx, errNotFound)
+	if !ingest.IntentIDRE.MatchString(id) {
+		ingest.WriteError(ctx, errNotFound)
 		return
 	}
 	var req refundReq
 	if body := ctx.PostBody(); len(body) > 0 {
-		if ae := DecodeJSON(body, &req); ae != nil {
-			WriteError(ctx, ae)
+		if ae := ingest.DecodeJSON(body, &req); ae != nil {
+			ingest.WriteError(ctx, ae)
 			return
 		}
 	}
-	// The amount follows paystream's one amount rule (ParseAmount), with paisa: a JSON number in
+	// The amount follows paystream's one amount rule (ingest.ParseAmount), with paisa: a JSON number in
 	// any spelling or a string holding a plain decimal, > 0, <= 100000000, at most 2 decimals. It
 	// is checked before anything is looked up, so a bad amount is a 400 whatever the intent.
 	var amt pipeline.Money
 	hasAmount := len(req.Amount) > 0 && string(req.Amount) != "null"
 	if hasAmount {
-		var p AmountProblem
-		if amt, p = ParseAmount(req.Amount, WithPaisa); p == AmountMissing {
+		var p ingest.AmountProblem
+		if amt, p = ingest.ParseAmount(req.Amount, ingest.WithPaisa); p == ingest.AmountMissing {
 			// A blank amount is not "refund everything": money leaves only as asked.
-			WriteError(ctx, Errf(http.StatusBadRequest, "amount must be a number of BDT, such as 500; leave it out to refund what is left"))
+			ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "amount must be a number of BDT, such as 500; leave it out to refund what is left"))
 			return
-		} else if p != AmountOK {
-			WriteError(ctx, nativeAmountError(p, WithPaisa))
+		} else if p != ingest.AmountOK {
+			ingest.WriteError(ctx, ingest.NativeAmountError(p, ingest.WithPaisa))
 			return
 		}
 	}
-	if len(req.Reason) > 255 || !Printable(req.Reason) || len(req.Operator) > 100 || !Printable(req.Operator) {
-		WriteError(ctx, Errf(http.StatusBadRequest, "reason (255) and operator (100) must be short printable text"))
+	if len(req.Reason) > 255 || !ingest.Printable(req.Reason) || len(req.Operator) > 100 || !ingest.Printable(req.Operator) {
+		ingest.WriteError(ctx, ingest.Errf(http.StatusBadRequest, "reason (255) and operator (100) must be short printable text"))
 		return
 	}
-	if s.cfg.Tokenized == nil {
-		WriteError(ctx, Errf(http.StatusConflict, "bKash tokenized checkout is not configured"))
+	if !s.on() {
+		ingest.WriteError(ctx, ingest.Errf(http.StatusConflict, "bKash tokenized checkout is not configured"))
 		return
 	}
 	ir := s.loadIntent(ctx, id, errNotFound)
@@ -87,13 +88,13 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	lock := s.tokKey(id) + ":refundlock"
-	ok, err := s.rdb.SetNX(RequestContext(ctx), lock, RequestID(ctx), refundLockTTL).Result()
+	ok, err := s.rdb.SetNX(ingest.RequestContext(ctx), lock, ingest.RequestID(ctx), refundLockTTL).Result()
 	if err != nil {
-		s.Internal(ctx, "locking refund", err)
+		s.fail.Internal(ctx, "locking refund", err)
 		return
 	}
 	if !ok {
-		WriteError(ctx, &APIError{Status: http.StatusConflict, Message: "A refund of this intent is in progress; retry shortly", RetryAfter: 2})
+		ingest.WriteError(ctx, &ingest.APIError{Status: http.StatusConflict, Message: "A refund of this intent is in progress; retry shortly", RetryAfter: 2})
 		return
 	}
 	defer func() {
@@ -101,13 +102,13 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		defer cancel()
 		_ = s.rdb.Del(uctx, lock).Err()
 	}()
-	rec, err := s.loadTokenized(RequestContext(ctx), id)
+	rec, err := s.loadTokenized(ingest.RequestContext(ctx), id)
 	if err != nil {
-		s.Internal(ctx, "loading tokenized record", err)
+		s.fail.Internal(ctx, "loading tokenized record", err)
 		return
 	}
 	if rec == nil {
-		WriteError(ctx, Errf(http.StatusConflict, "Intent %s was not paid through bKash tokenized checkout", id))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusConflict, "Intent %s was not paid through bKash tokenized checkout", id))
 		return
 	}
 	// A refund recorded earlier whose event Kafka did not acknowledge: produce it now.
@@ -118,7 +119,7 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if rec.Status != tokCompleted || rec.TrxID == "" {
-		WriteError(ctx, Errf(http.StatusConflict, "Intent %s has no completed bKash payment to refund", id))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusConflict, "Intent %s has no completed bKash payment to refund", id))
 		return
 	}
 	left := rec.Paid - rec.Refunded
@@ -126,14 +127,14 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 		amt = left
 	}
 	if left <= 0 {
-		WriteError(ctx, Errf(http.StatusConflict, "The payment of intent %s is already fully refunded", id))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusConflict, "The payment of intent %s is already fully refunded", id))
 		return
 	}
 	if amt > left {
-		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "amount exceeds what is left to refund (%s BDT)", left))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusUnprocessableEntity, "amount exceeds what is left to refund (%s BDT)", left))
 		return
 	}
-	tc := s.cfg.Tokenized
+	tc := &s.cfg
 	cr := s.recordedUpstream(ctx, &ir.Intent, rec) // the payment's own upstream, or nothing
 	if cr == nil {
 		return
@@ -152,7 +153,7 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 	switch {
 	case err == nil:
 	case errors.As(err, &se) && (se.Outcome == bkash.OutcomeRefundRefused || se.Outcome == bkash.OutcomeInvalidRequest || se.Outcome == bkash.OutcomeNotFound):
-		WriteError(ctx, Errf(http.StatusUnprocessableEntity, "bKash refused the refund: %s %s", se.Code, trimErr(se.Message)))
+		ingest.WriteError(ctx, ingest.Errf(http.StatusUnprocessableEntity, "bKash refused the refund: %s %s", se.Code, trimErr(se.Message)))
 		return
 	default:
 		s.upstreamError(ctx, "refunding bkash payment", err)
@@ -165,10 +166,10 @@ func (s *Server) handleTokenizedRefund(ctx *fasthttp.RequestCtx) {
 	})
 	rec.raw = r.Raw
 	rec.payer = req.Operator
-	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
+	if err := s.saveTokenized(ingest.RequestContext(ctx), rec); err != nil {
 		// bKash refunded, the record did not keep it: say so loudly, with what an operator needs.
 		s.log.Error("bkash refunded but recording it failed", "intent", id, "refund_trx_id", r.RefundTrxID, "err", err)
-		WriteError(ctx, ErrUnavailable)
+		ingest.WriteError(ctx, ingest.ErrUnavailable)
 		return
 	}
 	s.publishRefund(ctx, &ir.Intent, rec, len(rec.Refunds)-1)
@@ -184,7 +185,7 @@ func (r *tokenizedRecord) hasRefund(trx string) bool {
 }
 
 // publishRefund produces refund i of rec as payment.refunded, marks it published and answers.
-func (s *Server) publishRefund(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord, i int) {
+func (s *Surface) publishRefund(ctx *fasthttp.RequestCtx, in *pipeline.Intent, rec *tokenizedRecord, i int) {
 	rf := &rec.Refunds[i]
 	var total pipeline.Money
 	for _, x := range rec.Refunds[:i+1] {
@@ -197,18 +198,26 @@ func (s *Server) publishRefund(ctx *fasthttp.RequestCtx, in *pipeline.Intent, re
 			IntentID: in.ID, PaymentID: rec.PaymentID, TrxID: rec.TrxID, RefundTrxID: rf.RefundTrxID, Amount: rf.Amount,
 			RefundedTotal: total, Reason: rf.Reason, Operator: rec.payer,
 		},
-		Raw: rec.raw, RequestID: RequestID(ctx),
+		Raw: rec.raw, RequestID: ingest.RequestID(ctx),
 	}
-	if err := s.Publish(ctx, ev); err != nil {
-		s.Unavailable(ctx, "producing payment.refunded", err)
+	if err := s.pub.Publish(ctx, ev); err != nil {
+		s.fail.Unavailable(ctx, "producing payment.refunded", err)
 		return
 	}
 	rf.Published = true
-	if err := s.saveTokenized(RequestContext(ctx), rec); err != nil {
+	if err := s.saveTokenized(ingest.RequestContext(ctx), rec); err != nil {
 		s.log.Warn("marking refund published failed; a later refund call re-produces the same event", "intent", in.ID, "err", err)
 	}
-	WriteJSON(ctx, http.StatusOK, refundView{
+	ingest.WriteJSON(ctx, http.StatusOK, refundView{
 		IntentID: in.ID, PaymentID: rec.PaymentID, TrxID: rec.TrxID, RefundTrxID: rf.RefundTrxID, Amount: rf.Amount.String(),
 		RefundedTotal: total.String(), Remaining: (rec.Paid - rec.Refunded).String(), EventID: ev.ID,
 	})
+}
+
+// trimErr bounds a message quoted from bKash to 120 bytes (as the kernel's errors do).
+func trimErr(s string) string {
+	if len(s) > 120 {
+		return s[:120]
+	}
+	return s
 }
