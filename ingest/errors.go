@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/pipeline/dialect/native"
 )
 
 // APIError is an error answered to a client with its status and message, in the error shape of
@@ -38,12 +40,6 @@ var (
 // replaced was replaced first (directory.rotateKey).
 var errRotationRace = errors.New("api key rotated concurrently")
 
-type nativeError struct {
-	StatusCode int    `json:"statusCode"`
-	Message    string `json:"message"`
-	Error      string `json:"error"`
-}
-
 // Path prefixes of surfaces of their own packages (ingest/txnapi.Prefix, ingest/sns.Prefix) that the
 // admin API quotes in the URLs it hands out.
 const (
@@ -71,9 +67,10 @@ func WriteError(ctx *fasthttp.RequestCtx, err error) {
 	writeNativeError(ctx, ae)
 }
 
-// writeNativeError is the edge's own ErrorWriter, for paths of no mounted surface.
+// writeNativeError is the edge's own ErrorWriter, for paths of no mounted surface: the native
+// dialect's error (pipeline/dialect/native.Error).
 func writeNativeError(ctx *fasthttp.RequestCtx, ae *APIError) {
-	WriteJSON(ctx, ae.Status, nativeError{StatusCode: ae.Status, Message: ae.Message, Error: http.StatusText(ae.Status)})
+	WriteJSON(ctx, ae.Status, native.NewError(ae.Status, ae.Message))
 }
 
 // WriteJSON answers status with v as JSON (a 503 if v does not encode).

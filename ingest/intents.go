@@ -18,34 +18,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/dialect/native"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
-// IntentView is seed 004's PaymentIntent object, plus what paystream knows beyond it.
-type IntentView struct {
-	ID                string          `json:"id"`
-	MerchantID        string          `json:"merchantId"`
-	Environment       string          `json:"environment"`
-	Amount            string          `json:"amount"`
-	Currency          string          `json:"currency"`
-	Status            string          `json:"status"`
-	CustomerReference string          `json:"customerReference"`
-	Provider          string          `json:"provider"`
-	ReceiverMsisdn    string          `json:"receiverMsisdn"`
-	PaymentMethod     string          `json:"paymentMethod,omitempty"`
-	CheckoutURL       string          `json:"checkoutUrl"`
-	ExpiresAt         string          `json:"expiresAt"`
-	CreatedAt         string          `json:"createdAt"`
-	UpdatedAt         string          `json:"updatedAt,omitempty"`
-	TrxID             string          `json:"trxId,omitempty"`
-	MatchType         string          `json:"matchType,omitempty"`
-	Reason            string          `json:"reason,omitempty"`
-	SuccessURL        string          `json:"successUrl,omitempty"`
-	FailedURL         string          `json:"failedUrl,omitempty"`
-	CancelURL         string          `json:"cancelUrl,omitempty"`
-	ExpiredURL        string          `json:"expiredUrl,omitempty"`
-	Metadata          json.RawMessage `json:"metadata,omitempty"`
-}
+// IntentView is seed 004's PaymentIntent object, plus what paystream knows beyond it: the native
+// dialect's Intent (pipeline/dialect/native), declared there once.
+type IntentView = native.Intent
 
 // MaxRefLen bounds a customer reference or a payment reference, in characters.
 const MaxRefLen = 100
@@ -56,10 +35,6 @@ const idemTTL = 24 * time.Hour
 // IntentIDRE is the form of a native intent id (a UUID, seed 004); a path id that does not match
 // it is answered "not found" without a lookup.
 var IntentIDRE = regexp.MustCompile(`^[0-9a-fA-F-]{36}$`)
-
-// InvoiceIDRE is the form of a bdQuickPay intent id (invoice_id, seed 001): 20 upper-case letters
-// and digits. Native intent ids are UUIDs.
-var InvoiceIDRE = regexp.MustCompile(`^[A-Z0-9]{20}$`)
 
 // IdempotentIntent is what an idempotency key holds: the fingerprint of the request that first
 // used it and the intent that request created.
@@ -90,25 +65,11 @@ func (s *Server) CheckoutURL(id string) string {
 	return strings.TrimRight(s.cfg.PublicURL, "/") + "/v1/checkout/" + id
 }
 
-// View is rec as seed 004's PaymentIntent object (IntentView), with its checkout URL.
+// View is rec as seed 004's PaymentIntent object (native.NewIntent), with its checkout URL.
 func (s *Server) View(rec *state.IntentRecord) IntentView {
-	in := rec.Intent
-	v := IntentView{
-		ID: in.ID, MerchantID: in.MerchantID, Environment: string(in.Environment), Amount: in.Amount.String(),
-		Currency: in.Currency, Status: string(rec.Status), CustomerReference: in.CustomerReference,
-		Provider: string(in.Provider), ReceiverMsisdn: in.ReceiverMsisdn, CheckoutURL: s.CheckoutURL(in.ID),
-		ExpiresAt: pipeline.FormatTime(in.ExpiresAt), CreatedAt: pipeline.FormatTime(in.CreatedAt),
-		TrxID: rec.TrxID, MatchType: string(rec.MatchType), Reason: rec.Reason,
-		SuccessURL: in.SuccessURL, FailedURL: in.FailedURL, CancelURL: in.CancelURL, ExpiredURL: in.ExpiredURL,
-		Metadata: in.Metadata,
-	}
-	if !rec.UpdatedAt.IsZero() {
-		v.UpdatedAt = pipeline.FormatTime(rec.UpdatedAt)
-	}
-	if in.CheckoutURL != "" { // bKash tokenized: the customer pays at bKash's page
-		v.CheckoutURL, v.PaymentMethod = in.CheckoutURL, in.PaymentMethod
-	}
-	return v
+	return native.NewIntent(&rec.Intent, native.IntentState{
+		Status: rec.Status, UpdatedAt: rec.UpdatedAt, TrxID: rec.TrxID, MatchType: rec.MatchType, Reason: rec.Reason,
+	}, s.CheckoutURL(rec.ID))
 }
 
 // AuthMerchant authenticates a native request by its X-Api-Key (sk_test_/sk_live_): the merchant

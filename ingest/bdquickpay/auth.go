@@ -7,14 +7,15 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 )
 
 // authAppKey resolves X-App-Key/X-Secret-Key to a bdQuickPay merchant and environment. It answers
 // 401 (unknown or mismatched pair, a native sk_ key, a merchant of another dialect), 403 (inactive
 // merchant), 429 (the key's rate limit) or 503 (Redis) itself and then returns nil.
 func (s *Surface) authAppKey(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pipeline.Environment) {
-	appKey := strings.TrimSpace(string(ctx.Request.Header.Peek("X-App-Key")))
-	secretKey := strings.TrimSpace(string(ctx.Request.Header.Peek("X-Secret-Key")))
+	appKey := strings.TrimSpace(string(ctx.Request.Header.Peek(dialect.HeaderAppKey)))
+	secretKey := strings.TrimSpace(string(ctx.Request.Header.Peek(dialect.HeaderSecretKey)))
 	if appKey == "" || secretKey == "" || strings.HasPrefix(appKey, "sk_") {
 		ingest.WriteError(ctx, errBQPUnauthorized)
 		return nil, ""
@@ -24,7 +25,7 @@ func (s *Surface) authAppKey(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pipe
 		s.fail.Internal(ctx, "authenticating app key", err)
 		return nil, ""
 	}
-	if m == nil || m.Dialect != pipeline.DialectBDQuickPay || !env.Valid() {
+	if m == nil || m.Dialect != dialect.Name || !env.Valid() {
 		ingest.WriteError(ctx, errBQPUnauthorized)
 		return nil, ""
 	}

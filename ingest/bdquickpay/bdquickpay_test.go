@@ -19,6 +19,7 @@ import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
+	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -182,7 +183,7 @@ func TestBDQuickPayVerifyView(t *testing.T) {
 		},
 		Status: pipeline.StatusPaid, TrxID: "8HJ2XKPQ91", UpdatedAt: time.Date(2026, 3, 21, 10, 22, 14, 512e6, time.UTC),
 	}
-	b, _ := json.Marshal(bqpView(rec))
+	b, _ := json.Marshal(paymentOf(rec))
 	// The seed's completed verify data, byte for byte.
 	want := `{"invoice_id":"GALQYVTGASTRGOISR1FO","customer_reference":"ORDER-001","amount":500,"status":"completed",` +
 		`"created_at":"2026-03-21T10:00:00+00:00","expires_at":"2026-03-21T10:30:00+00:00",` +
@@ -195,7 +196,7 @@ func TestBDQuickPayVerifyView(t *testing.T) {
 		pipeline.StatusExpired: "expired", pipeline.StatusRejected: "failed", pipeline.StatusFailed: "failed",
 	} {
 		rec.Status = st
-		v := bqpView(rec)
+		v := paymentOf(rec)
 		if v.Status != want || (v.Transaction != nil) != (st == pipeline.StatusPaid) {
 			t.Errorf("%s: %+v", st, v)
 		}
@@ -467,7 +468,7 @@ func TestBDQuickPayOversizedBody(t *testing.T) {
 func TestInvoiceIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		id := newInvoiceID()
+		id := dialect.NewInvoiceID()
 		if !bqpInvoiceShape.MatchString(id) || seen[id] {
 			t.Fatalf("invoice id %q (repeated: %v)", id, seen[id])
 		}
@@ -525,4 +526,20 @@ func FuzzBDQuickPayCreate(f *testing.F) {
 		// The router turns a handler panic into a 503: the panic counter tells them apart.
 		fx.requireNoPanic(t, fmt.Sprintf("body %q, keys %q/%q", body, appKey, secretKey))
 	})
+}
+
+// TestBDQuickPayErrorBytes pins the error answer byte for byte in seed 001's key order
+// ({"status":false,"message":...}), which the dialect's Error struct keeps (a map, before it,
+// sorted the keys: "message" first).
+func TestBDQuickPayErrorBytes(t *testing.T) {
+	f := newFixture(t, 5*time.Second)
+	code, _, resp := f.do("POST", bqpCreatePath, nil, bqpSeedJSBody)
+	if want := `{"status":false,"message":"Unauthorized. Invalid App Key or Secret Key."}`; code != 401 || string(resp.Body()) != want {
+		t.Errorf("unauthorized: %d %s, want 401 %s", code, resp.Body(), want)
+	}
+	bm := f.onboardBQP(t)
+	code, _, resp = f.do("POST", "/api/bkash/v1/payment/verify", bm.sandbox(), `{"invoice_id":"GALQYVTGASTRGOISR1FO"}`)
+	if want := `{"status":false,"message":"Invoice not found."}`; code != 404 || string(resp.Body()) != want {
+		t.Errorf("not found: %d %s, want 404 %s", code, resp.Body(), want)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 	"github.com/paystream/paystream/pipeline/netguard"
 )
 
@@ -27,16 +28,16 @@ type bqpCreateReq struct {
 
 // validateBQPCreate checks a create body field by field, collecting every error as Laravel does.
 // The webhook URL's host is resolved (netguard.CheckURL) only when everything else is valid.
-func (s *Surface) validateBQPCreate(ctx context.Context, obj map[string]json.RawMessage) (bqpCreateReq, fieldErrors) {
-	fe := fieldErrors{}
+func (s *Surface) validateBQPCreate(ctx context.Context, obj map[string]json.RawMessage) (bqpCreateReq, dialect.FieldErrors) {
+	fe := dialect.FieldErrors{}
 	var r bqpCreateReq
 	r.Amount, _ = amountField(obj, "amount", fe)
 	if ref, ok := requiredString(obj, "customer_reference", fe); ok {
 		switch {
 		case utf8.RuneCountInString(ref) > ingest.MaxRefLen:
-			fe.add("customer_reference", "The customer reference must not be greater than %d characters.", ingest.MaxRefLen)
+			fe.Add("customer_reference", "The customer reference must not be greater than %d characters.", ingest.MaxRefLen)
 		case !ingest.Printable(ref):
-			fe.add("customer_reference", "The customer reference format is invalid.")
+			fe.Add("customer_reference", "The customer reference format is invalid.")
 		default:
 			r.CustomerReference = ref
 		}
@@ -47,16 +48,16 @@ func (s *Surface) validateBQPCreate(ctx context.Context, obj map[string]json.Raw
 	if raw, ok := obj["metadata"]; ok && string(raw) != "null" {
 		switch {
 		case len(raw) == 0 || raw[0] != '{':
-			fe.add("metadata", "The metadata must be an object.")
+			fe.Add("metadata", "The metadata must be an object.")
 		case len(raw) > maxBQPMetadata:
-			fe.add("metadata", "The metadata must not be greater than %d bytes.", maxBQPMetadata)
+			fe.Add("metadata", "The metadata must not be greater than %d bytes.", maxBQPMetadata)
 		default:
 			r.Metadata = raw
 		}
 	}
 	if len(fe) == 0 && r.WebhookURL != "" {
 		if err := netguard.CheckURL(ctx, r.WebhookURL, s.cfg.AllowPrivateWebhooks); err != nil {
-			fe.add("webhook_url", "%s", webhookURLMessage(err))
+			fe.Add("webhook_url", "%s", webhookURLMessage(err))
 		}
 	}
 	return r, fe
@@ -74,16 +75,6 @@ func webhookURLMessage(err error) string {
 	default:
 		return "The webhook url must be a valid URL."
 	}
-}
-
-// bqpCreateResp is the create answer, in the seed's field order.
-type bqpCreateResp struct {
-	Status            bool        `json:"status"`
-	InvoiceID         string      `json:"invoice_id"`
-	Amount            json.Number `json:"amount"`
-	CustomerReference string      `json:"customer_reference"`
-	PaymentURL        string      `json:"payment_url"`
-	ExpiresAt         string      `json:"expires_at"`
 }
 
 // handleBQPCreate is POST /api/bkash/v1/payment/create: a bKash payment of the merchant's key
@@ -122,19 +113,19 @@ func (s *Surface) handleBQPCreate(ctx *fasthttp.RequestCtx) {
 	// Whole seconds, so expires_at as shown is exactly when the invoice expires.
 	now := time.Now().UTC().Truncate(time.Second)
 	in := &pipeline.Intent{
-		ID: newInvoiceID(), MerchantID: m.ID, Environment: env, Amount: req.Amount, Currency: "BDT",
+		ID: dialect.NewInvoiceID(), MerchantID: m.ID, Environment: env, Amount: req.Amount, Currency: "BDT",
 		CustomerReference: req.CustomerReference, Provider: wallet.Provider, ReceiverMsisdn: wallet.Account,
 		// cancel_url is where the seed sends the customer when the payment is cancelled or fails.
 		SuccessURL: req.SuccessURL, FailedURL: req.CancelURL, CancelURL: req.CancelURL, ExpiredURL: req.CancelURL,
-		WebhookURL: req.WebhookURL, Dialect: pipeline.DialectBDQuickPay, Metadata: req.Metadata,
+		WebhookURL: req.WebhookURL, Dialect: dialect.Name, Metadata: req.Metadata,
 		CreatedAt: now, ExpiresAt: now.Add(bqpTTL),
 	}
 	if err := s.intents.AcceptIntent(ctx, in, ctx.PostBody()); err != nil {
 		s.fail.Unavailable(ctx, "producing intent.created", err)
 		return
 	}
-	ingest.WriteJSON(ctx, http.StatusOK, bqpCreateResp{
-		Status: true, InvoiceID: in.ID, Amount: bqpAmount(in.Amount), CustomerReference: in.CustomerReference,
-		PaymentURL: s.intents.CheckoutURL(in.ID), ExpiresAt: bqpTime(in.ExpiresAt),
+	ingest.WriteJSON(ctx, http.StatusOK, dialect.CreateResponse{
+		Status: true, InvoiceID: in.ID, Amount: dialect.Amount(in.Amount), CustomerReference: in.CustomerReference,
+		PaymentURL: s.intents.CheckoutURL(in.ID), ExpiresAt: dialect.FormatTime(in.ExpiresAt),
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 )
 
 // handleBQPSimulate is POST /api/bkash/v1/sandbox/simulate, a paystream extension for SANDBOX App
@@ -29,24 +30,24 @@ func (s *Surface) handleBQPSimulate(ctx *fasthttp.RequestCtx) {
 		writeValidation(ctx, fe)
 		return
 	}
-	fe = fieldErrors{}
+	fe = dialect.FieldErrors{}
 	var p ingest.SandboxPayment
 	p.IntentID, _ = requiredString(obj, "invoice_id", fe)
 	p.Amount, _ = amountField(obj, "amount", fe)
 	if trx, ok := requiredString(obj, "trx_id", fe); ok {
 		p.TrxID = strings.ToUpper(trx)
 		if !ingest.TrxIDRE.MatchString(p.TrxID) {
-			fe.add("trx_id", "The trx id must be 6 to 32 letters and digits.")
+			fe.Add("trx_id", "The trx id must be 6 to 32 letters and digits.")
 		}
 	}
 	if sender, ok := stringField(obj, "sender_msisdn", fe); ok && sender != "" {
 		if p.Sender, ok = pipeline.NormalizeMSISDN(sender); !ok {
-			fe.add("sender_msisdn", "The sender msisdn must be a Bangladeshi mobile number such as 01711111111.")
+			fe.Add("sender_msisdn", "The sender msisdn must be a Bangladeshi mobile number such as 01711111111.")
 		}
 	}
 	if ref, ok := stringField(obj, "reference", fe); ok {
 		if utf8.RuneCountInString(ref) > ingest.MaxRefLen || !ingest.Printable(ref) {
-			fe.add("reference", "The reference must be at most %d printable characters.", ingest.MaxRefLen)
+			fe.Add("reference", "The reference must be at most %d printable characters.", ingest.MaxRefLen)
 		}
 		p.Reference = ref
 	}
@@ -54,7 +55,7 @@ func (s *Surface) handleBQPSimulate(ctx *fasthttp.RequestCtx) {
 		writeValidation(ctx, fe)
 		return
 	}
-	if !ingest.InvoiceIDRE.MatchString(p.IntentID) {
+	if !dialect.ValidInvoiceID(p.IntentID) {
 		ingest.WriteError(ctx, errBQPNotFound)
 		return
 	}
@@ -62,7 +63,7 @@ func (s *Surface) handleBQPSimulate(ctx *fasthttp.RequestCtx) {
 	if ev == nil {
 		return
 	}
-	ingest.WriteJSON(ctx, http.StatusOK, bqpOK{Status: true, Message: "Payment reported. Verify the invoice for its status.", Data: bqpSimulated{
-		InvoiceID: p.IntentID, TrxID: p.TrxID, Amount: bqpAmount(p.Amount), EventID: ev.ID,
+	ingest.WriteJSON(ctx, http.StatusOK, dialect.OK{Status: true, Message: "Payment reported. Verify the invoice for its status.", Data: dialect.Simulated{
+		InvoiceID: p.IntentID, TrxID: p.TrxID, Amount: dialect.Amount(p.Amount), EventID: ev.ID,
 	}})
 }

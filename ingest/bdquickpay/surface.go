@@ -8,6 +8,7 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -95,7 +96,8 @@ func (s *Surface) Mount(m *ingest.Mux) {
 	m.Handle("POST", Prefix+"sandbox/simulate", "bdquickpay_sandbox_simulate", s.handleBQPSimulate)
 }
 
-// writeError is the surface's ingest.ErrorWriter: seed 001's {"status": false, "message"}.
+// writeError is the surface's ingest.ErrorWriter: seed 001's {"status": false, "message"}
+// (dialect.NewError), in the seed's key order.
 func writeError(ctx *fasthttp.RequestCtx, ae *ingest.APIError) {
-	ingest.WriteJSON(ctx, ae.Status, map[string]any{"status": false, "message": ae.Message})
+	ingest.WriteJSON(ctx, ae.Status, dialect.NewError(ae.Message))
 }

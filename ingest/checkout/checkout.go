@@ -24,6 +24,7 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -81,7 +82,7 @@ func mustReadEmbedded(name string) string {
 // nil error when there is no payable checkout: a malformed or unknown id, or a merchant that is
 // gone or inactive. Errors are Redis's (answer 503).
 func (s *Surface) coIntent(ctx *fasthttp.RequestCtx, id string) (*state.IntentRecord, *pipeline.Merchant, error) {
-	if !ingest.IntentIDRE.MatchString(id) && !ingest.InvoiceIDRE.MatchString(id) {
+	if !ingest.IntentIDRE.MatchString(id) && !bdquickpay.ValidInvoiceID(id) {
 		return nil, nil, nil
 	}
 	rec, err := s.intents.GetIntent(ingest.RequestContext(ctx), id)

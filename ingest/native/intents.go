@@ -15,24 +15,9 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	dialect "github.com/paystream/paystream/pipeline/dialect/native"
 	"github.com/paystream/paystream/pipeline/state"
 )
-
-// createIntentReq is seed 004's create body. Pointers tell "missing" from "zero".
-type createIntentReq struct {
-	Amount            json.RawMessage `json:"amount"` // ingest.ParseAmount's rule, whole taka
-	Currency          *string         `json:"currency"`
-	CustomerReference *string         `json:"customerReference"`
-	IdempotencyKey    string          `json:"idempotencyKey"`
-	TTLSeconds        *int64          `json:"ttlSeconds"`
-	SuccessURL        string          `json:"successUrl"`
-	FailedURL         string          `json:"failedUrl"`
-	CancelURL         string          `json:"cancelUrl"`
-	ExpiredURL        string          `json:"expiredUrl"`
-	Provider          string          `json:"provider"`      // paystream extension: pick a wallet of this provider
-	PaymentMethod     string          `json:"paymentMethod"` // paystream extension: "" or "bkash_tokenized" (ingest/tokenized)
-	Metadata          json.RawMessage `json:"metadata"`
-}
 
 const (
 	defaultTTL = 300
@@ -41,9 +26,8 @@ const (
 	maxIdemLen = 255
 )
 
-// validate checks the body and returns the normalised amount and TTL.
-
-func (r *createIntentReq) validate() (pipeline.Money, int64, *ingest.APIError) {
+// validateCreate checks a create body and returns the normalised amount and TTL.
+func validateCreate(r *dialect.CreateIntentRequest) (pipeline.Money, int64, *ingest.APIError) {
 	amt, p := ingest.ParseAmount(r.Amount, ingest.WholeTaka)
 	if p != ingest.AmountOK {
 		return 0, 0, ingest.NativeAmountError(p, ingest.WholeTaka)
@@ -51,8 +35,8 @@ func (r *createIntentReq) validate() (pipeline.Money, int64, *ingest.APIError) {
 	if r.Currency == nil || *r.Currency == "" {
 		return 0, 0, ingest.Errf(http.StatusBadRequest, "currency is required")
 	}
-	if *r.Currency != "BDT" {
-		return 0, 0, ingest.Errf(http.StatusBadRequest, "currency must be BDT")
+	if *r.Currency != dialect.Currency {
+		return 0, 0, ingest.Errf(http.StatusBadRequest, "currency must be %s", dialect.Currency)
 	}
 	if r.CustomerReference == nil || strings.TrimSpace(*r.CustomerReference) == "" {
 		return 0, 0, ingest.Errf(http.StatusBadRequest, "customerReference is required")
@@ -95,7 +79,7 @@ func (r *createIntentReq) validate() (pipeline.Money, int64, *ingest.APIError) {
 
 // fingerprint identifies "the same body" for idempotency: the normalised request, so formatting
 // differences (spaces, key order) of an identical request are not a conflict.
-func (r *createIntentReq) fingerprint(amt pipeline.Money, ttl int64) string {
+func fingerprint(r *dialect.CreateIntentRequest, amt pipeline.Money, ttl int64) string {
 	meta := ""
 	if len(r.Metadata) > 0 {
 		var v any
@@ -119,12 +103,12 @@ func (s *Surface) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 	if m == nil {
 		return
 	}
-	var req createIntentReq
+	var req dialect.CreateIntentRequest
 	if ae := ingest.DecodeJSON(ctx.PostBody(), &req); ae != nil {
 		ingest.WriteError(ctx, ae)
 		return
 	}
-	amt, ttl, ae := req.validate()
+	amt, ttl, ae := validateCreate(&req)
 	if ae != nil {
 		ingest.WriteError(ctx, ae)
 		return
@@ -157,7 +141,7 @@ func (s *Surface) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 	}
 
 	var claimKey string
-	fp := req.fingerprint(amt, ttl)
+	fp := fingerprint(&req, amt, ttl)
 	if req.IdempotencyKey != "" {
 		claimKey = s.accept.IdempotencyKey(m.ID, env, req.IdempotencyKey)
 		prev, err := s.accept.LoadIdempotent(ingest.RequestContext(ctx), claimKey)
@@ -178,7 +162,7 @@ func (s *Surface) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	in := &pipeline.Intent{
-		ID: uuid.Must(uuid.NewV7()).String(), MerchantID: m.ID, Environment: env, Amount: amt, Currency: "BDT",
+		ID: uuid.Must(uuid.NewV7()).String(), MerchantID: m.ID, Environment: env, Amount: amt, Currency: dialect.Currency,
 		CustomerReference: strings.TrimSpace(*req.CustomerReference), Provider: wallet.Provider,
 		ReceiverMsisdn: wallet.Account, IdempotencyKey: req.IdempotencyKey,
 		SuccessURL: req.SuccessURL, FailedURL: req.FailedURL, CancelURL: req.CancelURL, ExpiredURL: req.ExpiredURL,
@@ -297,7 +281,7 @@ func (s *Surface) handleListIntents(ctx *fasthttp.RequestCtx) {
 		s.fail.Internal(ctx, "listing intents", err)
 		return
 	}
-	data := make([]ingest.IntentView, 0, len(recs))
+	data := make([]dialect.Intent, 0, len(recs))
 	for _, r := range recs {
 		data = append(data, s.accept.View(r))
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	dialect "github.com/paystream/paystream/pipeline/dialect/native"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -33,8 +34,8 @@ type Acceptance interface {
 	// AcceptIntent produces intent.created under the Kafka-ack rule and records the intent for
 	// reads; an error means: answer Unavailable.
 	AcceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) error
-	// View is an intent as seed 004's PaymentIntent object.
-	View(rec *state.IntentRecord) ingest.IntentView
+	// View is an intent as seed 004's PaymentIntent object, with its checkout URL.
+	View(rec *state.IntentRecord) dialect.Intent
 }
 
 // IntentReader reads intents (*state.Store).
