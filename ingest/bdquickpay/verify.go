@@ -61,7 +61,7 @@ type bqpTransaction struct {
 	VerifiedAt    string      `json:"verified_at"`
 }
 
-func bqpView(rec *state.IntentRecord) bqpPayment {
+func bqpView(rec *pipeline.IntentRecord) bqpPayment {
 	p := bqpPayment{
 		InvoiceID: rec.ID, CustomerReference: rec.CustomerReference, Amount: bqpAmount(rec.Amount),
 		Status: bqpStatus(rec.Status), CreatedAt: bqpTime(rec.CreatedAt), ExpiresAt: bqpTime(rec.ExpiresAt),
@@ -77,7 +77,7 @@ func bqpView(rec *state.IntentRecord) bqpPayment {
 
 // loadInvoice loads invoice id of merchant m in env. It answers 404 (unknown, malformed, another
 // merchant's or environment's) or 503 itself and then returns nil.
-func (s *Surface) loadInvoice(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, id string) *state.IntentRecord {
+func (s *Surface) loadInvoice(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, id string) *pipeline.IntentRecord {
 	if !ingest.InvoiceIDRE.MatchString(id) {
 		ingest.WriteError(ctx, errBQPNotFound)
 		return nil
