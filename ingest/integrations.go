@@ -246,11 +246,11 @@ func TrxEventID(src pipeline.Source, w pipeline.Wallet, trxID string) string {
 // the matcher decided it. Otherwise the caller produces the event, whether the mark was new or an
 // earlier report's "pending", and calls MarkTrxDone once Kafka acknowledged it. err is a Redis failure (answer Internal).
 func (s *Server) ClaimTrx(ctx context.Context, w pipeline.Wallet, trxID string) (dup bool, err error) {
-	decided, err := s.rdb.Exists(ctx, s.cfg.Keys.Trx(w, trxID)).Result()
+	decided, err := s.state.TrxSeen(ctx, w, trxID)
 	if err != nil {
 		return false, fmt.Errorf("checking trx: %w", err)
 	}
-	if decided > 0 {
+	if decided {
 		return true, nil
 	}
 	k := s.cfg.Keys.ReportedTrx(w, trxID)

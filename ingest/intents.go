@@ -66,7 +66,7 @@ func (s *Server) CheckoutURL(id string) string {
 }
 
 // View is rec as seed 004's PaymentIntent object (native.NewIntent), with its checkout URL.
-func (s *Server) View(rec *state.IntentRecord) IntentView {
+func (s *Server) View(rec *pipeline.IntentRecord) IntentView {
 	return native.NewIntent(&rec.Intent, native.IntentState{
 		Status: rec.Status, UpdatedAt: rec.UpdatedAt, TrxID: rec.TrxID, MatchType: rec.MatchType, Reason: rec.Reason,
 	}, s.CheckoutURL(rec.ID))
@@ -211,17 +211,13 @@ func (s *Server) PickWallet(ctx context.Context, ws []pipeline.Wallet, amt pipel
 	if len(ws) == 1 {
 		return ws[0], nil
 	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, len(ws))
-	for i, w := range ws {
-		cmds[i] = pipe.ZCard(ctx, s.cfg.Keys.OpenByAmount(w, amt))
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	counts, err := s.state.OpenIntentsOfAmount(ctx, ws, amt)
+	if err != nil {
 		return pipeline.Wallet{}, err
 	}
 	best, bestN := 0, int64(-1)
-	for i, c := range cmds {
-		if n := c.Val(); bestN < 0 || n < bestN {
+	for i, n := range counts {
+		if bestN < 0 || n < bestN {
 			best, bestN = i, n
 		}
 	}

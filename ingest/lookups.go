@@ -51,7 +51,7 @@ func newLookups() *lookups {
 	}
 }
 
-func identityOf(rec *state.IntentRecord) IntentIdentity {
+func identityOf(rec *pipeline.IntentRecord) IntentIdentity {
 	return IntentIdentity{MerchantID: rec.MerchantID, Environment: rec.Environment, Provider: rec.Provider, ReceiverMsisdn: rec.ReceiverMsisdn}
 }
 
@@ -77,7 +77,7 @@ func (s *Server) loadIdentity(ctx context.Context, intentID string) (IntentIdent
 
 // loadIntent reads intentID for a handler: on ErrNotFound it answers notFound, on another error
 // 500, and returns nil (the request is answered).
-func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *APIError) *state.IntentRecord {
+func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *APIError) *pipeline.IntentRecord {
 	rec, err := s.state.GetIntent(RequestContext(ctx), intentID)
 	if errors.Is(err, state.ErrNotFound) {
 		WriteError(ctx, notFound)

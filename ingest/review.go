@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
@@ -67,7 +66,7 @@ type paymentView struct {
 	IntentIDs   []string             `json:"intentIds,omitempty"`
 }
 
-func viewPayment(r *state.PaymentRecord) paymentView {
+func viewPayment(r *pipeline.PaymentRecord) paymentView {
 	v := paymentView{
 		EventID: r.EventID, Source: r.Source, Environment: r.Wallet.Environment, Provider: r.Wallet.Provider,
 		Wallet: r.Wallet.Account, TrxID: r.Payment.TrxID, Amount: r.Payment.Amount.String(), Sender: r.Payment.Sender,
@@ -194,7 +193,7 @@ func (s *Server) handleBalanceGaps(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if gaps == nil {
-		gaps = []state.BalanceGap{}
+		gaps = []pipeline.BalanceGap{}
 	}
 	WriteJSON(ctx, http.StatusOK, map[string]any{"data": gaps, "total": len(gaps), "limit": limit})
 }
@@ -327,14 +326,14 @@ func reviewAllowed(action string, now pipeline.Status) *APIError {
 // checkAttachable checks that paymentEventID is a payment the matcher kept (unmatched or under
 // review) on the intent's wallet. Errors: *APIError (409 on another wallet of the merchant, 404
 // not kept anywhere) or a Redis error.
-func (s *Server) checkAttachable(c context.Context, rec *state.IntentRecord, paymentEventID string) error {
+func (s *Server) checkAttachable(c context.Context, rec *pipeline.IntentRecord, paymentEventID string) error {
 	w := rec.Wallet()
-	err := s.rdb.HGet(c, state.PaymentRecordsKey(s.cfg.Keys, w), paymentEventID).Err()
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, redis.Nil) {
+	kept, err := s.state.PaymentKept(c, w, paymentEventID)
+	if err != nil {
 		return fmt.Errorf("loading payment: %w", err)
+	}
+	if kept {
+		return nil
 	}
 	// Not on the intent's wallet: say whether it is on another wallet of the merchant.
 	m, err := s.dir.merchant(c, rec.MerchantID)
@@ -346,13 +345,13 @@ func (s *Server) checkAttachable(c context.Context, rec *state.IntentRecord, pay
 			if other == w {
 				continue
 			}
-			err := s.rdb.HGet(c, state.PaymentRecordsKey(s.cfg.Keys, other), paymentEventID).Err()
-			if err == nil {
+			kept, err := s.state.PaymentKept(c, other, paymentEventID)
+			if err != nil {
+				return fmt.Errorf("loading payment: %w", err)
+			}
+			if kept {
 				return Errf(http.StatusConflict, "Payment %s was received by %s wallet %s (%s), not by the intent's wallet %s",
 					paymentEventID, other.Provider, other.Account, other.Environment, w.Account)
-			}
-			if !errors.Is(err, redis.Nil) {
-				return fmt.Errorf("loading payment: %w", err)
 			}
 		}
 	}

@@ -32,7 +32,7 @@ func revSetup(t *testing.T) *revFixture {
 }
 
 // revIntent creates a SANDBOX bKash intent of amount BDT and returns its record.
-func (r *revFixture) revIntent(t *testing.T, amount int) *state.IntentRecord {
+func (r *revFixture) revIntent(t *testing.T, amount int) *pipeline.IntentRecord {
 	t.Helper()
 	code, out, _ := r.f.do("POST", "/v1/payments/intents", map[string]string{"X-Api-Key": r.m.key},
 		fmt.Sprintf(`{"amount":%d,"currency":"BDT","customerReference":"REV-%s","provider":"bkash"}`, amount, randHex(3)))
@@ -48,11 +48,11 @@ func (r *revFixture) revIntent(t *testing.T, amount int) *state.IntentRecord {
 
 // revPayment stores a payment the matcher kept (unmatched, or under review concerning intents,
 // which move to to) and returns its event id.
-func (r *revFixture) revPayment(t *testing.T, w pipeline.Wallet, disp pipeline.Disposition, amount int, to pipeline.Status, intents ...*state.IntentRecord) (string, string) {
+func (r *revFixture) revPayment(t *testing.T, w pipeline.Wallet, disp pipeline.Disposition, amount int, to pipeline.Status, intents ...*pipeline.IntentRecord) (string, string) {
 	t.Helper()
 	ev, trx := "ev-"+randHex(6), "T"+strings.ToUpper(randHex(5))
 	now := time.Now().UTC()
-	ch := &state.Change{Wallet: w, EventID: ev, SeenTrxID: trx, Payment: &state.PaymentRecord{
+	ch := &state.Change{Wallet: w, EventID: ev, SeenTrxID: trx, Payment: &pipeline.PaymentRecord{
 		EventID: ev, MerchantID: r.m.id, Source: pipeline.SourceSMS, Wallet: w, Disposition: disp, Rule: pipeline.RuleNone,
 		Payment:    pipeline.Payment{Provider: w.Provider, TrxID: trx, Amount: pipeline.BDT(int64(amount)), Sender: "01711111111", OccurredAt: now},
 		AcceptedAt: now, DecidedAt: now,
@@ -69,7 +69,7 @@ func (r *revFixture) revPayment(t *testing.T, w pipeline.Wallet, disp pipeline.D
 		if to != pipeline.StatusReviewRequired {
 			reason = ""
 		}
-		ch.Transitions = append(ch.Transitions, state.Transition{
+		ch.Transitions = append(ch.Transitions, pipeline.Transition{
 			IntentID: in.ID, Amount: in.Amount, CreatedAt: in.CreatedAt, From: in.Status, Version: in.Version, To: to,
 			TrxID: trx, Reason: reason, At: now,
 		})

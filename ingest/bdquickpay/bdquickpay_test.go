@@ -20,7 +20,6 @@ import (
 	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Component tests of seed 001's bdQuickPay-compatible API, on the fixture of ingest_test.go.
@@ -176,7 +175,7 @@ func TestBDQuickPayCreateSeedSample(t *testing.T) {
 
 func TestBDQuickPayVerifyView(t *testing.T) {
 	created := time.Date(2026, 3, 21, 10, 0, 0, 0, time.UTC)
-	rec := &state.IntentRecord{
+	rec := &pipeline.IntentRecord{
 		Intent: pipeline.Intent{
 			ID: "GALQYVTGASTRGOISR1FO", CustomerReference: "ORDER-001", Amount: pipeline.BDT(500),
 			CreatedAt: created, ExpiresAt: created.Add(bqpTTL),

@@ -9,7 +9,6 @@ import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Prefix is the path prefix of the dialect; every path under it answers errors in seed 001's
@@ -51,7 +50,7 @@ type Intents interface {
 
 // IntentReader reads an intent's current state (*state.Store); state.ErrNotFound if none.
 type IntentReader interface {
-	GetIntent(ctx context.Context, id string) (*state.IntentRecord, error)
+	GetIntent(ctx context.Context, id string) (*pipeline.IntentRecord, error)
 }
 
 // Simulator reports a sandbox payment to an intent's wallet (*ingest.Server): see

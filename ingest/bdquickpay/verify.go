@@ -13,13 +13,13 @@ import (
 )
 
 // paymentOf is verify's data of rec (dialect.NewPayment).
-func paymentOf(rec *state.IntentRecord) dialect.Payment {
+func paymentOf(rec *pipeline.IntentRecord) dialect.Payment {
 	return dialect.NewPayment(&rec.Intent, rec.Status, rec.TrxID, rec.UpdatedAt)
 }
 
 // loadInvoice loads invoice id of merchant m in env. It answers 404 (unknown, malformed, another
 // merchant's or environment's) or 503 itself and then returns nil.
-func (s *Surface) loadInvoice(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, id string) *state.IntentRecord {
+func (s *Surface) loadInvoice(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, env pipeline.Environment, id string) *pipeline.IntentRecord {
 	if !dialect.ValidInvoiceID(id) {
 		ingest.WriteError(ctx, errBQPNotFound)
 		return nil

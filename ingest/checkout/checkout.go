@@ -81,7 +81,7 @@ func mustReadEmbedded(name string) string {
 // coIntent loads the intent behind a checkout id and its merchant. It returns nil records and a
 // nil error when there is no payable checkout: a malformed or unknown id, or a merchant that is
 // gone or inactive. Errors are Redis's (answer 503).
-func (s *Surface) coIntent(ctx *fasthttp.RequestCtx, id string) (*state.IntentRecord, *pipeline.Merchant, error) {
+func (s *Surface) coIntent(ctx *fasthttp.RequestCtx, id string) (*pipeline.IntentRecord, *pipeline.Merchant, error) {
 	if !ingest.IntentIDRE.MatchString(id) && !bdquickpay.ValidInvoiceID(id) {
 		return nil, nil, nil
 	}
@@ -106,7 +106,7 @@ func (s *Surface) coIntent(ctx *fasthttp.RequestCtx, id string) (*state.IntentRe
 // (successUrl for PAID, failedUrl for REJECTED/FAILED, expiredUrl for EXPIRED; "" when the merchant
 // gave none, and the page then shows the final status itself). decided is false while a customer
 // can still act (PENDING, REVIEW_REQUIRED).
-func coDestination(rec *state.IntentRecord) (dest string, decided bool) {
+func coDestination(rec *pipeline.IntentRecord) (dest string, decided bool) {
 	switch rec.Status {
 	case pipeline.StatusPaid:
 		return rec.SuccessURL, true
@@ -198,7 +198,7 @@ type coPage struct {
 // coStep is one instruction: Pre, then Strong emphasised (a number, an amount), then Post.
 type coStep struct{ Pre, Strong, Post string }
 
-func (s *Surface) coNewPage(rec *state.IntentRecord, m *pipeline.Merchant, lang string) *coPage {
+func (s *Surface) coNewPage(rec *pipeline.IntentRecord, m *pipeline.Merchant, lang string) *coPage {
 	t := coTexts[lang]
 	prov := coProviders[rec.Provider]
 	amount := coDigits(lang, rec.Amount.String())
@@ -256,7 +256,7 @@ func (p *coPage) coFinal(st pipeline.Status) {
 // coRender writes p with the page template, or the final one when the intent is decided.
 func (s *Surface) coRender(ctx *fasthttp.RequestCtx, status int, p *coPage) {
 	name := "page"
-	if _, decided := coDestination(&state.IntentRecord{Status: pipeline.Status(p.Status)}); decided {
+	if _, decided := coDestination(&pipeline.IntentRecord{Status: pipeline.Status(p.Status)}); decided {
 		name = "final"
 		p.coFinal(pipeline.Status(p.Status))
 	}

@@ -147,7 +147,7 @@ func (f *fixture) coDecide(t testing.TB, id string, to pipeline.Status, trx stri
 	}
 	ch := &state.Change{
 		Wallet: rec.Wallet(), EventID: "co-test-" + randHex(6), SeenTrxID: trx,
-		Transitions: []state.Transition{{
+		Transitions: []pipeline.Transition{{
 			IntentID: id, Amount: rec.Amount, CreatedAt: rec.CreatedAt, From: rec.Status, Version: rec.Version,
 			To: to, TrxID: trx, MatchType: pipeline.MatchAuto, At: time.Now().UTC(),
 		}},
@@ -579,7 +579,7 @@ func TestCheckoutRefusesTrxThatPaidAnotherIntent(t *testing.T) {
 	ev := "co-unmatched-" + randHex(4)
 	if _, _, err := f.State.Apply(context.Background(), &state.Change{
 		Wallet: w, EventID: ev, SeenTrxID: kept,
-		Payment: &state.PaymentRecord{
+		Payment: &pipeline.PaymentRecord{
 			EventID: ev, Source: pipeline.SourceSMS, Wallet: w, Disposition: pipeline.DispositionUnmatched, Rule: pipeline.RuleNone,
 			Payment:    pipeline.Payment{Provider: pipeline.BKash, TrxID: kept, Amount: pipeline.BDT(799), OccurredAt: now},
 			AcceptedAt: now, DecidedAt: now,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Prefix is the path prefix of the hosted checkout: /v1/checkout/<intent id>[/status|/claim].
@@ -29,7 +28,7 @@ type Config struct {
 // IntentState reads what the matcher's state knows of an intent and a TrxID (*state.Store).
 type IntentState interface {
 	// GetIntent returns the intent's current record; state.ErrNotFound if none.
-	GetIntent(ctx context.Context, id string) (*state.IntentRecord, error)
+	GetIntent(ctx context.Context, id string) (*pipeline.IntentRecord, error)
 	// TrxUse reports whether a payment of w carrying trx was reported, and the intent it paid ("" if
 	// none).
 	TrxUse(ctx context.Context, w pipeline.Wallet, trx string) (seen bool, paidIntent string, err error)

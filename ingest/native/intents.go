@@ -226,7 +226,7 @@ func (s *Surface) acceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, ra
 		s.fail.Unavailable(ctx, "producing intent.created", err)
 		return
 	}
-	ingest.WriteJSON(ctx, http.StatusCreated, s.accept.View(&state.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
+	ingest.WriteJSON(ctx, http.StatusCreated, s.accept.View(&pipeline.IntentRecord{Intent: *in, Status: pipeline.StatusPending, Version: 1}))
 }
 
 func (s *Surface) handleGetIntent(ctx *fasthttp.RequestCtx) {

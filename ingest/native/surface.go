@@ -10,7 +10,6 @@ import (
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 	dialect "github.com/paystream/paystream/pipeline/dialect/native"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Auth authenticates a native request by its API key (*ingest.Server).
@@ -35,15 +34,15 @@ type Acceptance interface {
 	// reads; an error means: answer Unavailable.
 	AcceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) error
 	// View is an intent as seed 004's PaymentIntent object, with its checkout URL.
-	View(rec *state.IntentRecord) dialect.Intent
+	View(rec *pipeline.IntentRecord) dialect.Intent
 }
 
 // IntentReader reads intents (*state.Store).
 type IntentReader interface {
 	// GetIntent returns the intent's current record; state.ErrNotFound if none.
-	GetIntent(ctx context.Context, id string) (*state.IntentRecord, error)
+	GetIntent(ctx context.Context, id string) (*pipeline.IntentRecord, error)
 	// ListIntents pages the intents on wallets, newest first, optionally of one status.
-	ListIntents(ctx context.Context, wallets []pipeline.Wallet, status pipeline.Status, offset, limit int) ([]*state.IntentRecord, int, error)
+	ListIntents(ctx context.Context, wallets []pipeline.Wallet, status pipeline.Status, offset, limit int) ([]*pipeline.IntentRecord, int, error)
 }
 
 // Failures answers the edge's failures in the native shape (*ingest.Server).

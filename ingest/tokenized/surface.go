@@ -73,7 +73,7 @@ type Links interface {
 
 // IntentReader reads an intent's current state (*state.Store); state.ErrNotFound if none.
 type IntentReader interface {
-	GetIntent(ctx context.Context, id string) (*state.IntentRecord, error)
+	GetIntent(ctx context.Context, id string) (*pipeline.IntentRecord, error)
 }
 
 // Deps is what the surface needs; every field is required.
@@ -145,7 +145,7 @@ var errNotFound = &ingest.APIError{Status: http.StatusNotFound, Message: "Paymen
 
 // loadIntent reads intentID for a handler: on state.ErrNotFound it answers notFound, on another
 // error 503, and returns nil (the request is answered).
-func (s *Surface) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *ingest.APIError) *state.IntentRecord {
+func (s *Surface) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *ingest.APIError) *pipeline.IntentRecord {
 	rec, err := s.intents.GetIntent(ingest.RequestContext(ctx), intentID)
 	if errors.Is(err, state.ErrNotFound) {
 		ingest.WriteError(ctx, notFound)

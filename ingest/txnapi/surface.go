@@ -8,7 +8,6 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Prefix is the path prefix of the transaction API; every path under it answers errors in seed
@@ -45,7 +44,7 @@ type Publisher interface {
 
 // IntentReader finds open intents by customer reference (*state.Store).
 type IntentReader interface {
-	OpenIntentsByReference(ctx context.Context, wallets []pipeline.Wallet, reference string) ([]*state.IntentRecord, error)
+	OpenIntentsByReference(ctx context.Context, wallets []pipeline.Wallet, reference string) ([]*pipeline.IntentRecord, error)
 }
 
 // Deps is what the surface needs; every field is required.

@@ -8,9 +8,9 @@
 //
 // Every other read of the matcher's state by another stage goes through the named read methods
 // below ("Reads for other stages"); no other package reads or writes one of these keys with a raw
-// Redis call. (Until ingest's move into per-surface packages lands, three raw reads remain there:
-// checkAttachable's HGET and claimTrx's EXISTS, which PaymentKept and TrxSeen replace, and
-// pickWallet's ZCARD, which OpenIntentsOfAmount replaces; issue 14.)
+// Redis call: ingest's review checks a payment is attachable with PaymentKept, spreads intents
+// over wallets with OpenIntentsOfAmount (PickWallet) and answers a decided TrxID as a duplicate
+// with TrxSeen (ClaimTrx).
 //
 // # Redis layout
 //
