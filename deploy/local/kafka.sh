@@ -204,6 +204,13 @@ start_node() {
   local n=$1 nd="$dir/node-$1"
   local p
   p="$(echo "$PORTS" | cut -d' ' -f"$n")"
+  # A node restarted right after a kill -9 may find its port still answering for a moment (seen
+  # once in the suite): wait up to 15 s before calling it taken.
+  local waited=0
+  while port_in_use "$p" && [ $waited -lt 30 ]; do
+    sleep 0.5
+    waited=$((waited + 1))
+  done
   port_in_use "$p" && die "node $n's port 127.0.0.1:$p is taken by another process; stop it, or stop this cluster and remove $dir"
   # A fresh log per start, so readiness is judged on this start's lines; the previous one is kept.
   [ -f "$nd/server.log" ] && mv -f "$nd/server.log" "$nd/server.log.1"
