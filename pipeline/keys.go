@@ -48,7 +48,7 @@ func (k Keys) ShunnoSeq() string { return k.p() + ":shunnoseq" }
 
 // ReportedTrx marks a TrxID as reported to ingest for a wallet ("pending" until Kafka acknowledged
 // its event, then "done"; TTL 7 days), so that a surface whose seed answers duplicates
-// synchronously (409, 400) can do so before the matcher ran (ingest claimTrx).
+// synchronously (409, 400) can do so before the matcher ran (ingest.Server.ClaimTrx).
 func (k Keys) ReportedTrx(w Wallet, trxID string) string {
 	return k.WalletTag(w) + ":reported:" + strings.ToUpper(trxID)
 }

@@ -66,7 +66,7 @@ func newSMSMetrics(reg prometheus.Registerer) *smsMetrics {
 			Name: "paystream_sms_duplicates_total", Help: "Forwarded SMS answered as duplicates (app retries) without producing.",
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "paystream_sms_refused_total", Help: "Forwarded SMS refused before parsing, by reason (token, signature).",
+			Name: "paystream_sms_refused_total", Help: "Forwarded SMS refused before parsing, by reason (token, format, signature).",
 		}, []string{"reason"}),
 		lastSeen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "paystream_sms_device_last_seen_timestamp_seconds",

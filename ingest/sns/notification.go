@@ -15,7 +15,7 @@ import (
 )
 
 // notification turns a Completed transaction into a payment.reported event of the integration's
-// wallet. Its TrxID is marked "pending" before producing and "done" after Kafka's ack (claimTrx):
+// wallet. Its TrxID is marked "pending" before producing and "done" after Kafka's ack (ingest.Server.ClaimTrx, MarkTrxDone):
 // a repeat of a "done" (or decided) TrxID is answered 409 at once; one that finds it "pending"
 // (in flight, 503, or a process that died) produces the same event (TrxEventID) and is answered
 // 200, as the first would have been.

@@ -13,7 +13,7 @@ import (
 
 // handleTxnComplete turns a reported transaction into a payment.reported event on the receiving
 // wallet (to_account) and answers 202 once Kafka acknowledged it. The transaction id is marked
-// "pending" before the event is produced and "done" after the ack (claimTrx): a report of a "done"
+// "pending" before the event is produced and "done" after the ack (ingest.Server.ClaimTrx, MarkTrxDone): a report of a "done"
 // (or decided) TrxID answers 400 duplicate at once; a report that finds it "pending" (the first
 // is in flight, got a 503, or its process died) produces the same event (TrxEventID) and answers
 // 202, so a retry after a crash is never told "duplicate" for a payment that was never produced.
