@@ -419,9 +419,13 @@ func TestSNSAuthentication(t *testing.T) {
 }
 
 func TestSNSSubscriptionConfirmation(t *testing.T) {
+	// gone is trusted and closed just before it is dialled, after every other server of the test
+	// has started, so none of them can be given its port.
+	var hits atomic.Int32
+	counter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
+	t.Cleanup(counter.Close)
 	gone := httptest.NewServer(http.NotFoundHandler())
 	goneHost := strings.TrimPrefix(gone.URL, "http://")
-	gone.Close() // trusted, but nothing listens there any more
 	f := newSNSFixture(t, func(c *fixtureConfig) { c.ExtraHosts = append(c.ExtraHosts, goneHost) })
 	topic := snsTestTopic
 	confirmation := func(subscribeURL string) string {
@@ -450,9 +454,6 @@ func TestSNSSubscriptionConfirmation(t *testing.T) {
 	}
 
 	// Foreign hosts are refused and never fetched.
-	var hits atomic.Int32
-	counter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
-	t.Cleanup(counter.Close)
 	for _, u := range []string{
 		"https://evil.example.com/?Action=ConfirmSubscription&TopicArn=" + topic + "&Token=x",
 		counter.URL + "/?Action=ConfirmSubscription&Token=x",
@@ -472,6 +473,7 @@ func TestSNSSubscriptionConfirmation(t *testing.T) {
 
 	code, m, _ = f.post(confirmation(f.signer.SubscribeURL(topic, "expired", true)))
 	wantErr(t, "SNS refuses the token", code, m, 400, "Could not confirm subscription: *")
+	gone.Close() // trusted, but nothing listens there any more
 	code, m, resp := f.post(confirmation("http://" + goneHost + "/?Action=ConfirmSubscription&Token=x"))
 	wantErr(t, "SNS unreachable", code, m, 503, "Could not confirm subscription: *")
 	if string(resp.Header.Peek("Retry-After")) == "" {
