@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,9 +103,15 @@ func TestRealKafkaCrashRecovery(t *testing.T) {
 		envInt("PAYSTREAM_REALKAFKA_CRASH_PAYMENTS", 3000), envInt("PAYSTREAM_REALKAFKA_CRASH_RATE", 150))
 }
 
+// groupMember is one member of a consumer group as the coordinator describes it.
+type groupMember struct {
+	id    string   // member id (the coordinator's; a restart under the same instance id replaces it)
+	parts []string // assigned "topic/partition", sorted
+}
+
 // groupMembers describes group and returns its members (instance id, or "(dynamic) <member id>",
-// → member id) and its state.
-func groupMembers(ctx context.Context, adm *kadm.Client, group string) (map[string]string, string, error) {
+// → member and assignment) and its state.
+func groupMembers(ctx context.Context, adm *kadm.Client, group string) (map[string]groupMember, string, error) {
 	gs, err := adm.DescribeGroups(ctx, group)
 	if err != nil {
 		return nil, "", err
@@ -115,15 +123,46 @@ func groupMembers(ctx context.Context, adm *kadm.Client, group string) (map[stri
 	if g.Err != nil {
 		return nil, "", g.Err
 	}
-	out := map[string]string{}
+	out := map[string]groupMember{}
 	for _, m := range g.Members {
 		id := "(dynamic) " + m.MemberID
 		if m.InstanceID != nil {
 			id = *m.InstanceID
 		}
-		out[id] = m.MemberID
+		gm := groupMember{id: m.MemberID}
+		if a, ok := m.Assigned.AsConsumer(); ok {
+			for _, tp := range a.Topics {
+				for _, p := range tp.Partitions {
+					gm.parts = append(gm.parts, fmt.Sprintf("%s/%d", tp.Topic, p))
+				}
+			}
+		}
+		sort.Strings(gm.parts)
+		out[id] = gm
 	}
 	return out, g.State, nil
+}
+
+// assignmentGaps says what is wrong with a group's assignment of topics' partitions (topic →
+// partition count): a partition held by no member or by two; "" when each is held exactly once.
+func assignmentGaps(ms map[string]groupMember, topics map[string]int32) string {
+	holders := map[string][]string{}
+	for inst, m := range ms {
+		for _, p := range m.parts {
+			holders[p] = append(holders[p], inst)
+		}
+	}
+	var gaps []string
+	for topic, n := range topics {
+		for p := range n {
+			tp := fmt.Sprintf("%s/%d", topic, p)
+			if h := holders[tp]; len(h) != 1 {
+				gaps = append(gaps, fmt.Sprintf("%s held by %v", tp, h))
+			}
+		}
+	}
+	sort.Strings(gaps)
+	return strings.Join(gaps, "; ")
 }
 
 // TestRealKafkaRebalance runs matchers on the real group coordinator with static membership
@@ -132,7 +171,10 @@ func groupMembers(ctx context.Context, adm *kadm.Client, group string) (map[stri
 // (it takes its place back: the group is three members again, its member id replaced, before
 // the session timeout); one is killed for good, and the group goes on with two once the
 // coordinator let it go (session timeout); one stops gracefully, and the last one has the group.
-// Payments flow throughout; every one is decided exactly once.
+// In every stable group each of the matcher's partitions is held by exactly one member; the
+// restarted member holds the same partitions as before its kill (nobody's moved), and the test
+// logs which survivor took the dead member's partitions. Payments flow throughout; every one is
+// decided exactly once.
 func TestRealKafkaRebalance(t *testing.T) {
 	brokers := realBroker(t)
 	f := newFleetOn(t, brokers)
@@ -143,7 +185,7 @@ func TestRealKafkaRebalance(t *testing.T) {
 	f.onboard()
 	adm := f.kafkaAdmin()
 	group := f.group(pipeline.GroupMatcher)
-	members := func() (map[string]string, string) {
+	members := func() (map[string]groupMember, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		ms, state, err := groupMembers(ctx, adm, group)
@@ -154,7 +196,33 @@ func TestRealKafkaRebalance(t *testing.T) {
 	}
 	instance := func(p *proc) string { return p.name + "-" + group }
 	// waitGroup waits until the group is stable with exactly procs' instance ids, and (extra) holds.
-	waitGroup := func(what string, within time.Duration, extra func(map[string]string) bool, procs ...*proc) time.Duration {
+	// topics are the matcher group's topics and their partition counts, read from the first
+	// member's assignment once it has one.
+	topics := map[string]int32{}
+	waitUntil(t, 30*time.Second, "the first matcher to be assigned partitions", func() string {
+		ms, state := members()
+		for _, m := range ms {
+			for _, tp := range m.parts {
+				topics[tp[:strings.LastIndexByte(tp, '/')]] = 0
+			}
+		}
+		if len(topics) == 0 {
+			return fmt.Sprintf("%s %v", state, ms)
+		}
+		return ""
+	})
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		tds, err := adm.ListTopics(ctx, slices.Collect(maps.Keys(topics))...)
+		cancel()
+		if err != nil {
+			t.Fatalf("listing the matcher's topics: %v", err)
+		}
+		for _, td := range tds {
+			topics[td.Topic] = int32(len(td.Partitions))
+		}
+	}
+	waitGroup := func(what string, within time.Duration, extra func(map[string]groupMember) bool, procs ...*proc) time.Duration {
 		t.Helper()
 		start := time.Now()
 		var want []string
@@ -169,10 +237,17 @@ func TestRealKafkaRebalance(t *testing.T) {
 				got = append(got, id)
 			}
 			sort.Strings(got)
-			if state == "Stable" && strings.Join(got, ",") == strings.Join(want, ",") && (extra == nil || extra(ms)) {
-				return ""
+			if state != "Stable" || strings.Join(got, ",") != strings.Join(want, ",") {
+				return fmt.Sprintf("%s %v", state, ms)
 			}
-			return fmt.Sprintf("%s %v", state, ms)
+			// A stable group of the right members: the matcher's partitions are each held once.
+			if gaps := assignmentGaps(ms, topics); gaps != "" {
+				return "stable, but " + gaps
+			}
+			if extra != nil && !extra(ms) {
+				return fmt.Sprintf("stable, but not yet as wanted: %v", ms)
+			}
+			return ""
 		})
 		return time.Since(start)
 	}
@@ -189,25 +264,47 @@ func TestRealKafkaRebalance(t *testing.T) {
 	// is stable with the same three instance ids, the victim's member id replaced.
 	victim := matchers[1]
 	before, _ := members()
-	old := before[instance(victim)]
-	if old == "" {
-		t.Fatalf("%s is not in the group: %v", instance(victim), before)
+	old, ok := before[instance(victim)]
+	if !ok || len(old.parts) == 0 {
+		t.Fatalf("%s is not in the group or holds nothing: %v", instance(victim), before)
 	}
 	victim.kill9()
 	killed := time.Now()
 	f.restart(victim)
-	waitGroup("a killed matcher restarted under its instance id", 30*time.Second, func(ms map[string]string) bool {
-		return ms[instance(victim)] != old
+	waitGroup("a killed matcher restarted under its instance id", 30*time.Second, func(ms map[string]groupMember) bool {
+		return ms[instance(victim)].id != old.id
 	}, matchers...)
-	log = append(log, fmt.Sprintf("%s killed -9 and restarted: replaced its old member (new member id, same instance id) %v after the kill, without waiting for the session timeout",
-		victim.name, time.Since(killed).Truncate(time.Millisecond)))
+	// Static membership's promise: the restarted member is handed back what it held, and nobody
+	// else's partitions moved.
+	after, _ := members()
+	for inst, m := range before {
+		if got := after[inst].parts; !slices.Equal(got, m.parts) {
+			t.Errorf("%s held %v before %s's kill -9 and %v after its restart: static membership should not move partitions",
+				inst, m.parts, victim.name, got)
+		}
+	}
+	log = append(log, fmt.Sprintf("%s killed -9 and restarted: replaced its old member (new member id, same instance id) %v after the kill, without waiting for the session timeout, holding the same %d partitions",
+		victim.name, time.Since(killed).Truncate(time.Millisecond), len(old.parts)))
 	// One leaves for good: a static member is not removed by its close, only when its session
 	// (PAYSTREAM_KAFKA_SESSION_TIMEOUT=6s) expires; then the other two take its partitions.
 	gone := matchers[2]
+	goneParts := after[instance(gone)].parts
 	gone.kill9()
 	left := time.Now()
 	waitGroup("a killed matcher never came back", 30*time.Second, nil, matchers[:2]...)
-	log = append(log, fmt.Sprintf("%s killed -9 for good: group of 2 after %v (session timeout 6s)", gone.name, time.Since(left).Truncate(time.Millisecond)))
+	// The dead member's partitions went to the two left (waitGroup checked every partition is
+	// held exactly once); say who took which.
+	now, _ := members()
+	took := map[string]int{}
+	for _, p := range goneParts {
+		for inst, m := range now {
+			if slices.Contains(m.parts, p) {
+				took[inst]++
+			}
+		}
+	}
+	log = append(log, fmt.Sprintf("%s killed -9 for good: group of 2 after %v (session timeout 6s); its %d partitions taken over %v",
+		gone.name, time.Since(left).Truncate(time.Millisecond), len(goneParts), took))
 	// A graceful stop (SIGINT) of a static member: the group is left with the last matcher.
 	leaving := matchers[0]
 	leaving.stop()
