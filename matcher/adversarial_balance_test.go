@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,13 +147,14 @@ func ptrMoney(paisa int64) *pipeline.Money {
 
 // TestAdversarialGenuineBacklog: a genuine history of credits and debits (random amounts, every
 // provider, many seeds) forwarded (a) newest first, (b) in order with a random part held back and
-// forwarded afterwards newest first, (c) in order after an older head: every paying SMS pays its
-// intent and nothing goes to review.
+// forwarded afterwards newest first, (c) the same but the held-back part in any order (a stalled
+// ingest or phone releases a backlog shuffled: an SMS in the middle of a hole may come first),
+// (d) in order after an older head: every paying SMS pays its intent and nothing goes to review.
 func TestAdversarialGenuineBacklog(t *testing.T) {
 	now := base.Add(9 * time.Minute)
 	for _, prov := range advProviders {
 		for seed := range uint64(40) {
-			for _, order := range []string{"reverse", "held back", "forward"} {
+			for _, order := range []string{"reverse", "held back", "held back shuffled", "forward"} {
 				r := rand.New(rand.NewPCG(seed, 13))
 				steps, ins := genuineHistory(r, prov, 8+r.IntN(8), 1000+r.Int64N(50000))
 				var snapHead *pipeline.BalanceHead
@@ -161,16 +163,26 @@ func TestAdversarialGenuineBacklog(t *testing.T) {
 				case "reverse":
 					seq = slices.Clone(steps)
 					slices.Reverse(seq)
-				case "held back":
+				case "held back", "held back shuffled":
+					// Held back: a third of the credits, or (shuffled) three in four, so that runs of
+					// three and more adjacent ones, whose middle may come first, are common.
+					held := func() bool { return r.IntN(3) == 0 }
+					if order == "held back shuffled" {
+						held = func() bool { return r.IntN(4) != 0 }
+					}
 					var late []backlogStep
 					for _, s := range steps {
-						if s.paying && r.IntN(3) == 0 { // a missed debit sends later credits to review by design
+						if s.paying && held() { // a missed debit sends later credits to review by design
 							late = append(late, s)
 						} else {
 							seq = append(seq, s)
 						}
 					}
-					slices.Reverse(late)
+					if order == "held back" {
+						slices.Reverse(late)
+					} else {
+						r.Shuffle(len(late), func(i, j int) { late[i], late[j] = late[j], late[i] })
+					}
 					seq = append(seq, late...)
 				case "forward":
 					seq = steps
@@ -193,7 +205,7 @@ func TestAdversarialGenuineBacklog(t *testing.T) {
 						} else if d.Ignored != "" {
 							t.Fatalf("genuine debit %s in %s order ignored: %s", s.ev.ID, order, describe(d))
 						}
-						if d.Gap != nil && order != "held back" {
+						if d.Gap != nil && !strings.HasPrefix(order, "held back") {
 							t.Fatalf("genuine SMS %s in %s order raised a gap: %s", s.ev.ID, order, describe(d))
 						}
 						snap.Intents = applyTo(snap, d)
@@ -206,6 +218,113 @@ func TestAdversarialGenuineBacklog(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestAdversarialHoleSplitOnlyWhileYoung: a hole left by SMS held back accepts an SMS stamped inside
+// it at neither edge (splitting it) only while it is young (HoleSplitWindow after it opened, by
+// ingest's clock); afterwards, and for holes stored without an opening time, such an SMS is a
+// forger's that names a balance the chain cannot place: its payment goes to review
+// (balance_out_of_order), the head unchanged. On every provider, by amount, reference and claim.
+// The same holds before the chain's base while the chain itself is young (StartedAt).
+func TestAdversarialHoleSplitOnlyWhileYoung(t *testing.T) {
+	for _, prov := range advProviders {
+		// The head at base+5m, 10,000 Tk; a hole from 9,000 Tk at base+1m to 9,500 Tk at base+4m.
+		opened := base.Add(8 * time.Minute) // chainSMS's reports are accepted at base+8m30s
+		for _, c := range []struct {
+			name   string
+			opened time.Time
+			pays   bool
+		}{
+			{"young", opened, true},
+			{"just inside the window", base.Add(8*time.Minute + 30*time.Second).Add(-HoleSplitWindow + time.Second), true},
+			{"at the window", base.Add(8*time.Minute + 30*time.Second).Add(-HoleSplitWindow), false},
+			{"old", opened.Add(-time.Hour), false},
+			{"stored without an opening time", time.Time{}, false},
+		} {
+			for _, way := range []string{"amount", "reference", "claim"} {
+				t.Run(fmt.Sprintf("%s/%s/%s", prov, c.name, way), func(t *testing.T) {
+					h := &pipeline.BalanceHead{EventID: "ev-head", At: base.Add(5 * time.Minute), Balance: pipeline.BDT(10000),
+						DeltaPaisa: 500 * 100, HasDelta: true, Holes: []pipeline.BalanceHole{{
+							FromAt: base.Add(time.Minute), FromPaisa: 9000 * 100, ToAt: base.Add(4 * time.Minute), ToPaisa: 9500 * 100, OpenedAt: c.opened,
+						}}}
+					in := open("x", 123, "ORDER-1")
+					in.Provider = prov
+					snap := Snapshot{Intents: []*pipeline.IntentRecord{in}, Balance: h}
+					// 123 Tk received at base+2m with a balance of 7,777 Tk: inside the hole, at neither edge.
+					ev := chainSMS("ev-mid", prov, directionCredit, 123, 7777, 0, 2*time.Minute, "MIDHOLE01")
+					switch way {
+					case "reference":
+						ev.Payment.Reference = "ORDER-1"
+					case "claim":
+						snap.Claims = []pipeline.ClaimRecord{{IntentID: "x", TrxID: "MIDHOLE01"}}
+					}
+					now := base.Add(9 * time.Minute)
+					d := Decide(ev, snap, now)
+					checkInvariants(t, ev, snap, now, d)
+					if !c.pays {
+						if got := intentChanges(d); got != "x:REVIEW_REQUIRED/balance_out_of_order" || d.Balance != nil {
+							t.Fatalf("an SMS inside a hole that cannot split: %s", describe(d))
+						}
+						return
+					}
+					if got := intentChanges(d); !strings.HasPrefix(got, "x:PAID") || d.Balance == nil {
+						t.Fatalf("an SMS inside a young hole: %s", describe(d))
+					}
+					want := []pipeline.BalanceHole{
+						{FromAt: base.Add(time.Minute), FromPaisa: 9000 * 100, ToAt: base.Add(2 * time.Minute), ToPaisa: (7777 - 123) * 100, OpenedAt: c.opened},
+						{FromAt: base.Add(2 * time.Minute), FromPaisa: 7777 * 100, ToAt: base.Add(4 * time.Minute), ToPaisa: 9500 * 100, OpenedAt: c.opened},
+					}
+					if !slices.Equal(d.Balance.Holes, want) || d.Balance.Balance != h.Balance {
+						t.Fatalf("split hole: got %+v (balance %d), want %+v", d.Balance.Holes, d.Balance.Balance, want)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestAdversarialBaseSplitOnlyWhileYoung(t *testing.T) {
+	accepted := base.Add(8*time.Minute + 30*time.Second) // chainSMS's
+	for _, prov := range advProviders {
+		for _, c := range []struct {
+			name    string
+			started time.Time
+			pays    bool
+		}{
+			{"young chain", accepted.Add(-time.Minute), true},
+			{"at the window", accepted.Add(-HoleSplitWindow), false},
+			{"old chain", accepted.Add(-time.Hour), false},
+			{"stored without a start", time.Time{}, false},
+		} {
+			t.Run(fmt.Sprintf("%s/%s", prov, c.name), func(t *testing.T) {
+				// The chain starts at base+3m from 9,000 Tk; the head is 10,000 Tk at base+5m.
+				h := &pipeline.BalanceHead{EventID: "ev-head", At: base.Add(5 * time.Minute), Balance: pipeline.BDT(10000),
+					DeltaPaisa: 500 * 100, HasDelta: true, BasePaisa: 9000 * 100, BaseAt: base.Add(3 * time.Minute), HasBase: true, StartedAt: c.started}
+				in := open("x", 123, "")
+				in.Provider = prov
+				snap := Snapshot{Intents: []*pipeline.IntentRecord{in}, Balance: h}
+				// Received at base+1m with 7,777 Tk: older than the base and not ending at it.
+				ev := chainSMS("ev-old", prov, directionCredit, 123, 7777, 0, time.Minute, "BEFOREB01")
+				now := base.Add(9 * time.Minute)
+				d := Decide(ev, snap, now)
+				checkInvariants(t, ev, snap, now, d)
+				if !c.pays {
+					if got := intentChanges(d); got != "x:REVIEW_REQUIRED/balance_out_of_order" || d.Balance != nil {
+						t.Fatalf("an SMS before the base of a chain that is not young: %s", describe(d))
+					}
+					return
+				}
+				if got := intentChanges(d); !strings.HasPrefix(got, "x:PAID") || d.Balance == nil {
+					t.Fatalf("an SMS before the base of a young chain: %s", describe(d))
+				}
+				nh := d.Balance
+				want := []pipeline.BalanceHole{{FromAt: base.Add(time.Minute), FromPaisa: 7777 * 100, ToAt: base.Add(3 * time.Minute), ToPaisa: 9000 * 100, OpenedAt: c.started}}
+				if nh.BasePaisa != (7777-123)*100 || !nh.BaseAt.Equal(base.Add(time.Minute)) || !slices.Equal(nh.Holes, want) || nh.Balance != h.Balance {
+					t.Fatalf("base moved to %d at %s, holes %+v; want %d at base+1m, %+v", nh.BasePaisa, nh.BaseAt, nh.Holes, (7777-123)*100, want)
+				}
+			})
 		}
 	}
 }

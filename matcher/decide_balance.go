@@ -31,7 +31,11 @@ import (
 // gap, and per balance-only SMS that changed the balance). An older SMS fits when its balance is
 // the base (a backlog forwarded newest first extends the chain back) or when it starts or ends a
 // hole (an SMS forwarded after later ones fills the gap they left); then the base or the hole moves
-// and the head's balance does not. One that fits nowhere changes nothing (IgnoreSMSOutOfOrder),
+// and the head's balance does not. Several SMS held back together leave one hole, and they may come
+// in any order: within HoleSplitWindow of the hole's opening (ingest's clock, AcceptedAt), an SMS
+// stamped inside the hole that starts or ends at neither edge splits it in two around itself.
+// Later, only the edges accept (a hole that stays open is a missed SMS: a forger who stamps an SMS
+// in it must still name a balance the chain can place). One that fits nowhere changes nothing (IgnoreSMSOutOfOrder),
 // and if it pays, its payment goes to review (ReasonBalanceOutOfOrder): the phone's stamps are the
 // sender's word, so a forged SMS stamped in the past must not escape the check an in-order one
 // gets.
@@ -44,6 +48,11 @@ import (
 // paying it or keeping it unmatched; a higher balance (a credit SMS was missed in between) only
 // raises the gap and the payment is decided normally. A duplicate report's SMS moves the chain but
 // its payment is not decided again.
+
+// HoleSplitWindow is how long after a balance hole opened (by ingest's clock) an SMS stamped inside
+// it may split it: long enough for a backlog held back by a phone or a stalled ingest to arrive in
+// any order, short enough that a hole left by a missed SMS does not stay open to any balance.
+const HoleSplitWindow = 5 * time.Minute
 
 // smsTime is the time the chain orders an SMS by.
 func smsTime(ev *pipeline.Event) time.Time {
@@ -117,6 +126,7 @@ func (x *decider) balance() {
 	h := x.snap.Balance
 	if h == nil {
 		next.BasePaisa, next.BaseAt, next.HasBase = before(next), next.At, true
+		next.StartedAt = ev.AcceptedAt
 		x.d.Balance = next
 		return
 	}
@@ -130,10 +140,11 @@ func (x *decider) balance() {
 		return
 	}
 	next.BasePaisa, next.BaseAt, next.HasBase = baseOf(h)
+	next.StartedAt = h.StartedAt
 	next.Holes = h.Holes
 	if !next.HasDelta {
 		if next.Balance != h.Balance {
-			next.Holes = withHole(h.Holes, pipeline.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: int64(next.Balance)})
+			next.Holes = withHole(h.Holes, pipeline.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: int64(next.Balance), OpenedAt: ev.AcceptedAt})
 		}
 		x.d.Balance = next
 		return
@@ -147,7 +158,7 @@ func (x *decider) balance() {
 		x.ignoreSMS(IgnoreSMSOutOfOrder) // the head follows from this SMS: they arrived in the other order
 		return
 	}
-	next.Holes = withHole(h.Holes, pipeline.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: before(next)})
+	next.Holes = withHole(h.Holes, pipeline.BalanceHole{FromAt: h.At, FromPaisa: int64(h.Balance), ToAt: next.At, ToPaisa: before(next), OpenedAt: ev.AcceptedAt})
 	x.d.Balance = next
 	x.d.Gap = &pipeline.BalanceGap{
 		EventID: ev.ID, MerchantID: ev.MerchantID, Wallet: ev.Wallet, Direction: dir, Amount: amount,
@@ -163,8 +174,11 @@ func (x *decider) balance() {
 // backfill links an SMS older than the head h (forwarded late) to the chain, or refuses it. It
 // fits when its balance is the chain's base (BasePaisa) and it is not newer than BaseAt (it extends the chain
 // back: the base becomes the balance before it), or when it lies in a hole and starts at the hole's
-// From or ends at its To (the hole shrinks, and is gone once From and To meet). A fitting SMS
-// changes the head's base or Holes, never its balance. An SMS that does not fit is not compared
+// From or ends at its To (the hole shrinks, and is gone once From and To meet), or when it lies
+// strictly inside a hole opened less than HoleSplitWindow before it was accepted (the hole splits
+// in two around it), or when it is older than BaseAt and the chain started less than
+// HoleSplitWindow before (the base moves before it, leaving a hole up to the old base). A fitting
+// SMS changes the head's base or Holes, never its balance. An SMS that does not fit is not compared
 // (IgnoreSMSOutOfOrder); if it pays, its payment goes to review (ReasonBalanceOutOfOrder): a
 // forger who stamps an SMS in the past must still name a balance the chain can place.
 func (x *decider) backfill(h, next *pipeline.BalanceHead, dir string, fee int64) {
@@ -181,27 +195,20 @@ func (x *decider) backfill(h, next *pipeline.BalanceHead, dir string, fee int64)
 			x.d.Balance = &nh
 			return
 		}
-		for i, hole := range h.Holes {
-			if next.At.Before(hole.FromAt) || next.At.After(hole.ToAt) {
-				continue
-			}
-			switch {
-			case slices.Contains(befores, hole.FromPaisa):
-				hole.FromPaisa, hole.FromAt = after, next.At
-			case after == hole.ToPaisa:
-				hole.ToPaisa, hole.ToAt = befores[0], next.At
-			default:
-				continue
-			}
+		if nh := fillHole(h, next, befores, x.ev.AcceptedAt); nh != nil {
+			x.d.Balance = nh
+			return
+		}
+		// Older than the chain, not ending at its base, while the chain is young: the backlog
+		// before the chain's first SMS is coming in any order. The base moves before it and the
+		// stretch between it and the old base becomes a hole.
+		young := !h.StartedAt.IsZero() && x.ev.AcceptedAt.Sub(h.StartedAt) < HoleSplitWindow
+		if young && next.At.Before(baseAt) {
 			nh := *h
-			nh.Holes = slices.Clone(h.Holes)
-			if hole.FromPaisa == hole.ToPaisa {
-				nh.Holes = slices.Delete(nh.Holes, i, i+1)
-			} else {
-				nh.Holes[i] = hole
-			}
-			if len(nh.Holes) == 0 {
-				nh.Holes = nil
+			nh.BasePaisa, nh.BaseAt, nh.HasBase = befores[0], next.At, true
+			nh.Holes = slices.Concat([]pipeline.BalanceHole{{FromAt: next.At, FromPaisa: after, ToAt: baseAt, ToPaisa: base, OpenedAt: h.StartedAt}}, h.Holes)
+			if n := len(nh.Holes) - pipeline.MaxBalanceHoles; n > 0 {
+				nh.Holes = nh.Holes[n:]
 			}
 			x.d.Balance = &nh
 			return
@@ -212,6 +219,53 @@ func (x *decider) backfill(h, next *pipeline.BalanceHead, dir string, fee int64)
 		return
 	}
 	x.ignoreSMS(IgnoreSMSOutOfOrder)
+}
+
+// fillHole places next (an SMS older than the head h, with balance after it next.Balance and
+// befores the balances it may have started from) in one of h's holes: at an edge, shrinking the hole
+// (gone once its edges meet), or strictly inside a hole that opened less than HoleSplitWindow
+// before accepted, splitting it in two. It returns the new head, or nil when next fits no hole.
+// Edges are tried on every hole before any split.
+func fillHole(h, next *pipeline.BalanceHead, befores []int64, accepted time.Time) *pipeline.BalanceHead {
+	after := int64(next.Balance)
+	with := func(i int, repl ...pipeline.BalanceHole) *pipeline.BalanceHead {
+		nh := *h
+		nh.Holes = slices.Concat(h.Holes[:i], repl, h.Holes[i+1:])
+		if n := len(nh.Holes) - pipeline.MaxBalanceHoles; n > 0 {
+			nh.Holes = nh.Holes[n:]
+		}
+		if len(nh.Holes) == 0 {
+			nh.Holes = nil
+		}
+		return &nh
+	}
+	for i, hole := range h.Holes {
+		if next.At.Before(hole.FromAt) || next.At.After(hole.ToAt) {
+			continue
+		}
+		switch {
+		case slices.Contains(befores, hole.FromPaisa):
+			hole.FromPaisa, hole.FromAt = after, next.At
+		case after == hole.ToPaisa:
+			hole.ToPaisa, hole.ToAt = befores[0], next.At
+		default:
+			continue
+		}
+		if hole.FromPaisa == hole.ToPaisa {
+			return with(i)
+		}
+		return with(i, hole)
+	}
+	for i, hole := range h.Holes {
+		young := !hole.OpenedAt.IsZero() && accepted.Sub(hole.OpenedAt) < HoleSplitWindow
+		if young && next.At.After(hole.FromAt) && next.At.Before(hole.ToAt) {
+			left, right := hole, hole
+			left.ToAt, left.ToPaisa = next.At, befores[0]
+			right.FromAt, right.FromPaisa = next.At, after
+			return with(i, left, right)
+		}
+	}
+	return nil
 }
 
 // before returns the balance (paisa) before the SMS of head h (its balance less its change, or its

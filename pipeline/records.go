@@ -122,8 +122,12 @@ type BalanceHead struct {
 	BasePaisa int64     `json:"basePaisa,omitempty"`
 	BaseAt    time.Time `json:"baseAt,omitzero"`
 	HasBase   bool      `json:"hasBase,omitempty"`
+	// StartedAt is when ingest accepted the chain's first SMS (zero for heads stored before the
+	// field existed): for a while after it, SMS older than BaseAt may come in any order.
+	StartedAt time.Time `json:"startedAt,omitzero"`
 	// Holes are the stretches of the chain no SMS explains yet (its gaps), oldest first, at most
-	// MaxBalanceHoles: an SMS forwarded late may fill one from either end.
+	// MaxBalanceHoles: an SMS forwarded late may fill one from either end (or, while the hole is
+	// young, split it).
 	Holes []BalanceHole `json:"holes,omitempty"`
 }
 
@@ -131,12 +135,14 @@ type BalanceHead struct {
 const MaxBalanceHoles = 16
 
 // BalanceHole is an unexplained stretch of a balance chain: the balance was FromPaisa after the SMS
-// at FromAt and ToPaisa before the SMS at ToAt, and no SMS in between is known.
+// at FromAt and ToPaisa before the SMS at ToAt, and no SMS in between is known. OpenedAt is when
+// ingest accepted the SMS that opened it (zero for holes stored before the field existed).
 type BalanceHole struct {
 	FromAt    time.Time `json:"fromAt"`
 	FromPaisa int64     `json:"fromPaisa"`
 	ToAt      time.Time `json:"toAt"`
 	ToPaisa   int64     `json:"toPaisa"`
+	OpenedAt  time.Time `json:"openedAt,omitzero"`
 }
 
 // NormalizeTrxID is the form TrxIDs are compared and keyed in (Keys.Trx upper-cases too): trimmed
