@@ -296,9 +296,14 @@ func TestRetryAfterHonoured(t *testing.T) {
 	eventually(t, "the attempt record", func() bool { return len(e.attempts.of(o.ID)) == 1 })
 	a := e.attempts.of(o.ID)[0]
 	var due float64
+	// attempts first, then the score: the reschedule writes both in one script, so a score read
+	// after attempts is 1 is the retry's (read before, it may still be the first attempt's lease).
 	eventually(t, "the retry to be scheduled", func() bool {
+		if e.rdb.HGet(context.Background(), s.store.jobKey(o.ID), fAttempts).Val() != "1" {
+			return false
+		}
 		due = e.rdb.ZScore(context.Background(), s.store.due, o.ID).Val()
-		return e.rdb.HGet(context.Background(), s.store.jobKey(o.ID), fAttempts).Val() == "1"
+		return true
 	})
 	if next := time.UnixMilli(int64(due)); next.Before(a.AttemptedAt.Add(59 * time.Minute)) {
 		t.Fatalf("retry scheduled at %v, attempt at %v: Retry-After 3600 ignored", next, a.AttemptedAt)
