@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/netguard"
 	"github.com/paystream/paystream/pipeline/webhooksig"
 )
@@ -149,8 +150,8 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + RandomToken(24),
 		pipeline.Live:    apiKeyPrefix(pipeline.Live) + RandomToken(24),
 	}
-	if err := s.dir.create(RequestContext(ctx), m, keys, pairs); err != nil {
-		if errors.Is(err, errWalletTaken) {
+	if err := s.dir.Create(RequestContext(ctx), m, keys, dirPairs(pairs)); err != nil {
+		if errors.Is(err, directory.ErrWalletTaken) {
 			WriteError(ctx, Errf(http.StatusConflict, "%v", err))
 			return
 		}
@@ -207,7 +208,7 @@ func (s *Server) AdminMerchant(ctx *fasthttp.RequestCtx) *pipeline.Merchant {
 		return nil
 	}
 	id, _ := ctx.UserValue("id").(string)
-	m, err := s.dir.merchant(RequestContext(ctx), id)
+	m, err := s.dir.CurrentMerchant(RequestContext(ctx), id)
 	if err != nil {
 		s.Internal(ctx, "loading merchant", err)
 		return nil
@@ -217,4 +218,22 @@ func (s *Server) AdminMerchant(ctx *fasthttp.RequestCtx) *pipeline.Merchant {
 		return nil
 	}
 	return m
+}
+
+func dirPairs(pairs map[pipeline.Environment]appKeyPair) map[pipeline.Environment]directory.AppKeyPair {
+	out := make(map[pipeline.Environment]directory.AppKeyPair, len(pairs))
+	for env, p := range pairs {
+		out[env] = directory.AppKeyPair{AppKey: p.AppKey, SecretKey: p.SecretKey}
+	}
+	return out
+}
+
+func newMerchantID() string { return "mch_" + RandomHex(10) }
+
+// apiKeyPrefix returns the environment's key prefix, as merchants know them from seed 004.
+func apiKeyPrefix(env pipeline.Environment) string {
+	if env == pipeline.Live {
+		return "sk_live_"
+	}
+	return "sk_test_"
 }

@@ -1,19 +1,16 @@
 package ingest
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/netguard"
 )
 
@@ -44,7 +41,7 @@ func (s *Server) handleListMerchants(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	c := RequestContext(ctx)
-	ids, err := s.rdb.SMembers(c, s.cfg.Keys.MerchantIndex()).Result()
+	ids, err := s.dir.MerchantIDs(c)
 	if err != nil {
 		s.Internal(ctx, "listing merchants", err)
 		return
@@ -54,7 +51,7 @@ func (s *Server) handleListMerchants(ctx *fasthttp.RequestCtx) {
 	from := min((page-1)*limit, len(ids))
 	to := min(from+limit, len(ids))
 	for _, id := range ids[from:to] {
-		m, err := s.dir.merchant(c, id)
+		m, err := s.dir.CurrentMerchant(c, id)
 		if err != nil {
 			s.Internal(ctx, "loading merchant", err)
 			return
@@ -104,8 +101,8 @@ func (s *Server) handleRotateKey(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	key := apiKeyPrefix(env) + RandomToken(24)
-	oldHash, err := s.dir.rotateKey(RequestContext(ctx), m.ID, env, m.APIKeyHashes[env], key)
-	if errors.Is(err, errRotationRace) {
+	oldHash, err := s.dir.RotateKey(RequestContext(ctx), m.ID, env, m.APIKeyHashes[env], key)
+	if errors.Is(err, directory.ErrRotationRace) {
 		WriteError(ctx, Errf(http.StatusConflict, "The %s API key was rotated by another request while this one ran; the key that request answered is the current one. Rotate again if a new key is still needed", env))
 		return
 	}
@@ -148,7 +145,7 @@ func (s *Server) handleSetWebhook(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusBadRequest, "url: %v", err))
 		return
 	}
-	updated, err := s.dir.update(RequestContext(ctx), m.ID, func(m *pipeline.Merchant) error {
+	updated, err := s.dir.Update(RequestContext(ctx), m.ID, func(m *pipeline.Merchant) error {
 		if m.Webhooks == nil {
 			m.Webhooks = map[pipeline.Environment]pipeline.WebhookEndpoint{}
 		}
@@ -170,97 +167,4 @@ func (s *Server) handleSetWebhook(ctx *fasthttp.RequestCtx) {
 	}
 	s.log.Info("webhook set", "merchant", m.ID, "environment", env)
 	WriteJSON(ctx, http.StatusOK, viewMerchant(updated, false))
-}
-
-// update applies fn to the stored merchant under WATCH (optimistic locking, retried), so concurrent
-// admin writes do not lose each other's changes. It returns (nil, nil) when the merchant is gone.
-func (d *directory) update(ctx context.Context, id string, fn func(*pipeline.Merchant) error) (*pipeline.Merchant, error) {
-	key := d.keys.Merchant(id)
-	var out *pipeline.Merchant
-	for range 10 {
-		err := d.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			b, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				out = nil
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("loading merchant: %w", err)
-			}
-			var m pipeline.Merchant
-			if err := json.Unmarshal(b, &m); err != nil {
-				return fmt.Errorf("decoding merchant %s: %w", id, err)
-			}
-			if err := fn(&m); err != nil {
-				return err
-			}
-			nb, err := json.Marshal(&m)
-			if err != nil {
-				return fmt.Errorf("encoding merchant: %w", err)
-			}
-			if _, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, nb, 0)
-				return nil
-			}); err != nil {
-				return err // redis.TxFailedErr is checked below, unwrapped
-			}
-			out = &m
-			return nil
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("updating merchant: %w", err)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("updating merchant %s: too much contention", id)
-}
-
-// rotateKey stores newKey's record, records its hash on the merchant if the environment's current
-// hash is still expected (the one the caller read), then deletes the old key's record and its cache
-// entry. It returns the old hash, "" when none was known. When another rotation replaced expected
-// first it deletes newKey's record and returns errRotationRace: newKey never worked.
-func (d *directory) rotateKey(ctx context.Context, id string, env pipeline.Environment, expected, newKey string) (string, error) {
-	h := HashSecret(newKey)
-	rec, err := json.Marshal(pipeline.APIKeyRecord{MerchantID: id, Environment: env, CreatedAt: time.Now().UTC()})
-	if err != nil {
-		return "", fmt.Errorf("encoding api key record: %w", err)
-	}
-	// The new key first: a failure later leaves the merchant with two working keys, never none.
-	if err := d.rdb.Set(ctx, d.keys.APIKey(h), rec, 0).Err(); err != nil {
-		return "", fmt.Errorf("storing api key: %w", err)
-	}
-	var old string
-	m, err := d.update(ctx, id, func(m *pipeline.Merchant) error {
-		old = ""
-		if m.APIKeyHashes == nil {
-			m.APIKeyHashes = map[pipeline.Environment]string{}
-		}
-		old = m.APIKeyHashes[env]
-		if old != expected {
-			return errRotationRace
-		}
-		m.APIKeyHashes[env] = h
-		return nil
-	})
-	if err != nil {
-		d.rdb.Del(context.WithoutCancel(ctx), d.keys.APIKey(h))
-		return "", err
-	}
-	if m == nil {
-		d.rdb.Del(context.WithoutCancel(ctx), d.keys.APIKey(h))
-		return "", errors.New("merchant vanished during key rotation")
-	}
-	if old == "" || old == h {
-		return "", nil
-	}
-	if err := d.rdb.Del(ctx, d.keys.APIKey(old)).Err(); err != nil {
-		return "", fmt.Errorf("revoking old api key: %w", err)
-	}
-	d.mu.Lock()
-	delete(d.cache, old)
-	d.mu.Unlock()
-	return old, nil
 }

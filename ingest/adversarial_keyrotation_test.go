@@ -56,7 +56,7 @@ func TestAdversarialConcurrentKeyRotation(t *testing.T) {
 			f := newFixture(t, 5*time.Second)
 			adm := map[string]string{"Authorization": "Bearer " + f.admin}
 			testKey, liveKey := f.onboard(t)
-			m, _, err := f.s.dir.authenticate(t.Context(), testKey)
+			m, _, err := f.s.dir.MerchantByAPIKey(t.Context(), testKey)
 			if err != nil || m == nil {
 				t.Fatalf("authenticate: %v %v", m, err)
 			}

@@ -35,7 +35,15 @@ type TestBkash struct {
 
 // newForTest is New plus MountForTest (with opts[0], if given).
 func newForTest(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, reg prometheus.Registerer, opts ...TestOptions) *Server {
-	s := New(cfg, rdb, pub, st, reg)
+	d := Deps{Redis: rdb, Pub: pub, State: st}
+	if rdb == nil { // a server built only for its error shapes: clients that are never called
+		d.Redis = redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+		d.Pub, d.State = nopPub{}, state.New(d.Redis, cfg.Keys)
+	}
+	s, err := New(cfg, d, reg)
+	if err != nil {
+		panic(err)
+	}
 	var o TestOptions
 	if len(opts) > 0 {
 		o = opts[0]

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -71,7 +70,7 @@ func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
 	case pipeline.IntegrationTxnAPI:
 		apiKey := "bkt_" + RandomToken(24)
 		in.APIKeyHash, in.SigningSecret, in.AllowAnyAccount = HashSecret(apiKey), RandomToken(32), req.AllowAnyAccount
-		credKey = s.cfg.Keys.IntegrationKey(in.Kind, in.APIKeyHash)
+		credKey = in.APIKeyHash
 		answer["apiKey"], answer["signingSecret"], answer["allowAnyAccount"] = apiKey, in.SigningSecret, in.AllowAnyAccount
 		answer["endpoints"] = []string{
 			s.PublicURL(prefixTxnAPI + "transactions/check"), s.PublicURL(prefixTxnAPI + "transactions/complete"),
@@ -87,7 +86,7 @@ func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
 			WriteError(ctx, Errf(http.StatusBadRequest, "wallet must be one of the merchant's %s wallets", req.Environment))
 			return
 		}
-		n, err := s.rdb.Incr(RequestContext(ctx), s.cfg.Keys.ShunnoSeq()).Result()
+		n, err := s.dir.NextShunnoSeq(RequestContext(ctx))
 		if err != nil {
 			s.Internal(ctx, "numbering integration", err)
 			return
@@ -101,52 +100,26 @@ func (s *Server) handleCreateIntegration(ctx *fasthttp.RequestCtx) {
 		appSecret, clientSecret := RandomToken(24), RandomToken(24)
 		in.ShunnoID, in.Wallet = strconv.FormatInt(1000+n, 10), &w
 		in.AppSecretHash, in.ClientSecretHash = HashSecret(appSecret), HashSecret(clientSecret)
-		credKey = s.cfg.Keys.IntegrationKey(in.Kind, in.ShunnoID)
+		credKey = in.ShunnoID
 		answer["shunnoId"], answer["wallet"], answer["appSecret"], answer["clientSecret"] = in.ShunnoID, w, appSecret, clientSecret
 		answer["notificationUrl"] = s.PublicURL(prefixSNS + "?shunno_id=" + url.QueryEscape(in.ShunnoID) + "&client_app=SHUNNOIT")
 	default:
 		WriteError(ctx, Errf(http.StatusBadRequest, "type must be %s or %s", pipeline.IntegrationTxnAPI, pipeline.IntegrationSNS))
 		return
 	}
-	b, _ := json.Marshal(in)
-	if err := s.rdb.Set(RequestContext(ctx), s.cfg.Keys.Integration(in.ID), b, 0).Err(); err != nil {
+	if err := s.dir.CreateIntegration(RequestContext(ctx), in, credKey); err != nil { // credentials last: usable only when complete
 		s.Internal(ctx, "storing integration", err)
-		return
-	}
-	if err := s.rdb.Set(RequestContext(ctx), credKey, in.ID, 0).Err(); err != nil { // credentials last: usable only when complete
-		s.Internal(ctx, "storing integration credentials", err)
 		return
 	}
 	s.log.Info("integration created", "merchant", m.ID, "integration", in.ID, "type", in.Kind)
 	WriteJSON(ctx, http.StatusCreated, answer)
 }
 
-// PinSNSTopic binds integration in, created without a topic, to topic: only if it still has none
-// (WATCH), so two confirmations cannot both pin. It drops the integration from the lookup cache.
+// PinSNSTopic binds integration in, created without a topic, to topic: only if it still has none,
+// so two confirmations cannot both pin (directory.PinSNSTopic). It drops the integration from the
+// lookup cache.
 func (s *Server) PinSNSTopic(ctx context.Context, in *pipeline.Integration, topic string) error {
-	key := s.cfg.Keys.Integration(in.ID)
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		b, err := tx.Get(ctx, key).Bytes()
-		if err != nil {
-			return fmt.Errorf("loading integration: %w", err)
-		}
-		var cur pipeline.Integration
-		if err := json.Unmarshal(b, &cur); err != nil {
-			return fmt.Errorf("decoding integration %s: %w", in.ID, err)
-		}
-		if cur.TopicArn != "" {
-			return nil
-		}
-		cur.TopicArn = topic
-		nb, _ := json.Marshal(&cur)
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { p.Set(ctx, key, nb, 0); return nil })
-		return err
-	}, key)
-	if err != nil {
-		return fmt.Errorf("pinning SNS topic: %w", err)
-	}
-	s.look.integrations.Remove(string(pipeline.IntegrationSNS) + "\x00" + in.ShunnoID)
-	return nil
+	return s.dir.PinSNSTopic(ctx, in, topic)
 }
 
 // PublicURL is path under Config.PublicURL: the URLs the API hands out.
@@ -156,60 +129,6 @@ func (s *Server) PublicURL(path string) string {
 		u = u[:len(u)-1]
 	}
 	return u + path
-}
-
-// integration finds an active integration of kind by its credential (the SHA-256 hex of a
-// transaction-API key, or an SNS shunno_id); (nil, nil) when none.
-func (d *directory) integration(ctx context.Context, kind pipeline.IntegrationKind, credential string) (*pipeline.Integration, error) {
-	id, err := d.rdb.Get(ctx, d.keys.IntegrationKey(kind, credential)).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("looking up integration: %w", err)
-	}
-	b, err := d.rdb.Get(ctx, d.keys.Integration(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("loading integration %s: %w", id, err)
-	}
-	var in pipeline.Integration
-	if err := json.Unmarshal(b, &in); err != nil {
-		return nil, fmt.Errorf("decoding integration %s: %w", id, err)
-	}
-	if in.Status != pipeline.MerchantActive {
-		return nil, nil
-	}
-	return &in, nil
-}
-
-// appKey resolves a bdQuickPay App Key / Secret Key pair to its merchant and environment; (nil, "",
-// nil) when the App Key is unknown or the Secret Key does not match (compared in constant time).
-func (d *directory) appKey(ctx context.Context, appKey, secretKey string) (*pipeline.Merchant, pipeline.Environment, error) {
-	if appKey == "" || secretKey == "" || len(appKey) > 128 || len(secretKey) > 128 {
-		return nil, "", nil
-	}
-	b, err := d.rdb.Get(ctx, d.keys.AppKey(HashSecret(appKey))).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, "", nil
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("looking up app key: %w", err)
-	}
-	var rec pipeline.AppKeyRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, "", fmt.Errorf("decoding app key record: %w", err)
-	}
-	if !EqualHash(HashSecret(secretKey), rec.SecretKeyHash) {
-		return nil, "", nil
-	}
-	m, err := d.merchant(ctx, rec.MerchantID)
-	if err != nil || m == nil {
-		return nil, "", err
-	}
-	return m, rec.Environment, nil
 }
 
 // Ingest's TrxID marks (pipeline.Keys.ReportedTrx) for the surfaces whose seeds answer a repeated

@@ -336,7 +336,7 @@ func (s *Server) checkAttachable(c context.Context, rec *pipeline.IntentRecord, 
 		return nil
 	}
 	// Not on the intent's wallet: say whether it is on another wallet of the merchant.
-	m, err := s.dir.merchant(c, rec.MerchantID)
+	m, err := s.dir.CurrentMerchant(c, rec.MerchantID)
 	if err != nil {
 		return err
 	}

@@ -64,10 +64,13 @@ func runIngest(e *env) ([]Row, error) {
 	}
 	defer prod.Close(context.Background())
 	admin := "adm_" + randHex(12)
-	srv := ingest.New(ingest.Config{
+	srv, err := ingest.New(ingest.Config{
 		Addr: "127.0.0.1:0", AdminToken: admin, AllowPrivateWebhooks: true, Topics: topics, Keys: keys,
 		ProduceTimeout: 5 * time.Second, Logger: e.log, RateLimitKey: 0, RateLimitIP: 0, // capacity, not limits
-	}, e.rdb, prod, state.New(e.rdb, keys), reg)
+	}, ingest.Deps{Redis: e.rdb, Pub: prod, State: state.New(e.rdb, keys)}, reg)
+	if err != nil {
+		return nil, err
+	}
 	addr, err := srv.Listen()
 	if err != nil {
 		return nil, err

@@ -120,7 +120,11 @@ func (f *Fixture) Rebuild(mod func(*ingest.Config), mount Mount) {
 		f.mount = mount
 	}
 	f.Reg = prometheus.NewRegistry()
-	f.S = ingest.New(f.Cfg, f.RDB, f.Pub, f.State, f.Reg)
+	s, err := ingest.New(f.Cfg, ingest.Deps{Redis: f.RDB, Pub: f.Pub, State: f.State}, f.Reg)
+	if err != nil {
+		panic(err)
+	}
+	f.S = s
 	if f.mount != nil {
 		f.S.Mount(f.mount(f)...)
 	}
@@ -200,6 +204,13 @@ func (f *Fixture) RequireNoPanic(t testing.TB, input string) {
 		}
 	}
 }
+
+// NopPublisher acknowledges every record without sending it anywhere: the publisher of an edge
+// whose requests never reach Kafka (a Redis outage, a route table that is only listed).
+type NopPublisher struct{}
+
+// Send returns nil.
+func (NopPublisher) Send(context.Context, string, []byte, []byte) error { return nil }
 
 // SwitchPub is the edge's publisher: Kafka, optionally tapped by Record.
 type SwitchPub struct {
