@@ -8,10 +8,11 @@ import (
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
-// MountForTest mounts the surfaces that live in their own packages (ingest/txnapi, …) on every
+// MountForTest mounts the surfaces that live in their own packages (ingest/admin, ingest/txnapi, …) on every
 // server these tests build. surfaces_test.go (package ingest_test, which may import them) sets it:
 // the cross-surface tests here (the route walk, the claims, amounts and limits suites) then see
 // the whole route table.
@@ -32,6 +33,13 @@ type TestBkash struct {
 	QueryDelay  time.Duration
 	CallTimeout time.Duration
 }
+
+// DirectoryForTest is s's merchant directory (the admin API that MountForTest mounts writes through
+// it).
+func (s *Server) DirectoryForTest() *directory.Directory { return s.dir }
+
+// AdminTokenForTest is the admin token of the admin API MountForTest mounts on a server of keys.
+func AdminTokenForTest(keys pipeline.Keys) string { return "adm_" + keys.Prefix }
 
 // newForTest is New plus MountForTest (with opts[0], if given).
 func newForTest(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, reg prometheus.Registerer, opts ...TestOptions) *Server {

@@ -2,13 +2,10 @@ package ingest
 
 import (
 	"context"
-	"errors"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
-	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Bounds of the in-process lookup caches on the hot ingest routes (merchants, API keys and
@@ -61,21 +58,6 @@ func (s *Server) loadIdentity(ctx context.Context, intentID string) (IntentIdent
 	id := identityOf(rec)
 	s.look.intents.Add(intentID, id)
 	return id, nil
-}
-
-// loadIntent reads intentID for a handler: on ErrNotFound it answers notFound, on another error
-// 500, and returns nil (the request is answered).
-func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *APIError) *pipeline.IntentRecord {
-	rec, err := s.state.GetIntent(RequestContext(ctx), intentID)
-	if errors.Is(err, state.ErrNotFound) {
-		WriteError(ctx, notFound)
-		return nil
-	}
-	if err != nil {
-		s.Internal(ctx, "loading intent", err)
-		return nil
-	}
-	return rec
 }
 
 // Wallet is the wallet the intent is paid to.

@@ -26,25 +26,20 @@ import (
 
 // Config configures the HTTP edge. Zero values take the documented defaults.
 type Config struct {
-	Addr                 string // listen address (default 127.0.0.1:8080)
-	PublicURL            string // base of checkoutUrl (default http://<Addr>)
-	AdminToken           string // bearer token of /admin; empty closes the admin API
-	AllowPrivateWebhooks bool   // accept webhook URLs resolving to loopback/private addresses
-	Topics               pipeline.Topics
-	Keys                 pipeline.Keys
-	MaxBodyBytes         int           // request body limit (default 64 KiB); larger bodies get 413
-	MaxInFlight          int           // concurrent requests (default 4096); beyond it 503 + Retry-After
-	ProduceTimeout       time.Duration // how long a request waits for Kafka's ack (default 5s)
+	Addr           string // listen address (default 127.0.0.1:8080)
+	PublicURL      string // base of checkoutUrl (default http://<Addr>)
+	Topics         pipeline.Topics
+	Keys           pipeline.Keys
+	MaxBodyBytes   int           // request body limit (default 64 KiB); larger bodies get 413
+	MaxInFlight    int           // concurrent requests (default 4096); beyond it 503 + Retry-After
+	ProduceTimeout time.Duration // how long a request waits for Kafka's ack (default 5s)
 	// RateLimitKey and RateLimitIP are requests per second (burst twice that) per verified
 	// credential and per client address (every route but /admin), shared by every replica through
 	// Redis; over them 429 + Retry-After. Unlike the other fields, 0 disables the limit (cmd's
 	// defaults are 200 and 1000). See limits.go.
 	RateLimitKey int
 	RateLimitIP  int
-	// Webhooks, if set, serves the admin API's dead-letter list and redelivery (cmd wires the
-	// webhook sink's queue in; without it those routes answer 501).
-	Webhooks WebhookAdmin
-	Logger   *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
@@ -164,12 +159,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	route := func(method, path, name string, h fasthttp.RequestHandler) { // name: the metrics label
 		r.Handle(method, path, s.instrument(name, h))
 	}
-	route(http.MethodPost, "/admin/v1/merchants", "admin_create_merchant", s.handleCreateMerchant)
-	route(http.MethodGet, "/admin/v1/merchants/{id}", "admin_get_merchant", s.handleGetMerchant)
-	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
-	s.webhookAdminRoutes(route)
-	s.reviewRoutes(route)
-	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))

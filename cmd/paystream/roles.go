@@ -156,16 +156,14 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		}
 		tok := tokenizedConfig(cfg, bkashDefaults, rt.rdb, rt.reg)
 		rt.ingest, err = ingest.New(ingest.Config{
-			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken,
-			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
+			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
 			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP,
-			Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys},
 		}, ingest.Deps{Redis: rt.rdb, Pub: rt.producer, State: st, Directory: dir}, rt.reg)
 		if err != nil {
 			return nil, err
 		}
-		if err := mountSurfaces(rt.ingest, surfaceDeps{st: st, rdb: rt.rdb, keys: rt.keys, reg: rt.reg, tok: tok}, cfg, log); err != nil {
+		if err := mountSurfaces(rt.ingest, surfaceDeps{st: st, dir: dir, hooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys}, rdb: rt.rdb, keys: rt.keys, reg: rt.reg, tok: tok}, cfg, log); err != nil {
 			return nil, err
 		}
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -45,7 +46,11 @@ func TestOpenAPIMatchesTheMountedRouteTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mountSurfaces(edge, surfaceDeps{st: st, rdb: rdb, reg: prometheus.NewRegistry()}, &Config{}, slog.Default()); err != nil {
+	dir, err := directory.New(directory.Config{}, rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mountSurfaces(edge, surfaceDeps{st: st, dir: dir, rdb: rdb, reg: prometheus.NewRegistry()}, &Config{}, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 	routed := map[string]bool{}

@@ -1,10 +1,11 @@
-package ingest
+package admin_test
 
 import (
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -87,7 +88,7 @@ func TestAdminMerchantsListRotateAndSetWebhook(t *testing.T) {
 	if after.Webhooks["SANDBOX"].Secret == "" || after.Webhooks["SANDBOX"].Secret != before.Webhooks["SANDBOX"].Secret {
 		t.Fatal("set-webhook changed the signing secret")
 	}
-	if after.APIKeyHashes["SANDBOX"] != HashSecret(newKey) {
+	if after.APIKeyHashes["SANDBOX"] != ingest.HashSecret(newKey) {
 		t.Fatal("set-webhook lost the rotated key hash")
 	}
 	if code, _, _ := f.do("PUT", "/admin/v1/merchants/mch_nope/webhooks/SANDBOX", adm, `{"url":"http://127.0.0.1:9/h"}`); code != 404 {

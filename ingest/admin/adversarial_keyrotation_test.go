@@ -1,4 +1,4 @@
-package ingest
+package admin_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -108,8 +109,8 @@ func TestAdversarialConcurrentKeyRotation(t *testing.T) {
 					live = append(live, strings.TrimPrefix(iter.Val(), f.keys.APIKey("")))
 				}
 			}
-			if len(live) != 1 || live[0] != HashSecret(won[0]) {
-				t.Fatalf("SANDBOX key records after the race: %v, want only the winner's %s", live, HashSecret(won[0]))
+			if len(live) != 1 || live[0] != ingest.HashSecret(won[0]) {
+				t.Fatalf("SANDBOX key records after the race: %v, want only the winner's %s", live, ingest.HashSecret(won[0]))
 			}
 		})
 	}
