@@ -1,13 +1,14 @@
 // Package ingest is paystream's stateless HTTP edge (fasthttp): the kernel every API surface is
-// mounted on, and, until it moves to a package of its own, the admin API.
+// mounted on.
 //
-// The kernel (server.go, surface.go, errors.go, limits.go, lookups.go, merchants.go, amount.go and
-// the intent-acceptance service in intents.go) owns the server, its instrumentation (request ids,
-// the in-flight bound, per-route metrics, panics answered 503), the limits (body size, JSON depth,
-// per-address and per-credential rate limits), the authentication lookups and their caches, the
+// The kernel (server.go, surface.go, errors.go, limits.go, lookups.go, merchants.go, trx.go,
+// amount.go and the intent-acceptance service in intents.go) owns the server, its instrumentation
+// (request ids, the in-flight bound, per-route metrics, panics answered 503), the limits (body
+// size, JSON depth, per-address and per-credential rate limits), the authentication lookups
+// (through the merchant directory, pipeline/directory, and its one cache), the TrxID claims, the
 // one amount rule (ParseAmount), Publish with the Kafka-ack rule, and intent acceptance (the
 // idempotency claims, PickWallet, the payment methods, AcceptIntent). Surfaces of their own
-// packages (ingest/native, ingest/txnapi, ingest/sns, ingest/bdquickpay, ingest/sms,
+// packages (ingest/admin, ingest/native, ingest/txnapi, ingest/sns, ingest/bdquickpay, ingest/sms,
 // ingest/checkout, ingest/tokenized) declare what they need of it as small interfaces, register
 // their routes, their error shape, the extra headers of the edge's refusals on their paths and
 // their payment methods (PaymentMethod: bKash tokenized plugs into intent acceptance) with
@@ -19,6 +20,7 @@
 // safe: intents are deduplicated by idempotency key, payments by TrxID downstream. Errors are
 // answered in the shape of the surface that owns the path (Mux.ErrorShape; native otherwise).
 //
-// Ingest holds no state of its own; merchants, API-key hashes and idempotency claims live in Redis,
-// intents in the shared state store (pipeline/state). Any number of replicas can run side by side.
+// Ingest holds no state of its own; merchants, API-key hashes and integrations live in the merchant
+// directory (pipeline/directory), idempotency claims and TrxID marks in Redis, intents in the
+// shared state store (pipeline/state). Any number of replicas can run side by side.
 package ingest

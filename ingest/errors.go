@@ -27,24 +27,15 @@ func Errf(status int, format string, args ...any) *APIError {
 	return &APIError{Status: status, Message: fmt.Sprintf(format, args...)}
 }
 
+// ErrConfig reports a Config or Deps that New cannot build a server from.
+var ErrConfig = errors.New("ingest: invalid configuration")
+
 var (
 	errUnauthorized = &APIError{Status: http.StatusUnauthorized, Message: "Missing or invalid API key"}
-	errNotFound     = &APIError{Status: http.StatusNotFound, Message: "Payment intent not found"}
 	// ErrUnavailable is the answer when a dependency (Redis, Kafka) failed: 503 + Retry-After;
 	// retrying is safe.
 	ErrUnavailable = &APIError{Status: http.StatusServiceUnavailable, Message: "Service temporarily unavailable, retry later", RetryAfter: 1}
 	errBusy        = &APIError{Status: http.StatusServiceUnavailable, Message: "Too many requests in flight, retry later", RetryAfter: 1}
-)
-
-// errRotationRace reports a key rotation that lost to a concurrent one: the key it would have
-// replaced was replaced first (directory.rotateKey).
-var errRotationRace = errors.New("api key rotated concurrently")
-
-// Path prefixes of surfaces of their own packages (ingest/txnapi.Prefix, ingest/sns.Prefix) that the
-// admin API quotes in the URLs it hands out.
-const (
-	prefixTxnAPI = "/api/external/v1/bkash/"
-	prefixSNS    = "/webhooks/notifications"
 )
 
 // WriteError answers err in the error shape of the surface the request's path belongs to (the

@@ -81,7 +81,7 @@ func (s *Server) AuthMerchant(ctx *fasthttp.RequestCtx) (*pipeline.Merchant, pip
 		WriteError(ctx, errUnauthorized)
 		return nil, ""
 	}
-	m, env, err := s.dir.authenticate(RequestContext(ctx), key)
+	m, env, err := s.dir.MerchantByAPIKey(RequestContext(ctx), key)
 	if err != nil {
 		s.Internal(ctx, "authenticating api key", err)
 		return nil, ""

@@ -2,24 +2,15 @@ package ingest
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
-	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
-	"github.com/paystream/paystream/pipeline/state"
 )
 
-// Bounds of the in-process lookup caches on the hot ingest routes.
+// Bounds of the in-process lookup caches on the hot ingest routes (merchants, API keys and
+// integrations are cached by the merchant directory, pipeline/directory).
 const (
-	// authCacheTTL is how long an integration (SNS, transaction API) resolved from its credential,
-	// and a merchant loaded for one, are reused: the same 2 s an API key is (directory.cacheTTL).
-	// Unknown credentials are never cached, so guessing cannot fill the cache.
-	authCacheTTL          = 2 * time.Second
-	maxCachedIntegrations = 50_000
-	maxCachedMerchants    = 50_000
 	// maxCachedIntents bounds the intents whose identity (merchant, environment, wallet) is kept:
 	// those fields never change, so entries only age out of the LRU.
 	maxCachedIntents = 200_000
@@ -29,9 +20,6 @@ const (
 // request (two round trips each). Safe for concurrent use.
 type lookups struct {
 	intents *expirable.LRU[string, IntentIdentity] // by intent id
-
-	integrations *expirable.LRU[string, *pipeline.Integration] // by kind and credential; active only
-	merchants    *expirable.LRU[string, *pipeline.Merchant]    // by merchant id
 }
 
 // IntentIdentity is the part of an intent that never changes after creation.
@@ -45,9 +33,6 @@ type IntentIdentity struct {
 func newLookups() *lookups {
 	return &lookups{
 		intents: expirable.NewLRU[string, IntentIdentity](maxCachedIntents, nil, 0),
-
-		integrations: expirable.NewLRU[string, *pipeline.Integration](maxCachedIntegrations, nil, authCacheTTL),
-		merchants:    expirable.NewLRU[string, *pipeline.Merchant](maxCachedMerchants, nil, authCacheTTL),
 	}
 }
 
@@ -75,57 +60,28 @@ func (s *Server) loadIdentity(ctx context.Context, intentID string) (IntentIdent
 	return id, nil
 }
 
-// loadIntent reads intentID for a handler: on ErrNotFound it answers notFound, on another error
-// 500, and returns nil (the request is answered).
-func (s *Server) loadIntent(ctx *fasthttp.RequestCtx, intentID string, notFound *APIError) *pipeline.IntentRecord {
-	rec, err := s.state.GetIntent(RequestContext(ctx), intentID)
-	if errors.Is(err, state.ErrNotFound) {
-		WriteError(ctx, notFound)
-		return nil
-	}
-	if err != nil {
-		s.Internal(ctx, "loading intent", err)
-		return nil
-	}
-	return rec
-}
-
 // Wallet is the wallet the intent is paid to.
 func (id IntentIdentity) Wallet() pipeline.Wallet {
 	return pipeline.Wallet{Provider: id.Provider, Account: id.ReceiverMsisdn, Environment: id.Environment}
 }
 
-// Integration is the directory's integration of kind whose credential (hash) is given, nil if none, behind the authCacheTTL cache: the SNS and transaction-API
-// routes resolve their credential on every request (two round trips and a decode otherwise). The
-// result must not be modified.
+// Integration is the directory's active integration of kind whose credential (hash) is given,
+// nil if none, behind the directory's cache (a deactivation is seen within directory.DefaultTTL;
+// unknown credentials are never cached): the SNS and transaction-API routes resolve their
+// credential on every request. The result must not be modified.
 func (s *Server) Integration(ctx context.Context, kind pipeline.IntegrationKind, credential string) (*pipeline.Integration, error) {
-	k := string(kind) + "\x00" + credential
-	if in, ok := s.look.integrations.Get(k); ok {
-		return in, nil
-	}
-	in, err := s.dir.integration(ctx, kind, credential)
-	if err == nil && in != nil {
-		s.look.integrations.Add(k, in)
-	}
-	return in, err
+	return s.dir.Integration(ctx, kind, credential)
 }
 
 // CurrentMerchant is the directory's merchant id as stored now (nil if none), read from Redis on
 // every call without a cache: for the pages that must see a deactivation at once (the hosted
 // checkout). Errors are Redis's.
 func (s *Server) CurrentMerchant(ctx context.Context, id string) (*pipeline.Merchant, error) {
-	return s.dir.merchant(ctx, id)
+	return s.dir.CurrentMerchant(ctx, id)
 }
 
-// Merchant is the directory's merchant id (nil if none) behind the authCacheTTL cache, for the routes that check a
-// merchant's status on every request. The result must not be modified.
+// Merchant is the directory's merchant id (nil if none) behind its cache (directory.DefaultTTL),
+// for the routes that check a merchant's status on every request. The result must not be modified.
 func (s *Server) Merchant(ctx context.Context, id string) (*pipeline.Merchant, error) {
-	if m, ok := s.look.merchants.Get(id); ok {
-		return m, nil
-	}
-	m, err := s.dir.merchant(ctx, id)
-	if err == nil && m != nil {
-		s.look.merchants.Add(id, m)
-	}
-	return m, err
+	return s.dir.Merchant(ctx, id)
 }

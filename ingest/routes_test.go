@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -94,15 +93,8 @@ type walkEnv struct {
 	coIntent string // a PENDING intent for checkout claims
 }
 
-// notFoundWebhooks is the webhook sink's queue as the admin API sees it, holding nothing.
-type notFoundWebhooks struct{}
-
-func (notFoundWebhooks) DeadLetters(context.Context, int) ([]DeadLetterView, error) { return nil, nil }
-func (notFoundWebhooks) Redeliver(context.Context, string) error                    { return ErrWebhookNotFound }
-
 func newWalkEnv(t *testing.T) *walkEnv {
 	f := newTokFixture(t)
-	f.s.cfg.Webhooks = notFoundWebhooks{}
 	e := &walkEnv{f: f, admin: map[string]string{"Authorization": "Bearer " + f.admin}, tokens: map[string]string{}, gwKey: "walk-signing-key"}
 	e.merchant = f.txnOnboard(t)
 	e.bqp = f.onboardBQP(t)

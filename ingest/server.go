@@ -19,31 +19,27 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/lifecycle"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
 // Config configures the HTTP edge. Zero values take the documented defaults.
 type Config struct {
-	Addr                 string // listen address (default 127.0.0.1:8080)
-	PublicURL            string // base of checkoutUrl (default http://<Addr>)
-	AdminToken           string // bearer token of /admin; empty closes the admin API
-	AllowPrivateWebhooks bool   // accept webhook URLs resolving to loopback/private addresses
-	Topics               pipeline.Topics
-	Keys                 pipeline.Keys
-	MaxBodyBytes         int           // request body limit (default 64 KiB); larger bodies get 413
-	MaxInFlight          int           // concurrent requests (default 4096); beyond it 503 + Retry-After
-	ProduceTimeout       time.Duration // how long a request waits for Kafka's ack (default 5s)
+	Addr           string // listen address (default 127.0.0.1:8080)
+	PublicURL      string // base of checkoutUrl (default http://<Addr>)
+	Topics         pipeline.Topics
+	Keys           pipeline.Keys
+	MaxBodyBytes   int           // request body limit (default 64 KiB); larger bodies get 413
+	MaxInFlight    int           // concurrent requests (default 4096); beyond it 503 + Retry-After
+	ProduceTimeout time.Duration // how long a request waits for Kafka's ack (default 5s)
 	// RateLimitKey and RateLimitIP are requests per second (burst twice that) per verified
 	// credential and per client address (every route but /admin), shared by every replica through
 	// Redis; over them 429 + Retry-After. Unlike the other fields, 0 disables the limit (cmd's
 	// defaults are 200 and 1000). See limits.go.
 	RateLimitKey int
 	RateLimitIP  int
-	// Webhooks, if set, serves the admin API's dead-letter list and redelivery (cmd wires the
-	// webhook sink's queue in; without it those routes answer 501).
-	Webhooks WebhookAdmin
-	Logger   *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
@@ -58,7 +54,7 @@ type Server struct {
 	rdb   redis.UniversalClient
 	pub   Publisher
 	state *state.Store
-	dir   *directory
+	dir   *directory.Directory
 	log   *slog.Logger
 	m     *metrics
 	srv   *fasthttp.Server
@@ -80,8 +76,40 @@ type Server struct {
 	ln        net.Listener
 }
 
-// New builds the server. rdb holds merchants and idempotency claims; st the intents.
-func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, reg prometheus.Registerer) *Server {
+// Deps are the clients the kernel is built with.
+type Deps struct {
+	// Redis holds the idempotency claims, the TrxID marks and the rate-limit buckets (required).
+	Redis redis.UniversalClient
+	// Pub sends events to Kafka and waits for their acknowledgement (required).
+	Pub Publisher
+	// State is the matcher's state, read through its owner's named reads (required).
+	State *state.Store
+	// Directory is the merchant directory (merchants, API keys, integrations) and its cache. cmd
+	// passes the process's one directory; nil builds one over Redis with Config.Keys.
+	Directory *directory.Directory
+}
+
+// New builds the server: it validates cfg and d (ErrConfig names what is missing), registers the
+// metrics on reg (nil: not registered) and starts nothing.
+func New(cfg Config, d Deps, reg prometheus.Registerer) (*Server, error) {
+	switch {
+	case d.Redis == nil:
+		return nil, fmt.Errorf("%w: a Redis client is required", ErrConfig)
+	case d.Pub == nil:
+		return nil, fmt.Errorf("%w: a publisher (Kafka producer) is required", ErrConfig)
+	case d.State == nil:
+		return nil, fmt.Errorf("%w: the state store is required", ErrConfig)
+	}
+	if d.Directory == nil {
+		dir, err := directory.New(directory.Config{Keys: cfg.Keys}, d.Redis)
+		if err != nil {
+			return nil, fmt.Errorf("building the merchant directory: %w", err)
+		}
+		d.Directory = dir
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
@@ -102,11 +130,11 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg: cfg, rdb: rdb, pub: pub, state: st, dir: newDirectory(rdb, cfg.Keys),
+		cfg: cfg, rdb: d.Redis, pub: d.Pub, state: d.State, dir: d.Directory,
 		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight),
 		sem: make(chan struct{}, cfg.MaxInFlight), look: newLookups(), life: lifecycle.New(),
 	}
-	s.limit = newRateLimiter(rdb, cfg.Keys.Prefix, cfg.RateLimitKey, cfg.RateLimitIP, s.log, reg)
+	s.limit = newRateLimiter(d.Redis, cfg.Keys.Prefix, cfg.RateLimitKey, cfg.RateLimitIP, s.log, reg)
 	s.srv = &fasthttp.Server{
 		Handler:            s.routes(),
 		Name:               "paystream",
@@ -119,7 +147,7 @@ func New(cfg Config, rdb redis.UniversalClient, pub Publisher, st *state.Store, 
 		ErrorHandler:       s.transportError,
 		Logger:             slogAdapter{s.log},
 	}
-	return s
+	return s, nil
 }
 
 func (s *Server) routes() fasthttp.RequestHandler {
@@ -131,12 +159,6 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	route := func(method, path, name string, h fasthttp.RequestHandler) { // name: the metrics label
 		r.Handle(method, path, s.instrument(name, h))
 	}
-	route(http.MethodPost, "/admin/v1/merchants", "admin_create_merchant", s.handleCreateMerchant)
-	route(http.MethodGet, "/admin/v1/merchants/{id}", "admin_get_merchant", s.handleGetMerchant)
-	route(http.MethodPost, "/admin/v1/merchants/{id}/integrations", "admin_create_integration", s.handleCreateIntegration)
-	s.webhookAdminRoutes(route)
-	s.reviewRoutes(route)
-	s.adminMoreRoutes(route)
 	s.openapiRoutes(route)
 	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))

@@ -169,3 +169,6 @@ func (f *snsFixture) envelope(t testing.TB, m *snsverify.Message, rawMessage boo
 }
 
 func newTrx() string { return "T" + strings.ToUpper(randHex(5)) }
+
+// prefixSNS is seed 003's path (ingest/sns.Prefix).
+const prefixSNS = "/webhooks/notifications"

@@ -1,7 +1,10 @@
 package ingest_test
 
 import (
+	"context"
+
 	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/admin"
 	"github.com/paystream/paystream/ingest/bdquickpay"
 	"github.com/paystream/paystream/ingest/checkout"
 	"github.com/paystream/paystream/ingest/native"
@@ -24,7 +27,7 @@ func init() {
 		if err != nil {
 			panic(err)
 		}
-		bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: cfg.AllowPrivateWebhooks}, bdquickpay.Deps{Auth: s, Fail: s, Intents: s, Reader: st, Sim: s})
+		bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: true}, bdquickpay.Deps{Auth: s, Fail: s, Intents: s, Reader: st, Sim: s})
 		if err != nil {
 			panic(err)
 		}
@@ -36,7 +39,13 @@ func init() {
 		if o.Redis == nil { // a server built only for its error shapes (TestRateLimit429Shapes)
 			return
 		}
-		forwarding, err := sms.New(sms.Config{Keys: cfg.Keys, TrustedSenders: o.SMSTrustedSenders}, sms.Deps{Redis: o.Redis, Pub: s, Limit: s, Admin: s})
+		adm, err := admin.New(admin.Config{Token: ingest.AdminTokenForTest(cfg.Keys), AllowPrivateWebhooks: true},
+			admin.Deps{Directory: s.DirectoryForTest(), State: st, Edge: s, Webhooks: notFoundWebhooks{}})
+		if err != nil {
+			panic(err)
+		}
+		s.Mount(adm)
+		forwarding, err := sms.New(sms.Config{Keys: cfg.Keys, TrustedSenders: o.SMSTrustedSenders}, sms.Deps{Redis: o.Redis, Pub: s, Limit: s, Admin: adm})
 		if err != nil {
 			panic(err)
 		}
@@ -48,10 +57,18 @@ func init() {
 		if b := o.Bkash; b != nil {
 			tcfg.Client, tcfg.Defaults, tcfg.QueryDelay, tcfg.CallTimeout = b.Client, b.Defaults, b.QueryDelay, b.CallTimeout
 		}
-		tok, err := tokenized.New(tcfg, tokenized.Deps{Redis: o.Redis, Fail: s, Pub: s, Admin: s, Links: s, Intents: st})
+		tok, err := tokenized.New(tcfg, tokenized.Deps{Redis: o.Redis, Fail: s, Pub: s, Admin: adm, Links: s, Intents: st})
 		if err != nil {
 			panic(err)
 		}
 		s.Mount(forwarding, co, tok)
 	}
 }
+
+// notFoundWebhooks is the webhook sink's queue as the admin API sees it, holding nothing.
+type notFoundWebhooks struct{}
+
+func (notFoundWebhooks) DeadLetters(context.Context, int) ([]admin.DeadLetterView, error) {
+	return nil, nil
+}
+func (notFoundWebhooks) Redeliver(context.Context, string) error { return admin.ErrWebhookNotFound }

@@ -22,6 +22,9 @@ import (
 // Helpers of the cross-surface tests for seed 002's bKash transaction API (ingest/txnapi, mounted on
 // the test servers by surfaces_test.go); the surface's own tests are in ingest/txnapi.
 
+// prefixTxnAPI is seed 002's path prefix (ingest/txnapi.Prefix).
+const prefixTxnAPI = "/api/external/v1/bkash/"
+
 const (
 	txnCheckPath    = "/api/external/v1/bkash/transactions/check"
 	txnCompletePath = "/api/external/v1/bkash/transactions/complete"

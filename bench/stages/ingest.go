@@ -16,7 +16,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/admin"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -63,11 +65,24 @@ func runIngest(e *env) ([]Row, error) {
 		return nil, err
 	}
 	defer prod.Close(context.Background())
-	admin := "adm_" + randHex(12)
-	srv := ingest.New(ingest.Config{
-		Addr: "127.0.0.1:0", AdminToken: admin, AllowPrivateWebhooks: true, Topics: topics, Keys: keys,
+	adminToken := "adm_" + randHex(12)
+	st := state.New(e.rdb, keys)
+	srv, err := ingest.New(ingest.Config{
+		Addr: "127.0.0.1:0", Topics: topics, Keys: keys,
 		ProduceTimeout: 5 * time.Second, Logger: e.log, RateLimitKey: 0, RateLimitIP: 0, // capacity, not limits
-	}, e.rdb, prod, state.New(e.rdb, keys), reg)
+	}, ingest.Deps{Redis: e.rdb, Pub: prod, State: st}, reg)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := directory.New(directory.Config{Keys: keys}, e.rdb)
+	if err != nil {
+		return nil, err
+	}
+	adm, err := admin.New(admin.Config{Token: adminToken, AllowPrivateWebhooks: true, Logger: e.log}, admin.Deps{Directory: dir, State: st, Edge: srv})
+	if err != nil {
+		return nil, err
+	}
+	srv.Mount(adm)
 	addr, err := srv.Listen()
 	if err != nil {
 		return nil, err
@@ -87,7 +102,7 @@ func runIngest(e *env) ([]Row, error) {
 	}
 	defer func() { _ = hello.Shutdown() }()
 
-	targets, err := ingestSetup(addr.String(), admin)
+	targets, err := ingestSetup(addr.String(), adminToken)
 	if err != nil {
 		return nil, fmt.Errorf("onboarding a merchant through the admin API: %w", err)
 	}

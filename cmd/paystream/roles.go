@@ -27,6 +27,7 @@ import (
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bkash"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/state"
 	"github.com/paystream/paystream/sink/audit"
 	"github.com/paystream/paystream/sink/webhook"
@@ -143,20 +144,26 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 	}
 	cm := bus.NewConsumerMetrics(rt.reg)
 	st := state.New(rt.rdb, rt.keys)
+	// The process's one merchant directory and cache, shared by ingest and the webhook sink.
+	dir, err := directory.New(directory.Config{Keys: rt.keys}, rt.rdb)
+	if err != nil {
+		return nil, err
+	}
 	if rt.has(roleIngest) {
 		rt.producer, err = bus.NewBusProducer(rt.busCfg, cfg.ProduceTimeout, 100_000, rt.reg)
 		if err != nil {
 			return nil, err
 		}
 		tok := tokenizedConfig(cfg, bkashDefaults, rt.rdb, rt.reg)
-		rt.ingest = ingest.New(ingest.Config{
-			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, AdminToken: cfg.AdminToken,
-			AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Topics: rt.topics, Keys: rt.keys,
+		rt.ingest, err = ingest.New(ingest.Config{
+			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
 			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP,
-			Webhooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys},
-		}, rt.rdb, rt.producer, st, rt.reg)
-		if err := mountSurfaces(rt.ingest, surfaceDeps{st: st, rdb: rt.rdb, keys: rt.keys, reg: rt.reg, tok: tok}, cfg, log); err != nil {
+		}, ingest.Deps{Redis: rt.rdb, Pub: rt.producer, State: st, Directory: dir}, rt.reg)
+		if err != nil {
+			return nil, err
+		}
+		if err := mountSurfaces(rt.ingest, surfaceDeps{st: st, dir: dir, hooks: webhookAdmin{rdb: rt.rdb, keys: rt.keys}, rdb: rt.rdb, keys: rt.keys, reg: rt.reg, tok: tok}, cfg, log); err != nil {
 			return nil, err
 		}
 		if rt.httpAddr, err = rt.ingest.Listen(); err != nil {
@@ -175,7 +182,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		rt.webhooks, err = webhook.New(webhook.Config{
 			Bus: rt.busCfg, Topics: rt.topics, Keys: rt.keys, AllowPrivate: cfg.AllowPrivateWebhooks,
 			Timeout: cfg.WebhookTimeout, MaxAttempts: cfg.WebhookMaxAttempts, BackoffBase: cfg.WebhookBackoff,
-			PerMerchantConcurrency: cfg.WebhookConcurrency, Logger: log,
+			PerMerchantConcurrency: cfg.WebhookConcurrency, Merchants: dir, Logger: log,
 		}, rt.rdb, rt.reg, cm)
 		if err != nil {
 			return nil, err

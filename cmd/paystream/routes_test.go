@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"sort"
@@ -11,6 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -35,12 +38,19 @@ func TestOpenAPIMatchesTheMountedRouteTable(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	edge := ingest.New(ingest.Config{}, nil, nil, nil, prometheus.NewRegistry())
-	// The surfaces only keep their clients: nothing is called here.
+	// The edge and the surfaces only keep their clients: nothing is called here.
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
 	t.Cleanup(func() { _ = rdb.Close() })
-	var st *state.Store
-	if err := mountSurfaces(edge, surfaceDeps{st: st, rdb: rdb, reg: prometheus.NewRegistry()}, &Config{}, slog.Default()); err != nil {
+	st := state.New(rdb, pipeline.Keys{})
+	edge, err := ingest.New(ingest.Config{}, ingest.Deps{Redis: rdb, Pub: nopPublisher{}, State: st}, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := directory.New(directory.Config{}, rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mountSurfaces(edge, surfaceDeps{st: st, dir: dir, rdb: rdb, reg: prometheus.NewRegistry()}, &Config{}, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 	routed := map[string]bool{}
@@ -72,3 +82,8 @@ func sortedRoutes(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// nopPublisher is a publisher that is never called (the route table is only listed).
+type nopPublisher struct{}
+
+func (nopPublisher) Send(context.Context, string, []byte, []byte) error { return nil }

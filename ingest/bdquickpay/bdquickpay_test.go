@@ -93,7 +93,7 @@ func bqpWantFailure(t *testing.T, what string, code int, m map[string]any, wantC
 type fixture struct{ *ingesttest.Fixture }
 
 func mountBQP(f *ingesttest.Fixture) []ingest.Surface {
-	s, err := New(Config{AllowPrivateWebhooks: f.Cfg.AllowPrivateWebhooks}, Deps{Auth: f.S, Fail: f.S, Intents: f.S, Reader: f.State, Sim: f.S})
+	s, err := New(Config{AllowPrivateWebhooks: true}, Deps{Auth: f.S, Fail: f.S, Intents: f.S, Reader: f.State, Sim: f.S})
 	if err != nil {
 		panic(err)
 	}

@@ -31,7 +31,7 @@ func mountCheckout(f *ingesttest.Fixture) []ingest.Surface {
 	if err != nil {
 		panic(err)
 	}
-	bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: f.Cfg.AllowPrivateWebhooks},
+	bqp, err := bdquickpay.New(bdquickpay.Config{AllowPrivateWebhooks: true},
 		bdquickpay.Deps{Auth: f.S, Fail: f.S, Intents: f.S, Reader: f.State, Sim: f.S})
 	if err != nil {
 		panic(err)
@@ -49,13 +49,13 @@ func (f *fixture) do(method, path string, headers map[string]string, body string
 
 func randHex(n int) string { return ingesttest.RandHex(n) }
 
-func bqpDigits(n int) string {
-	var b strings.Builder
-	for _, c := range randHex(n) {
-		b.WriteByte('0' + byte(c)%10)
-	}
-	return b.String()[:n]
-}
+// bqpCreatePath is seed 001's create route (ingest/bdquickpay, mounted beside the checkout).
+const bqpCreatePath = "/api/bkash/v1/payment/create"
+
+// The seed's JavaScript/Python body (no webhook_url, no metadata).
+const bqpSeedJSBody = `{"amount":500,"customer_reference":"ORDER-001","success_url":"https://yoursite.com/success","cancel_url":"https://yoursite.com/cancel"}`
+
+func bqpDigits(n int) string { return ingesttest.Digits(n) }
 
 const coForm = "application/x-www-form-urlencoded"
 
@@ -256,8 +256,8 @@ func TestCheckoutPageEnglishAndBangla(t *testing.T) {
 
 func TestCheckoutBDQuickPayInvoice(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
-	m := f.onboardBQP(t)
-	code, created, _ := f.do("POST", bqpCreatePath, m.sandbox(), bqpSeedJSBody)
+	m := f.OnboardBDQuickPay(t)
+	code, created, _ := f.do("POST", bqpCreatePath, m.Sandbox(), bqpSeedJSBody)
 	if code != 200 {
 		t.Fatalf("create: %d %v", code, created)
 	}

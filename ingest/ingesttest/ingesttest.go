@@ -1,7 +1,9 @@
 // Package ingesttest is the shared fixture of the ingest surfaces' component tests: the edge kernel
-// (ingest.Server) against the real Redis (127.0.0.1:6379, keys under a random prefix, deleted
-// afterwards) and an embedded Kafka-protocol broker, with the surfaces under test mounted and
-// requests run in memory through the route table. For tests only.
+// (ingest.Server) against the real Redis (testenv.RedisAddr, keys under a random prefix, deleted
+// afterwards; the tests skip without it unless PAYSTREAM_TEST_SERVICES=1) and an embedded
+// Kafka-protocol broker, with the admin API (ingest/admin) and the surfaces under test mounted and
+// requests run in memory through the route table, and the onboarding helpers every surface's tests
+// share (onboard.go). For tests only.
 package ingesttest
 
 import (
@@ -20,10 +22,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/admin"
 	"github.com/paystream/paystream/ingest/native"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/state"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // Fixture is one edge with its Redis, broker and admin token.
@@ -39,20 +44,29 @@ type Fixture struct {
 	Reg    *prometheus.Registry
 	Pub    *SwitchPub    // the publisher the edge sends through (Record taps it)
 	Cfg    ingest.Config // S's configuration
-	mount  Mount
+	// Dir is S's merchant directory (a new one, with empty caches, on every Rebuild).
+	Dir *directory.Directory
+	// AdminAPI is the admin API mounted on S (every fixture mounts it: the helpers onboard
+	// merchants through it); the SMS and tokenized surfaces authenticate their admin routes by it.
+	AdminAPI *admin.Surface
+	// Webhooks is the webhook queue the admin API is given (nil: its dead-letter routes answer 501).
+	Webhooks admin.WebhookAdmin
+	mount    Mount
 }
 
 // Mount builds the surfaces under test on the fixture's kernel and mounts them.
 type Mount func(f *Fixture) []ingest.Surface
 
-// RedisClient connects to the test Redis, failing t when it is not reachable.
+// RedisClient connects to the test Redis: it skips t without one (fails it under
+// PAYSTREAM_TEST_SERVICES=1), and fails t when it is not reachable.
 func RedisClient(t testing.TB) redis.UniversalClient {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	addr := testenv.RedisAddr(t) // skips without Redis (fails under PAYSTREAM_TEST_SERVICES=1)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis at 127.0.0.1:6379 is not reachable (%v): run deploy/local/services.sh", err)
+		t.Fatalf("redis at %s is not reachable (%v): run deploy/local/services.sh", addr, err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
@@ -95,7 +109,7 @@ func New(t testing.TB, produceTimeout time.Duration, mount Mount) *Fixture {
 	f.Pub = &SwitchPub{next: prod}
 	f.State = state.New(rdb, f.Keys)
 	f.Cfg = ingest.Config{
-		AdminToken: f.Admin, AllowPrivateWebhooks: true, Topics: f.Topics, Keys: f.Keys,
+		Topics: f.Topics, Keys: f.Keys,
 		ProduceTimeout: produceTimeout, PublicURL: "https://pay.example.test",
 	}
 	f.Rebuild(nil, mount)
@@ -110,8 +124,9 @@ func New(t testing.TB, produceTimeout time.Duration, mount Mount) *Fixture {
 }
 
 // Rebuild replaces S by a new edge (fresh caches and metrics, as another replica) on the same
-// Redis, broker and publisher, with mod applied to its configuration (if not nil) and the surfaces
-// of mount mounted (the previous mount if nil).
+// Redis, broker and publisher, with mod applied to its configuration (if not nil), the admin API
+// (token Admin, private webhook URLs allowed, Webhooks) and the surfaces of mount mounted (the
+// previous mount if nil).
 func (f *Fixture) Rebuild(mod func(*ingest.Config), mount Mount) {
 	if mod != nil {
 		mod(&f.Cfg)
@@ -120,7 +135,21 @@ func (f *Fixture) Rebuild(mod func(*ingest.Config), mount Mount) {
 		f.mount = mount
 	}
 	f.Reg = prometheus.NewRegistry()
-	f.S = ingest.New(f.Cfg, f.RDB, f.Pub, f.State, f.Reg)
+	dir, err := directory.New(directory.Config{Keys: f.Keys}, f.RDB)
+	if err != nil {
+		panic(err)
+	}
+	s, err := ingest.New(f.Cfg, ingest.Deps{Redis: f.RDB, Pub: f.Pub, State: f.State, Directory: dir}, f.Reg)
+	if err != nil {
+		panic(err)
+	}
+	f.S, f.Dir = s, dir
+	f.AdminAPI, err = admin.New(admin.Config{Token: f.Admin, AllowPrivateWebhooks: true},
+		admin.Deps{Directory: dir, State: f.State, Edge: s, Webhooks: f.Webhooks})
+	if err != nil {
+		panic(err)
+	}
+	f.S.Mount(f.AdminAPI)
 	if f.mount != nil {
 		f.S.Mount(f.mount(f)...)
 	}
@@ -155,20 +184,6 @@ func (f *Fixture) Do(method, path string, headers map[string]string, body string
 	return ctx.Response.StatusCode(), out, resp
 }
 
-// Onboard creates a native merchant with a SANDBOX and a LIVE bKash wallet through the admin API
-// and returns its API keys.
-func (f *Fixture) Onboard(t testing.TB) (testKey, liveKey string) {
-	t.Helper()
-	body := fmt.Sprintf(`{"name":"Shop","wallets":[{"provider":"bkash","account":"017%08d","environment":"SANDBOX"},{"provider":"bkash","account":"+880 18%08d","environment":"LIVE"}]}`,
-		time.Now().UnixNano()%1e8, time.Now().UnixNano()%1e8)
-	code, m, _ := f.Do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
-	if code != 201 {
-		t.Fatalf("onboard: %d %v", code, m)
-	}
-	k := m["apiKeys"].(map[string]any)
-	return k["SANDBOX"].(string), k["LIVE"].(string)
-}
-
 // Serve serves the edge on a socket until the test ends and returns its address.
 func (f *Fixture) Serve(t testing.TB) string {
 	t.Helper()
@@ -200,6 +215,13 @@ func (f *Fixture) RequireNoPanic(t testing.TB, input string) {
 		}
 	}
 }
+
+// NopPublisher acknowledges every record without sending it anywhere: the publisher of an edge
+// whose requests never reach Kafka (a Redis outage, a route table that is only listed).
+type NopPublisher struct{}
+
+// Send returns nil.
+func (NopPublisher) Send(context.Context, string, []byte, []byte) error { return nil }
 
 // SwitchPub is the edge's publisher: Kafka, optionally tapped by Record.
 type SwitchPub struct {

@@ -60,7 +60,7 @@ type fixture struct {
 func (f *fixture) mount(cfg Config) ingesttest.Mount {
 	return func(fx *ingesttest.Fixture) []ingest.Surface {
 		cfg.Keys = fx.Keys
-		s, err := New(cfg, Deps{Redis: fx.RDB, Pub: fx.S, Limit: fx.S, Admin: fx.S})
+		s, err := New(cfg, Deps{Redis: fx.RDB, Pub: fx.S, Limit: fx.S, Admin: fx.AdminAPI})
 		if err != nil {
 			panic(err)
 		}

@@ -52,7 +52,7 @@ type Limiter interface {
 	AllowKey(ctx *fasthttp.RequestCtx, identity string) bool
 }
 
-// Admin authenticates the admin API (*ingest.Server).
+// Admin authenticates the admin API (*admin.Surface, ingest/admin).
 type Admin interface {
 	// RequireAdmin checks the admin bearer token; false: it answered 401.
 	RequireAdmin(ctx *fasthttp.RequestCtx) bool

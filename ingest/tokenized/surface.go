@@ -54,7 +54,7 @@ type Publisher interface {
 	Publish(ctx *fasthttp.RequestCtx, ev *pipeline.Event) error
 }
 
-// Admin authenticates the admin API (*ingest.Server).
+// Admin authenticates the admin API (*admin.Surface, ingest/admin).
 type Admin interface {
 	// RequireAdmin checks the admin bearer token; false: it answered the refusal.
 	RequireAdmin(ctx *fasthttp.RequestCtx) bool

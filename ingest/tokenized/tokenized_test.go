@@ -38,7 +38,7 @@ func newFixture(t testing.TB, produceTimeout time.Duration) *fixture {
 func (f *fixture) mount(cfg Config) ingesttest.Mount {
 	return func(fx *ingesttest.Fixture) []ingest.Surface {
 		cfg.Keys = fx.Keys
-		s, err := New(cfg, Deps{Redis: fx.RDB, Fail: fx.S, Pub: fx.S, Admin: fx.S, Links: fx.S, Intents: fx.State})
+		s, err := New(cfg, Deps{Redis: fx.RDB, Fail: fx.S, Pub: fx.S, Admin: fx.AdminAPI, Links: fx.S, Intents: fx.State})
 		if err != nil {
 			panic(err)
 		}

@@ -617,7 +617,10 @@ func TestTxnAPIRedisDownAnswers503(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: ingesttest.FreeAddr(t), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
 	st := state.New(rdb, pipeline.Keys{})
-	s := ingest.New(ingest.Config{Keys: pipeline.Keys{Prefix: "t" + randHex(4)}}, rdb, nil, st, prometheus.NewRegistry())
+	s, err := ingest.New(ingest.Config{Keys: pipeline.Keys{Prefix: "t" + randHex(4)}}, ingest.Deps{Redis: rdb, Pub: ingesttest.NopPublisher{}, State: st}, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
 	txn, err := New(Deps{Auth: s, Trx: s, Pub: s, Intents: st})
 	if err != nil {
 		t.Fatal(err)

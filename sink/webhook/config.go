@@ -28,6 +28,11 @@ type Config struct {
 	PerMerchantConcurrency int
 	// MaxInFlight bounds concurrent attempts in this process (default 256).
 	MaxInFlight int
+	// Merchants reads the merchants' webhook endpoints (cmd passes the process's one
+	// *directory.Directory). Default: a directory of the sink's own over its Redis client, with
+	// directory.DefaultTTL: an endpoint or secret change is used within 2 s (the sink's documented
+	// bound is 5 s).
+	Merchants MerchantReader
 	// Logger receives operational logs (never URLs beyond the host, never secrets). Default slog.Default().
 	Logger *slog.Logger
 }

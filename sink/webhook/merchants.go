@@ -2,72 +2,53 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/directory"
 )
 
-const (
-	merchantCacheTTL = 5 * time.Second
-	merchantCacheMax = 10000
-)
+// MerchantReader is what the sink needs of the merchant directory: a merchant's webhook endpoints,
+// secrets and dialect. *directory.Directory implements it, behind its cache: an endpoint or secret
+// change is used within its TTL (directory.DefaultTTL, 2 s; the sink's bound is 5 s).
+type MerchantReader interface {
+	// Merchant returns merchant id, (nil, nil) when it does not exist, or a Redis or decoding
+	// error (transient). The result is shared and must not be modified.
+	Merchant(ctx context.Context, id string) (*pipeline.Merchant, error)
+}
 
-// merchantCache reads merchants (JSON at Keys.Merchant(id)) and keeps each for merchantCacheTTL, so
-// an endpoint or secret change takes effect within that. Missing merchants are cached too. Safe for
-// concurrent use; concurrent misses of one id may read Redis twice, which is harmless.
+// merchantCache is the sink's view of the directory.
 type merchantCache struct {
-	rdb  redis.UniversalClient
-	keys pipeline.Keys
-
-	mu sync.Mutex
-	m  map[string]cachedMerchant
+	r   MerchantReader
+	err error // why no reader could be built (New refuses a nil Redis client before)
 }
 
-type cachedMerchant struct {
-	m  *pipeline.Merchant // nil when not found
-	at time.Time
-}
-
-func newMerchantCache(rdb redis.UniversalClient, keys pipeline.Keys) *merchantCache {
-	return &merchantCache{rdb: rdb, keys: keys, m: make(map[string]cachedMerchant)}
+// newMerchantCache reads through r, or, if r is nil, through a directory of its own over rdb.
+func newMerchantCache(r MerchantReader, rdb redis.UniversalClient, keys pipeline.Keys) *merchantCache {
+	if r != nil {
+		return &merchantCache{r: r}
+	}
+	d, err := directory.New(directory.Config{Keys: keys}, rdb)
+	if err != nil {
+		return &merchantCache{err: err}
+	}
+	return &merchantCache{r: d}
 }
 
 // get returns the merchant, errMerchantNotFound, or a Redis/decoding error (transient: the caller
 // retries without counting an attempt).
 func (c *merchantCache) get(ctx context.Context, id string) (*pipeline.Merchant, error) {
-	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.m[id]
-	c.mu.Unlock()
-	if !ok || now.Sub(e.at) > merchantCacheTTL {
-		b, err := c.rdb.Get(ctx, c.keys.Merchant(id)).Bytes()
-		switch {
-		case errors.Is(err, redis.Nil):
-			e = cachedMerchant{at: now}
-		case err != nil:
-			return nil, fmt.Errorf("reading merchant %s: %w", id, err)
-		default:
-			var m pipeline.Merchant
-			if err := json.Unmarshal(b, &m); err != nil {
-				return nil, fmt.Errorf("decoding merchant %s: %w", id, err)
-			}
-			e = cachedMerchant{m: &m, at: now}
-		}
-		c.mu.Lock()
-		if len(c.m) >= merchantCacheMax {
-			clear(c.m)
-		}
-		c.m[id] = e
-		c.mu.Unlock()
+	if c.err != nil {
+		return nil, c.err
 	}
-	if e.m == nil {
+	m, err := c.r.Merchant(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading merchant %s: %w", id, err)
+	}
+	if m == nil {
 		return nil, errMerchantNotFound
 	}
-	return e.m, nil
+	return m, nil
 }

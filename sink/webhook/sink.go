@@ -70,7 +70,7 @@ func New(cfg Config, rdb redis.UniversalClient, reg prometheus.Registerer, cm *b
 		cfg:         cfg,
 		cm:          cm,
 		store:       newStore(rdb, cfg.Keys),
-		merchants:   newMerchantCache(rdb, cfg.Keys),
+		merchants:   newMerchantCache(cfg.Merchants, rdb, cfg.Keys),
 		client:      netguard.NewHTTPClient(cfg.Timeout, cfg.AllowPrivate),
 		m:           m,
 		log:         cfg.Logger.With("component", "webhook-sink"),

@@ -1,4 +1,4 @@
-package ingest
+package admin_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
 )
@@ -15,7 +16,7 @@ import (
 
 type revFixture struct {
 	f     *fixture
-	pub   *recordingPub
+	pub   *ingesttest.Recorder
 	m     txnMerchant
 	admin map[string]string
 	bkash pipeline.Wallet
@@ -109,13 +110,13 @@ func TestReviewQueueApproveReject(t *testing.T) {
 		t.Fatalf("LIVE review queue: %d %v", code, q)
 	}
 
-	before := len(r.pub.events)
+	before := len(r.pub.Events())
 	body := fmt.Sprintf(`{"trxId":%q,"operator":"rahim@shop","note":"customer sent a screenshot"}`, strings.ToLower(trx))
 	code, m := r.decide(i1.ID, "approve", body)
 	if code != 202 || m["accepted"] != true || m["intentId"] != i1.ID || m["action"] != "approve" || m["status"] != "REVIEW_REQUIRED" {
 		t.Fatalf("approve: %d %v", code, m)
 	}
-	ev, n := r.pub.last()
+	ev, n := r.pub.Last()
 	want := pipeline.ReviewDecision{IntentID: i1.ID, Action: pipeline.ReviewApprove, TrxID: trx, Operator: "rahim@shop", Note: "customer sent a screenshot"}
 	if n != before+1 || ev.ID != m["eventId"] || ev.Kind != pipeline.KindReviewDecided || ev.Source != pipeline.SourceOperator ||
 		ev.Wallet != r.bkash || ev.MerchantID != r.m.id || ev.Environment != pipeline.Sandbox || ev.Review == nil || *ev.Review != want ||
@@ -131,7 +132,7 @@ func TestReviewQueueApproveReject(t *testing.T) {
 	if code != 202 || m["action"] != "reject" {
 		t.Fatalf("reject: %d %v", code, m)
 	}
-	if ev, _ := r.pub.last(); ev.Review == nil || *ev.Review != (pipeline.ReviewDecision{IntentID: i2.ID, Action: pipeline.ReviewReject}) || ev.Wallet != r.bkash {
+	if ev, _ := r.pub.Last(); ev.Review == nil || *ev.Review != (pipeline.ReviewDecision{IntentID: i2.ID, Action: pipeline.ReviewReject}) || ev.Wallet != r.bkash {
 		t.Fatalf("reject event: %+v", ev.Review)
 	}
 
@@ -148,7 +149,7 @@ func TestReviewQueueApproveReject(t *testing.T) {
 	if code, m := r.decide(paid.ID, "reject", `{}`); code != 409 || !strings.Contains(fmt.Sprint(m["message"]), "Intent is PAID") {
 		t.Errorf("reject a PAID intent: %d %v", code, m)
 	}
-	n = len(r.pub.events)
+	n = len(r.pub.Events())
 
 	for _, c := range []struct {
 		name, id, action, body string
@@ -172,7 +173,7 @@ func TestReviewQueueApproveReject(t *testing.T) {
 	if code, m, _ := r.f.do("POST", "/admin/v1/intents/"+i1.ID+"/approve", nil, `{}`); code != 401 {
 		t.Errorf("approve without the admin token: %d %v", code, m)
 	}
-	if len(r.pub.events) != n {
+	if len(r.pub.Events()) != n {
 		t.Fatalf("refused decisions produced events")
 	}
 }
@@ -212,7 +213,7 @@ func TestReviewUnmatchedAndAttach(t *testing.T) {
 	if code != 202 || m["action"] != "attach" || m["status"] != "PENDING" {
 		t.Fatalf("attach: %d %v", code, m)
 	}
-	ev, _ := r.pub.last()
+	ev, _ := r.pub.Last()
 	if ev.Kind != pipeline.KindReviewDecided || ev.Wallet != r.bkash || ev.Review == nil ||
 		*ev.Review != (pipeline.ReviewDecision{IntentID: in.ID, Action: pipeline.ReviewAttach, PaymentEventID: payEv, Operator: "karim"}) {
 		t.Fatalf("attach event: %+v %+v", ev, ev.Review)
@@ -220,7 +221,7 @@ func TestReviewUnmatchedAndAttach(t *testing.T) {
 	if err := ev.Validate(); err != nil {
 		t.Fatalf("attach event invalid: %v", err)
 	}
-	n := len(r.pub.events)
+	n := len(r.pub.Events())
 	for _, c := range []struct {
 		name, body string
 		want       int
@@ -237,17 +238,17 @@ func TestReviewUnmatchedAndAttach(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %q", c.name, code, m, c.want, c.msg)
 		}
 	}
-	if len(r.pub.events) != n {
+	if len(r.pub.Events()) != n {
 		t.Fatal("refused attaches produced events")
 	}
 	paid := r.revIntent(t, 200)
 	r.revPayment(t, r.bkash, pipeline.DispositionMatched, 200, pipeline.StatusPaid, paid)
-	n = len(r.pub.events)
+	n = len(r.pub.Events())
 	if code, m := r.decide(paid.ID, "attach", fmt.Sprintf(`{"paymentEventId":%q}`, payEv)); code != 409 ||
 		!strings.Contains(fmt.Sprint(m["message"]), "only to a PENDING, REVIEW_REQUIRED or EXPIRED intent") {
 		t.Errorf("attach to a PAID intent: %d %v", code, m)
 	}
-	if len(r.pub.events) != n {
+	if len(r.pub.Events()) != n {
 		t.Fatal("refused attaches produced events")
 	}
 }

@@ -1,17 +1,25 @@
-package ingest
+package admin
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/ingest"
 )
+
+// Webhook dead letters:
+//
+//	GET  /admin/v1/webhooks/dead-letters?merchant=&limit=   dead-lettered webhooks, newest first
+//	POST /admin/v1/webhooks/:outcomeId/redeliver            → 202; put one back for delivery
 
 // WebhookAdmin is what the admin API needs of the webhook sink's queue: list dead letters and put
 // one back for delivery. Ingest does not import the sink (stages meet only through pipeline
-// types and shared stores); cmd wires sink/webhook's implementation in through Config.Webhooks.
+// types and shared stores); cmd wires sink/webhook's implementation in through Deps.Webhooks.
 type WebhookAdmin interface {
 	// DeadLetters returns at most limit dead-lettered webhooks, newest first, as JSON-encodable
 	// values that carry at least "outcomeId" and "merchantId".
@@ -36,29 +44,26 @@ var (
 
 var outcomeIDRE = regexp.MustCompile(`^[0-9a-f-]{36}$`)
 
-func (s *Server) webhookAdminRoutes(route routeFunc) {
-	route(http.MethodGet, "/admin/v1/webhooks/dead-letters", "admin_dead_letters", s.handleDeadLetters)
-	route(http.MethodPost, "/admin/v1/webhooks/{outcomeId}/redeliver", "admin_redeliver", s.handleRedeliver)
-}
+var (
+	errNoWebhookAdmin = ingest.Errf(http.StatusNotImplemented, "Webhook administration is not available in this process")
+	errNoWebhook      = ingest.Errf(http.StatusNotFound, "No webhook for this outcome id")
+)
 
 // handleDeadLetters lists dead-lettered webhooks, newest first; ?merchant= narrows to one merchant.
-func (s *Server) handleDeadLetters(ctx *fasthttp.RequestCtx) {
-	if !s.RequireAdmin(ctx) {
-		return
+func (s *Surface) handleDeadLetters(ctx *fasthttp.RequestCtx) error {
+	if err := s.authorize(ctx); err != nil {
+		return err
 	}
-	if s.cfg.Webhooks == nil {
-		WriteError(ctx, Errf(http.StatusNotImplemented, "Webhook administration is not available in this process"))
-		return
+	if s.d.Webhooks == nil {
+		return errNoWebhookAdmin
 	}
 	_, limit, ae := pageArgs(ctx.QueryArgs())
 	if ae != nil {
-		WriteError(ctx, ae)
-		return
+		return ae
 	}
-	all, err := s.cfg.Webhooks.DeadLetters(RequestContext(ctx), 1000)
+	all, err := s.d.Webhooks.DeadLetters(ingest.RequestContext(ctx), 1000)
 	if err != nil {
-		s.Internal(ctx, "listing dead letters", err)
-		return
+		return fmt.Errorf("listing dead letters: %w", err)
 	}
 	merchant := string(ctx.QueryArgs().Peek("merchant"))
 	data := make([]DeadLetterView, 0, limit)
@@ -67,31 +72,30 @@ func (s *Server) handleDeadLetters(ctx *fasthttp.RequestCtx) {
 			data = append(data, d)
 		}
 	}
-	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "limit": limit})
+	ingest.WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "limit": limit})
+	return nil
 }
 
 // handleRedeliver puts one dead-lettered webhook back for delivery.
-func (s *Server) handleRedeliver(ctx *fasthttp.RequestCtx) {
-	if !s.RequireAdmin(ctx) {
-		return
+func (s *Surface) handleRedeliver(ctx *fasthttp.RequestCtx) error {
+	if err := s.authorize(ctx); err != nil {
+		return err
 	}
-	if s.cfg.Webhooks == nil {
-		WriteError(ctx, Errf(http.StatusNotImplemented, "Webhook administration is not available in this process"))
-		return
+	if s.d.Webhooks == nil {
+		return errNoWebhookAdmin
 	}
 	id, _ := ctx.UserValue("outcomeId").(string)
 	if !outcomeIDRE.MatchString(id) {
-		WriteError(ctx, Errf(http.StatusNotFound, "No webhook for this outcome id"))
-		return
+		return errNoWebhook
 	}
-	switch err := s.cfg.Webhooks.Redeliver(RequestContext(ctx), id); {
+	switch err := s.d.Webhooks.Redeliver(ingest.RequestContext(ctx), id); {
 	case errors.Is(err, ErrWebhookNotFound):
-		WriteError(ctx, Errf(http.StatusNotFound, "No webhook for this outcome id"))
+		return errNoWebhook
 	case errors.Is(err, ErrWebhookNotDead):
-		WriteError(ctx, Errf(http.StatusConflict, "%v", err))
+		return ingest.Errf(http.StatusConflict, "%v", err)
 	case err != nil:
-		s.Internal(ctx, "redelivering webhook", err)
-	default:
-		WriteJSON(ctx, http.StatusAccepted, map[string]any{"accepted": true, "outcomeId": id})
+		return fmt.Errorf("redelivering webhook: %w", err)
 	}
+	ingest.WriteJSON(ctx, http.StatusAccepted, map[string]any{"accepted": true, "outcomeId": id})
+	return nil
 }

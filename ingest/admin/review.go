@@ -1,4 +1,4 @@
-package ingest
+package admin
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
 )
@@ -33,20 +34,14 @@ import (
 // a double click) is the same decision; a decision the matcher finds stale (the intent changed in
 // between) changes nothing.
 
+// errIntentNotFound is the answer of a decision on an intent that does not exist (the native
+// shape's message of seed 004).
+var errIntentNotFound = ingest.Errf(http.StatusNotFound, "Payment intent not found")
+
 const (
 	maxOperatorLen = 100
 	maxNoteLen     = 1000
 )
-
-// reviewRoutes registers the operators' API.
-func (s *Server) reviewRoutes(route routeFunc) {
-	route(http.MethodGet, "/admin/v1/merchants/{id}/review", "admin_review_queue", s.handleReviewQueue)
-	route(http.MethodGet, "/admin/v1/merchants/{id}/payments/unmatched", "admin_unmatched_payments", s.handleUnmatchedPayments)
-	route(http.MethodGet, "/admin/v1/merchants/{id}/balance-gaps", "admin_balance_gaps", s.handleBalanceGaps)
-	route(http.MethodPost, "/admin/v1/intents/{id}/approve", "admin_review_approve", s.reviewDecision(pipeline.ReviewApprove))
-	route(http.MethodPost, "/admin/v1/intents/{id}/reject", "admin_review_reject", s.reviewDecision(pipeline.ReviewReject))
-	route(http.MethodPost, "/admin/v1/intents/{id}/attach", "admin_review_attach", s.reviewDecision(pipeline.ReviewAttach))
-}
 
 // paymentView is a payment the matcher kept for operators.
 type paymentView struct {
@@ -81,9 +76,9 @@ func viewPayment(r *pipeline.PaymentRecord) paymentView {
 
 // reviewItem is one intent under review with the payments that concern it.
 type reviewItem struct {
-	Intent     IntentView    `json:"intent"`
-	Reason     string        `json:"reason"`
-	Candidates []paymentView `json:"candidates"`
+	Intent     ingest.IntentView `json:"intent"`
+	Reason     string            `json:"reason"`
+	Candidates []paymentView     `json:"candidates"`
 }
 
 // adminWallets returns the merchant's wallets of env ("" = all).
@@ -95,107 +90,105 @@ func adminWallets(m *pipeline.Merchant, env pipeline.Environment) []pipeline.Wal
 }
 
 // pageArgs reads page and limit (default 20, at most 100, at most state.MaxListOffset deep).
-func pageArgs(args *fasthttp.Args) (page, limit int, ae *APIError) {
-	if page, ae = IntArg(args, "page", 1, 1, 1_000_000); ae != nil {
+func pageArgs(args *fasthttp.Args) (page, limit int, ae *ingest.APIError) {
+	if page, ae = ingest.IntArg(args, "page", 1, 1, 1_000_000); ae != nil {
 		return 0, 0, ae
 	}
-	if limit, ae = IntArg(args, "limit", 20, 1, state.MaxListLimit); ae != nil {
+	if limit, ae = ingest.IntArg(args, "limit", 20, 1, state.MaxListLimit); ae != nil {
 		return 0, 0, ae
 	}
 	if (page-1)*limit > state.MaxListOffset {
-		return 0, 0, Errf(http.StatusBadRequest, "page is too deep: at most %d results can be paged", state.MaxListOffset)
+		return 0, 0, ingest.Errf(http.StatusBadRequest, "page is too deep: at most %d results can be paged", state.MaxListOffset)
 	}
 	return page, limit, nil
 }
 
 // adminListing is what every admin list of one merchant starts with: the admin token, the
-// merchant (:id), ?env= and ?page=&limit=. It answers the error itself and returns ok=false.
+// merchant (:id), ?env= and ?page=&limit=.
 type adminListing struct {
 	m           *pipeline.Merchant
 	env         pipeline.Environment
 	page, limit int
 }
 
-func (s *Server) adminListing(ctx *fasthttp.RequestCtx) (adminListing, bool) {
-	m := s.AdminMerchant(ctx)
-	if m == nil {
-		return adminListing{}, false
+func (s *Surface) adminListing(ctx *fasthttp.RequestCtx) (adminListing, error) {
+	m, err := s.merchant(ctx)
+	if err != nil {
+		return adminListing{}, err
 	}
-	env, ae := EnvArg(ctx.QueryArgs())
+	env, ae := ingest.EnvArg(ctx.QueryArgs())
 	if ae != nil {
-		WriteError(ctx, ae)
-		return adminListing{}, false
+		return adminListing{}, ae
 	}
 	page, limit, ae := pageArgs(ctx.QueryArgs())
 	if ae != nil {
-		WriteError(ctx, ae)
-		return adminListing{}, false
+		return adminListing{}, ae
 	}
-	return adminListing{m: m, env: env, page: page, limit: limit}, true
+	return adminListing{m: m, env: env, page: page, limit: limit}, nil
 }
 
 // handleReviewQueue lists the merchant's REVIEW_REQUIRED intents, newest first, each with its
 // reason and candidate payments (state.Store.ReviewQueue: the kept payments that put it under
 // review, or that carry the TrxID its review recorded), oldest payment first.
-func (s *Server) handleReviewQueue(ctx *fasthttp.RequestCtx) {
-	l, ok := s.adminListing(ctx)
-	if !ok {
-		return
+func (s *Surface) handleReviewQueue(ctx *fasthttp.RequestCtx) error {
+	l, err := s.adminListing(ctx)
+	if err != nil {
+		return err
 	}
 	m, env, page, limit := l.m, l.env, l.page, l.limit
-	items, total, err := s.state.ReviewQueue(RequestContext(ctx), adminWallets(m, env), (page-1)*limit, limit)
+	items, total, err := s.d.State.ReviewQueue(ingest.RequestContext(ctx), adminWallets(m, env), (page-1)*limit, limit)
 	if err != nil {
-		s.Internal(ctx, "listing the review queue", err)
-		return
+		return fmt.Errorf("listing the review queue: %w", err)
 	}
 	data := make([]reviewItem, 0, len(items))
 	for _, it := range items {
-		ri := reviewItem{Intent: s.View(it.IntentRecord), Reason: it.Reason, Candidates: make([]paymentView, 0, len(it.Payments))}
+		ri := reviewItem{Intent: s.d.Edge.View(it.IntentRecord), Reason: it.Reason, Candidates: make([]paymentView, 0, len(it.Payments))}
 		for _, p := range it.Payments {
 			ri.Candidates = append(ri.Candidates, viewPayment(p))
 		}
 		data = append(data, ri)
 	}
-	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+	ingest.WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+	return nil
 }
 
 // handleUnmatchedPayments lists the payments the matcher kept as unmatched, newest first.
-func (s *Server) handleUnmatchedPayments(ctx *fasthttp.RequestCtx) {
-	l, ok := s.adminListing(ctx)
-	if !ok {
-		return
+func (s *Surface) handleUnmatchedPayments(ctx *fasthttp.RequestCtx) error {
+	l, err := s.adminListing(ctx)
+	if err != nil {
+		return err
 	}
 	m, env, page, limit := l.m, l.env, l.page, l.limit
-	recs, total, err := s.state.ListPayments(RequestContext(ctx), adminWallets(m, env), pipeline.DispositionUnmatched, (page-1)*limit, limit)
+	recs, total, err := s.d.State.ListPayments(ingest.RequestContext(ctx), adminWallets(m, env), pipeline.DispositionUnmatched, (page-1)*limit, limit)
 	if err != nil {
-		s.Internal(ctx, "listing unmatched payments", err)
-		return
+		return fmt.Errorf("listing unmatched payments: %w", err)
 	}
 	data := make([]paymentView, 0, len(recs))
 	for _, r := range recs {
 		data = append(data, viewPayment(r))
 	}
-	WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+	ingest.WriteJSON(ctx, http.StatusOK, map[string]any{"data": data, "total": total, "page": page, "limit": limit})
+	return nil
 }
 
 // handleBalanceGaps lists the "possible missed SMS" signals of the merchant's wallets: SMS whose
 // balance did not follow from the previous SMS's balance and amount, newest first (at most limit,
 // default 20, up to 100).
-func (s *Server) handleBalanceGaps(ctx *fasthttp.RequestCtx) {
-	l, ok := s.adminListing(ctx)
-	if !ok {
-		return
+func (s *Surface) handleBalanceGaps(ctx *fasthttp.RequestCtx) error {
+	l, err := s.adminListing(ctx)
+	if err != nil {
+		return err
 	}
 	m, env, limit := l.m, l.env, l.limit
-	gaps, err := s.state.BalanceGaps(RequestContext(ctx), adminWallets(m, env), limit)
+	gaps, err := s.d.State.BalanceGaps(ingest.RequestContext(ctx), adminWallets(m, env), limit)
 	if err != nil {
-		s.Internal(ctx, "listing balance gaps", err)
-		return
+		return fmt.Errorf("listing balance gaps: %w", err)
 	}
 	if gaps == nil {
 		gaps = []pipeline.BalanceGap{}
 	}
-	WriteJSON(ctx, http.StatusOK, map[string]any{"data": gaps, "total": len(gaps), "limit": limit})
+	ingest.WriteJSON(ctx, http.StatusOK, map[string]any{"data": gaps, "total": len(gaps), "limit": limit})
+	return nil
 }
 
 // reviewReq is the body of approve, reject and attach (each uses its own fields; an empty body is {}).
@@ -214,98 +207,88 @@ func reviewEventID(intentID string, version int, action, trxID, paymentEventID s
 }
 
 // reviewDecision returns the handler of one operator action.
-func (s *Server) reviewDecision(action string) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		if !s.RequireAdmin(ctx) {
-			return
+func (s *Surface) reviewDecision(action string) func(ctx *fasthttp.RequestCtx) error {
+	return func(ctx *fasthttp.RequestCtx) error {
+		if err := s.authorize(ctx); err != nil {
+			return err
 		}
 		var req reviewReq
 		if body := ctx.PostBody(); len(strings.TrimSpace(string(body))) > 0 {
-			if ae := DecodeJSON(body, &req); ae != nil {
-				WriteError(ctx, ae)
-				return
+			if ae := ingest.DecodeJSON(body, &req); ae != nil {
+				return ae
 			}
 		}
 		d := pipeline.ReviewDecision{Action: action, Operator: strings.TrimSpace(req.Operator), Note: strings.TrimSpace(req.Note)}
-		if utf8.RuneCountInString(d.Operator) > maxOperatorLen || !Printable(d.Operator) {
-			WriteError(ctx, Errf(http.StatusBadRequest, "operator must be at most %d printable characters", maxOperatorLen))
-			return
+		if utf8.RuneCountInString(d.Operator) > maxOperatorLen || !ingest.Printable(d.Operator) {
+			return ingest.Errf(http.StatusBadRequest, "operator must be at most %d printable characters", maxOperatorLen)
 		}
-		if utf8.RuneCountInString(d.Note) > maxNoteLen || !Printable(strings.ReplaceAll(d.Note, "\n", " ")) {
-			WriteError(ctx, Errf(http.StatusBadRequest, "note must be at most %d printable characters", maxNoteLen))
-			return
+		if utf8.RuneCountInString(d.Note) > maxNoteLen || !ingest.Printable(strings.ReplaceAll(d.Note, "\n", " ")) {
+			return ingest.Errf(http.StatusBadRequest, "note must be at most %d printable characters", maxNoteLen)
 		}
 		switch action {
 		case pipeline.ReviewApprove:
 			if req.TrxID != nil && strings.TrimSpace(*req.TrxID) != "" {
 				d.TrxID = strings.ToUpper(strings.TrimSpace(*req.TrxID))
-				if !TrxIDRE.MatchString(d.TrxID) {
-					WriteError(ctx, Errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits"))
-					return
+				if !ingest.TrxIDRE.MatchString(d.TrxID) {
+					return ingest.Errf(http.StatusBadRequest, "trxId must be 6 to 32 letters and digits")
 				}
 			}
 		case pipeline.ReviewAttach:
 			if req.PaymentEventID == nil || strings.TrimSpace(*req.PaymentEventID) == "" {
-				WriteError(ctx, Errf(http.StatusBadRequest, "paymentEventId is required: the eventId of an unmatched payment (GET /admin/v1/merchants/:id/payments/unmatched)"))
-				return
+				return ingest.Errf(http.StatusBadRequest, "paymentEventId is required: the eventId of an unmatched payment (GET /admin/v1/merchants/:id/payments/unmatched)")
 			}
 			d.PaymentEventID = strings.TrimSpace(*req.PaymentEventID)
-			if len(d.PaymentEventID) > 128 || !Printable(d.PaymentEventID) {
-				WriteError(ctx, Errf(http.StatusBadRequest, "paymentEventId must be at most 128 printable characters"))
-				return
+			if len(d.PaymentEventID) > 128 || !ingest.Printable(d.PaymentEventID) {
+				return ingest.Errf(http.StatusBadRequest, "paymentEventId must be at most 128 printable characters")
 			}
 		}
 		id, _ := ctx.UserValue("id").(string)
-		if !IntentIDRE.MatchString(id) {
-			WriteError(ctx, errNotFound)
-			return
+		if !ingest.IntentIDRE.MatchString(id) {
+			return errIntentNotFound
 		}
-		c := RequestContext(ctx)
-		rec := s.loadIntent(ctx, id, errNotFound)
-		if rec == nil {
-			return
+		c := ingest.RequestContext(ctx)
+		rec, err := s.d.State.GetIntent(c, id)
+		if errors.Is(err, state.ErrNotFound) {
+			return errIntentNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("loading intent: %w", err)
 		}
 		d.IntentID = rec.ID
 		if ae := reviewAllowed(action, rec.Status); ae != nil {
-			WriteError(ctx, ae)
-			return
+			return ae
 		}
 		w := rec.Wallet()
 		if action == pipeline.ReviewAttach {
 			if err := s.checkAttachable(c, rec, d.PaymentEventID); err != nil {
-				var ae *APIError
-				if errors.As(err, &ae) {
-					WriteError(ctx, ae)
-				} else {
-					s.Internal(ctx, "checking payment", err)
-				}
-				return
+				return err
 			}
 		}
 		ev := &pipeline.Event{
 			ID: reviewEventID(rec.ID, rec.Version, action, d.TrxID, d.PaymentEventID), Kind: pipeline.KindReviewDecided,
 			Source: pipeline.SourceOperator, Wallet: w, MerchantID: rec.MerchantID, Environment: rec.Environment,
-			AcceptedAt: time.Now().UTC(), Review: &d, Raw: RawCopy(ctx.PostBody()), RequestID: RequestID(ctx),
+			AcceptedAt: time.Now().UTC(), Review: &d, Raw: ingest.RawCopy(ctx.PostBody()), RequestID: ingest.RequestID(ctx),
 		}
-		if err := s.Publish(ctx, ev); err != nil {
-			s.Unavailable(ctx, "producing review.decided", err)
-			return
+		if err := s.d.Edge.Publish(ctx, ev); err != nil {
+			s.d.Edge.Unavailable(ctx, "producing review.decided", err)
+			return nil
 		}
 		s.log.Info("review decision accepted", "intent", rec.ID, "action", action, "operator", d.Operator, "event", ev.ID)
-		WriteJSON(ctx, http.StatusAccepted, map[string]any{
+		ingest.WriteJSON(ctx, http.StatusAccepted, map[string]any{
 			"accepted": true, "eventId": ev.ID, "intentId": rec.ID, "action": action, "status": rec.Status,
 		})
+		return nil
 	}
 }
 
 // reviewAllowed says whether action applies to an intent in status now.
-func reviewAllowed(action string, now pipeline.Status) *APIError {
+func reviewAllowed(action string, now pipeline.Status) *ingest.APIError {
 	switch action {
 	case pipeline.ReviewAttach:
 		// EXPIRED too: a payment made in time but reported late (after the matcher's late-payment
 		// grace) is held for review, and the operator who checks it pays the intent with it.
 		if now != pipeline.StatusPending && now != pipeline.StatusReviewRequired && now != pipeline.StatusExpired {
-			return Errf(http.StatusConflict, "Intent is %s: a payment can be attached only to a PENDING, REVIEW_REQUIRED or EXPIRED intent", now)
+			return ingest.Errf(http.StatusConflict, "Intent is %s: a payment can be attached only to a PENDING, REVIEW_REQUIRED or EXPIRED intent", now)
 		}
 	default:
 		if now != pipeline.StatusReviewRequired {
@@ -317,7 +300,7 @@ func reviewAllowed(action string, now pipeline.Status) *APIError {
 			if action == pipeline.ReviewReject {
 				done = "rejected"
 			}
-			return Errf(http.StatusConflict, "Intent is %s: only REVIEW_REQUIRED intents can be %s%s", now, done, hint)
+			return ingest.Errf(http.StatusConflict, "Intent is %s: only REVIEW_REQUIRED intents can be %s%s", now, done, hint)
 		}
 	}
 	return nil
@@ -326,9 +309,9 @@ func reviewAllowed(action string, now pipeline.Status) *APIError {
 // checkAttachable checks that paymentEventID is a payment the matcher kept (unmatched or under
 // review) on the intent's wallet. Errors: *APIError (409 on another wallet of the merchant, 404
 // not kept anywhere) or a Redis error.
-func (s *Server) checkAttachable(c context.Context, rec *pipeline.IntentRecord, paymentEventID string) error {
+func (s *Surface) checkAttachable(c context.Context, rec *pipeline.IntentRecord, paymentEventID string) error {
 	w := rec.Wallet()
-	kept, err := s.state.PaymentKept(c, w, paymentEventID)
+	kept, err := s.d.State.PaymentKept(c, w, paymentEventID)
 	if err != nil {
 		return fmt.Errorf("loading payment: %w", err)
 	}
@@ -336,7 +319,7 @@ func (s *Server) checkAttachable(c context.Context, rec *pipeline.IntentRecord, 
 		return nil
 	}
 	// Not on the intent's wallet: say whether it is on another wallet of the merchant.
-	m, err := s.dir.merchant(c, rec.MerchantID)
+	m, err := s.d.Directory.CurrentMerchant(c, rec.MerchantID)
 	if err != nil {
 		return err
 	}
@@ -345,15 +328,15 @@ func (s *Server) checkAttachable(c context.Context, rec *pipeline.IntentRecord, 
 			if other == w {
 				continue
 			}
-			kept, err := s.state.PaymentKept(c, other, paymentEventID)
+			kept, err := s.d.State.PaymentKept(c, other, paymentEventID)
 			if err != nil {
 				return fmt.Errorf("loading payment: %w", err)
 			}
 			if kept {
-				return Errf(http.StatusConflict, "Payment %s was received by %s wallet %s (%s), not by the intent's wallet %s",
+				return ingest.Errf(http.StatusConflict, "Payment %s was received by %s wallet %s (%s), not by the intent's wallet %s",
 					paymentEventID, other.Provider, other.Account, other.Environment, w.Account)
 			}
 		}
 	}
-	return Errf(http.StatusNotFound, "Payment %s not found: only unmatched payments and payments under review can be attached", paymentEventID)
+	return ingest.Errf(http.StatusNotFound, "Payment %s not found: only unmatched payments and payments under review can be attached", paymentEventID)
 }

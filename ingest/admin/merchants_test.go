@@ -1,10 +1,11 @@
-package ingest
+package admin_test
 
 import (
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -14,7 +15,7 @@ func TestAdminMerchantsListRotateAndSetWebhook(t *testing.T) {
 	testKey, liveKey := f.onboard(t)
 
 	// The merchant's id, from its key.
-	m, _, err := f.s.dir.authenticate(t.Context(), testKey)
+	m, _, err := f.s.dir.MerchantByAPIKey(t.Context(), testKey)
 	if err != nil || m == nil {
 		t.Fatalf("authenticate: %v %v", m, err)
 	}
@@ -73,7 +74,7 @@ func TestAdminMerchantsListRotateAndSetWebhook(t *testing.T) {
 	if code, _, _ := f.do("PUT", "/admin/v1/merchants/"+id+"/webhooks/MOON", adm, `{"url":"http://127.0.0.1:9/h"}`); code != 400 {
 		t.Fatalf("set-webhook with a bad env: %d, want 400", code)
 	}
-	before, _ := f.s.dir.merchant(t.Context(), id)
+	before, _ := f.s.dir.CurrentMerchant(t.Context(), id)
 	code, out, _ = f.do("PUT", "/admin/v1/merchants/"+id+"/webhooks/sandbox", adm, `{"url":"http://127.0.0.1:9/hooks","maxAttempts":3}`)
 	if code != 200 || out["webhooks"].(map[string]any)["SANDBOX"].(map[string]any)["url"] != "http://127.0.0.1:9/hooks" {
 		t.Fatalf("set-webhook: %d %v", code, out)
@@ -83,11 +84,11 @@ func TestAdminMerchantsListRotateAndSetWebhook(t *testing.T) {
 	if code != 200 || wh["url"] != "http://127.0.0.1:9/hooks" || wh["maxAttempts"] != float64(3) {
 		t.Fatalf("get after set-webhook: %d %v", code, out)
 	}
-	after, _ := f.s.dir.merchant(t.Context(), id)
+	after, _ := f.s.dir.CurrentMerchant(t.Context(), id)
 	if after.Webhooks["SANDBOX"].Secret == "" || after.Webhooks["SANDBOX"].Secret != before.Webhooks["SANDBOX"].Secret {
 		t.Fatal("set-webhook changed the signing secret")
 	}
-	if after.APIKeyHashes["SANDBOX"] != HashSecret(newKey) {
+	if after.APIKeyHashes["SANDBOX"] != ingest.HashSecret(newKey) {
 		t.Fatal("set-webhook lost the rotated key hash")
 	}
 	if code, _, _ := f.do("PUT", "/admin/v1/merchants/mch_nope/webhooks/SANDBOX", adm, `{"url":"http://127.0.0.1:9/h"}`); code != 404 {
@@ -100,8 +101,8 @@ func TestRotateKeyWithoutKnownHash(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	adm := map[string]string{"Authorization": "Bearer " + f.admin}
 	testKey, _ := f.onboard(t)
-	m, _, _ := f.s.dir.authenticate(t.Context(), testKey)
-	if _, err := f.s.dir.update(t.Context(), m.ID, func(m *pipeline.Merchant) error { m.APIKeyHashes = nil; return nil }); err != nil {
+	m, _, _ := f.s.dir.MerchantByAPIKey(t.Context(), testKey)
+	if _, err := f.s.dir.Update(t.Context(), m.ID, func(m *pipeline.Merchant) error { m.APIKeyHashes = nil; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	code, out, _ := f.do("POST", "/admin/v1/merchants/"+m.ID+"/keys/rotate", adm, `{"environment":"SANDBOX"}`)

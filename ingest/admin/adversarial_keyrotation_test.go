@@ -1,4 +1,4 @@
-package ingest
+package admin_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -56,7 +57,7 @@ func TestAdversarialConcurrentKeyRotation(t *testing.T) {
 			f := newFixture(t, 5*time.Second)
 			adm := map[string]string{"Authorization": "Bearer " + f.admin}
 			testKey, liveKey := f.onboard(t)
-			m, _, err := f.s.dir.authenticate(t.Context(), testKey)
+			m, _, err := f.s.dir.MerchantByAPIKey(t.Context(), testKey)
 			if err != nil || m == nil {
 				t.Fatalf("authenticate: %v %v", m, err)
 			}
@@ -108,8 +109,8 @@ func TestAdversarialConcurrentKeyRotation(t *testing.T) {
 					live = append(live, strings.TrimPrefix(iter.Val(), f.keys.APIKey("")))
 				}
 			}
-			if len(live) != 1 || live[0] != HashSecret(won[0]) {
-				t.Fatalf("SANDBOX key records after the race: %v, want only the winner's %s", live, HashSecret(won[0]))
+			if len(live) != 1 || live[0] != ingest.HashSecret(won[0]) {
+				t.Fatalf("SANDBOX key records after the race: %v, want only the winner's %s", live, ingest.HashSecret(won[0]))
 			}
 		})
 	}

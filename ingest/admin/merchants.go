@@ -1,8 +1,8 @@
-package ingest
+package admin
 
 import (
-	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -10,10 +10,18 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/netguard"
 	"github.com/paystream/paystream/pipeline/webhooksig"
 )
+
+// Merchants:
+//
+//	POST /admin/v1/merchants {"name", "dialect"?, "wallets", "webhooks"?} → 201 with the merchant,
+//	     its API keys, webhook secrets and (bdquickpay dialect) app key pairs, shown only here
+//	GET  /admin/v1/merchants/:id → the merchant without secrets
 
 type createMerchantReq struct {
 	Name     string                                   `json:"name"`
@@ -56,53 +64,34 @@ type merchantView struct {
 	CreatedAt string                               `json:"createdAt"`
 }
 
-// RequireAdmin checks "Authorization: Bearer <admin token>" in constant time. With no admin token
-// configured the admin API is closed to everyone.
-func (s *Server) RequireAdmin(ctx *fasthttp.RequestCtx) bool {
-	auth := string(ctx.Request.Header.Peek("Authorization"))
-	tok, ok := strings.CutPrefix(auth, "Bearer ")
-	if s.cfg.AdminToken == "" || !ok ||
-		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.AdminToken)) != 1 {
-		WriteError(ctx, Errf(http.StatusUnauthorized, "Missing or invalid admin token"))
-		return false
-	}
-	return true
-}
-
-func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
-	if !s.RequireAdmin(ctx) {
-		return
+func (s *Surface) handleCreateMerchant(ctx *fasthttp.RequestCtx) error {
+	if err := s.authorize(ctx); err != nil {
+		return err
 	}
 	var req createMerchantReq
-	if ae := DecodeJSON(ctx.PostBody(), &req); ae != nil {
-		WriteError(ctx, ae)
-		return
+	if ae := ingest.DecodeJSON(ctx.PostBody(), &req); ae != nil {
+		return ae
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || utf8.RuneCountInString(req.Name) > 200 {
-		WriteError(ctx, Errf(http.StatusBadRequest, "name is required (at most 200 characters)"))
-		return
+		return ingest.Errf(http.StatusBadRequest, "name is required (at most 200 characters)")
 	}
 	if req.Dialect == "" {
 		req.Dialect = pipeline.DialectNative
 	}
 	if req.Dialect != pipeline.DialectNative && req.Dialect != pipeline.DialectBDQuickPay {
-		WriteError(ctx, Errf(http.StatusBadRequest, "dialect must be native or bdquickpay"))
-		return
+		return ingest.Errf(http.StatusBadRequest, "dialect must be native or bdquickpay")
 	}
 	if len(req.Wallets) == 0 || len(req.Wallets) > 50 {
-		WriteError(ctx, Errf(http.StatusBadRequest, "wallets must list between 1 and 50 receiving wallets"))
-		return
+		return ingest.Errf(http.StatusBadRequest, "wallets must list between 1 and 50 receiving wallets")
 	}
 	seen := map[string]bool{}
 	for i := range req.Wallets {
 		if err := req.Wallets[i].Validate(); err != nil {
-			WriteError(ctx, Errf(http.StatusBadRequest, "wallets[%d]: %v", i, err))
-			return
+			return ingest.Errf(http.StatusBadRequest, "wallets[%d]: %v", i, err)
 		}
 		if seen[req.Wallets[i].Key()] {
-			WriteError(ctx, Errf(http.StatusBadRequest, "wallets[%d] is listed twice", i))
-			return
+			return ingest.Errf(http.StatusBadRequest, "wallets[%d] is listed twice", i)
 		}
 		seen[req.Wallets[i].Key()] = true
 	}
@@ -113,16 +102,13 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	}
 	for env, wh := range req.Webhooks {
 		if !env.Valid() {
-			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks: environment must be SANDBOX or LIVE, not %q", env))
-			return
+			return ingest.Errf(http.StatusBadRequest, "webhooks: environment must be SANDBOX or LIVE, not %q", env)
 		}
 		if wh.MaxAttempts < 0 || wh.MaxAttempts > 20 {
-			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks.%s.maxAttempts must be between 1 and 20", env))
-			return
+			return ingest.Errf(http.StatusBadRequest, "webhooks.%s.maxAttempts must be between 1 and 20", env)
 		}
-		if err := netguard.CheckURL(RequestContext(ctx), wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
-			WriteError(ctx, Errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err))
-			return
+		if err := netguard.CheckURL(ingest.RequestContext(ctx), wh.URL, s.cfg.AllowPrivateWebhooks); err != nil {
+			return ingest.Errf(http.StatusBadRequest, "webhooks.%s.url: %v", env, err)
 		}
 		m.Webhooks[env] = pipeline.WebhookEndpoint{URL: wh.URL, MaxAttempts: wh.MaxAttempts}
 	}
@@ -137,25 +123,25 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 		m.Webhooks[env] = wh
 	}
 	var pairs map[pipeline.Environment]appKeyPair
+	stored := map[pipeline.Environment]directory.AppKeyPair{}
 	if m.Dialect == pipeline.DialectBDQuickPay {
 		pairs = map[pipeline.Environment]appKeyPair{}
 		m.AppKeys = map[pipeline.Environment]string{}
 		for _, env := range []pipeline.Environment{pipeline.Sandbox, pipeline.Live} {
-			p := appKeyPair{AppKey: "app_" + strings.ToLower(string(env)) + "_" + RandomToken(18), SecretKey: "sec_" + RandomToken(24)}
+			p := appKeyPair{AppKey: "app_" + strings.ToLower(string(env)) + "_" + ingest.RandomToken(18), SecretKey: "sec_" + ingest.RandomToken(24)}
 			pairs[env], m.AppKeys[env] = p, p.AppKey
+			stored[env] = directory.AppKeyPair{AppKey: p.AppKey, SecretKey: p.SecretKey}
 		}
 	}
 	keys := map[pipeline.Environment]string{
-		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + RandomToken(24),
-		pipeline.Live:    apiKeyPrefix(pipeline.Live) + RandomToken(24),
+		pipeline.Sandbox: apiKeyPrefix(pipeline.Sandbox) + ingest.RandomToken(24),
+		pipeline.Live:    apiKeyPrefix(pipeline.Live) + ingest.RandomToken(24),
 	}
-	if err := s.dir.create(RequestContext(ctx), m, keys, pairs); err != nil {
-		if errors.Is(err, errWalletTaken) {
-			WriteError(ctx, Errf(http.StatusConflict, "%v", err))
-			return
+	if err := s.d.Directory.Create(ingest.RequestContext(ctx), m, keys, stored); err != nil {
+		if errors.Is(err, directory.ErrWalletTaken) {
+			return ingest.Errf(http.StatusConflict, "%v", err)
 		}
-		s.Internal(ctx, "creating merchant", err)
-		return
+		return fmt.Errorf("creating merchant: %w", err)
 	}
 	s.log.Info("merchant created", "merchant", m.ID, "wallets", len(m.Wallets))
 	v := viewMerchant(m, true)
@@ -165,15 +151,17 @@ func (s *Server) handleCreateMerchant(ctx *fasthttp.RequestCtx) {
 	for env, wh := range m.Webhooks {
 		v.Secrets[env] = wh.Secret
 	}
-	WriteJSON(ctx, http.StatusCreated, v)
+	ingest.WriteJSON(ctx, http.StatusCreated, v)
+	return nil
 }
 
-func (s *Server) handleGetMerchant(ctx *fasthttp.RequestCtx) {
-	m := s.AdminMerchant(ctx)
-	if m == nil {
-		return
+func (s *Surface) handleGetMerchant(ctx *fasthttp.RequestCtx) error {
+	m, err := s.merchant(ctx)
+	if err != nil {
+		return err
 	}
-	WriteJSON(ctx, http.StatusOK, viewMerchant(m, false))
+	ingest.WriteJSON(ctx, http.StatusOK, viewMerchant(m, false))
+	return nil
 }
 
 func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {
@@ -200,21 +188,12 @@ func viewMerchant(m *pipeline.Merchant, withSecrets bool) merchantView {
 	return v
 }
 
-// AdminMerchant authenticates the admin and loads the merchant named by the path's id; it answers
-// the request itself (401, 404, 503) and returns nil when it cannot go on.
-func (s *Server) AdminMerchant(ctx *fasthttp.RequestCtx) *pipeline.Merchant {
-	if !s.RequireAdmin(ctx) {
-		return nil
+func newMerchantID() string { return "mch_" + ingest.RandomHex(10) }
+
+// apiKeyPrefix returns the environment's key prefix, as merchants know them from seed 004.
+func apiKeyPrefix(env pipeline.Environment) string {
+	if env == pipeline.Live {
+		return "sk_live_"
 	}
-	id, _ := ctx.UserValue("id").(string)
-	m, err := s.dir.merchant(RequestContext(ctx), id)
-	if err != nil {
-		s.Internal(ctx, "loading merchant", err)
-		return nil
-	}
-	if m == nil {
-		WriteError(ctx, Errf(http.StatusNotFound, "Merchant not found"))
-		return nil
-	}
-	return m
+	return "sk_test_"
 }
