@@ -13,9 +13,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/netguard"
 	"github.com/paystream/paystream/pipeline/webhooksig"
 )
@@ -176,8 +175,8 @@ func (s *Sink) record(ctx context.Context, a *pipeline.WebhookAttempt) error {
 	if err != nil {
 		return fmt.Errorf("encoding webhook attempt: %w", err)
 	}
-	r := &kgo.Record{Topic: s.cfg.Topics.WebhookAttempts(), Key: []byte(a.MerchantID), Value: b}
-	if err := s.co.Load().Client().ProduceSync(ctx, r).FirstErr(); err != nil {
+	r := bus.Record{Topic: s.cfg.Topics.WebhookAttempts(), Key: []byte(a.MerchantID), Value: b}
+	if err := s.co.Load().Produce(ctx, r); err != nil {
 		return fmt.Errorf("producing webhook attempt: %w", err)
 	}
 	return nil
