@@ -46,6 +46,9 @@ type Config struct {
 	FlushInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Now is the clock of the rows' ingested_at_ms (the version ReplacingMergeTree keeps the last
+	// of; default time.Now). Insert durations are measured on the real clock regardless.
+	Now func() time.Time
 }
 
 // Sink consumes the inbound, outcomes and webhook-attempts topics in group pipeline.GroupAudit and
@@ -88,6 +91,9 @@ func New(cfg Config, reg prometheus.Registerer, cm *bus.ConsumerMetrics) (*Sink,
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	switch {
 	case cfg.BatchSize < 0 || cfg.BatchSize > MaxBatchSize:
@@ -223,7 +229,7 @@ func (s *Sink) flush(ctx context.Context) error {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), insertTimeout)
 	defer cancel()
-	ingested := unixMs(time.Now())
+	ingested := unixMs(s.cfg.Now())
 	for _, t := range s.buf.all {
 		n := t.pending()
 		if n == 0 {

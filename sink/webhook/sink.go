@@ -198,7 +198,7 @@ func (s *Sink) handle(ctx context.Context, b *bus.Batch) error {
 			jobs = append(jobs, j)
 		}
 	}
-	added, err := s.store.enqueue(ctx, jobs, time.Now())
+	added, err := s.store.enqueue(ctx, jobs, s.cfg.Now())
 	if err != nil {
 		return fmt.Errorf("enqueueing webhooks: %w", err)
 	}
