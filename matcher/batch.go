@@ -9,9 +9,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -20,7 +19,7 @@ const maxRunLength = 512
 
 // pending is one inbound event of a partition's batch, not yet decided.
 type pending struct {
-	rec       *kgo.Record
+	rec       *bus.Record // in the batch being handled
 	ev        *pipeline.Event
 	q         *state.SnapshotQuery // nil for intent.created
 	conflicts int
@@ -35,27 +34,25 @@ type pending struct {
 // form a version chain, so a change made by anyone else in between is a conflict, as it is for a
 // single decision; the conflicting event and every later one of its wallet in the run are decided
 // again in the next run. A wallet's balance head is carried from one decision to the next in memory.
-func (m *Matcher) processPartition(ctx context.Context, b *partitionBatch) ([]*kgo.Record, error) {
-	items := make([]*pending, 0, len(b.records))
-	for _, r := range b.records {
-		if it := m.decode(r); it != nil {
+func (m *Matcher) processPartition(ctx context.Context, b *bus.Partition) ([]bus.Record, error) {
+	items := make([]*pending, 0, len(b.Records))
+	for i := range b.Records {
+		if it := m.decode(&b.Records[i]); it != nil {
 			items = append(items, it)
 		}
 	}
-	var recs []*kgo.Record
+	var recs []bus.Record
 	for len(items) > 0 {
-		out, rest, err := m.run(ctx, b.partition, items)
-		if err != nil {
-			return nil, fmt.Errorf("partition %d: %w", b.partition, err)
+		var err error
+		if recs, items, err = m.run(ctx, b.Partition, items, recs); err != nil {
+			return nil, fmt.Errorf("partition %d: %w", b.Partition, err)
 		}
-		recs = append(recs, out...)
-		items = rest
 	}
 	return recs, nil
 }
 
 // decode turns one inbound record into work, or logs, counts and skips it (nil).
-func (m *Matcher) decode(r *kgo.Record) *pending {
+func (m *Matcher) decode(r *bus.Record) *pending {
 	ev, err := pipeline.DecodeEvent(r.Value)
 	if err != nil {
 		m.poison(kindUnknown, r, err)
@@ -97,9 +94,10 @@ type walletChain struct {
 	balance *pipeline.BalanceHead // the head the last change set, nil if none did
 }
 
-// run decides and applies a prefix of items (at least one) and returns its outcome records and
-// the events left: those after the run, preceded by the run's events to decide again.
-func (m *Matcher) run(ctx context.Context, partition int32, items []*pending) ([]*kgo.Record, []*pending, error) {
+// run decides and applies a prefix of items (at least one) and returns recs with its outcome
+// records appended, and the events left: those after the run, preceded by the run's events to
+// decide again.
+func (m *Matcher) run(ctx context.Context, partition int32, items []*pending, recs []bus.Record) ([]bus.Record, []*pending, error) {
 	var after []*pending
 	if n := m.maxRun; len(items) > n {
 		items, after = items[:n], items[n:]
@@ -183,7 +181,6 @@ plan:
 	if err != nil {
 		return nil, nil, err
 	}
-	var recs []*kgo.Record
 	var again []*pending
 	var reopen []state.Deadline // intents returned to PENDING: their deadlines (see reopened)
 	broken := map[string]bool{} // wallets with a conflict in this run: their later events are decided again
@@ -200,7 +197,7 @@ plan:
 			continue
 		case st.replay != nil:
 			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
-			recs = append(recs, m.outcomeRecords(st.replay)...)
+			recs = m.appendOutcomes(recs, st.replay)
 			reopen = append(reopen, reopenedIn(st.replay)...)
 			continue
 		}
@@ -228,7 +225,7 @@ plan:
 		if res.Err != nil {
 			return nil, nil, fmt.Errorf("%s %s: %w", kind, it.ev.ID, res.Err)
 		}
-		recs = append(recs, m.outcomeRecords(res.Outcomes)...)
+		recs = m.appendOutcomes(recs, res.Outcomes)
 		if res.Replayed {
 			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
 			reopen = append(reopen, reopenedIn(res.Outcomes)...)

@@ -9,10 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/state"
 )
 
@@ -58,35 +56,18 @@ func (m *Matcher) expiryCutoffs(ctx context.Context, now time.Time) (map[int32]t
 	if len(parts) == 0 {
 		return nil, nil
 	}
-	inbound := m.cfg.Topics.Inbound()
-	ends, err := m.adm.ListEndOffsets(ctx, inbound)
+	backlog, err := m.co.Backlog(ctx, m.cfg.Topics.Inbound(), parts)
 	if err != nil {
-		return nil, fmt.Errorf("listing end offsets of %s: %w", inbound, err)
+		return nil, err
 	}
-	committed := m.co.Client().CommittedOffsets()[inbound]
-	var starts kadm.ListedOffsets
 	out := make(map[int32]time.Time, len(parts))
 	for _, p := range parts {
-		end, ok := ends.Lookup(inbound, p)
-		if !ok || end.Err != nil {
+		waiting, ok := backlog[p]
+		if !ok {
 			continue
 		}
-		pos := int64(-1)
-		if c, ok := committed[p]; ok {
-			pos = c.Offset
-		}
-		if pos < 0 && end.Offset > 0 { // nothing committed: caught up only if the log is empty
-			if starts == nil {
-				if starts, err = m.adm.ListStartOffsets(ctx, inbound); err != nil {
-					return nil, fmt.Errorf("listing start offsets of %s: %w", inbound, err)
-				}
-			}
-			if start, ok := starts.Lookup(inbound, p); ok && start.Err == nil {
-				pos = start.Offset
-			}
-		}
 		cutoff := now
-		if pos < end.Offset {
+		if waiting {
 			m.ownedMu.Lock()
 			last, ok := m.lastSeen[p]
 			m.ownedMu.Unlock()
@@ -114,7 +95,7 @@ func (m *Matcher) expirePartition(ctx context.Context, p int32, cutoff time.Time
 		if len(due) == 0 {
 			return nil
 		}
-		var recs []*kgo.Record
+		var recs []bus.Record
 		done := make([]state.Deadline, 0, len(due))
 		for _, d := range due {
 			out, keep, err := m.expireOne(ctx, d)
@@ -124,7 +105,7 @@ func (m *Matcher) expirePartition(ctx context.Context, p int32, cutoff time.Time
 			if !keep {
 				done = append(done, d)
 			}
-			recs = append(recs, m.outcomeRecords(out)...)
+			recs = m.appendOutcomes(recs, out)
 		}
 		if err := m.produce(ctx, recs); err != nil {
 			return err

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
@@ -69,7 +67,6 @@ type Matcher struct {
 	life *lifecycle.Group // Run's body; Close stops it
 	mu   sync.Mutex
 	co   *bus.Consumer // built by Run
-	adm  *kadm.Client  // built by Run on the consumer's client
 
 	ownedMu sync.Mutex
 	owned   map[int32]bool
@@ -145,7 +142,7 @@ func (m *Matcher) consume(ctx context.Context) error {
 		return fmt.Errorf("starting matcher: %w", err)
 	}
 	m.mu.Lock()
-	m.co, m.adm = co, kadm.NewClient(co.Client())
+	m.co = co
 	m.mu.Unlock()
 	m.log.Info("matcher running", "topic", inbound, "group", m.cfg.Topics.Group(pipeline.GroupMatcher))
 	return co.Run(ctx)
@@ -208,48 +205,34 @@ func (m *Matcher) ownedPartitions() []int32 {
 	return out
 }
 
-type partitionBatch struct {
-	partition int32
-	records   []*kgo.Record
-}
-
 // handle is the consumer's Handle: partitions concurrently, each in order; outcomes produced once
 // every partition is done; nil only after Kafka acknowledged them all.
-func (m *Matcher) handle(ctx context.Context, fetches kgo.Fetches) error {
-	var batches []*partitionBatch
-	byPartition := map[int32]*partitionBatch{}
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if len(p.Records) == 0 {
-			return
-		}
-		b := byPartition[p.Partition]
-		if b == nil {
-			b = &partitionBatch{partition: p.Partition}
-			byPartition[p.Partition] = b
-			batches = append(batches, b)
-		}
-		b.records = append(b.records, p.Records...)
-	})
-	outs := make([][]*kgo.Record, len(batches))
+func (m *Matcher) handle(ctx context.Context, b *bus.Batch) error {
+	batches := b.Partitions // one topic (inbound): one entry per partition
+	if len(batches) == 0 {
+		return nil
+	}
+	outs := make([][]bus.Record, len(batches))
 	errs := make([]error, len(batches))
 	var wg sync.WaitGroup
-	for i, b := range batches {
-		wg.Go(func() { outs[i], errs[i] = m.processPartition(ctx, b) })
+	for i := range batches {
+		wg.Go(func() { outs[i], errs[i] = m.processPartition(ctx, &batches[i]) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	var recs []*kgo.Record
-	for _, o := range outs {
+	recs := outs[0]
+	for _, o := range outs[1:] {
 		recs = append(recs, o...)
 	}
 	if err := m.produce(ctx, recs); err != nil {
 		return err
 	}
 	m.ownedMu.Lock()
-	for _, b := range batches {
-		m.lastSeen[b.partition] = b.records[len(b.records)-1].Timestamp
+	for i := range batches {
+		p := &batches[i]
+		m.lastSeen[p.Partition] = p.Records[len(p.Records)-1].Timestamp
 	}
 	m.ownedMu.Unlock()
 	return nil
@@ -291,7 +274,7 @@ func snapshotQuery(ev *pipeline.Event) *state.SnapshotQuery {
 	return q
 }
 
-func (m *Matcher) poison(kind string, r *kgo.Record, err error) {
+func (m *Matcher) poison(kind string, r *bus.Record, err error) {
 	m.met.events.WithLabelValues(kind, resultPoison).Inc()
 	m.log.Warn("skipping unusable inbound record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
 }
@@ -385,11 +368,11 @@ func (m *Matcher) logIgnored(ctx context.Context, ev *pipeline.Event, reason str
 	m.log.Log(ctx, level, "event changed nothing", args...)
 }
 
-// outcomeRecords makes outcomes records of the outcomes topic, keyed by merchant id, values as stored.
-func (m *Matcher) outcomeRecords(out []json.RawMessage) []*kgo.Record {
-	recs := make([]*kgo.Record, 0, len(out))
+// appendOutcomes appends to recs the outcomes out as records of the outcomes topic, keyed by
+// merchant id, values as stored (aliased, not copied).
+func (m *Matcher) appendOutcomes(recs []bus.Record, out []json.RawMessage) []bus.Record {
 	for _, raw := range out {
-		recs = append(recs, &kgo.Record{Topic: m.cfg.Topics.Outcomes(), Key: merchantKey(raw), Value: raw})
+		recs = append(recs, bus.Record{Topic: m.cfg.Topics.Outcomes(), Key: merchantKey(raw), Value: raw})
 	}
 	return recs
 }
@@ -415,11 +398,11 @@ func merchantKey(raw []byte) []byte {
 }
 
 // produce sends recs with acks=all and waits for all of them.
-func (m *Matcher) produce(ctx context.Context, recs []*kgo.Record) error {
+func (m *Matcher) produce(ctx context.Context, recs []bus.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	if err := m.co.Client().ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err := m.co.Produce(ctx, recs...); err != nil {
 		return fmt.Errorf("producing %d outcomes: %w", len(recs), err)
 	}
 	m.met.produced.Add(float64(len(recs)))

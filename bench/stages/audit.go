@@ -9,7 +9,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
@@ -111,13 +110,13 @@ func runAudit(e *env) ([]Row, error) {
 		return []Row{row}, err
 	}
 	defer brk.Close()
-	recs := make([]*kgo.Record, k)
+	recs := make([]bus.Record, k)
 	for i, ev := range events {
 		v, err := pipeline.EncodeEvent(ev)
 		if err != nil {
 			return []Row{row}, err
 		}
-		recs[i] = &kgo.Record{Topic: topics.Inbound(), Key: []byte(ev.Wallet.Key()), Value: v}
+		recs[i] = bus.Record{Topic: topics.Inbound(), Key: []byte(ev.Wallet.Key()), Value: v}
 	}
 	if err := produceAll(bc, recs); err != nil {
 		return []Row{row}, err

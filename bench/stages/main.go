@@ -15,7 +15,8 @@
 //     APIs first, rate limits are off, and every request is a new payment (unique TrxID) that is
 //     answered 202 only after Kafka's ack. Non-2xx answers and transport errors are errors.
 //   - produce: one record acknowledged (acks=all), one in flight per goroutine, -concurrency
-//     goroutines for -duration. Baseline: a bare franz-go client's ProduceSync. Component:
+//     goroutines for -duration. Baseline: franz-go's ProduceSync of one record
+//     (bus.Producer.SendAll, the same client settings). Component:
 //     bus.Producer.Send, what ingest calls. Same ingest-sized records keyed by 64 wallets.
 //   - matcher: one inbound event handled. Baseline: one EVALSHA of a small Lua script
 //     (HGET+HSET+HINCRBY on one hash-tagged key) per event, pipelined per partition goroutine in

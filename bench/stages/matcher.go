@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/matcher"
 	"github.com/paystream/paystream/pipeline"
@@ -146,7 +145,7 @@ func produceMatcherBacklog(bc bus.Config, topics pipeline.Topics, wallets []pipe
 		amount pipeline.Money
 	}
 	intents := make([]intent, k)
-	recs := make([]*kgo.Record, 0, 2*k)
+	recs := make([]bus.Record, 0, 2*k)
 	for i := range intents {
 		w := wallets[i%len(wallets)]
 		amount := pipeline.BDT(int64(100 + i/len(wallets)))
@@ -165,31 +164,31 @@ func produceMatcherBacklog(bc bus.Config, topics pipeline.Topics, wallets []pipe
 		if err != nil {
 			return err
 		}
-		recs = append(recs, &kgo.Record{Topic: topics.Inbound(), Key: []byte(w.Key()), Value: v})
+		recs = append(recs, bus.Record{Topic: topics.Inbound(), Key: []byte(w.Key()), Value: v})
 	}
 	for _, in := range intents {
 		v, err := pipeline.EncodeEvent(simulatorEvent(in.w, "m-bench", nextTrx(), in.amount, now))
 		if err != nil {
 			return err
 		}
-		recs = append(recs, &kgo.Record{Topic: topics.Inbound(), Key: []byte(in.w.Key()), Value: v})
+		recs = append(recs, bus.Record{Topic: topics.Inbound(), Key: []byte(in.w.Key()), Value: v})
 	}
 	return produceAll(bc, recs)
 }
 
 // produceAll produces recs in order (per partition) with a producer of its own and waits for every
 // acknowledgement: the backlog a component stage drains.
-func produceAll(bc bus.Config, recs []*kgo.Record) error {
-	cl, err := bus.NewProducer(bc, time.Minute, 100_000)
+func produceAll(bc bus.Config, recs []bus.Record) error {
+	p, err := bus.NewBusProducer(bc, time.Minute, 100_000, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	defer p.Close(ctx)
 	const chunk = 10000
 	for i := 0; i < len(recs); i += chunk {
-		if err := cl.ProduceSync(ctx, recs[i:min(i+chunk, len(recs))]...).FirstErr(); err != nil {
+		if err := p.SendAll(ctx, recs[i:min(i+chunk, len(recs))]...); err != nil {
 			return fmt.Errorf("producing the backlog: %w", err)
 		}
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
@@ -167,13 +166,13 @@ func runWebhook(e *env) ([]Row, error) {
 		return []Row{row}, err
 	}
 	defer brk.Close()
-	recs := make([]*kgo.Record, k)
+	recs := make([]bus.Record, k)
 	for i, o := range outcomes {
 		v, err := pipeline.EncodeOutcome(o)
 		if err != nil {
 			return []Row{row}, err
 		}
-		recs[i] = &kgo.Record{Topic: topics.Outcomes(), Key: []byte(o.MerchantID), Value: v}
+		recs[i] = bus.Record{Topic: topics.Outcomes(), Key: []byte(o.MerchantID), Value: v}
 	}
 	if err := produceAll(bc, recs); err != nil {
 		return []Row{row}, err

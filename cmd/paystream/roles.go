@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/ingest"
 	"github.com/paystream/paystream/matcher"
@@ -71,7 +70,7 @@ type runtime struct {
 	keys   pipeline.Keys
 
 	producer *bus.Producer
-	kafka    *kgo.Client // answers /readyz's Kafka check in every role
+	kafka    *bus.Pinger // answers /readyz's Kafka check in every role
 	ingest   *ingest.Server
 	matcher  *matcher.Matcher
 	webhooks *webhook.Sink
@@ -139,7 +138,7 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 	}
 
 	var err error
-	if rt.kafka, err = bus.NewProducer(rt.busCfg, 5*time.Second, 1); err != nil {
+	if rt.kafka, err = bus.NewPinger(rt.busCfg); err != nil {
 		return nil, err
 	}
 	cm := bus.NewConsumerMetrics(rt.reg)
@@ -238,7 +237,7 @@ func (rt *runtime) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	check("redis", rt.rdb.Ping(ctx).Err())
-	check("kafka", bus.Ping(ctx, rt.kafka))
+	check("kafka", rt.kafka.Ping(ctx))
 	if rt.has(roleAudit) {
 		check("clickhouse", audit.Ping(ctx, rt.cfg.ClickHouseDSN))
 	}

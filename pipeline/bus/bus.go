@@ -101,3 +101,22 @@ func NewGroupConsumer(c Config, group string, topics []string, extra ...kgo.Opt)
 func Ping(ctx context.Context, cl *kgo.Client) error {
 	return cl.Ping(ctx)
 }
+
+// Pinger answers readiness checks ("does a broker answer?") with a client of its own that neither
+// produces nor consumes. Build with NewPinger; safe for concurrent use.
+type Pinger struct{ cl *kgo.Client }
+
+// NewPinger builds a Pinger; it connects lazily, on the first Ping.
+func NewPinger(c Config) (*Pinger, error) {
+	cl, err := kgo.NewClient(c.opts()...)
+	if err != nil {
+		return nil, fmt.Errorf("building kafka client: %w", err)
+	}
+	return &Pinger{cl: cl}, nil
+}
+
+// Ping checks that a broker answers metadata requests within ctx.
+func (p *Pinger) Ping(ctx context.Context) error { return p.cl.Ping(ctx) }
+
+// Close closes the client. Idempotent.
+func (p *Pinger) Close() { p.cl.Close() }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -68,13 +67,13 @@ func TestProducerRoundTrip(t *testing.T) {
 			var mu sync.Mutex
 			got := map[string][]string{}
 			n := 0
-			co, err := NewConsumer(c, ConsumerConfig{Group: p + "g", Topics: []string{topic}, Handle: func(_ context.Context, f kgo.Fetches) error {
+			co, err := NewConsumer(c, ConsumerConfig{Group: p + "g", Topics: []string{topic}, Handle: func(_ context.Context, f *Batch) error {
 				mu.Lock()
 				defer mu.Unlock()
-				f.EachRecord(func(r *kgo.Record) {
+				for r := range f.Records() {
 					got[string(r.Key)] = append(got[string(r.Key)], string(r.Value))
 					n++
-				})
+				}
 				return nil
 			}})
 			if err != nil {
@@ -149,9 +148,9 @@ func TestConsumerCommitsOnlyFinishedBatches(t *testing.T) {
 				})
 				return sum
 			}
-			member := func(handle func(kgo.Fetches) error) (*Consumer, context.CancelFunc, chan struct{}) {
+			member := func(handle func(*Batch) error) (*Consumer, context.CancelFunc, chan struct{}) {
 				co, err := NewConsumer(c, ConsumerConfig{Group: group, Topics: []string{topic}, PollInterval: 100 * time.Millisecond,
-					Handle: func(_ context.Context, f kgo.Fetches) error { return handle(f) }})
+					Handle: func(_ context.Context, f *Batch) error { return handle(f) }})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -165,7 +164,7 @@ func TestConsumerCommitsOnlyFinishedBatches(t *testing.T) {
 			// 1: a member finishes 40 records; the group commits all 40.
 			send(0, 40)
 			var seen atomic.Int64
-			co, cancel, done := member(func(f kgo.Fetches) error { seen.Add(int64(f.NumRecords())); return nil })
+			co, cancel, done := member(func(f *Batch) error { seen.Add(int64(f.Len())); return nil })
 			waitFor(t, "40 records committed", 45*time.Second, func() bool { return committed() == 40 })
 			stop(co, cancel, done)
 			if seen.Load() != 40 {
@@ -178,8 +177,10 @@ func TestConsumerCommitsOnlyFinishedBatches(t *testing.T) {
 			send(40, 50)
 			var failedOn sync.Map
 			var attempts atomic.Int64
-			co, cancel, done = member(func(f kgo.Fetches) error {
-				f.EachRecord(func(r *kgo.Record) { failedOn.Store(string(r.Value), true) })
+			co, cancel, done = member(func(f *Batch) error {
+				for r := range f.Records() {
+					failedOn.Store(string(r.Value), true)
+				}
 				attempts.Add(1)
 				return errors.New("dependency down")
 			})
@@ -200,10 +201,12 @@ func TestConsumerCommitsOnlyFinishedBatches(t *testing.T) {
 			// 3: the next member gets exactly the 10 uncommitted records, then commits them.
 			var mu sync.Mutex
 			var replayed []string
-			co, cancel, done = member(func(f kgo.Fetches) error {
+			co, cancel, done = member(func(f *Batch) error {
 				mu.Lock()
 				defer mu.Unlock()
-				f.EachRecord(func(r *kgo.Record) { replayed = append(replayed, string(r.Value)) })
+				for r := range f.Records() {
+					replayed = append(replayed, string(r.Value))
+				}
 				return nil
 			})
 			t.Cleanup(func() { stop(co, cancel, done) })

@@ -3,12 +3,14 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline/lifecycle"
@@ -62,11 +64,18 @@ type ConsumerConfig struct {
 	MaxPollRecords int
 	// PollInterval bounds how long a poll waits for records before Idle runs (default 250ms).
 	PollInterval time.Duration
-	// Handle processes one polled batch. It returns nil only when every record is done for good;
-	// then the batch's offsets are committed. On error the same batch is handed again after a
-	// backoff (100ms doubling to 5s), forever until it succeeds or the consumer stops: a consumer
-	// whose dependency is down stops consuming and resumes by itself.
-	Handle func(ctx context.Context, fetches kgo.Fetches) error
+	// Fill, if positive, is the batching policy of a consumer that wants batches larger than one
+	// poll (the audit sink's large inserts): after a poll returned records the consumer polls on
+	// until the batch holds MaxPollRecords records, Fill has passed, or the consumer stops, and
+	// hands all of it to Handle as one Batch. Rebalances stay blocked meanwhile. 0 (the default)
+	// hands each poll's records as they come.
+	Fill time.Duration
+	// Handle processes one batch (see Batch for what it may keep). It returns nil only when every
+	// record is done for good; then the batch's offsets are committed. On error the same batch is
+	// handed again after a backoff (100ms doubling to 5s), forever until it succeeds or the consumer
+	// stops: a consumer whose dependency is down stops consuming and resumes by itself. Handle runs
+	// on the consumer's goroutine; it may call Produce and Backlog.
+	Handle func(ctx context.Context, batch *Batch) error
 	// Idle, if set, runs after every poll (at least every PollInterval), between batches: work that
 	// must not interleave with a batch (expiry ticks) goes here. Its error is logged and retried next time.
 	Idle func(ctx context.Context) error
@@ -82,6 +91,8 @@ type ConsumerConfig struct {
 type Consumer struct {
 	cfg       ConsumerConfig
 	cl        *kgo.Client
+	adm       *kadm.Client // on cl, for Backlog
+	batch     Batch        // reused from batch to batch; owned by Run's goroutine
 	log       *slog.Logger
 	life      *lifecycle.Group
 	closeOnce sync.Once
@@ -132,12 +143,9 @@ func NewConsumer(c Config, cc ConsumerConfig, extra ...kgo.Opt) (*Consumer, erro
 	if err != nil {
 		return nil, err
 	}
-	co.cl = cl
+	co.cl, co.adm = cl, kadm.NewClient(cl)
 	return co, nil
 }
-
-// Client is the underlying client; it may also produce (the matcher produces outcomes with it).
-func (co *Consumer) Client() *kgo.Client { return co.cl }
 
 func (co *Consumer) forget(m map[string][]int32) {
 	if co.cfg.Metrics == nil {
@@ -164,20 +172,17 @@ func (co *Consumer) loop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		pctx, cancel := context.WithTimeout(ctx, co.cfg.PollInterval)
-		fetches := co.cl.PollRecords(pctx, co.cfg.MaxPollRecords)
-		cancel()
-		if fetches.IsClientClosed() {
+		b := &co.batch
+		b.reset()
+		if closed := co.poll(ctx, time.Now().Add(co.cfg.PollInterval)); closed && b.Len() == 0 {
 			return nil
 		}
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				co.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
-			}
-		})
-		if fetches.NumRecords() > 0 {
-			co.Observe(fetches) // first, so a Handle that polls on observes fresher offsets after it
-			if err := co.handle(ctx, fetches); err != nil {
+		if b.Len() > 0 && co.cfg.Fill > 0 {
+			co.fill(ctx)
+		}
+		if b.Len() > 0 {
+			b.group()
+			if err := co.handle(ctx, b); err != nil {
 				co.cl.AllowRebalance()
 				return nil // ctx done mid-retry: stop without committing
 			}
@@ -192,10 +197,41 @@ func (co *Consumer) loop(ctx context.Context) error {
 	}
 }
 
-func (co *Consumer) handle(ctx context.Context, fetches kgo.Fetches) error {
+// poll adds to co.batch the records of one poll that waits until deadline at most, and observes
+// them. closed reports that the client was closed.
+func (co *Consumer) poll(ctx context.Context, deadline time.Time) (closed bool) {
+	pctx, cancel := context.WithDeadline(ctx, deadline)
+	fetches := co.cl.PollRecords(pctx, co.cfg.MaxPollRecords-co.batch.Len())
+	cancel()
+	if fetches.IsClientClosed() {
+		return true
+	}
+	fetches.EachError(func(t string, p int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			co.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+		}
+	})
+	if co.batch.add(fetches) > 0 {
+		co.observe(fetches)
+	}
+	return false
+}
+
+// fill polls on (ConsumerConfig.Fill) until the batch is full, Fill passed, ctx is done or the
+// client closed. Rebalances stay blocked: no partition moves while its records are in the batch.
+func (co *Consumer) fill(ctx context.Context) {
+	deadline := time.Now().Add(co.cfg.Fill)
+	for co.batch.Len() < co.cfg.MaxPollRecords && ctx.Err() == nil && time.Now().Before(deadline) {
+		if co.poll(ctx, deadline) {
+			return
+		}
+	}
+}
+
+func (co *Consumer) handle(ctx context.Context, b *Batch) error {
 	backoff := 100 * time.Millisecond
 	for {
-		err := co.cfg.Handle(ctx, fetches)
+		err := co.cfg.Handle(ctx, b)
 		if err == nil {
 			return nil
 		}
@@ -215,9 +251,8 @@ func (co *Consumer) handle(ctx context.Context, fetches kgo.Fetches) error {
 	}
 }
 
-// Observe updates the consumed-records and lag metrics for fetches. Run calls it for every batch
-// it hands to Handle; a Handle that polls more records itself (the audit sink) calls it for those.
-func (co *Consumer) Observe(fetches kgo.Fetches) {
+// observe updates the consumed-records and lag metrics for the records of one poll.
+func (co *Consumer) observe(fetches kgo.Fetches) {
 	m := co.cfg.Metrics
 	if m == nil {
 		return
@@ -269,4 +304,63 @@ func (co *Consumer) Close() {
 		co.log.Warn("consumer run did not stop in time; closing its client under it", "err", err)
 	}
 	co.closeOnce.Do(co.cl.Close)
+}
+
+// Produce sends recs with this consumer's client (acks=all, idempotent: records of one partition
+// are written in the order given, each once) and blocks until Kafka acknowledged every one of them,
+// ctx ended or their delivery timed out. A record's key picks its partition; Partition and Offset
+// are ignored. Produce only reads recs, and not after it returns. On failure some records may still
+// have been written (at-least-once: every consumer dedupes by the record's own id), and the error
+// wraps ErrUnavailable and the first record's error. Safe for concurrent use, also from Handle
+// (the matcher produces a batch's outcomes before returning from Handle, so that the batch is
+// committed only after them).
+func (co *Consumer) Produce(ctx context.Context, recs ...Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := co.cl.ProduceSync(ctx, toProduce(recs)...).FirstErr(); err != nil {
+		return fmt.Errorf("%w: producing %d records: %w", ErrUnavailable, len(recs), err)
+	}
+	return nil
+}
+
+// Backlog reports, for each of partitions of topic, whether it has records this group has not
+// committed yet: this client's committed offset (with nothing committed in this process: the log's
+// start) is below the partition's end offset. A partition whose end offset could not be listed is
+// left out of the answer. The committed offsets are those this client knows (its own commits and
+// what it fetched on assignment), so ask only about partitions this member owns. It costs one or
+// two ListOffsets requests. Errors: listing the offsets failed as a whole.
+func (co *Consumer) Backlog(ctx context.Context, topic string, partitions []int32) (map[int32]bool, error) {
+	if len(partitions) == 0 {
+		return nil, nil
+	}
+	ends, err := co.adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("listing end offsets of %s: %w", topic, err)
+	}
+	committed := co.cl.CommittedOffsets()[topic]
+	var starts kadm.ListedOffsets
+	out := make(map[int32]bool, len(partitions))
+	for _, p := range partitions {
+		end, ok := ends.Lookup(topic, p)
+		if !ok || end.Err != nil {
+			continue
+		}
+		pos := int64(-1)
+		if c, ok := committed[p]; ok {
+			pos = c.Offset
+		}
+		if pos < 0 && end.Offset > 0 { // nothing committed: caught up only if the log is empty
+			if starts == nil {
+				if starts, err = co.adm.ListStartOffsets(ctx, topic); err != nil {
+					return nil, fmt.Errorf("listing start offsets of %s: %w", topic, err)
+				}
+			}
+			if start, ok := starts.Lookup(topic, p); ok && start.Err == nil {
+				pos = start.Offset
+			}
+		}
+		out[p] = pos < end.Offset
+	}
+	return out, nil
 }

@@ -5,31 +5,31 @@
 //
 // # Batching and commits
 //
-// The sink uses bus.Consumer, which commits the polled offsets after each successful Handle. To
-// batch across polls without committing early, Handle owns the batch until it is written:
+// The sink uses bus.Consumer, which commits a batch's offsets after each successful Handle. To
+// batch across polls without committing early, the consumer's batching policy is declared
+// (bus.ConsumerConfig.Fill) and Handle owns the batch until it is written:
 //
-//  1. The consumer polls up to BatchSize records and calls Handle.
-//  2. Handle converts them to rows and keeps polling the same client itself until the buffer holds
-//     BatchSize rows or FlushInterval has passed since the first row (or Run's context ends).
+//  1. The consumer polls until the batch holds BatchSize records or FlushInterval has passed since
+//     the first record (or Run's context ends), then calls Handle with all of them.
+//  2. Handle converts them to rows.
 //  3. It inserts each table's rows with one PrepareBatch/Append/Send, naming the columns.
 //  4. Only when ClickHouse accepted every table does Handle return nil; the consumer then commits
-//     everything polled so far, which is exactly what was written.
+//     the batch, which is exactly what was written.
 //
 // This was chosen over "insert each poll" because a poll returns whatever one fetch holds (often a
 // handful of records under light load), and ClickHouse wants few large inserts, not many small
-// ones. Rebalances stay blocked while Handle runs (bus uses BlockRebalanceOnPoll), so a partition
-// never moves while its rows are buffered. Memory is bounded by BatchSize rows (one row per record;
+// ones. Rebalances stay blocked while the batch is filled and handled (bus uses
+// BlockRebalanceOnPoll), so a partition never moves while its rows are buffered. Memory is bounded by BatchSize rows (one row per record;
 // franz-go's own fetch buffer is bounded separately by its fetch byte limits).
 //
 // If an insert fails, Handle returns the error; bus retries the same batch with backoff (100 ms
-// doubling to 5 s). The buffer still holds every row, including those Handle polled itself, so
-// the retry only re-sends the tables ClickHouse has not accepted yet. Consumption pauses while
+// doubling to 5 s). The buffer still holds every row of the batch, so the retry only re-sends the tables ClickHouse has not accepted yet. Consumption pauses while
 // ClickHouse is down and resumes by itself; nothing is committed that was not written. A stop
 // while a batch is unwritten leaves its offsets uncommitted (Close skips the consumer's final
 // commit), so the next run replays it.
 //
-// Records Handle polls itself are reported to the consumer (bus.Consumer.Observe), so
-// paystream_consumer_records_total and the lag gauges of group paystream-audit count them too.
+// Every poll of a filled batch is observed by the consumer, so paystream_consumer_records_total and
+// the lag gauges of group paystream-audit follow each poll, not only each batch.
 //
 // # Duplicates
 //

@@ -646,3 +646,17 @@ func (f *fixture) want() map[string]uint64 {
 	}
 	return w
 }
+
+// busRecord is r as the consumer hands it to the sink: a bus.Record aliasing r's bytes.
+func busRecord(r *kgo.Record) *bus.Record {
+	return &bus.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
+}
+
+// batchOf is recs as one batch the consumer hands to the sink's handle.
+func batchOf(recs []*kgo.Record) *bus.Batch {
+	bs := make([]bus.Record, len(recs))
+	for i, r := range recs {
+		bs[i] = *busRecord(r)
+	}
+	return bus.NewBatch(bs...)
+}

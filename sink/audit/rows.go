@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
 )
 
 // Table names. They are part of the analysts' contract (SCHEMA.md): never rename one.
@@ -234,7 +233,7 @@ func newConverter(t pipeline.Topics) converter {
 
 // add converts rec into exactly one row of buf: its table's row, or an audit_rejects row when it
 // cannot be decoded. It returns the reason of a reject (nil when the record was accepted).
-func (c converter) add(buf *buffer, rec *kgo.Record) error {
+func (c converter) add(buf *buffer, rec *bus.Record) error {
 	var err error
 	switch rec.Topic {
 	case c.inbound:
@@ -261,7 +260,7 @@ func (c converter) add(buf *buffer, rec *kgo.Record) error {
 	return err
 }
 
-func eventRow(rec *kgo.Record) (inboundRow, error) {
+func eventRow(rec *bus.Record) (inboundRow, error) {
 	e, err := pipeline.DecodeEvent(rec.Value)
 	if err != nil {
 		return inboundRow{}, err
@@ -297,7 +296,7 @@ func eventRow(rec *kgo.Record) (inboundRow, error) {
 	return r, nil
 }
 
-func addOutcome(buf *buffer, rec *kgo.Record) error {
+func addOutcome(buf *buffer, rec *bus.Record) error {
 	o, err := pipeline.DecodeOutcome(rec.Value)
 	if err != nil {
 		return err
@@ -458,7 +457,7 @@ func gapRowOf(o *pipeline.Outcome, value []byte) (gapRow, error) {
 	}, nil
 }
 
-func attemptRowOf(rec *kgo.Record) (attemptRow, error) {
+func attemptRowOf(rec *bus.Record) (attemptRow, error) {
 	a, err := pipeline.DecodeWebhookAttempt(rec.Value)
 	if err != nil {
 		return attemptRow{}, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paystream/paystream/matcher"
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
 )
 
 func TestConverterOneRowPerRecord(t *testing.T) {
@@ -23,7 +24,7 @@ func TestConverterOneRowPerRecord(t *testing.T) {
 	var rejects []error
 	recs := f.records(t)
 	for _, r := range recs {
-		if err := conv.add(buf, r); err != nil {
+		if err := conv.add(buf, busRecord(r)); err != nil {
 			rejects = append(rejects, err)
 		}
 	}
@@ -144,7 +145,7 @@ func TestBalanceGapRecordMatchesMatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := newBuffer()
-	if err := newConverter(pipeline.Topics{}).add(buf, &kgo.Record{Topic: pipeline.Topics{}.Outcomes(), Value: b}); err != nil {
+	if err := newConverter(pipeline.Topics{}).add(buf, &bus.Record{Topic: pipeline.Topics{}.Outcomes(), Value: b}); err != nil {
 		t.Fatalf("add = %v\nrecord: %s", err, b)
 	}
 	if len(buf.gaps.rows) != 1 {
@@ -172,7 +173,7 @@ func TestBadBalanceGapIsRejected(t *testing.T) {
 		"below column":  `{"id":"o_g","type":"wallet.balance_gap","merchantId":"m1","balanceGap":{"differencePaisa":-9223372036854775808}}`,
 	} {
 		buf := newBuffer()
-		err := newConverter(tp).add(buf, &kgo.Record{Topic: tp.Outcomes(), Value: []byte(value)})
+		err := newConverter(tp).add(buf, &bus.Record{Topic: tp.Outcomes(), Value: []byte(value)})
 		if !errors.Is(err, ErrBadBalanceGap) || len(buf.rejects.rows) != 1 || len(buf.gaps.rows) != 0 {
 			t.Errorf("%s: add = %v, %d rejects, %d gaps; want ErrBadBalanceGap and one reject", name, err, len(buf.rejects.rows), len(buf.gaps.rows))
 		}
@@ -180,7 +181,7 @@ func TestBadBalanceGapIsRejected(t *testing.T) {
 	// The largest magnitude the column holds is accepted: nothing that decodes can fail the insert.
 	buf := newBuffer()
 	ok := `{"id":"o_g","type":"wallet.balance_gap","merchantId":"m1","balanceGap":{"expectedPaisa":-999999999999999999}}`
-	if err := newConverter(tp).add(buf, &kgo.Record{Topic: tp.Outcomes(), Value: []byte(ok)}); err != nil {
+	if err := newConverter(tp).add(buf, &bus.Record{Topic: tp.Outcomes(), Value: []byte(ok)}); err != nil {
 		t.Errorf("add(-999999999999999999 paisa) = %v", err)
 	}
 }
@@ -188,7 +189,7 @@ func TestBadBalanceGapIsRejected(t *testing.T) {
 func TestUnknownTopicIsRejected(t *testing.T) {
 	t.Parallel()
 	buf := newBuffer()
-	err := newConverter(pipeline.Topics{}).add(buf, &kgo.Record{Topic: "elsewhere", Value: []byte("x")})
+	err := newConverter(pipeline.Topics{}).add(buf, &bus.Record{Topic: "elsewhere", Value: []byte("x")})
 	if !errors.Is(err, ErrUnknownTopic) || len(buf.rejects.rows) != 1 {
 		t.Fatalf("add = %v, rejects = %d", err, len(buf.rejects.rows))
 	}
@@ -309,7 +310,7 @@ func BenchmarkRowConversion(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.rec.Value)))
 			for b.Loop() {
-				_ = conv.add(buf, bc.rec)
+				_ = conv.add(buf, busRecord(bc.rec))
 				for _, t := range buf.all {
 					for i := range t.pending() {
 						_ = t.rowValues(i, 1)

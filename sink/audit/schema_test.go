@@ -183,7 +183,7 @@ func TestMigrateUpgradesVersion2Database(t *testing.T) {
 	}
 	defer s.Close()
 	f := newFixture(time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond))
-	s.add(kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "t", Partitions: []kgo.FetchPartition{{Records: f.records(t)}}}}}})
+	s.add(batchOf(f.records(t)))
 	if err := s.flush(ctx); !errors.Is(err, ErrSchemaMissing) || !strings.Contains(err.Error(), "."+tableRefunds) {
 		t.Fatalf("flush into a version 2 database = %v, want ErrSchemaMissing on %s", err, tableRefunds)
 	}
@@ -242,7 +242,7 @@ func TestAnalystQueries(t *testing.T) {
 	for _, r := range f.records(t) {
 		rec := &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Offset: offsets[r.Topic], Timestamp: time.Now()}
 		offsets[r.Topic]++
-		_ = s.conv.add(s.buf, rec)
+		_ = s.conv.add(s.buf, busRecord(rec))
 	}
 	ctx := context.Background()
 	// Written twice, as a replay would: the queries must not see the copies.

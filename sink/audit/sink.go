@@ -12,7 +12,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
@@ -47,6 +46,9 @@ type Config struct {
 	FlushInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Now is the clock of the rows' ingested_at_ms (the version ReplacingMergeTree keeps the last
+	// of; default time.Now). Insert durations are measured on the real clock regardless.
+	Now func() time.Time
 }
 
 // Sink consumes the inbound, outcomes and webhook-attempts topics in group pipeline.GroupAudit and
@@ -89,6 +91,9 @@ func New(cfg Config, reg prometheus.Registerer, cm *bus.ConsumerMetrics) (*Sink,
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	switch {
 	case cfg.BatchSize < 0 || cfg.BatchSize > MaxBatchSize:
@@ -144,6 +149,7 @@ func (s *Sink) run(ctx context.Context) error {
 		Topics:         []string{s.cfg.Topics.Inbound(), s.cfg.Topics.Outcomes(), s.cfg.Topics.WebhookAttempts()},
 		MaxPollRecords: s.cfg.BatchSize,
 		PollInterval:   s.cfg.FlushInterval,
+		Fill:           s.cfg.FlushInterval, // small polls still make large inserts
 		Handle:         s.handle,
 		Metrics:        s.cm,
 		Logger:         s.cfg.Logger,
@@ -164,23 +170,22 @@ func (s *Sink) run(ctx context.Context) error {
 	return err
 }
 
-// handle is the consumer's Handle: it owns the batch from the first polled record until
-// ClickHouse accepted every table's rows, polling more records itself (up to BatchSize rows or
-// FlushInterval after the first) so that small polls still make large inserts. It returns nil only
-// after a successful flush; bus.Consumer then commits everything polled so far. On error bus
-// hands the same fetches back after a backoff: the buffer already holds them (and the records
-// polled here), so only the flush is retried.
-func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
+// handle is the consumer's Handle: it owns the batch until ClickHouse accepted every table's rows.
+// The consumer fills the batch (ConsumerConfig.Fill: up to BatchSize records or FlushInterval after
+// the first) so that small polls still make large inserts; rebalances stay blocked meanwhile, so no
+// partition moves while its rows are buffered. It returns nil only after a successful flush;
+// bus.Consumer then commits the batch. On error bus hands the same batch back after a backoff: the
+// buffer already holds its rows, so only the flush is retried.
+func (s *Sink) handle(ctx context.Context, b *bus.Batch) error {
 	switch {
 	case !s.failed.Load():
-		s.first = firstID(fetches)
-		s.add(fetches)
-		s.fill(ctx)
-	case firstID(fetches) != s.first:
+		s.first = firstID(b)
+		s.add(b)
+	case firstID(b) != s.first:
 		// bus promises to hand back the same batch after a failure; should it ever hand a new
 		// one, keep those records too rather than commit them unwritten.
 		s.log.Error("audit sink got a new batch while the previous one is unwritten; buffering both")
-		s.add(fetches)
+		s.add(b)
 	}
 	return s.flush(ctx)
 }
@@ -192,18 +197,17 @@ type recordID struct {
 	offset    int64
 }
 
-func firstID(fetches kgo.Fetches) recordID {
-	it := fetches.RecordIter()
-	if it.Done() {
+func firstID(b *bus.Batch) recordID {
+	r := b.First()
+	if r == nil {
 		return recordID{}
 	}
-	r := it.Next()
 	return recordID{r.Topic, r.Partition, r.Offset}
 }
 
-// add converts fetched records into buffered rows.
-func (s *Sink) add(fetches kgo.Fetches) {
-	fetches.EachRecord(func(rec *kgo.Record) {
+// add converts the batch's records into buffered rows (copies: the rows keep nothing of b).
+func (s *Sink) add(b *bus.Batch) {
+	for rec := range b.Records() {
 		if err := s.conv.add(s.buf, rec); err != nil {
 			s.m.rejects.Inc()
 			if s.rejected == 0 {
@@ -211,31 +215,8 @@ func (s *Sink) add(fetches kgo.Fetches) {
 			}
 			s.rejected++
 		}
-	})
-	s.m.buffered.Set(float64(s.buf.rows()))
-}
-
-// fill polls until the buffer holds BatchSize rows, FlushInterval passed since the first row, or
-// ctx is done. Polling while the consumer is inside Handle is safe: rebalances stay blocked until
-// the consumer allows them after the commit, so no partition moves while its rows are buffered.
-func (s *Sink) fill(ctx context.Context) {
-	deadline := time.Now().Add(s.cfg.FlushInterval)
-	cl := s.consumer.Client()
-	for s.buf.rows() < s.cfg.BatchSize && ctx.Err() == nil && time.Now().Before(deadline) {
-		pctx, cancel := context.WithDeadline(ctx, deadline)
-		fetches := cl.PollRecords(pctx, s.cfg.BatchSize-s.buf.rows())
-		cancel()
-		if fetches.IsClientClosed() {
-			return
-		}
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				s.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
-			}
-		})
-		s.consumer.Observe(fetches)
-		s.add(fetches)
 	}
+	s.m.buffered.Set(float64(s.buf.rows()))
 }
 
 // flush inserts every table's pending rows, one PrepareBatch per table, skipping tables already
@@ -248,7 +229,7 @@ func (s *Sink) flush(ctx context.Context) error {
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), insertTimeout)
 	defer cancel()
-	ingested := unixMs(time.Now())
+	ingested := unixMs(s.cfg.Now())
 	for _, t := range s.buf.all {
 		n := t.pending()
 		if n == 0 {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
@@ -329,9 +328,7 @@ func TestRetryKeepsTheBatch(t *testing.T) {
 	for i, r := range recs {
 		r.Offset = int64(i)
 	}
-	batch := func(rs []*kgo.Record) kgo.Fetches {
-		return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "t", Partitions: []kgo.FetchPartition{{Records: rs}}}}}}
-	}
+	batch := batchOf
 	first, second := batch(recs[:10]), batch(recs[10:])
 
 	// The state after handle(first) failed to flush.
@@ -371,7 +368,7 @@ func TestMigratingWhileTheSinkWaitsIsEnough(t *testing.T) {
 	defer s.Close()
 	f := newFixture(time.Now())
 	recs := f.records(t)
-	s.add(kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "t", Partitions: []kgo.FetchPartition{{Records: recs}}}}}})
+	s.add(batchOf(recs))
 	ctx := context.Background()
 	if err := s.flush(ctx); !errors.Is(err, ErrSchemaMissing) {
 		t.Fatalf("flush before Migrate = %v, want ErrSchemaMissing", err)

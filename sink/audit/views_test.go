@@ -29,7 +29,7 @@ func TestViewQueries(t *testing.T) {
 	for _, r := range f.records(t) {
 		rec := &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Offset: offsets[r.Topic], Timestamp: time.Now()}
 		offsets[r.Topic]++
-		_ = s.conv.add(s.buf, rec)
+		_ = s.conv.add(s.buf, busRecord(rec))
 	}
 	insertAll := func() {
 		t.Helper()

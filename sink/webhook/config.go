@@ -35,6 +35,11 @@ type Config struct {
 	Merchants MerchantReader
 	// Logger receives operational logs (never URLs beyond the host, never secrets). Default slog.Default().
 	Logger *slog.Logger
+	// Now is the clock the sink decides by (default time.Now): when a job is due, claimed, retried
+	// or dead-lettered, an attempt's time and signature timestamp, Retry-After dates, lane and lease
+	// ages. Durations of HTTP exchanges are measured on the real clock regardless, and the done
+	// marker's DoneTTL is a Redis expiry. A test injects its own clock to drive time without sleeping.
+	Now func() time.Time
 }
 
 // Defaults.
@@ -76,6 +81,9 @@ func (c *Config) withDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return nil
 }

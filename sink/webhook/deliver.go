@@ -13,9 +13,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/netguard"
 	"github.com/paystream/paystream/pipeline/webhooksig"
 )
@@ -64,7 +63,7 @@ func (s *Sink) attempt(j *job) (bookkeeping func()) {
 	default:
 		if ctx.Err() == nil {
 			log.Warn("reading merchant failed; the webhook is retried without counting an attempt", "err", err)
-			s.release(j, time.Now().Add(min(s.cfg.BackoffBase, 5*time.Second)))
+			s.release(j, s.cfg.Now().Add(min(s.cfg.BackoffBase, 5*time.Second)))
 		}
 		return nil
 	}
@@ -73,7 +72,7 @@ func (s *Sink) attempt(j *job) (bookkeeping func()) {
 		target = ep.URL
 	}
 
-	now := time.Now()
+	now := s.cfg.Now()
 	res := s.post(ctx, target, ep.Secret, dialectHeaders(m, j.Env), j, now)
 	if ctx.Err() != nil {
 		return nil // shutdown cut the attempt short: not the merchant's failure; the lease brings the job back
@@ -124,7 +123,7 @@ func (s *Sink) bookkeep(j *job, res result, now time.Time, maxAttempts int, base
 		s.m.recordFailures.Inc()
 		if ctx.Err() == nil {
 			log.Error("producing the webhook attempt record failed; the attempt is repeated later", "err", err)
-			s.release(j, time.Now().Add(backoff(base, 1, randJitter())))
+			s.release(j, s.cfg.Now().Add(backoff(base, 1, randJitter())))
 		}
 		return
 	}
@@ -141,9 +140,9 @@ func (s *Sink) bookkeep(j *job, res result, now time.Time, maxAttempts int, base
 	switch rec.Result {
 	case pipeline.WebhookDelivered:
 		if !j.AcceptedAt.IsZero() {
-			s.m.deliveryLatency.WithLabelValues(env).Observe(time.Since(j.AcceptedAt).Seconds())
+			s.m.deliveryLatency.WithLabelValues(env).Observe(s.cfg.Now().Sub(j.AcceptedAt).Seconds())
 		}
-		if err := s.store.done(bctx, j.OutcomeID, time.Now()); err != nil {
+		if err := s.store.done(bctx, j.OutcomeID, s.cfg.Now()); err != nil {
 			log.Error("webhook delivered but not marked done; it will be delivered again after the lease", "err", err)
 		}
 	case pipeline.WebhookRetry:
@@ -153,7 +152,7 @@ func (s *Sink) bookkeep(j *job, res result, now time.Time, maxAttempts int, base
 		}
 	case pipeline.WebhookDeadLetter:
 		log.Warn("webhook dead-lettered", "attempts", failed, "host", res.host, "status", res.status, "err", res.err)
-		ok, err := s.store.deadLetter(bctx, j, time.Now(), append(fields, fAttempts, failed)...)
+		ok, err := s.store.deadLetter(bctx, j, s.cfg.Now(), append(fields, fAttempts, failed)...)
 		if err != nil || !ok {
 			log.Warn("storing the webhook dead letter failed; the job returns after its lease", "err", err, "lease_lost", !ok)
 		}
@@ -176,8 +175,8 @@ func (s *Sink) record(ctx context.Context, a *pipeline.WebhookAttempt) error {
 	if err != nil {
 		return fmt.Errorf("encoding webhook attempt: %w", err)
 	}
-	r := &kgo.Record{Topic: s.cfg.Topics.WebhookAttempts(), Key: []byte(a.MerchantID), Value: b}
-	if err := s.co.Load().Client().ProduceSync(ctx, r).FirstErr(); err != nil {
+	r := bus.Record{Topic: s.cfg.Topics.WebhookAttempts(), Key: []byte(a.MerchantID), Value: b}
+	if err := s.co.Load().Produce(ctx, r); err != nil {
 		return fmt.Errorf("producing webhook attempt: %w", err)
 	}
 	return nil
@@ -244,7 +243,7 @@ func (s *Sink) post(ctx context.Context, rawURL, secret string, extra http.Heade
 			r.err += ": " + sn
 		}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			r.retryAfter, _ = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			r.retryAfter, _ = retryAfter(resp.Header.Get("Retry-After"), s.cfg.Now())
 		}
 	}
 	return r

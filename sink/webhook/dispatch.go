@@ -71,7 +71,7 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 			return nil // a finishing attempt wakes the dispatcher
 		}
 		n := min(free, claimBatch)
-		now := time.Now()
+		now := s.cfg.Now()
 		jobs, err := s.store.claim(ctx, now, now.Add(s.cfg.lease()), n, uuid.NewString())
 		if err != nil {
 			return err
@@ -146,7 +146,7 @@ func (s *Sink) work(j *job, ln *lane) {
 		s.mu.Lock()
 		ln.active--
 		s.inflight--
-		ln.lastUsed = time.Now()
+		ln.lastUsed = s.cfg.Now()
 		inflight := s.inflight
 		s.mu.Unlock()
 		s.m.inflight.Set(float64(inflight))
@@ -178,7 +178,7 @@ func (s *Sink) work(j *job, ln *lane) {
 			ln.queue[0] = queued{}
 			ln.queue = ln.queue[1:]
 			s.queued--
-			if s.attempts.HardContext().Err() != nil || s.life.Stopping() || time.Since(q.claimedAt) > s.cfg.lease()/2 {
+			if s.attempts.HardContext().Err() != nil || s.life.Stopping() || s.cfg.Now().Sub(q.claimedAt) > s.cfg.lease()/2 {
 				stale = append(stale, q.j)
 				continue
 			}
@@ -191,7 +191,7 @@ func (s *Sink) work(j *job, ln *lane) {
 		s.mu.Unlock()
 		s.m.laneQueued.Set(float64(queuedJobs))
 		for _, sj := range stale {
-			s.release(sj, time.Now())
+			s.release(sj, s.cfg.Now())
 		}
 	}
 }
@@ -210,13 +210,13 @@ func (s *Sink) releaseQueued() {
 	s.mu.Unlock()
 	s.m.laneQueued.Set(0)
 	for _, j := range jobs {
-		s.release(j, time.Now())
+		s.release(j, s.cfg.Now())
 	}
 }
 
 // refreshGauges updates the queue gauges and forgets idle lanes.
 func (s *Sink) refreshGauges(ctx context.Context) {
-	now := time.Now()
+	now := s.cfg.Now()
 	s.mu.Lock()
 	for k, ln := range s.lanes {
 		if ln.active == 0 && len(ln.queue) == 0 && now.Sub(ln.lastUsed) > laneIdleTTL {

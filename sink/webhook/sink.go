@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
@@ -176,15 +175,15 @@ func (s *Sink) poke() {
 
 // handle is the consumer's batch handler: it stores a job per webhook-worthy outcome and returns
 // nil only once Redis has them all, so that offsets are committed after the jobs are durable.
-func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
+func (s *Sink) handle(ctx context.Context, b *bus.Batch) error {
 	topic := s.cfg.Topics.Outcomes()
 	var (
 		jobs    []*job
 		skipped = map[string]int{}
 	)
-	fetches.EachRecord(func(r *kgo.Record) {
+	for r := range b.Records() {
 		if r.Topic != topic {
-			return
+			continue
 		}
 		j, err := jobFor(r.Value)
 		switch {
@@ -198,8 +197,8 @@ func (s *Sink) handle(ctx context.Context, fetches kgo.Fetches) error {
 		default:
 			jobs = append(jobs, j)
 		}
-	})
-	added, err := s.store.enqueue(ctx, jobs, time.Now())
+	}
+	added, err := s.store.enqueue(ctx, jobs, s.cfg.Now())
 	if err != nil {
 		return fmt.Errorf("enqueueing webhooks: %w", err)
 	}
