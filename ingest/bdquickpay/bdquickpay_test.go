@@ -22,7 +22,7 @@ import (
 	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 )
 
-// Component tests of seed 001's bdQuickPay-compatible API, on the fixture of ingest_test.go.
+// Component tests of seed 001's bdQuickPay-compatible API, on ingesttest's fixture.
 
 const bqpCreatePath = "/api/bkash/v1/payment/create"
 

@@ -2,8 +2,12 @@
 // (ingest.Server) against the real Redis (testenv.RedisAddr, keys under a random prefix, deleted
 // afterwards; the tests skip without it unless PAYSTREAM_TEST_SERVICES=1) and an embedded
 // Kafka-protocol broker, with the admin API (ingest/admin) and the surfaces under test mounted and
-// requests run in memory through the route table, and the onboarding helpers every surface's tests
-// share (onboard.go). For tests only.
+// requests run in memory through the route table (or served on a socket), and the helpers every
+// surface's tests and the kernel's cross-surface tests share, one copy each: onboarding
+// (onboard.go), the transaction API's signing and integrations (txn.go), SMS devices, bodies and
+// signatures (sms.go), SNS integrations and envelopes and the inbound-topic reader (sns.go), and
+// bKash's simulator with tokenized intents (bkash.go). It imports no surface package but admin and
+// native, so that every surface's in-package tests may import it. For tests only.
 package ingesttest
 
 import (

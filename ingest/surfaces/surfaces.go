@@ -2,8 +2,8 @@
 // ingest/txnapi, ingest/sns, ingest/bdquickpay, ingest/sms, ingest/checkout, ingest/tokenized) and
 // mounts them on an edge kernel (ingest.Server): the one route table that cmd serves
 // (cmd/paystream/routes.go), that the bench's ingest stage measures (bench/stages/ingest.go) and
-// that the cross-surface tests walk (ingest/ingesttest.All). Each surface is given only what its
-// constructor declares it needs.
+// that the kernel's cross-surface tests walk (ingest/fixture_test.go's mountAll, on
+// ingest/ingesttest's fixture). Each surface is given only what its constructor declares it needs.
 package surfaces
 
 import (
