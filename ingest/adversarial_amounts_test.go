@@ -1,4 +1,4 @@
-package ingest
+package ingest_test
 
 import (
 	"encoding/json"
@@ -132,7 +132,7 @@ func TestAdversarialAmountRule(t *testing.T) {
 		return `"amount":` + lit + `,`
 	}
 	_, intent, _ := f.do("POST", "/v1/payments/intents", map[string]string{"X-Api-Key": nativeKey}, `{"amount":500,"currency":"BDT","customerReference":"AM-0"}`)
-	_, invoice, _ := f.do("POST", bqpCreatePath, bm.sandbox(), bqpSeedJSBody)
+	_, invoice, _ := f.do("POST", bqpCreatePath, bm.Sandbox(), bqpSeedJSBody)
 
 	native := func(t *testing.T, code int, m map[string]any, okCode int, amount any) (pipeline.Money, string) {
 		t.Helper()
@@ -191,13 +191,13 @@ func TestAdversarialAmountRule(t *testing.T) {
 			}},
 		{name: "bdQuickPay create", paisa: true, messages: bqpMsgs,
 			send: func(t *testing.T, lit string) (pipeline.Money, string) {
-				code, m, _ := f.do("POST", bqpCreatePath, bm.sandbox(),
+				code, m, _ := f.do("POST", bqpCreatePath, bm.Sandbox(),
 					`{`+field(lit)+`"customer_reference":"`+uniq("BQ")+`","success_url":"https://yoursite.com/s","cancel_url":"https://yoursite.com/c"}`)
 				return bqp(t, code, m, m["amount"])
 			}},
 		{name: "bdQuickPay simulate", paisa: true, messages: bqpMsgs,
 			send: func(t *testing.T, lit string) (pipeline.Money, string) {
-				code, m, _ := f.do("POST", "/api/bkash/v1/sandbox/simulate", bm.sandbox(),
+				code, m, _ := f.do("POST", "/api/bkash/v1/sandbox/simulate", bm.Sandbox(),
 					`{`+field(lit)+`"invoice_id":"`+fmt.Sprint(invoice["invoice_id"])+`","trx_id":"`+uniq("BS")+`"}`)
 				d, _ := m["data"].(map[string]any)
 				return bqp(t, code, m, d["amount"])
@@ -212,7 +212,7 @@ func TestAdversarialAmountRule(t *testing.T) {
 			var m map[string]any
 			_ = json.Unmarshal(raw, &m)
 			if code == 202 {
-				ev, _ := pub.last()
+				ev, _ := pub.Last()
 				return ev.Payment.Amount, ""
 			}
 			errs, _ := m["errors"].(map[string]any)
@@ -239,7 +239,7 @@ func TestAdversarialAmountRule(t *testing.T) {
 		send: func(t *testing.T, lit string) (pipeline.Money, string) {
 			id, pid := tf.intent(t, int(pipeline.MaxMoney/100))
 			tf.customer(t, pid, "approve", "01711111111", "https://shop.test/success")
-			code, m, _ := f.do("POST", "/admin/v1/intents/"+id+"/refund", map[string]string{"Authorization": "Bearer " + f.admin},
+			code, m, _ := f.do("POST", "/admin/v1/intents/"+id+"/refund", f.AdminHeaders(),
 				`{`+strings.TrimSuffix(field(lit), ",")+`}`)
 			return native(t, code, m, 200, m["amount"])
 		}})

@@ -1,4 +1,4 @@
-package ingest
+package ingest_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -18,7 +20,7 @@ import (
 // deferred release, no answer. With afterAck the record reaches Kafka first (the process died
 // between the ack and its bookkeeping).
 type dyingPub struct {
-	next     Publisher
+	next     ingest.Publisher
 	afterAck bool
 }
 
@@ -42,12 +44,12 @@ type claimSurface struct {
 }
 
 func claimSurfaces(t *testing.T, f *snsFixture) []claimSurface {
-	key, secret := f.txnIntegration(t, f.merchantID, pipeline.Sandbox, true)
+	key, secret := f.txnIntegration(t, f.sns.MerchantID, pipeline.Sandbox, true)
 	return []claimSurface{
 		{
 			name: "bKash transaction API",
 			report: func(trx string) (int, string) {
-				body := fmt.Sprintf(`{"transaction_id":%q,"amount":100,"from_account":"01711111111","to_account":%q}`, trx, f.wallet.Account)
+				body := fmt.Sprintf(`{"transaction_id":%q,"amount":100,"from_account":"01711111111","to_account":%q}`, trx, f.sns.Wallet.Account)
 				code, b := f.txn(txnCompletePath, key, txnSign(secret, body), body)
 				return code, string(b)
 			},
@@ -57,7 +59,7 @@ func claimSurfaces(t *testing.T, f *snsFixture) []claimSurface {
 		{
 			name: "SNS notification",
 			report: func(trx string) (int, string) {
-				_, _, resp := f.post(f.notification(t, seedMessage(trx, nil), true, ""))
+				_, _, resp := f.post(f.sns.Notification(t, ingesttest.SNSMessage(trx, nil), true, ""))
 				return resp.StatusCode(), string(resp.Body())
 			},
 			ok: func(code int, b string) bool {
@@ -78,22 +80,22 @@ func claimSurfaces(t *testing.T, f *snsFixture) []claimSurface {
 // report is the TrxID a duplicate. For each surface that claims before producing, and for a death
 // before the produce and after the ack.
 func TestAdversarialCrashBetweenClaimAndAckLosesNoPayment(t *testing.T) {
-	f := newSNSFixture(t, nil)
-	real := f.s.pub
+	f := newSNSFixture(t)
+	real := f.Pub.Next()
 	for _, sf := range claimSurfaces(t, f) {
 		for _, afterAck := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s, died after ack %t", sf.name, afterAck), func(t *testing.T) {
 				trx := newTrx()
-				f.s.pub = dyingPub{next: real, afterAck: afterAck}
+				f.Pub.Swap(dyingPub{next: real, afterAck: afterAck})
 				done := make(chan struct{})
 				go func() {
 					defer close(done)
 					sf.report(trx)
 				}()
 				<-done
-				f.s.pub = real
+				f.Pub.Swap(real)
 				// The dead request did take its claim (else this test shows nothing).
-				if n, err := f.s.rdb.Exists(context.Background(), f.keys.ReportedTrx(f.wallet, trx)).Result(); err != nil || n != 1 {
+				if n, err := f.RDB.Exists(context.Background(), f.keys.ReportedTrx(f.sns.Wallet, trx)).Result(); err != nil || n != 1 {
 					t.Fatalf("the dead request left no claim on %s (%d, %v)", trx, n, err)
 				}
 				code, body := sf.report(trx)
@@ -121,13 +123,13 @@ func TestAdversarialCrashBetweenClaimAndAckLosesNoPayment(t *testing.T) {
 // second report of the same TrxID (the client's impatient retry, on another replica) is produced
 // too and both are answered accepted; they are the same event, so consumers keep one.
 func TestAdversarialConcurrentReportsOfOneTrxAreOneEvent(t *testing.T) {
-	f := newSNSFixture(t, nil)
-	real := f.s.pub
+	f := newSNSFixture(t)
+	real := f.Pub.Next()
 	for _, sf := range claimSurfaces(t, f) {
 		t.Run(sf.name, func(t *testing.T) {
 			trx := newTrx()
 			gate := &gatedPub{next: real, entered: make(chan struct{}), release: make(chan struct{})}
-			f.s.pub = gate
+			f.Pub.Swap(gate)
 			var wg sync.WaitGroup
 			var firstCode int
 			var firstBody string
@@ -136,7 +138,7 @@ func TestAdversarialConcurrentReportsOfOneTrxAreOneEvent(t *testing.T) {
 			code, body := sf.report(trx)
 			close(gate.release)
 			wg.Wait()
-			f.s.pub = real
+			f.Pub.Swap(real)
 			if !sf.ok(code, body) || !sf.ok(firstCode, firstBody) {
 				t.Fatalf("concurrent reports: first %d %s, second %d %s; want both accepted", firstCode, firstBody, code, body)
 			}
@@ -152,7 +154,7 @@ func TestAdversarialConcurrentReportsOfOneTrxAreOneEvent(t *testing.T) {
 
 // gatedPub blocks the first Send until release is closed.
 type gatedPub struct {
-	next    Publisher
+	next    ingest.Publisher
 	once    sync.Once
 	entered chan struct{}
 	release chan struct{}
@@ -173,11 +175,11 @@ func (p *gatedPub) Send(ctx context.Context, topic string, key, value []byte) er
 func (f *snsFixture) reported(t *testing.T, trx string) (records int, ids map[string]bool) {
 	t.Helper()
 	sentinel := newTrx()
-	if code, m, _ := f.post(f.notification(t, seedMessage(sentinel, nil), true, "")); code != http.StatusOK {
+	if code, m, _ := f.post(f.sns.Notification(t, ingesttest.SNSMessage(sentinel, nil), true, "")); code != http.StatusOK {
 		t.Fatalf("sentinel: %d %v", code, m)
 	}
 	ids = map[string]bool{}
-	for ev := range f.events(t, func(ev *pipeline.Event) bool { return ev.Payment != nil && ev.Payment.TrxID == sentinel }) {
+	for ev := range f.Events(t, func(ev *pipeline.Event) bool { return ev.Payment != nil && ev.Payment.TrxID == sentinel }) {
 		if ev.Payment != nil && ev.Payment.TrxID == trx {
 			records++
 			ids[ev.ID] = true

@@ -1,4 +1,4 @@
-package ingest
+package ingest_test
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/ingesttest"
 )
 
 // logBuffer is a goroutine-safe log sink.
@@ -50,11 +50,14 @@ func (panickingPub) Send(context.Context, string, []byte, []byte) error {
 func TestAdversarialLogsCarryNoDeviceToken(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	var logs logBuffer
-	cfg := f.s.cfg
-	cfg.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.s = newForTest(cfg, f.s.rdb, panickingPub{}, f.s.state, prometheus.NewRegistry())
+	// As many in-flight slots as panics to come: a slot a panic kept would shed a later request.
+	f.Rebuild(func(c *ingest.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.MaxInFlight = len(smsFormats)
+	}, nil)
+	f.Pub.Swap(panickingPub{})
 	m := f.txnOnboard(t)
-	admin := map[string]string{"Authorization": "Bearer " + f.admin}
+	admin := f.AdminHeaders()
 	const signingKey = "log-test-signing-key"
 	now := time.Now()
 	var tokens []string
@@ -71,17 +74,17 @@ func TestAdversarialLogsCarryNoDeviceToken(t *testing.T) {
 		token := out["token"].(string)
 		tokens = append(tokens, token)
 		path := "/v1/sms/" + token
-		text := smsBKash(smsTrx(10), now)
+		text := ingesttest.SMSBKash(ingesttest.SMSTrx(10), now)
 		body := fmt.Sprintf(`{"from":"bKash","text":%q,"sim":1,"id":%q}`, text, "m-"+randHex(6))
 		headers := map[string]string{}
 		switch format {
 		case smsFormatForwarder:
 			path += "/forwarder"
-			body = smsForwarderBody("bKash", text, now, "sim1")
+			body = ingesttest.SMSForwarderBody("bKash", text, now, "sim1")
 		case smsFormatSMSGateway:
 			path += "/smsgateway"
-			body = smsGatewayBody("bKash", text, now, 1, "sms:received")
-			headers = smsSigned(signingKey, body, now)
+			body = ingesttest.SMSGatewayBody("bKash", text, now, 1, "sms:received")
+			headers = ingesttest.SMSSigned(signingKey, body, now)
 		}
 		before := len(logs.String())
 		code, out, _ = f.do("POST", path, headers, body)
@@ -97,25 +100,20 @@ func TestAdversarialLogsCarryNoDeviceToken(t *testing.T) {
 			t.Errorf("%s: the panic line does not name the route %s: %s", format, pattern, line)
 		}
 	}
-	var pm, inflight dto.Metric
-	_ = f.s.m.panics.Write(&pm)
-	_ = f.s.m.inflight.Write(&inflight)
-	if pm.GetCounter().GetValue() != float64(len(smsFormats)) {
-		t.Errorf("paystream_http_panics_total = %v, want %d", pm.GetCounter().GetValue(), len(smsFormats))
+	if n := f.Metric(t, "paystream_http_panics_total"); n != float64(len(smsFormats)) {
+		t.Errorf("paystream_http_panics_total = %v, want %d", n, len(smsFormats))
 	}
-	if v := inflight.GetGauge().GetValue(); v != 0 || len(f.s.sem) != 0 {
-		t.Errorf("after the panics: %v requests in flight, %d slots held; want 0", v, len(f.s.sem))
+	// Every slot was given back: with as many slots as there were panics, the next request is
+	// served, not shed (paystream_http_shed_total stays 0).
+	code, _, resp := f.do("GET", "/openapi.json", nil, "")
+	if v, shed := f.Metric(t, "paystream_http_inflight_requests"), f.Metric(t, "paystream_http_shed_total"); v != 0 || shed != 0 || code != 200 {
+		t.Errorf("after the panics: %v requests in flight, %v shed, the next request answered %d %.80s; want 0, 0 and 200", v, shed, code, resp.Body())
 	}
 
 	// fasthttp's own error about a malformed request quotes it (request line and headers).
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = f.s.srv.Serve(ln) }()
-	t.Cleanup(func() { _ = f.s.srv.Shutdown() })
+	addr := f.Serve(t)
 	const secret = "sk_test_SECRETVALUE0123"
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

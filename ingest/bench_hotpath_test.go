@@ -1,27 +1,24 @@
-package ingest
+package ingest_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/ingest/ingesttest"
 )
 
 // Hot-path benchmarks: one accepted payment per iteration through the full router (request id,
 // in-flight bound, metrics, auth, validation, Redis lookups, event encoding), in memory with no
 // socket, and a publisher that acknowledges at once. What they measure is the handler's own cost
-// and allocations per request; Kafka's is measured by bench/stages. Redis is the real one (the
-// fixture of ingest_test.go), so ns/op includes its round trips; allocs/op includes go-redis's.
+// and allocations per request; Kafka's is measured by bench/stages. Redis is the real one
+// (ingesttest's fixture, every surface mounted), so ns/op includes its round trips; allocs/op
+// includes go-redis's.
 //
 //	go test -run '^$' -bench HotPath -benchmem ./ingest
-
-// nopPub acknowledges every record at once.
-type nopPub struct{}
-
-func (nopPub) Send(context.Context, string, []byte, []byte) error { return nil }
 
 // benchTrxSeq makes every iteration of every round a new payment (the SMS route dedupes by text).
 var benchTrxSeq atomic.Uint64
@@ -65,21 +62,21 @@ func hotPathRequest(b *testing.B, h fasthttp.RequestHandler, path string, header
 }
 
 func BenchmarkHotPathSimulator(b *testing.B) {
-	d := smsSetup(b, "")
+	d := smsSetup(b)
 	code, in, _ := d.f.do("POST", "/v1/payments/intents", map[string]string{"X-Api-Key": d.m.key}, `{"amount":500,"currency":"BDT","customerReference":"BENCH-1"}`)
 	if code != 201 {
 		b.Fatalf("creating intent: %d %v", code, in)
 	}
-	d.f.s.pub = nopPub{}
+	d.f.Pub.Swap(ingesttest.NopPublisher{})
 	body := fmt.Appendf(nil, `{"paymentIntentId":%q,"amount":500,"trxId":"BXXXXXXXXX","senderMsisdn":"01783110247"}`, in["id"])
 	at := bytes.Index(body, []byte("BXXXXXXXXX"))
-	hotPathRequest(b, d.f.s.srv.Handler, "/v1/sandbox/sms-events/simulate", map[string]string{"X-Api-Key": d.m.key}, body, at, 202)
+	hotPathRequest(b, d.f.S.Handler(), "/v1/sandbox/sms-events/simulate", map[string]string{"X-Api-Key": d.m.key}, body, at, 202)
 }
 
 func BenchmarkHotPathSMSForwarder(b *testing.B) {
-	d := smsSetup(b, "")
-	d.f.s.pub = nopPub{}
-	body := []byte(smsForwarderBody("bKash", smsBKash("BXXXXXXXXX", smsAt), smsAt, "1"))
+	d := smsSetup(b)
+	d.f.Pub.Swap(ingesttest.NopPublisher{})
+	body := []byte(ingesttest.SMSForwarderBody("bKash", ingesttest.SMSBKash("BXXXXXXXXX", ingesttest.SMSAt), ingesttest.SMSAt, "1"))
 	at := bytes.Index(body, []byte("BXXXXXXXXX"))
-	hotPathRequest(b, d.f.s.srv.Handler, "/v1/sms/"+d.token+"/forwarder", nil, body, at, 202)
+	hotPathRequest(b, d.f.S.Handler(), "/v1/sms/"+d.token+"/forwarder", nil, body, at, 202)
 }

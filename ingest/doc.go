@@ -12,7 +12,8 @@
 // ingest/checkout, ingest/tokenized) declare what they need of it as small interfaces, register
 // their routes, their error shape, the extra headers of the edge's refusals on their paths and
 // their payment methods (PaymentMethod: bKash tokenized plugs into intent acceptance) with
-// Server.Mount, and are built and mounted by cmd (cmd/paystream/routes.go).
+// Server.Mount, and are built and mounted by ingest/surfaces, the one mounting that cmd serves
+// (cmd/paystream/routes.go), the bench measures and the cross-surface tests walk.
 //
 // Every route authenticates, validates and normalises its input into a pipeline.Event, and answers
 // 2xx only after Kafka acknowledged that event (acks=all, idempotent producer). When Kafka does not

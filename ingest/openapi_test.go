@@ -1,4 +1,4 @@
-package ingest
+package ingest_test
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/ingest"
 )
 
 // TestOpenAPIMatchesEveryRoute checks ingest/openapi.json against the route table: the same
@@ -19,7 +21,7 @@ func TestOpenAPIMatchesEveryRoute(t *testing.T) {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+	if err := json.Unmarshal(ingest.OpenAPI(), &doc); err != nil {
 		t.Fatalf("openapi.json does not parse: %v", err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
@@ -62,7 +64,7 @@ func TestOpenAPIMatchesEveryRoute(t *testing.T) {
 
 	f := newFixture(t, 2*time.Second)
 	routed := map[string]bool{}
-	for method, paths := range f.s.rtr.List() {
+	for method, paths := range f.S.RouteList() {
 		for _, p := range paths {
 			routed[method+" "+p] = true
 		}
@@ -85,7 +87,7 @@ func TestOpenAPIMatchesEveryRoute(t *testing.T) {
 	var ctx fasthttp.RequestCtx
 	ctx.Request.Header.SetMethod(http.MethodGet)
 	ctx.Request.SetRequestURI("/openapi.json")
-	f.s.srv.Handler(&ctx)
+	f.S.Handler()(&ctx)
 	if code := ctx.Response.StatusCode(); code != http.StatusOK {
 		t.Fatalf("GET /openapi.json: %d", code)
 	}
@@ -95,7 +97,7 @@ func TestOpenAPIMatchesEveryRoute(t *testing.T) {
 	if cc := string(ctx.Response.Header.Peek("Cache-Control")); cc != "public, max-age=300" {
 		t.Errorf("Cache-Control %q", cc)
 	}
-	if !bytes.Equal(ctx.Response.Body(), openAPIDoc) {
+	if !bytes.Equal(ctx.Response.Body(), ingest.OpenAPI()) {
 		t.Errorf("GET /openapi.json does not serve ingest/openapi.json")
 	}
 	t.Logf("%d routes documented", len(routed))

@@ -1,4 +1,4 @@
-package ingest
+package ingest_test
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 )
 
@@ -79,7 +80,7 @@ type walkEnv struct {
 	f        *tokFixture
 	admin    map[string]string
 	merchant txnMerchant
-	bqp      bqpMerchant
+	bqp      ingesttest.BDQuickPayMerchant
 	txnKey   string
 	txnSec   string
 	snsQuery string
@@ -95,7 +96,7 @@ type walkEnv struct {
 
 func newWalkEnv(t *testing.T) *walkEnv {
 	f := newTokFixture(t)
-	e := &walkEnv{f: f, admin: map[string]string{"Authorization": "Bearer " + f.admin}, tokens: map[string]string{}, gwKey: "walk-signing-key"}
+	e := &walkEnv{f: f, admin: f.AdminHeaders(), tokens: map[string]string{}, gwKey: "walk-signing-key"}
 	e.merchant = f.txnOnboard(t)
 	e.bqp = f.onboardBQP(t)
 	e.txnKey, e.txnSec = f.txnIntegration(t, e.merchant.id, pipeline.Sandbox, false)
@@ -136,7 +137,7 @@ func (e *walkEnv) routes() []walkRoute {
 	const unknownUUID = "00000000-0000-4000-8000-000000000000"
 	adm := func(string) map[string]string { return e.admin }
 	key := func(string) map[string]string { return map[string]string{"X-Api-Key": e.merchant.key} }
-	bqp := func(string) map[string]string { return e.bqp.sandbox() }
+	bqp := func(string) map[string]string { return e.bqp.Sandbox() }
 	txn := func(body string) map[string]string {
 		// The signature a sender computes: HMAC-SHA256 of the body's RFC 8785 form, or of its raw
 		// bytes when it is not JSON JCS accepts (README, seed 002).
@@ -146,7 +147,7 @@ func (e *walkEnv) routes() []walkRoute {
 		return map[string]string{"x-app-secret": e.snsApp, "x-client-secret": e.snsCli}
 	}
 	none := func(string) map[string]string { return nil }
-	gw := func(body string) map[string]string { return smsSigned(e.gwKey, body, time.Now()) }
+	gw := func(body string) map[string]string { return ingesttest.SMSSigned(e.gwKey, body, time.Now()) }
 	mid := "/admin/v1/merchants/" + e.merchant.id
 	all400 := [5]int{400, 400, 400, 400, 400}
 	all422 := [5]int{422, 422, 422, 422, 422}
@@ -309,7 +310,7 @@ func TestEveryRouteRefusesBadInputInItsShape(t *testing.T) {
 	for _, r := range rs {
 		table[r.method+" "+r.pattern] = r
 	}
-	for method, paths := range e.f.s.rtr.List() {
+	for method, paths := range e.f.S.RouteList() {
 		for _, p := range paths {
 			if _, ok := table[method+" "+p]; !ok {
 				t.Errorf("route %s %s has no row in the walk's table: add its credential and bad inputs", method, p)
@@ -317,12 +318,7 @@ func TestEveryRouteRefusesBadInputInItsShape(t *testing.T) {
 		}
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = e.f.s.srv.Serve(ln) }()
-	t.Cleanup(func() { _ = e.f.s.srv.Shutdown() })
+	addr := e.f.Serve(t)
 
 	bodies := []struct{ name, body string }{
 		{"malformed JSON", walkMalformed}, {"wrong types", walkWrongTypes}, {"not an object", walkNotObject},
@@ -346,7 +342,7 @@ func TestEveryRouteRefusesBadInputInItsShape(t *testing.T) {
 				e.walkCall(t, route+" with "+b.name, r.fam, r.method, r.path, headers(b.body), b.body, r.bodies[i])
 			}
 			e.walkCall(t, route+" with JSON nested 40 deep", r.fam, r.method, r.path, headers(walkDeep), walkDeep, 400)
-			e.walkOversized(t, route, r, ln.Addr().String(), headers)
+			e.walkOversized(t, route, r, addr, headers)
 		}
 		for _, b := range r.bad {
 			path := b.path
@@ -378,7 +374,7 @@ func TestEveryRouteRefusesBadInputInItsShape(t *testing.T) {
 	}
 	e.walkCall(t, "SNS without shunno_id", famSNS, "POST", prefixSNS, nil, walkMalformed, 404)
 	registered := 0
-	for _, paths := range e.f.s.rtr.List() {
+	for _, paths := range e.f.S.RouteList() {
 		registered += len(paths)
 	}
 	if registered != len(table) || n != len(table)-1 { // openapi.json is public and always 200

@@ -16,7 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/ingest"
-	"github.com/paystream/paystream/ingest/admin"
+	"github.com/paystream/paystream/ingest/surfaces"
 	"github.com/paystream/paystream/pipeline/bus"
 	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/state"
@@ -67,22 +67,23 @@ func runIngest(e *env) ([]Row, error) {
 	defer prod.Close(context.Background())
 	adminToken := "adm_" + randHex(12)
 	st := state.New(e.rdb, keys)
-	srv, err := ingest.New(ingest.Config{
-		Addr: "127.0.0.1:0", Topics: topics, Keys: keys,
-		ProduceTimeout: 5 * time.Second, Logger: e.log, RateLimitKey: 0, RateLimitIP: 0, // capacity, not limits
-	}, ingest.Deps{Redis: e.rdb, Pub: prod, State: st}, reg)
-	if err != nil {
-		return nil, err
-	}
 	dir, err := directory.New(directory.Config{Keys: keys}, e.rdb)
 	if err != nil {
 		return nil, err
 	}
-	adm, err := admin.New(admin.Config{Token: adminToken, AllowPrivateWebhooks: true, Logger: e.log}, admin.Deps{Directory: dir, State: st, Edge: srv})
+	srv, err := ingest.New(ingest.Config{
+		Addr: "127.0.0.1:0", Topics: topics, Keys: keys,
+		ProduceTimeout: 5 * time.Second, Logger: e.log, RateLimitKey: 0, RateLimitIP: 0, // capacity, not limits
+	}, ingest.Deps{Redis: e.rdb, Pub: prod, State: st, Directory: dir}, reg)
 	if err != nil {
 		return nil, err
 	}
-	srv.Mount(adm)
+	// Every surface, mounted as cmd mounts them (the admin API onboards; the native API and SMS
+	// forwarding are measured).
+	if err := surfaces.Mount(srv, surfaces.Config{AdminToken: adminToken, AllowPrivateWebhooks: true, Keys: keys, Logger: e.log},
+		surfaces.Deps{State: st, Directory: dir, Redis: e.rdb}); err != nil {
+		return nil, err
+	}
 	addr, err := srv.Listen()
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ import (
 	dialect "github.com/paystream/paystream/pipeline/dialect/bdquickpay"
 )
 
-// Component tests of seed 001's bdQuickPay-compatible API, on the fixture of ingest_test.go.
+// Component tests of seed 001's bdQuickPay-compatible API, on ingesttest's fixture.
 
 const bqpCreatePath = "/api/bkash/v1/payment/create"
 
@@ -35,6 +35,7 @@ const bqpSeedJSBody = `{"amount":500,"customer_reference":"ORDER-001","success_u
 
 var bqpInvoiceShape = regexp.MustCompile(`^[A-Z0-9]{20}$`)
 
+// bqpMerchant is ingesttest's BDQuickPayMerchant by the names these tests use.
 type bqpMerchant struct {
 	id                  string
 	appKey, secretKey   string // SANDBOX
@@ -46,30 +47,12 @@ func (m bqpMerchant) sandbox() map[string]string {
 	return map[string]string{"X-App-Key": m.appKey, "X-Secret-Key": m.secretKey}
 }
 
-// onboardBQP onboards a bdquickpay-dialect merchant with one bKash wallet per environment.
+// onboardBQP onboards a bdquickpay-dialect merchant with one bKash wallet per environment
+// (ingesttest.OnboardBDQuickPay).
 func (f *fixture) onboardBQP(t testing.TB) bqpMerchant {
 	t.Helper()
-	body := fmt.Sprintf(`{"name":"BQP Shop","dialect":"bdquickpay","wallets":[{"provider":"bkash","account":"017%s","environment":"SANDBOX"},{"provider":"bkash","account":"018%s","environment":"LIVE"}]}`,
-		bqpDigits(8), bqpDigits(8))
-	code, m, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
-	if code != 201 {
-		t.Fatalf("onboard: %d %v", code, m)
-	}
-	pairs := m["appKeys"].(map[string]any)
-	sb, live := pairs["SANDBOX"].(map[string]any), pairs["LIVE"].(map[string]any)
-	return bqpMerchant{
-		id: m["id"].(string), appKey: sb["appKey"].(string), secretKey: sb["secretKey"].(string),
-		liveApp: live["appKey"].(string), liveSecret: live["secretKey"].(string),
-		testKey: m["apiKeys"].(map[string]any)["SANDBOX"].(string),
-	}
-}
-
-func bqpDigits(n int) string {
-	var b strings.Builder
-	for _, c := range randHex(n) {
-		b.WriteByte('0' + byte(c)%10)
-	}
-	return b.String()[:n]
+	m := f.OnboardBDQuickPay(t)
+	return bqpMerchant{id: m.ID, appKey: m.AppKey, secretKey: m.SecretKey, liveApp: m.LiveApp, liveSecret: m.LiveSecret, testKey: m.TestKey}
 }
 
 func bqpKeys(m map[string]any) []string {
@@ -111,8 +94,6 @@ func (f *fixture) do(method, path string, headers map[string]string, body string
 func (f *fixture) requireNoPanic(t testing.TB, input string) { f.RequireNoPanic(t, input) }
 
 func (f *fixture) onboard(t testing.TB) (testKey, liveKey string) { return f.Onboard(t) }
-
-func randHex(n int) string { return ingesttest.RandHex(n) }
 
 func TestBDQuickPayCreateSeedSample(t *testing.T) {
 	f := newFixture(t, 5*time.Second)

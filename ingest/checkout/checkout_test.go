@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -67,27 +66,15 @@ type coReq struct {
 	peer                            string
 }
 
-// coDo runs r through the router in memory and returns the status, the body and the response.
+// coDo runs r through the router in memory (ingesttest's Send) and returns the status, the body
+// and the response.
 func (f *fixture) coDo(r coReq) (int, string, *fasthttp.Response) {
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod(r.method)
-	ctx.Request.SetRequestURI(r.path)
-	if r.contentType != "" {
-		ctx.Request.Header.SetContentType(r.contentType)
-	}
-	for k, v := range r.headers {
-		ctx.Request.Header.Set(k, v)
-	}
-	ctx.Request.SetBodyString(r.body)
 	peer := r.peer
 	if peer == "" {
 		peer = "198.51.100.7"
 	}
-	ctx.SetRemoteAddr(&net.TCPAddr{IP: net.ParseIP(peer), Port: 40000})
-	f.S.Handler()(&ctx)
-	resp := &fasthttp.Response{}
-	ctx.Response.CopyTo(resp)
-	return ctx.Response.StatusCode(), string(ctx.Response.Body()), resp
+	resp := f.Send(ingesttest.Request{Method: r.method, Path: r.path, ContentType: r.contentType, Headers: r.headers, Body: r.body, Peer: peer})
+	return resp.StatusCode(), string(resp.Body()), resp
 }
 
 func (f *fixture) coPage(t testing.TB, path string, headers map[string]string) (int, string, *fasthttp.Response) {

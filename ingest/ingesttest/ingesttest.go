@@ -2,8 +2,12 @@
 // (ingest.Server) against the real Redis (testenv.RedisAddr, keys under a random prefix, deleted
 // afterwards; the tests skip without it unless PAYSTREAM_TEST_SERVICES=1) and an embedded
 // Kafka-protocol broker, with the admin API (ingest/admin) and the surfaces under test mounted and
-// requests run in memory through the route table, and the onboarding helpers every surface's tests
-// share (onboard.go). For tests only.
+// requests run in memory through the route table (or served on a socket), and the helpers every
+// surface's tests and the kernel's cross-surface tests share, one copy each: onboarding
+// (onboard.go), the transaction API's signing and integrations (txn.go), SMS devices, bodies and
+// signatures (sms.go), SNS integrations and envelopes and the inbound-topic reader (sns.go), and
+// bKash's simulator with tokenized intents (bkash.go). It imports no surface package but admin and
+// native, so that every surface's in-package tests may import it. For tests only.
 package ingesttest
 
 import (
@@ -109,7 +113,7 @@ func New(t testing.TB, produceTimeout time.Duration, mount Mount) *Fixture {
 	f.Pub = &SwitchPub{next: prod}
 	f.State = state.New(rdb, f.Keys)
 	f.Cfg = ingest.Config{
-		Topics: f.Topics, Keys: f.Keys,
+		Addr: "127.0.0.1:0", Topics: f.Topics, Keys: f.Keys, // Serve listens on a free port
 		ProduceTimeout: produceTimeout, PublicURL: "https://pay.example.test",
 	}
 	f.Rebuild(nil, mount)
@@ -165,23 +169,51 @@ func (f *Fixture) Native() ingest.Surface {
 	return s
 }
 
-// Do runs one request through the route table in memory and returns its status, its body as a
-// JSON object (nil if it is not one) and the response.
+// Do runs one JSON request through the route table in memory and returns its status, its body as
+// a JSON object (nil if it is not one) and the response.
 func (f *Fixture) Do(method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	resp := f.Send(Request{Method: method, Path: path, ContentType: "application/json", Headers: headers, Body: body})
+	var out map[string]any
+	_ = json.Unmarshal(resp.Body(), &out)
+	return resp.StatusCode(), out, resp
+}
+
+// DoFrom is Do from the TCP peer peer (an IP address): for the per-address limits.
+func (f *Fixture) DoFrom(peer, method, path string, headers map[string]string, body string) (int, map[string]any, *fasthttp.Response) {
+	resp := f.Send(Request{Method: method, Path: path, ContentType: "application/json", Headers: headers, Body: body, Peer: peer})
+	var out map[string]any
+	_ = json.Unmarshal(resp.Body(), &out)
+	return resp.StatusCode(), out, resp
+}
+
+// Request is one request Send runs in memory.
+type Request struct {
+	Method, Path string
+	ContentType  string // "" sends none
+	Headers      map[string]string
+	Body         string
+	Peer         string // the TCP peer's IP address ("" : fasthttp's default, 0.0.0.0)
+}
+
+// Send runs r through the route table in memory and returns the response.
+func (f *Fixture) Send(r Request) *fasthttp.Response {
 	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod(method)
-	ctx.Request.SetRequestURI(path)
-	ctx.Request.Header.SetContentType("application/json")
-	for k, v := range headers {
+	ctx.Request.Header.SetMethod(r.Method)
+	ctx.Request.SetRequestURI(r.Path)
+	if r.ContentType != "" {
+		ctx.Request.Header.SetContentType(r.ContentType)
+	}
+	for k, v := range r.Headers {
 		ctx.Request.Header.Set(k, v)
 	}
-	ctx.Request.SetBodyString(body)
+	ctx.Request.SetBodyString(r.Body)
+	if r.Peer != "" {
+		ctx.SetRemoteAddr(&net.TCPAddr{IP: net.ParseIP(r.Peer), Port: 40000})
+	}
 	f.S.Handler()(&ctx)
-	var out map[string]any
-	_ = json.Unmarshal(ctx.Response.Body(), &out)
 	resp := &fasthttp.Response{}
 	ctx.Response.CopyTo(resp)
-	return ctx.Response.StatusCode(), out, resp
+	return resp
 }
 
 // Serve serves the edge on a socket until the test ends and returns its address.
@@ -196,6 +228,36 @@ func (f *Fixture) Serve(t testing.TB) string {
 	go func() { defer close(done); _ = f.S.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return addr.String()
+}
+
+// Metric returns the value of the counter or gauge name of the edge's metrics (S's registry) whose
+// labels include labels (name=value pairs), summed over the series that match; 0 if none does.
+func (f *Fixture) Metric(t testing.TB, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := f.Reg.Gather()
+	if err != nil {
+		t.Fatalf("reading %s: %v", name, err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					found = found || (lp.GetName() == labels[i] && lp.GetValue() == labels[i+1])
+				}
+				if !found {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
 }
 
 // RequireNoPanic fails t when any handler panicked so far (paystream_http_panics_total > 0): a
@@ -235,6 +297,22 @@ func (p *SwitchPub) Send(ctx context.Context, topic string, key, value []byte) e
 	next := p.next
 	p.mu.Unlock()
 	return next.Send(ctx, topic, key, value)
+}
+
+// Swap makes next the publisher the edge sends through and returns the previous one (tests that
+// make Kafka slow, fail or die mid-send put theirs in, then the previous one back).
+func (p *SwitchPub) Swap(next ingest.Publisher) (prev ingest.Publisher) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prev, p.next = p.next, next
+	return prev
+}
+
+// Next is the publisher the edge sends through now.
+func (p *SwitchPub) Next() ingest.Publisher {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.next
 }
 
 // Recorder passes records on and keeps the events Kafka acknowledged.

@@ -10,7 +10,7 @@ import (
 	"github.com/paystream/paystream/pipeline"
 )
 
-// Component tests of the device admin API (fixture of ingest_test.go, helpers of sms_test.go).
+// Component tests of the device admin API (ingesttest's fixture, helpers of sms_test.go).
 
 func TestSMSDeviceRegistration(t *testing.T) {
 	d := smsSetup(t, "k3y")

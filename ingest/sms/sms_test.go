@@ -2,9 +2,6 @@ package sms
 
 import (
 	"bufio"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,10 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-
-	"crypto/rand"
-	"math/big"
-
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/ingest"
@@ -30,15 +23,13 @@ import (
 	"github.com/paystream/paystream/pipeline/smsparse"
 )
 
-// Component tests of SMS ingest on the fixture of ingest_test.go (real Redis, embedded Kafka,
-// handlers in memory) with the recording publisher of txnapi_test.go.
+// Component tests of SMS ingest on ingesttest's fixture (real Redis, embedded Kafka, handlers in
+// memory) with its recording publisher; the device, SMS-body and signature helpers are
+// ingesttest's (sms.go).
 
-// smsBKash is a real bKash "send money received" SMS (pipeline/smsparse/testdata), with its TrxID and time
-// replaceable.
-func smsBKash(trx string, at time.Time) string {
-	return fmt.Sprintf("You have received Tk 500.00 from 01783110247. Fee Tk 0.00. Balance Tk 9,452.20. TrxID %s at %s",
-		trx, at.In(time.FixedZone("Asia/Dhaka", 6*3600)).Format("02/01/2006 15:04"))
-}
+// smsBKash is a real bKash "send money received" SMS (pipeline/smsparse/testdata), with its TrxID
+// and time replaceable (ingesttest.SMSBKash).
+func smsBKash(trx string, at time.Time) string { return ingesttest.SMSBKash(trx, at) }
 
 // smsNagad is a real Nagad "Money Received" SMS (pipeline/smsparse/testdata).
 func smsNagad(trx string) string {
@@ -46,9 +37,9 @@ func smsNagad(trx string) string {
 }
 
 // smsTrx returns a fresh TrxID of n upper-case letters and digits starting with a letter.
-func smsTrx(n int) string { return "D" + strings.ToUpper(randHex(n))[:n-1] }
+func smsTrx(n int) string { return ingesttest.SMSTrx(n) }
 
-var smsAt = time.Date(2026, 1, 22, 1, 54, 0, 0, time.FixedZone("Asia/Dhaka", 6*3600))
+var smsAt = ingesttest.SMSAt
 
 // fixture is ingesttest's edge with this surface mounted; surface is the mounted Surface (the
 // latest, after a Rebuild).
@@ -95,33 +86,16 @@ func recordEvents(f *fixture) *ingesttest.Recorder { return f.Record() }
 func randHex(n int) string { return ingesttest.RandHex(n) }
 
 // txnMerchant is a merchant with a SANDBOX bKash wallet, a SANDBOX Nagad wallet and a LIVE bKash
-// wallet.
+// wallet (ingesttest.OnboardWallets).
 type txnMerchant struct {
 	id, key              string // key: the SANDBOX merchant API key
 	bkash, nagad, liveBK string
 }
 
-func txnDigits(n int) string {
-	var b strings.Builder
-	for range n {
-		d, _ := rand.Int(rand.Reader, big.NewInt(10))
-		b.WriteString(d.String())
-	}
-	return b.String()
-}
-
 func (f *fixture) txnOnboard(t testing.TB) txnMerchant {
 	t.Helper()
-	m := txnMerchant{bkash: "017" + txnDigits(8), nagad: "018" + txnDigits(8), liveBK: "019" + txnDigits(8)}
-	body := fmt.Sprintf(`{"name":"Txn shop","wallets":[{"provider":"bkash","account":%q,"environment":"SANDBOX"},`+
-		`{"provider":"nagad","account":%q,"environment":"SANDBOX"},{"provider":"bkash","account":%q,"environment":"LIVE"}]}`,
-		m.bkash, m.nagad, m.liveBK)
-	code, out, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
-	if code != 201 {
-		t.Fatalf("onboard: %d %v", code, out)
-	}
-	m.id, m.key = out["id"].(string), out["apiKeys"].(map[string]any)["SANDBOX"].(string)
-	return m
+	m := f.OnboardWallets(t)
+	return txnMerchant{id: m.ID, key: m.Key, bkash: m.BKash, nagad: m.Nagad, liveBK: m.LiveBKash}
 }
 
 // smsDevice is a registered device of a merchant with SANDBOX bKash (SIM 1) and Nagad (SIM 2) wallets.
@@ -147,19 +121,11 @@ func smsSetup(t testing.TB, signingKey string) *smsDevice {
 	return d
 }
 
-// register creates another device of the merchant with the given wallets JSON.
+// register creates another device of the merchant with the given wallets JSON
+// (ingesttest.RegisterDevice).
 func (d *smsDevice) register(t testing.TB, signingKey, wallets string) (id, token string, urls map[string]any) {
 	t.Helper()
-	key := ""
-	if signingKey != "" {
-		key = fmt.Sprintf(`,"signingKey":%q`, signingKey)
-	}
-	code, out, _ := d.f.do("POST", "/admin/v1/merchants/"+d.m.id+"/devices", d.adminHdr,
-		fmt.Sprintf(`{"name":"Counter phone","environment":"SANDBOX","wallets":%s%s}`, wallets, key))
-	if code != 201 {
-		t.Fatalf("registering device: %d %v", code, out)
-	}
-	return out["id"].(string), out["token"].(string), out["forwardingUrls"].(map[string]any)
+	return d.f.RegisterDevice(t, d.m.id, signingKey, wallets)
 }
 
 // post sends body to the device's URL of format ("" = native) and returns status and answer.
@@ -177,34 +143,17 @@ func (d *smsDevice) postToken(token, format, body string, headers map[string]str
 }
 
 func smsForwarderBody(from, text string, sent time.Time, sim string) string {
-	b, _ := json.Marshal(text)
-	f, _ := json.Marshal(from)
-	// The app's default template: numbers unquoted, from and sim quoted.
-	return fmt.Sprintf("{\n  \"from\":%s,\n  \"text\":%s,\n  \"sentStamp\":%d,\n  \"receivedStamp\":%d,\n  \"sim\":%q\n}",
-		f, b, sent.UnixMilli(), sent.Add(3*time.Second).UnixMilli(), sim)
+	return ingesttest.SMSForwarderBody(from, text, sent, sim)
 }
 
 func smsGatewayBody(from, text string, received time.Time, sim any, event string) string {
-	b, _ := json.Marshal(map[string]any{
-		"deviceId": "ffffffffceb0b1db0000018e937c815b", "event": event, "id": "Ey6ECgOkVVFjz3CL48B8C",
-		"payload": map[string]any{
-			"messageId": "abc123", "message": text, "phoneNumber": from, "simNumber": sim,
-			"receivedAt": received.In(time.FixedZone("", 7*3600)).Format("2006-01-02T15:04:05.000-07:00"),
-		},
-		"webhookId": "LreFUt-Z3sSq0JufY9uWB",
-	})
-	return string(b)
+	return ingesttest.SMSGatewayBody(from, text, received, sim, event)
 }
 
-func smsSign(key, body, ts string) string {
-	mac := hmac.New(sha256.New, []byte(key))
-	mac.Write([]byte(body + ts))
-	return hex.EncodeToString(mac.Sum(nil))
-}
+func smsSign(key, body, ts string) string { return ingesttest.SMSSign(key, body, ts) }
 
 func smsSigned(key, body string, at time.Time) map[string]string {
-	ts := strconv.FormatInt(at.Unix(), 10)
-	return map[string]string{"X-Signature": smsSign(key, body, ts), "X-Timestamp": ts}
+	return ingesttest.SMSSigned(key, body, at)
 }
 
 // smsCount reads a counter (prometheus/testutil would add a module dependency).

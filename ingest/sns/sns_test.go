@@ -6,17 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/valyala/fasthttp"
 
 	"github.com/paystream/paystream/ingest"
@@ -72,6 +69,7 @@ var seedSNSTime = time.Date(2018, 4, 19, 6, 22, 46, 0, time.UTC)
 // snsFixture is the ingest fixture with one merchant and one SNS integration for its SANDBOX wallet.
 type snsFixture struct {
 	*fixture
+	sns                            ingesttest.SNS // the merchant and integration (ingesttest.OnboardSNS)
 	signer                         *snstest.Signer
 	shunnoID, appSecret, clientKey string
 	merchantID                     string
@@ -124,32 +122,15 @@ func newSNSFixture(t testing.TB, mod func(*fixtureConfig)) *snsFixture {
 		mod(&fc)
 	}
 	f.Rebuild(func(c *ingest.Config) { *c = fc.Config }, mountSNS(fc.snsConfig))
-
-	acct := fmt.Sprintf("017%08d", time.Now().UnixNano()%1e8)
-	admin := map[string]string{"Authorization": "Bearer " + f.Admin}
-	code, m, _ := f.do("POST", "/admin/v1/merchants", admin,
-		fmt.Sprintf(`{"name":"SNS shop","wallets":[{"provider":"bkash","account":%q,"environment":"SANDBOX"}]}`, acct))
-	if code != 201 {
-		t.Fatalf("onboarding: %d %v", code, m)
-	}
-	f.merchantID = m["id"].(string)
-	code, m, _ = f.do("POST", "/admin/v1/merchants/"+f.merchantID+"/integrations", admin,
-		fmt.Sprintf(`{"type":"sns","environment":"SANDBOX","wallet":{"provider":"bkash","account":%q},"topicArn":%q}`, acct, snsTestTopic))
-	if code != 201 {
-		t.Fatalf("creating the SNS integration: %d %v", code, m)
-	}
-	f.shunnoID, f.appSecret, f.clientKey = m["shunnoId"].(string), m["appSecret"].(string), m["clientSecret"].(string)
-	f.wallet = pipeline.Wallet{Provider: pipeline.BKash, Account: acct, Environment: pipeline.Sandbox}
+	f.sns = f.OnboardSNS(t, f.signer)
+	f.shunnoID, f.appSecret, f.clientKey = f.sns.ShunnoID, f.sns.AppSecret, f.sns.ClientKey
+	f.merchantID, f.wallet = f.sns.MerchantID, f.sns.Wallet
 	return f
 }
 
-func (f *snsFixture) url(app string) string {
-	return Prefix + "?shunno_id=" + url.QueryEscape(f.shunnoID) + "&client_app=" + url.QueryEscape(app)
-}
+func (f *snsFixture) url(app string) string { return f.sns.URL(app) }
 
-func (f *snsFixture) secrets() map[string]string {
-	return map[string]string{"x-app-secret": f.appSecret, "x-client-secret": f.clientKey}
-}
+func (f *snsFixture) secrets() map[string]string { return f.sns.Secrets() }
 
 // post sends body with the integration's credentials.
 func (f *snsFixture) post(body string) (int, map[string]any, *fasthttp.Response) {
@@ -157,37 +138,10 @@ func (f *snsFixture) post(body string) (int, map[string]any, *fasthttp.Response)
 }
 
 // events reads the inbound topic from its start until until matches an event (or fails the test
-// after 15 s) and returns every event read, with the record key.
+// after 15 s) and returns every event read, with the record key (ingesttest's Events).
 func (f *snsFixture) events(t testing.TB, until func(*pipeline.Event) bool) map[*pipeline.Event]string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(f.Addr), kgo.ConsumeTopics(f.Topics.Inbound()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	out := map[*pipeline.Event]string{}
-	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("no matching event on %s within 15s (read %d)", f.Topics.Inbound(), len(out))
-		}
-		found := false
-		fs.EachRecord(func(r *kgo.Record) {
-			ev, err := pipeline.DecodeEvent(r.Value)
-			if err != nil {
-				t.Errorf("undecodable event %s: %v", r.Value, err)
-				return
-			}
-			out[ev] = string(r.Key)
-			found = found || until(ev)
-		})
-		if found {
-			return out
-		}
-	}
+	return f.Events(t, until)
 }
 
 // eventFor returns the payment.reported event of trx (waiting for it).
@@ -204,64 +158,27 @@ func (f *snsFixture) eventFor(t testing.TB, trx string) (*pipeline.Event, string
 
 // seedMessage is the seed notification's Message with trx (and edits) applied.
 func seedMessage(trx string, edits map[string]any) map[string]any {
-	m := map[string]any{
-		"dateTime": "20180419122246", "debitMSISDN": "8801700000001", "creditOrganizationName": "Org 01",
-		"creditShortCode": "01929918***", "trxID": trx, "transactionStatus": "Completed", "transactionType": "1003",
-		"amount": "100", "currency": "BDT", "transactionReference": "Test_Payment", "merchantInvoiceNumber": "orderId1233",
-	}
-	maps.Copy(m, edits)
-	for k, v := range edits {
-		if v == nil {
-			delete(m, k)
-		}
-	}
-	return m
+	return ingesttest.SNSMessage(trx, edits)
 }
 
 // notification builds a seed-shaped Notification body around msg: Message as the JSON object
 // (seed style) or as a JSON string holding it (real SNS), signed with version ("1", "2") or unsigned ("").
 func (f *snsFixture) notification(t testing.TB, msg map[string]any, asString bool, version string) string {
 	t.Helper()
-	text, err := json.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f.envelope(t, &snsverify.Message{
-		Type: "Notification", MessageID: "20d48143-6af4-571d-b7cb-" + randHex(6), Message: string(text),
-		Timestamp: snsNow(), TopicArn: snsTestTopic,
-	}, !asString, version)
+	return f.sns.Notification(t, msg, asString, version)
 }
 
 // snsTestTopic is the topic of newSNSFixture's integration (seed 003's sample topic).
-const snsTestTopic = "arn:aws:sns:ap-southeast-1:354285753755:bpt_01823072645"
+const snsTestTopic = ingesttest.SNSTopic
 
 // snsNow is now as an SNS Timestamp: a signed message must be fresh (snsMaxAge).
-func snsNow() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
+func snsNow() string { return ingesttest.SNSNow() }
 
 // envelope renders m as an SNS delivery body (Message as raw JSON when rawMessage), signing it first
 // unless version is "".
 func (f *snsFixture) envelope(t testing.TB, m *snsverify.Message, rawMessage bool, version string) string {
 	t.Helper()
-	if version != "" {
-		f.signer.Sign(t, m, version)
-	}
-	body := map[string]any{"Type": m.Type, "MessageId": m.MessageID, "TopicArn": m.TopicArn, "Timestamp": m.Timestamp, "Message": m.Message}
-	if rawMessage {
-		body["Message"] = json.RawMessage(m.Message)
-	}
-	for k, v := range map[string]string{
-		"Token": m.Token, "SubscribeURL": m.SubscribeURL, "SignatureVersion": m.SignatureVersion,
-		"Signature": m.Signature, "SigningCertURL": m.SigningCertURL,
-	} {
-		if v != "" {
-			body[k] = v
-		}
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return f.sns.Envelope(t, m, rawMessage, version)
 }
 
 func newTrx() string { return "T" + strings.ToUpper(randHex(5)) }

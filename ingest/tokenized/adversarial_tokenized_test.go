@@ -215,21 +215,9 @@ func (a *advTok) mustCreate(t *testing.T, m advMerchant, env pipeline.Environmen
 	return id, pid
 }
 
-func (a *advTok) callback(t *testing.T, cb string) (int, string) {
-	t.Helper()
-	u, err := url.Parse(cb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _, resp := a.do("GET", u.RequestURI(), nil, "")
-	return code, string(resp.Header.Peek("Location"))
-}
-
 func (a *advTok) redirect(t *testing.T, cb, want string) {
 	t.Helper()
-	if code, loc := a.callback(t, cb); code != 303 || loc != want {
-		t.Fatalf("callback %s: %d -> %q, want 303 -> %q", cb, code, loc, want)
-	}
+	a.ExpectRedirect(t, cb, want)
 }
 
 func forgedCB(id, pid, status string) string {

@@ -2,8 +2,6 @@ package tokenized
 
 import (
 	"context"
-	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -68,46 +66,17 @@ type tokFixture struct {
 func newTokFixture(t *testing.T) *tokFixture {
 	t.Helper()
 	f := newFixture(t, 5*time.Second)
-	sim, err := bkashsim.Start("127.0.0.1:0", bkashsim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	f.configure(Config{
-		Client:     bkash.New(bkash.Config{KeyPrefix: f.Keys.Prefix, Timeout: 2 * time.Second}, f.RDB),
-		Defaults:   map[pipeline.Environment]*bkash.Credentials{pipeline.Sandbox: sim.Credentials()},
-		QueryDelay: 10 * time.Millisecond, CallTimeout: 2 * time.Second,
-	})
+	b := f.StartBkashSim(t)
+	f.configure(Config{Client: b.Client, Defaults: b.Defaults, QueryDelay: b.QueryDelay, CallTimeout: b.CallTimeout})
 	key, _ := f.onboard(t)
-	return &tokFixture{fixture: f, sim: sim, key: key}
+	return &tokFixture{fixture: f, sim: b.Sim, key: key}
 }
 
-// intent creates a bkash_tokenized intent and returns its id and bKash paymentID.
+// intent creates a bkash_tokenized intent and returns its id and bKash paymentID
+// (ingesttest.TokenizedIntent).
 func (f *tokFixture) intent(t *testing.T, amount int) (string, string) {
 	t.Helper()
-	code, m, _ := f.do("POST", "/v1/payments/intents", map[string]string{"X-Api-Key": f.key}, fmt.Sprintf(
-		`{"amount":%d,"currency":"BDT","customerReference":"ORD-%d","paymentMethod":"bkash_tokenized",`+
-			`"successUrl":"https://shop.test/success","failedUrl":"https://shop.test/failed","cancelUrl":"https://shop.test/cancel"}`,
-		amount, amount))
-	if code != 201 {
-		t.Fatalf("creating a tokenized intent: %d %v", code, m)
-	}
-	u, err := url.Parse(fmt.Sprint(m["checkoutUrl"]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m["id"].(string), u.Query().Get("paymentId")
-}
-
-// callback GETs paystream's callback (path and query of cb) and returns the status and Location.
-func (f *tokFixture) callback(t *testing.T, cb string) (int, string) {
-	t.Helper()
-	u, err := url.Parse(cb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _, resp := f.do("GET", u.RequestURI(), nil, "")
-	return code, string(resp.Header.Peek("Location"))
+	return f.TokenizedIntent(t, f.key, amount)
 }
 
 func (f *tokFixture) forged(id, pid, status string) string {
@@ -126,9 +95,7 @@ func (f *tokFixture) customer(t *testing.T, pid, action, wallet, wantLocation st
 
 func (f *tokFixture) expectRedirect(t *testing.T, cb, want string) {
 	t.Helper()
-	if code, loc := f.callback(t, cb); code != 303 || loc != want {
-		t.Fatalf("callback %s: %d -> %q, want 303 -> %q", cb, code, loc, want)
-	}
+	f.ExpectRedirect(t, cb, want)
 }
 
 // inbound reads the inbound topic from its start until until holds for an event read, and returns

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -12,10 +11,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/big"
 	"net"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,31 +49,16 @@ const (
 	refused       = `{"code": 403, "message": "transaction not allowed", "type": "error"}`
 )
 
-func txnDigits(n int) string {
-	var b strings.Builder
-	for range n {
-		d, _ := rand.Int(rand.Reader, big.NewInt(10))
-		b.WriteString(d.String())
-	}
-	return b.String()
-}
+func txnDigits(n int) string { return ingesttest.Digits(n) }
 
 // txnMAC is the HMAC-SHA256 a sender computes: over the JCS form of body, or over body as is
-// when it is not JSON JCS accepts.
-func txnMAC(secret, body string) []byte {
-	signed, err := jcs.Transform([]byte(body))
-	if err != nil {
-		signed = []byte(body)
-	}
-	h := hmac.New(sha256.New, []byte(secret))
-	h.Write(signed)
-	return h.Sum(nil)
-}
+// when it is not JSON JCS accepts (ingesttest.TxnMAC).
+func txnMAC(secret, body string) []byte { return ingesttest.TxnMAC(secret, body) }
 
-func txnSign(secret, body string) string { return hex.EncodeToString(txnMAC(secret, body)) }
+func txnSign(secret, body string) string { return ingesttest.TxnSign(secret, body) }
 
 // txnMerchant is a merchant with a SANDBOX bKash wallet, a SANDBOX Nagad wallet and a LIVE bKash
-// wallet.
+// wallet (ingesttest.OnboardWallets).
 type txnMerchant struct {
 	id, key              string // key: the SANDBOX merchant API key
 	bkash, nagad, liveBK string
@@ -84,57 +66,25 @@ type txnMerchant struct {
 
 func (f *fixture) txnOnboard(t testing.TB) txnMerchant {
 	t.Helper()
-	m := txnMerchant{bkash: "017" + txnDigits(8), nagad: "018" + txnDigits(8), liveBK: "019" + txnDigits(8)}
-	body := fmt.Sprintf(`{"name":"Txn shop","wallets":[{"provider":"bkash","account":%q,"environment":"SANDBOX"},`+
-		`{"provider":"nagad","account":%q,"environment":"SANDBOX"},{"provider":"bkash","account":%q,"environment":"LIVE"}]}`,
-		m.bkash, m.nagad, m.liveBK)
-	code, out, _ := f.do("POST", "/admin/v1/merchants", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
-	if code != 201 {
-		t.Fatalf("onboard: %d %v", code, out)
-	}
-	m.id, m.key = out["id"].(string), out["apiKeys"].(map[string]any)["SANDBOX"].(string)
-	return m
+	m := f.OnboardWallets(t)
+	return txnMerchant{id: m.ID, key: m.Key, bkash: m.BKash, nagad: m.Nagad, liveBK: m.LiveBKash}
 }
 
 // txnIntegration creates a transaction-API integration and returns its API key and signing secret.
 func (f *fixture) txnIntegration(t testing.TB, merchantID string, env pipeline.Environment, allowAny bool) (apiKey, secret string) {
-	t.Helper()
-	body := fmt.Sprintf(`{"type":"bkash_txn_api","environment":%q,"allowAnyAccount":%t}`, env, allowAny)
-	code, out, _ := f.do("POST", "/admin/v1/merchants/"+merchantID+"/integrations", map[string]string{"Authorization": "Bearer " + f.Admin}, body)
-	if code != 201 {
-		t.Fatalf("creating integration: %d %v", code, out)
-	}
-	return out["apiKey"].(string), out["signingSecret"].(string)
+	return f.TxnIntegration(t, merchantID, env, allowAny)
 }
 
 // txn sends one transaction-API request with the given API key and X-Signature ("" leaves a
 // header out) and returns the status and raw answer.
 func (f *fixture) txn(path, apiKey, sig, body string) (int, []byte) {
-	h := map[string]string{}
-	if apiKey != "" {
-		h["API-Key"] = apiKey
-	}
-	if sig != "" {
-		h["X-Signature"] = sig
-	}
-	code, _, resp := f.do("POST", path, h, body)
-	return code, resp.Body()
+	return f.Txn(path, apiKey, sig, body)
 }
 
 // sameJSON fails unless got and want are the same JSON value.
 func sameJSON(t testing.TB, what string, got []byte, want string) {
 	t.Helper()
-	var g, w any
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Errorf("%s: answer is not JSON: %q", what, got)
-		return
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("%s: bad expectation %q: %v", what, want, err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("%s: answer %s, want %s", what, got, want)
-	}
+	ingesttest.SameJSON(t, what, got, want)
 }
 
 func expect(t testing.TB, what string, code int, body []byte, wantCode int, want string) {
