@@ -235,12 +235,8 @@ return 1
 // reschedule puts a held job back in the due set at at, setting fields (pairs) first. It reports
 // false when another claimer took the job over (lease expired): nothing was changed.
 func (s *store) reschedule(ctx context.Context, j *job, at time.Time, fields ...any) (bool, error) {
-	args := append([]any{j.OutcomeID, j.Lease, ms(at)}, fields...)
-	n, err := rescheduleScript.Run(ctx, s.rdb, []string{s.jobKey(j.OutcomeID), s.due}, args...).Int()
-	if err != nil {
-		return false, fmt.Errorf("rescheduling webhook job: %w", err)
-	}
-	return n == 1, nil
+	r := s.apply(ctx, []change{{kind: changeRetry, j: j, at: at, fields: fields}})[0]
+	return r.ok, r.err
 }
 
 // KEYS: job, due, dead. ARGV: id, lease token, dead-at ms, field/value pairs...
@@ -255,14 +251,11 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1
 `)
 
-// deadLetter moves a held job to the dead-letter set, keeping it for Redeliver.
+// deadLetter moves a held job to the dead-letter set, keeping it for Redeliver, setting fields
+// (pairs) first. It reports false when another claimer took the job over: nothing was changed.
 func (s *store) deadLetter(ctx context.Context, j *job, at time.Time, fields ...any) (bool, error) {
-	args := append([]any{j.OutcomeID, j.Lease, ms(at)}, fields...)
-	n, err := deadScript.Run(ctx, s.rdb, []string{s.jobKey(j.OutcomeID), s.due, s.dead}, args...).Int()
-	if err != nil {
-		return false, fmt.Errorf("dead-lettering webhook job: %w", err)
-	}
-	return n == 1, nil
+	r := s.apply(ctx, []change{{kind: changeDead, j: j, at: at, fields: fields}})[0]
+	return r.ok, r.err
 }
 
 // KEYS: job, due, dead, done. ARGV: id, delivered-at ms, ttl seconds.
@@ -277,12 +270,7 @@ return 1
 
 // done records a delivery: the job is deleted and a done marker kept for DoneTTL.
 func (s *store) done(ctx context.Context, id string, at time.Time) error {
-	err := doneScript.Run(ctx, s.rdb, []string{s.jobKey(id), s.due, s.dead, s.doneKey(id)},
-		id, ms(at), int64(DoneTTL/time.Second)).Err()
-	if err != nil {
-		return fmt.Errorf("marking webhook delivered: %w", err)
-	}
-	return nil
+	return s.apply(ctx, []change{{kind: changeDone, j: &job{OutcomeID: id}, at: at}})[0].err
 }
 
 // KEYS: job, due, dead, done. ARGV: id, now ms.
@@ -330,4 +318,78 @@ func (s *store) counts(ctx context.Context, now time.Time) (due, pending, dead i
 		return 0, 0, 0, fmt.Errorf("counting webhook jobs: %w", err)
 	}
 	return d.Val(), p.Val(), x.Val(), nil
+}
+
+// changeKind is what an attempt's bookkeeping does to its job.
+type changeKind uint8
+
+const (
+	changeDone  changeKind = iota + 1 // delivered: done (unconditional, see doneScript)
+	changeRetry                       // re-scored to at, if the lease is still held
+	changeDead                        // dead-lettered at at, if the lease is still held
+)
+
+// change is one job's new state after an attempt.
+type change struct {
+	kind   changeKind
+	j      *job
+	at     time.Time
+	fields []any // field/value pairs stored with a retry or a dead letter
+}
+
+// applied is what storing one change came to: ok false with a nil err means the lease was lost
+// (another claimer holds the job; nothing was changed).
+type applied struct {
+	ok  bool
+	err error
+}
+
+// apply stores changes (of held jobs) in one pipeline, each with its own script, so each keeps its own lease
+// check; the result of changes[i] is at index i. A script Redis does not have cached (NOSCRIPT) is
+// sent again in full, on its own.
+func (s *store) apply(ctx context.Context, changes []change) []applied {
+	type call struct {
+		verb string
+		sc   *redis.Script
+		keys []string
+		args []any
+		cmd  *redis.Cmd
+	}
+	calls := make([]call, 0, len(changes))
+	for _, c := range changes {
+		id := c.j.OutcomeID
+		switch c.kind {
+		case changeDone:
+			calls = append(calls, call{verb: "marking webhook delivered", sc: doneScript,
+				keys: []string{s.jobKey(id), s.due, s.dead, s.doneKey(id)}, args: []any{id, ms(c.at), int64(DoneTTL / time.Second)}})
+		case changeRetry:
+			calls = append(calls, call{verb: "rescheduling webhook job", sc: rescheduleScript,
+				keys: []string{s.jobKey(id), s.due}, args: append([]any{id, c.j.Lease, ms(c.at)}, c.fields...)})
+		default:
+			calls = append(calls, call{verb: "dead-lettering webhook job", sc: deadScript,
+				keys: []string{s.jobKey(id), s.due, s.dead}, args: append([]any{id, c.j.Lease, ms(c.at)}, c.fields...)})
+		}
+	}
+	pipe := s.rdb.Pipeline()
+	for i := range calls {
+		c := &calls[i]
+		c.cmd = c.sc.EvalSha(ctx, pipe, c.keys, c.args...)
+	}
+	if len(calls) > 0 {
+		_, _ = pipe.Exec(ctx) // errors are per command
+	}
+	out := make([]applied, 0, len(calls))
+	for i := range calls {
+		c := &calls[i]
+		n, err := c.cmd.Int()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			n, err = c.sc.Run(ctx, s.rdb, c.keys, c.args...).Int()
+		}
+		if err != nil {
+			out = append(out, applied{err: fmt.Errorf("%s: %w", c.verb, err)})
+			continue
+		}
+		out = append(out, applied{ok: n == 1})
+	}
+	return out
 }
