@@ -103,27 +103,6 @@ func parseTime(s string) time.Time {
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
-// jobFromFields decodes HGETALL output.
-func jobFromFields(id string, f map[string]string) *job {
-	return &job{
-		OutcomeID:     id,
-		MerchantID:    f[fMerchant],
-		Env:           pipeline.Environment(f[fEnv]),
-		Event:         f[fEvent],
-		IntentID:      f[fIntent],
-		URL:           f[fURL],
-		Body:          []byte(f[fBody]),
-		AcceptedAt:    parseTime(f[fAcceptedAt]),
-		EnqueuedAt:    fromMS(f[fEnqueuedAt]),
-		Attempts:      atoi(f[fAttempts]),
-		Seq:           atoi(f[fSeq]),
-		Lease:         f[fLease],
-		LastStatus:    atoi(f[fLastStatus]),
-		LastError:     f[fLastError],
-		LastAttemptAt: fromMS(f[fLastAttemptAt]),
-	}
-}
-
 // KEYS: job, done, due. ARGV: id, score, field/value pairs...
 // Returns 1 when stored, 0 when a job or done marker already exists (a replay).
 var enqueueScript = redis.NewScript(`
@@ -174,22 +153,26 @@ func (s *store) enqueue(ctx context.Context, jobs []*job, now time.Time) ([]*job
 	return added, nil
 }
 
-// KEYS: due. ARGV: now ms, lease-until ms, limit, lease token, job key prefix.
-// Returns a flat array id1, fields1, id2, fields2, ... of the claimed jobs; ids whose job hash is
-// gone are dropped from the due set.
+// claimFields are the job fields a claim reads, in the order the claim script returns them.
+var claimFields = []any{fMerchant, fEnv, fEvent, fIntent, fURL, fBody, fAcceptedAt, fEnqueuedAt, fAttempts, fSeq,
+	fLastStatus, fLastError, fLastAttemptAt}
+
+// KEYS: due. ARGV: now ms, lease-until ms, limit, lease token, job key prefix, claimFields...
+// Returns a flat array id1, values1, id2, values2, ... of the claimed jobs, values in claimFields
+// order (false for a missing field); ids whose job hash is gone are dropped from the due set.
 var claimScript = redis.NewScript(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
   local jk = ARGV[5] .. id
-  local fields = redis.call('HGETALL', jk)
-  if #fields == 0 then
+  if redis.call('EXISTS', jk) == 0 then
     redis.call('ZREM', KEYS[1], id)
   else
+    local values = redis.call('HMGET', jk, unpack(ARGV, 6))
     redis.call('ZADD', KEYS[1], ARGV[2], id)
     redis.call('HSET', jk, 'lease', ARGV[4])
     out[#out + 1] = id
-    out[#out + 1] = fields
+    out[#out + 1] = values
   end
 end
 return out
@@ -197,7 +180,8 @@ return out
 
 // claim leases up to limit jobs due at now until leaseUntil under token.
 func (s *store) claim(ctx context.Context, now, leaseUntil time.Time, limit int, token string) ([]*job, error) {
-	v, err := claimScript.Run(ctx, s.rdb, []string{s.due}, ms(now), ms(leaseUntil), limit, token, s.job).Slice()
+	args := append([]any{ms(now), ms(leaseUntil), limit, token, s.job}, claimFields...)
+	v, err := claimScript.Run(ctx, s.rdb, []string{s.due}, args...).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("claiming due webhook jobs: %w", err)
 	}
@@ -205,15 +189,30 @@ func (s *store) claim(ctx context.Context, now, leaseUntil time.Time, limit int,
 	for i := 0; i+1 < len(v); i += 2 {
 		id, _ := v[i].(string)
 		raw, _ := v[i+1].([]any)
-		f := make(map[string]string, len(raw)/2)
-		for k := 0; k+1 < len(raw); k += 2 {
-			ks, _ := raw[k].(string)
-			vs, _ := raw[k+1].(string)
-			f[ks] = vs
+		f := func(k int) string {
+			if k >= len(raw) {
+				return ""
+			}
+			s, _ := raw[k].(string)
+			return s
 		}
-		j := jobFromFields(id, f)
-		j.Lease = token // the script read the fields before setting it
-		jobs = append(jobs, j)
+		jobs = append(jobs, &job{ // indexes: claimFields
+			OutcomeID:     id,
+			MerchantID:    f(0),
+			Env:           pipeline.Environment(f(1)),
+			Event:         f(2),
+			IntentID:      f(3),
+			URL:           f(4),
+			Body:          []byte(f(5)),
+			AcceptedAt:    parseTime(f(6)),
+			EnqueuedAt:    fromMS(f(7)),
+			Attempts:      atoi(f(8)),
+			Seq:           atoi(f(9)),
+			Lease:         token,
+			LastStatus:    atoi(f(10)),
+			LastError:     f(11),
+			LastAttemptAt: fromMS(f(12)),
+		})
 	}
 	return jobs, nil
 }
