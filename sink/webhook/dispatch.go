@@ -168,10 +168,14 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 		}
 		if len(later) > 0 {
 			s.m.laneFull.Add(float64(len(later)))
-			for _, d := range later {
-				if _, err := s.store.reschedule(ctx, d.j, d.at); err != nil {
+			changes := make([]change, len(later))
+			for i, d := range later {
+				changes[i] = change{kind: changeRetry, j: d.j, at: d.at}
+			}
+			for _, r := range s.store.apply(ctx, changes) { // one pipeline
+				if r.err != nil {
 					// The lease brings it back anyway.
-					s.log.Debug("deferring webhook job of a full lane", "err", err)
+					s.log.Debug("deferring webhook job of a full lane", "err", r.err)
 				}
 			}
 		}
