@@ -123,9 +123,12 @@ const settleBatch = 256
 func (s *Sink) bookkeep(batch []settled) {
 	ctx := s.attempts.HardContext()
 	recs := make([]pipeline.WebhookAttempt, len(batch))
-	out := make([]bus.Record, 0, len(batch))
+	out := make([]bus.Record, len(batch))
 	changes := make([]change, len(batch))
-	for i := range batch {
+	n := 0 // entries kept: batch[:n], recs[:n], out[:n], changes[:n]
+	for k := range batch {
+		i := n
+		batch[i] = batch[k]
 		st := &batch[i]
 		j, res := st.j, st.res
 		seq := j.Seq + 1
@@ -167,16 +170,20 @@ func (s *Sink) bookkeep(batch []settled) {
 		}
 		changes[i] = c
 		b, err := pipeline.EncodeWebhookAttempt(rec)
-		if err != nil { // not expected: the record is built here
-			s.log.Error("encoding the webhook attempt record failed", "outcome", j.OutcomeID, "err", err)
+		if err != nil { // not expected: the record is built here. Dropped from the batch, repeated later.
+			s.m.recordFailures.Inc()
+			s.log.Error("encoding the webhook attempt record failed; the attempt is repeated later", "outcome", j.OutcomeID, "err", err)
+			s.release(j, s.cfg.Now().Add(backoff(st.base, 1, randJitter())))
 			continue
 		}
-		out = append(out, bus.Record{Topic: s.cfg.Topics.WebhookAttempts(), Key: []byte(j.MerchantID), Value: b})
+		out[i] = bus.Record{Topic: s.cfg.Topics.WebhookAttempts(), Key: []byte(j.MerchantID), Value: b}
+		n++
 	}
+	batch, recs, out, changes = batch[:n], recs[:n], out[:n], changes[:n]
 
 	bctx, cancel := context.WithTimeout(ctx, bookkeepingTimeout)
 	defer cancel()
-	if err := s.co.Load().Produce(bctx, out...); err != nil || len(out) < len(batch) {
+	if err := s.co.Load().Produce(bctx, out...); err != nil {
 		s.m.recordFailures.Add(float64(len(batch)))
 		if ctx.Err() == nil {
 			s.log.Error("producing webhook attempt records failed; the attempts are repeated later", "attempts", len(batch), "err", err)
