@@ -37,14 +37,22 @@ type result struct {
 
 func (r result) ok() bool { return r.sent && r.err == "" && r.status >= 200 && r.status < 300 }
 
-// attempt makes one delivery attempt of a claimed job and returns its bookkeeping (nil when there
-// is none): the attempt record is produced first, then the job's new state is stored (done, retry
-// or dead letter). The caller runs the bookkeeping after releasing the lane's slot, so a merchant's
-// concurrency bounds HTTP exchanges only, not Kafka and Redis round trips. attempt blocks up to
-// Config.Timeout; the bookkeeping up to bookkeepingTimeout.
-func (s *Sink) attempt(j *job) (bookkeeping func()) {
+// settled is one finished attempt waiting for its bookkeeping.
+type settled struct {
+	j           *job
+	res         result
+	at          time.Time // when the attempt was made (Config.Now)
+	maxAttempts int
+	base        time.Duration
+}
+
+// attempt makes one delivery attempt of a claimed job and returns its result for the bookkeeper
+// (ok false when there is none to record: the merchant could not be read, and the job was put back,
+// or shutdown cut the attempt short). The worker hands the result on and takes its lane's next job,
+// so a merchant's concurrency bounds HTTP exchanges only, not Kafka and Redis round trips. attempt
+// blocks up to Config.Timeout.
+func (s *Sink) attempt(j *job) (st settled, ok bool) {
 	ctx := s.attempts.HardContext()
-	log := s.log.With("outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env)
 	maxAttempts, base := s.cfg.MaxAttempts, s.cfg.BackoffBase
 
 	var ep pipeline.WebhookEndpoint
@@ -62,10 +70,11 @@ func (s *Sink) attempt(j *job) (bookkeeping func()) {
 		// Counted as a failed attempt below ("no webhook URL configured").
 	default:
 		if ctx.Err() == nil {
-			log.Warn("reading merchant failed; the webhook is retried without counting an attempt", "err", err)
+			s.log.Warn("reading merchant failed; the webhook is retried without counting an attempt",
+				"outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env, "err", err)
 			s.release(j, s.cfg.Now().Add(min(s.cfg.BackoffBase, 5*time.Second)))
 		}
-		return nil
+		return settled{}, false
 	}
 	target := j.URL
 	if target == "" {
@@ -75,86 +84,155 @@ func (s *Sink) attempt(j *job) (bookkeeping func()) {
 	now := s.cfg.Now()
 	res := s.post(ctx, target, ep.Secret, dialectHeaders(m, j.Env), j, now)
 	if ctx.Err() != nil {
-		return nil // shutdown cut the attempt short: not the merchant's failure; the lease brings the job back
+		return settled{}, false // shutdown cut the attempt short: not the merchant's failure; the lease brings the job back
 	}
-	return func() { s.bookkeep(j, res, now, maxAttempts, base) }
+	return settled{j: j, res: res, at: now, maxAttempts: maxAttempts, base: base}, true
 }
 
-// bookkeep records one attempt's result (see attempt).
-func (s *Sink) bookkeep(j *job, res result, now time.Time, maxAttempts int, base time.Duration) {
-	ctx := s.attempts.HardContext()
-	log := s.log.With("outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env)
-
-	seq := j.Seq + 1
-	rec := pipeline.WebhookAttempt{
-		ID:          j.OutcomeID + "/" + strconv.Itoa(seq),
-		OutcomeID:   j.OutcomeID,
-		MerchantID:  j.MerchantID,
-		Environment: j.Env,
-		IntentID:    j.IntentID,
-		EventType:   j.Event,
-		Attempt:     seq,
-		HTTPStatus:  res.status,
-		Error:       res.err,
-		Duration:    res.dur,
-		URLHost:     res.host,
-		AcceptedAt:  j.AcceptedAt,
-		AttemptedAt: now.UTC(),
-	}
-	failed := j.Attempts + 1
-	var next time.Time
-	switch {
-	case res.ok():
-		rec.Result = pipeline.WebhookDelivered
-	case failed < maxAttempts:
-		rec.Result = pipeline.WebhookRetry
-		delay := backoff(base, failed, randJitter())
-		if res.retryAfter > delay {
-			delay = res.retryAfter
+// bookkeeper records finished attempts until s.settled is closed and drained: it takes what has
+// arrived (at most settleBatch at a time, never waiting for more) and records it with bookkeep.
+func (s *Sink) bookkeeper() {
+	batch := make([]settled, 0, settleBatch)
+	for st := range s.settled {
+		batch = append(batch[:0], st)
+	more:
+		for len(batch) < settleBatch {
+			select {
+			case st, ok := <-s.settled:
+				if !ok {
+					break more
+				}
+				batch = append(batch, st)
+			default:
+				break more
+			}
 		}
-		next = now.Add(delay)
-	default:
-		rec.Result = pipeline.WebhookDeadLetter
+		s.bookkeep(batch)
+		clear(batch) // let the jobs go
 	}
+}
+
+// settleBatch bounds the attempts recorded by one produce and one Redis pipeline.
+const settleBatch = 256
+
+// bookkeep records a batch of attempts: every attempt record is produced to the webhook-attempts
+// topic, in one call, and only once Kafka acknowledged them all is each job's new state stored
+// (done, retry or dead letter), in one Redis pipeline; each state change still checks its job's
+// lease in its own script. If producing fails, every job of the batch is put back without a stored
+// attempt and repeated later under the same attempt id.
+func (s *Sink) bookkeep(batch []settled) {
+	ctx := s.attempts.HardContext()
+	recs := make([]pipeline.WebhookAttempt, len(batch))
+	out := make([]bus.Record, len(batch))
+	changes := make([]change, len(batch))
+	n := 0 // entries kept: batch[:n], recs[:n], out[:n], changes[:n]
+	for k := range batch {
+		i := n
+		batch[i] = batch[k]
+		st := &batch[i]
+		j, res := st.j, st.res
+		seq := j.Seq + 1
+		rec := &recs[i]
+		*rec = pipeline.WebhookAttempt{
+			ID:          j.OutcomeID + "/" + strconv.Itoa(seq),
+			OutcomeID:   j.OutcomeID,
+			MerchantID:  j.MerchantID,
+			Environment: j.Env,
+			IntentID:    j.IntentID,
+			EventType:   j.Event,
+			Attempt:     seq,
+			HTTPStatus:  res.status,
+			Error:       res.err,
+			Duration:    res.dur,
+			URLHost:     res.host,
+			AcceptedAt:  j.AcceptedAt,
+			AttemptedAt: st.at.UTC(),
+		}
+		failed := j.Attempts + 1
+		c := change{j: j}
+		switch {
+		case res.ok():
+			rec.Result = pipeline.WebhookDelivered
+			c.kind = changeDone
+		case failed < st.maxAttempts:
+			rec.Result = pipeline.WebhookRetry
+			delay := backoff(st.base, failed, randJitter())
+			if res.retryAfter > delay {
+				delay = res.retryAfter
+			}
+			c.kind, c.at = changeRetry, st.at.Add(delay)
+		default:
+			rec.Result = pipeline.WebhookDeadLetter
+			c.kind = changeDead
+		}
+		if c.kind != changeDone {
+			c.fields = []any{fSeq, seq, fLastStatus, res.status, fLastError, res.err, fLastAttemptAt, ms(st.at), fAttempts, failed}
+		}
+		changes[i] = c
+		b, err := pipeline.EncodeWebhookAttempt(rec)
+		if err != nil { // not expected: the record is built here. Dropped from the batch, repeated later.
+			s.m.recordFailures.Inc()
+			s.log.Error("encoding the webhook attempt record failed; the attempt is repeated later", "outcome", j.OutcomeID, "err", err)
+			s.release(j, s.cfg.Now().Add(backoff(st.base, 1, randJitter())))
+			continue
+		}
+		out[i] = bus.Record{Topic: s.cfg.Topics.WebhookAttempts(), Key: []byte(j.MerchantID), Value: b}
+		n++
+	}
+	batch, recs, out, changes = batch[:n], recs[:n], out[:n], changes[:n]
 
 	bctx, cancel := context.WithTimeout(ctx, bookkeepingTimeout)
 	defer cancel()
-	if err := s.record(bctx, &rec); err != nil {
-		s.m.recordFailures.Inc()
+	if err := s.co.Load().Produce(bctx, out...); err != nil {
+		s.m.recordFailures.Add(float64(len(batch)))
 		if ctx.Err() == nil {
-			log.Error("producing the webhook attempt record failed; the attempt is repeated later", "err", err)
-			s.release(j, s.cfg.Now().Add(backoff(base, 1, randJitter())))
+			s.log.Error("producing webhook attempt records failed; the attempts are repeated later", "attempts", len(batch), "err", err)
+			for i := range batch {
+				s.release(batch[i].j, s.cfg.Now().Add(backoff(batch[i].base, 1, randJitter())))
+			}
 		}
 		return
 	}
 
-	env := envLabel(j.Env)
-	s.m.attempts.WithLabelValues(string(rec.Result), env).Inc()
-	if rec.Result != pipeline.WebhookDelivered {
-		s.m.failing.fail(j.MerchantID, env)
+	now := s.cfg.Now()
+	for i := range batch {
+		st, rec := &batch[i], &recs[i]
+		env := envLabel(st.j.Env)
+		s.m.attempts.WithLabelValues(string(rec.Result), env).Inc()
+		if rec.Result != pipeline.WebhookDelivered {
+			s.m.failing.fail(st.j.MerchantID, env)
+		}
+		if st.res.sent {
+			s.m.attemptDuration.Observe(st.res.dur.Seconds())
+		}
+		switch rec.Result {
+		case pipeline.WebhookDelivered:
+			changes[i].at = now
+			if !st.j.AcceptedAt.IsZero() {
+				s.m.deliveryLatency.WithLabelValues(env).Observe(now.Sub(st.j.AcceptedAt).Seconds())
+			}
+		case pipeline.WebhookDeadLetter:
+			changes[i].at = now
+			s.log.Warn("webhook dead-lettered", "outcome", st.j.OutcomeID, "merchant", st.j.MerchantID, "environment", st.j.Env,
+				"attempts", st.j.Attempts+1, "host", st.res.host, "status", st.res.status, "err", st.res.err)
+		}
 	}
-	if res.sent {
-		s.m.attemptDuration.Observe(res.dur.Seconds())
-	}
-	fields := []any{fSeq, seq, fLastStatus, res.status, fLastError, res.err, fLastAttemptAt, ms(now)}
-	switch rec.Result {
-	case pipeline.WebhookDelivered:
-		if !j.AcceptedAt.IsZero() {
-			s.m.deliveryLatency.WithLabelValues(env).Observe(s.cfg.Now().Sub(j.AcceptedAt).Seconds())
+	results := s.store.apply(bctx, changes)
+	for i, r := range results {
+		if r.err == nil && r.ok {
+			continue
 		}
-		if err := s.store.done(bctx, j.OutcomeID, s.cfg.Now()); err != nil {
-			log.Error("webhook delivered but not marked done; it will be delivered again after the lease", "err", err)
-		}
-	case pipeline.WebhookRetry:
-		ok, err := s.store.reschedule(bctx, j, next, append(fields, fAttempts, failed)...)
-		if err != nil || !ok {
-			log.Warn("storing the webhook retry failed; the job returns after its lease", "err", err, "lease_lost", !ok)
-		}
-	case pipeline.WebhookDeadLetter:
-		log.Warn("webhook dead-lettered", "attempts", failed, "host", res.host, "status", res.status, "err", res.err)
-		ok, err := s.store.deadLetter(bctx, j, s.cfg.Now(), append(fields, fAttempts, failed)...)
-		if err != nil || !ok {
-			log.Warn("storing the webhook dead letter failed; the job returns after its lease", "err", err, "lease_lost", !ok)
+		j := changes[i].j
+		switch changes[i].kind {
+		case changeDone:
+			s.log.Error("webhook delivered but not marked done; it will be delivered again after the lease",
+				"outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env, "err", r.err)
+		case changeRetry:
+			s.log.Warn("storing the webhook retry failed; the job returns after its lease",
+				"outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env, "err", r.err, "lease_lost", r.err == nil)
+		case changeDead:
+			s.log.Warn("storing the webhook dead letter failed; the job returns after its lease",
+				"outcome", j.OutcomeID, "merchant", j.MerchantID, "environment", j.Env, "err", r.err, "lease_lost", r.err == nil)
 		}
 	}
 }
@@ -166,20 +244,6 @@ func (s *Sink) release(j *job, at time.Time) {
 	if _, err := s.store.reschedule(ctx, j, at); err != nil {
 		s.log.Warn("releasing webhook job failed; it returns after its lease", "outcome", j.OutcomeID, "err", err)
 	}
-}
-
-// record produces the attempt to the webhook-attempts topic, keyed by merchant id, and waits for
-// the broker's acknowledgement.
-func (s *Sink) record(ctx context.Context, a *pipeline.WebhookAttempt) error {
-	b, err := pipeline.EncodeWebhookAttempt(a)
-	if err != nil {
-		return fmt.Errorf("encoding webhook attempt: %w", err)
-	}
-	r := bus.Record{Topic: s.cfg.Topics.WebhookAttempts(), Key: []byte(a.MerchantID), Value: b}
-	if err := s.co.Load().Produce(ctx, r); err != nil {
-		return fmt.Errorf("producing webhook attempt: %w", err)
-	}
-	return nil
 }
 
 // post signs and sends the job's body to rawURL with the dialect's extra headers (which never

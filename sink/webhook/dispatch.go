@@ -36,6 +36,44 @@ type queued struct {
 
 func laneKey(j *job) string { return j.MerchantID + "\x00" + string(j.Env) }
 
+// task is a claimed job handed to a worker with the lane slot reserved for it.
+type task struct {
+	j  *job
+	ln *lane
+}
+
+// startWorkers starts the bookkeeper and MaxInFlight attempt workers in s.attempts. Each worker
+// takes tasks until run closes s.tasks; the last one to return closes s.settled, which ends the
+// bookkeeper once it recorded everything. It reports false, having started nothing that waits, when
+// the sink is already closing.
+func (s *Sink) startWorkers() bool {
+	if err := s.attempts.Go("webhook bookkeeper", func(context.Context) { s.bookkeeper() }); err != nil {
+		return false
+	}
+	s.workers.Store(int64(s.cfg.MaxInFlight))
+	for range s.cfg.MaxInFlight {
+		if err := s.attempts.Go("webhook worker", func(context.Context) { s.worker() }); err != nil {
+			s.workerDone()
+		}
+	}
+	return true
+}
+
+// worker runs the tasks the dispatcher hands it until s.tasks is closed. Its context is not used:
+// a task taken is finished (under the hard context), also after the soft stop.
+func (s *Sink) worker() {
+	defer s.workerDone()
+	for t := range s.tasks {
+		s.work(t.j, t.ln)
+	}
+}
+
+func (s *Sink) workerDone() {
+	if s.workers.Add(-1) == 0 {
+		close(s.settled)
+	}
+}
+
 // dispatch claims due jobs and starts them until ctx is done. Runs in one goroutine.
 func (s *Sink) dispatch(ctx context.Context) {
 	poll := time.NewTicker(pollInterval)
@@ -81,7 +119,7 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 			at time.Time
 		}
 		var later []deferred
-		var refused []*job // the sink began stopping: back to Redis
+		var start []task
 		perLane := map[string]int{}
 		s.mu.Lock()
 		for _, j := range jobs {
@@ -109,25 +147,35 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 			}
 			ln.active++
 			s.inflight++
-			if err := s.attempts.Go("attempt", func(context.Context) { s.work(j, ln) }); err != nil {
-				ln.active--
-				s.inflight--
-				refused = append(refused, j)
-			}
+			start = append(start, task{j, ln})
 		}
 		inflight, queuedJobs := s.inflight, s.queued
 		s.mu.Unlock()
 		s.m.inflight.Set(float64(inflight))
 		s.m.laneQueued.Set(float64(queuedJobs))
-		for _, j := range refused {
-			s.release(j, now)
+		// Every task holds an in-flight slot and there are MaxInFlight workers, so a worker is free
+		// or about to be (one that just gave its slot back): the send waits at most for that.
+		for _, t := range start {
+			select {
+			case s.tasks <- t:
+			case <-s.attempts.HardContext().Done(): // abandoned: no worker takes it any more
+				s.mu.Lock()
+				t.ln.active--
+				s.inflight--
+				s.mu.Unlock()
+				s.release(t.j, now)
+			}
 		}
 		if len(later) > 0 {
 			s.m.laneFull.Add(float64(len(later)))
-			for _, d := range later {
-				if _, err := s.store.reschedule(ctx, d.j, d.at); err != nil {
+			changes := make([]change, len(later))
+			for i, d := range later {
+				changes[i] = change{kind: changeRetry, j: d.j, at: d.at}
+			}
+			for _, r := range s.store.apply(ctx, changes) { // one pipeline
+				if r.err != nil {
 					// The lease brings it back anyway.
-					s.log.Debug("deferring webhook job of a full lane", "err", err)
+					s.log.Debug("deferring webhook job of a full lane", "err", r.err)
 				}
 			}
 		}
@@ -138,9 +186,10 @@ func (s *Sink) claimAndStart(ctx context.Context) error {
 	return nil
 }
 
-// work runs one attempt, then the attempts queued in its lane one after another, and releases its
-// slots. A queued job that waited past half its lease goes back to Redis instead (another claim
-// could take it over once the lease ends), and so does every queued job once the sink stops.
+// work runs one attempt, then the attempts queued in its lane one after another, hands each result
+// to the bookkeeper, and releases its slots. A queued job that waited past half its lease goes back
+// to Redis instead (another claim could take it over once the lease ends), and so does every
+// queued job once the sink stops.
 func (s *Sink) work(j *job, ln *lane) {
 	defer func() {
 		s.mu.Lock()
@@ -154,15 +203,8 @@ func (s *Sink) work(j *job, ln *lane) {
 	}()
 	for j != nil {
 		start := time.Now()
-		if bk := s.attempt(j); bk != nil {
-			s.bookkeeping <- struct{}{} // bounded: Kafka or Redis slowing down slows the lanes too
-			if err := s.attempts.Go("bookkeeping", func(context.Context) {
-				defer func() { <-s.bookkeeping }()
-				bk()
-			}); err != nil { // draining: keep it in this tracked goroutine
-				<-s.bookkeeping
-				bk()
-			}
+		if st, ok := s.attempt(j); ok {
+			s.settled <- st // bounded: Kafka or Redis slowing down slows the lanes too
 		}
 		d := time.Since(start)
 		s.mu.Lock()

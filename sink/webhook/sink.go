@@ -39,15 +39,22 @@ type Sink struct {
 	lanes    map[string]*lane
 	inflight int
 	queued   int // claimed jobs waiting in lanes (see laneQueuePerSlot)
-	// bookkeeping bounds the attempts whose record and new state are being stored (MaxInFlight).
-	bookkeeping chan struct{}
+	// tasks feeds the fixed pool of MaxInFlight attempt workers (see startWorkers). Only the
+	// dispatcher sends, after reserving a lane slot and an in-flight slot under mu; run closes it
+	// once the dispatcher stopped.
+	tasks chan task
+	// settled carries finished attempts to the bookkeeper, which records them in batches (see
+	// bookkeeper). Its capacity (MaxInFlight) bounds the attempts waiting to be recorded: Kafka or
+	// Redis slowing down slows the workers too. The last worker to stop closes it.
+	settled chan settled
+	workers atomic.Int64 // live attempt workers
 
 	wake chan struct{}
 	// life tracks Run's body and the outcome consumer; its soft stop ends consumption and dispatch.
 	life *lifecycle.Group
-	// attempts tracks the attempts and their bookkeeping. Run's drain soft-stops it (no new attempt
-	// goroutines; running ones finish) and hard-stops it past the drain bound: its HardContext is
-	// the context of every attempt and of its bookkeeping.
+	// attempts tracks the attempt workers and the bookkeeper. Run's drain soft-stops it (workers
+	// finish the attempts they hold and the bookkeeper records them) and hard-stops it past the drain
+	// bound: its HardContext is the context of every attempt and of its bookkeeping.
 	attempts  *lifecycle.Group
 	closeOnce sync.Once
 }
@@ -66,18 +73,19 @@ func New(cfg Config, rdb redis.UniversalClient, reg prometheus.Registerer, cm *b
 	}
 	m := newMetrics()
 	s := &Sink{
-		cfg:         cfg,
-		cm:          cm,
-		store:       newStore(rdb, cfg.Keys),
-		merchants:   newMerchantCache(cfg.Merchants, rdb, cfg.Keys),
-		client:      netguard.NewHTTPClient(cfg.Timeout, cfg.AllowPrivate),
-		m:           m,
-		log:         cfg.Logger.With("component", "webhook-sink"),
-		lanes:       make(map[string]*lane),
-		wake:        make(chan struct{}, 1),
-		bookkeeping: make(chan struct{}, cfg.MaxInFlight),
-		life:        lifecycle.New(),
-		attempts:    lifecycle.New(),
+		cfg:       cfg,
+		cm:        cm,
+		store:     newStore(rdb, cfg.Keys),
+		merchants: newMerchantCache(cfg.Merchants, rdb, cfg.Keys),
+		client:    netguard.NewHTTPClient(cfg.Timeout, cfg.AllowPrivate),
+		m:         m,
+		log:       cfg.Logger.With("component", "webhook-sink"),
+		lanes:     make(map[string]*lane),
+		wake:      make(chan struct{}, 1),
+		tasks:     make(chan task),
+		settled:   make(chan settled, cfg.MaxInFlight),
+		life:      lifecycle.New(),
+		attempts:  lifecycle.New(),
 	}
 	if err := m.register(reg); err != nil {
 		return nil, err
@@ -127,7 +135,13 @@ func (s *Sink) run(ctx context.Context) error {
 		co.Close()
 		return nil
 	}
+	if !s.startWorkers() { // Close came first
+		<-consumed
+		co.Close()
+		return nil
+	}
 	s.dispatch(ctx)
+	close(s.tasks) // workers finish what they hold, then the bookkeeper what they settled
 	<-consumed
 	start := time.Now()
 	s.releaseQueued()

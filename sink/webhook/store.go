@@ -103,27 +103,6 @@ func parseTime(s string) time.Time {
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
-// jobFromFields decodes HGETALL output.
-func jobFromFields(id string, f map[string]string) *job {
-	return &job{
-		OutcomeID:     id,
-		MerchantID:    f[fMerchant],
-		Env:           pipeline.Environment(f[fEnv]),
-		Event:         f[fEvent],
-		IntentID:      f[fIntent],
-		URL:           f[fURL],
-		Body:          []byte(f[fBody]),
-		AcceptedAt:    parseTime(f[fAcceptedAt]),
-		EnqueuedAt:    fromMS(f[fEnqueuedAt]),
-		Attempts:      atoi(f[fAttempts]),
-		Seq:           atoi(f[fSeq]),
-		Lease:         f[fLease],
-		LastStatus:    atoi(f[fLastStatus]),
-		LastError:     f[fLastError],
-		LastAttemptAt: fromMS(f[fLastAttemptAt]),
-	}
-}
-
 // KEYS: job, done, due. ARGV: id, score, field/value pairs...
 // Returns 1 when stored, 0 when a job or done marker already exists (a replay).
 var enqueueScript = redis.NewScript(`
@@ -174,22 +153,26 @@ func (s *store) enqueue(ctx context.Context, jobs []*job, now time.Time) ([]*job
 	return added, nil
 }
 
-// KEYS: due. ARGV: now ms, lease-until ms, limit, lease token, job key prefix.
-// Returns a flat array id1, fields1, id2, fields2, ... of the claimed jobs; ids whose job hash is
-// gone are dropped from the due set.
+// claimFields are the job fields a claim reads, in the order the claim script returns them.
+var claimFields = []any{fMerchant, fEnv, fEvent, fIntent, fURL, fBody, fAcceptedAt, fEnqueuedAt, fAttempts, fSeq,
+	fLastStatus, fLastError, fLastAttemptAt}
+
+// KEYS: due. ARGV: now ms, lease-until ms, limit, lease token, job key prefix, claimFields...
+// Returns a flat array id1, values1, id2, values2, ... of the claimed jobs, values in claimFields
+// order (false for a missing field); ids whose job hash is gone are dropped from the due set.
 var claimScript = redis.NewScript(`
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
   local jk = ARGV[5] .. id
-  local fields = redis.call('HGETALL', jk)
-  if #fields == 0 then
+  if redis.call('EXISTS', jk) == 0 then
     redis.call('ZREM', KEYS[1], id)
   else
+    local values = redis.call('HMGET', jk, unpack(ARGV, 6))
     redis.call('ZADD', KEYS[1], ARGV[2], id)
     redis.call('HSET', jk, 'lease', ARGV[4])
     out[#out + 1] = id
-    out[#out + 1] = fields
+    out[#out + 1] = values
   end
 end
 return out
@@ -197,7 +180,8 @@ return out
 
 // claim leases up to limit jobs due at now until leaseUntil under token.
 func (s *store) claim(ctx context.Context, now, leaseUntil time.Time, limit int, token string) ([]*job, error) {
-	v, err := claimScript.Run(ctx, s.rdb, []string{s.due}, ms(now), ms(leaseUntil), limit, token, s.job).Slice()
+	args := append([]any{ms(now), ms(leaseUntil), limit, token, s.job}, claimFields...)
+	v, err := claimScript.Run(ctx, s.rdb, []string{s.due}, args...).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("claiming due webhook jobs: %w", err)
 	}
@@ -205,15 +189,30 @@ func (s *store) claim(ctx context.Context, now, leaseUntil time.Time, limit int,
 	for i := 0; i+1 < len(v); i += 2 {
 		id, _ := v[i].(string)
 		raw, _ := v[i+1].([]any)
-		f := make(map[string]string, len(raw)/2)
-		for k := 0; k+1 < len(raw); k += 2 {
-			ks, _ := raw[k].(string)
-			vs, _ := raw[k+1].(string)
-			f[ks] = vs
+		f := func(k int) string {
+			if k >= len(raw) {
+				return ""
+			}
+			s, _ := raw[k].(string)
+			return s
 		}
-		j := jobFromFields(id, f)
-		j.Lease = token // the script read the fields before setting it
-		jobs = append(jobs, j)
+		jobs = append(jobs, &job{ // indexes: claimFields
+			OutcomeID:     id,
+			MerchantID:    f(0),
+			Env:           pipeline.Environment(f(1)),
+			Event:         f(2),
+			IntentID:      f(3),
+			URL:           f(4),
+			Body:          []byte(f(5)),
+			AcceptedAt:    parseTime(f(6)),
+			EnqueuedAt:    fromMS(f(7)),
+			Attempts:      atoi(f(8)),
+			Seq:           atoi(f(9)),
+			Lease:         token,
+			LastStatus:    atoi(f(10)),
+			LastError:     f(11),
+			LastAttemptAt: fromMS(f(12)),
+		})
 	}
 	return jobs, nil
 }
@@ -235,12 +234,8 @@ return 1
 // reschedule puts a held job back in the due set at at, setting fields (pairs) first. It reports
 // false when another claimer took the job over (lease expired): nothing was changed.
 func (s *store) reschedule(ctx context.Context, j *job, at time.Time, fields ...any) (bool, error) {
-	args := append([]any{j.OutcomeID, j.Lease, ms(at)}, fields...)
-	n, err := rescheduleScript.Run(ctx, s.rdb, []string{s.jobKey(j.OutcomeID), s.due}, args...).Int()
-	if err != nil {
-		return false, fmt.Errorf("rescheduling webhook job: %w", err)
-	}
-	return n == 1, nil
+	r := s.apply(ctx, []change{{kind: changeRetry, j: j, at: at, fields: fields}})[0]
+	return r.ok, r.err
 }
 
 // KEYS: job, due, dead. ARGV: id, lease token, dead-at ms, field/value pairs...
@@ -255,14 +250,11 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1
 `)
 
-// deadLetter moves a held job to the dead-letter set, keeping it for Redeliver.
+// deadLetter moves a held job to the dead-letter set, keeping it for Redeliver, setting fields
+// (pairs) first. It reports false when another claimer took the job over: nothing was changed.
 func (s *store) deadLetter(ctx context.Context, j *job, at time.Time, fields ...any) (bool, error) {
-	args := append([]any{j.OutcomeID, j.Lease, ms(at)}, fields...)
-	n, err := deadScript.Run(ctx, s.rdb, []string{s.jobKey(j.OutcomeID), s.due, s.dead}, args...).Int()
-	if err != nil {
-		return false, fmt.Errorf("dead-lettering webhook job: %w", err)
-	}
-	return n == 1, nil
+	r := s.apply(ctx, []change{{kind: changeDead, j: j, at: at, fields: fields}})[0]
+	return r.ok, r.err
 }
 
 // KEYS: job, due, dead, done. ARGV: id, delivered-at ms, ttl seconds.
@@ -277,12 +269,7 @@ return 1
 
 // done records a delivery: the job is deleted and a done marker kept for DoneTTL.
 func (s *store) done(ctx context.Context, id string, at time.Time) error {
-	err := doneScript.Run(ctx, s.rdb, []string{s.jobKey(id), s.due, s.dead, s.doneKey(id)},
-		id, ms(at), int64(DoneTTL/time.Second)).Err()
-	if err != nil {
-		return fmt.Errorf("marking webhook delivered: %w", err)
-	}
-	return nil
+	return s.apply(ctx, []change{{kind: changeDone, j: &job{OutcomeID: id}, at: at}})[0].err
 }
 
 // KEYS: job, due, dead, done. ARGV: id, now ms.
@@ -330,4 +317,78 @@ func (s *store) counts(ctx context.Context, now time.Time) (due, pending, dead i
 		return 0, 0, 0, fmt.Errorf("counting webhook jobs: %w", err)
 	}
 	return d.Val(), p.Val(), x.Val(), nil
+}
+
+// changeKind is what an attempt's bookkeeping does to its job.
+type changeKind uint8
+
+const (
+	changeDone  changeKind = iota + 1 // delivered: done (unconditional, see doneScript)
+	changeRetry                       // re-scored to at, if the lease is still held
+	changeDead                        // dead-lettered at at, if the lease is still held
+)
+
+// change is one job's new state after an attempt.
+type change struct {
+	kind   changeKind
+	j      *job
+	at     time.Time
+	fields []any // field/value pairs stored with a retry or a dead letter
+}
+
+// applied is what storing one change came to: ok false with a nil err means the lease was lost
+// (another claimer holds the job; nothing was changed).
+type applied struct {
+	ok  bool
+	err error
+}
+
+// apply stores changes (of held jobs) in one pipeline, each with its own script, so each keeps its own lease
+// check; the result of changes[i] is at index i. A script Redis does not have cached (NOSCRIPT) is
+// sent again in full, on its own.
+func (s *store) apply(ctx context.Context, changes []change) []applied {
+	type call struct {
+		verb string
+		sc   *redis.Script
+		keys []string
+		args []any
+		cmd  *redis.Cmd
+	}
+	calls := make([]call, 0, len(changes))
+	for _, c := range changes {
+		id := c.j.OutcomeID
+		switch c.kind {
+		case changeDone:
+			calls = append(calls, call{verb: "marking webhook delivered", sc: doneScript,
+				keys: []string{s.jobKey(id), s.due, s.dead, s.doneKey(id)}, args: []any{id, ms(c.at), int64(DoneTTL / time.Second)}})
+		case changeRetry:
+			calls = append(calls, call{verb: "rescheduling webhook job", sc: rescheduleScript,
+				keys: []string{s.jobKey(id), s.due}, args: append([]any{id, c.j.Lease, ms(c.at)}, c.fields...)})
+		default:
+			calls = append(calls, call{verb: "dead-lettering webhook job", sc: deadScript,
+				keys: []string{s.jobKey(id), s.due, s.dead}, args: append([]any{id, c.j.Lease, ms(c.at)}, c.fields...)})
+		}
+	}
+	pipe := s.rdb.Pipeline()
+	for i := range calls {
+		c := &calls[i]
+		c.cmd = c.sc.EvalSha(ctx, pipe, c.keys, c.args...)
+	}
+	if len(calls) > 0 {
+		_, _ = pipe.Exec(ctx) // errors are per command
+	}
+	out := make([]applied, 0, len(calls))
+	for i := range calls {
+		c := &calls[i]
+		n, err := c.cmd.Int()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			n, err = c.sc.Run(ctx, s.rdb, c.keys, c.args...).Int()
+		}
+		if err != nil {
+			out = append(out, applied{err: fmt.Errorf("%s: %w", c.verb, err)})
+			continue
+		}
+		out = append(out, applied{ok: n == 1})
+	}
+	return out
 }

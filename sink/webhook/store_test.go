@@ -156,3 +156,69 @@ func TestStoreDeadLetterAndRedeliver(t *testing.T) {
 		t.Fatalf("redeliver of a delivered job: %v", err)
 	}
 }
+
+// TestStoreApplyBatchKeepsLeaseChecks: the bookkeeper stores many jobs' results in one pipeline;
+// each change still checks its own job's lease, so one stale result in the batch is fenced off
+// while the others (and an unconditional done) are stored, and the results come back in order.
+func TestStoreApplyBatchKeepsLeaseChecks(t *testing.T) {
+	rdb, keys := testRedis(t)
+	st := newStore(rdb, keys)
+	ctx := t.Context()
+	t0 := time.UnixMilli(1_800_000_000_000)
+	lease := 40 * time.Second
+	ids := []string{"retry", "dead", "done", "stale-retry", "stale-dead", "stale-done"}
+	var js []*job
+	for _, id := range ids {
+		js = append(js, testJob(id))
+	}
+	if _, err := st.enqueue(ctx, js, t0); err != nil {
+		t.Fatal(err)
+	}
+	held, err := st.claim(ctx, t0, t0.Add(lease), 10, "tok1")
+	if err != nil || len(held) != len(ids) {
+		t.Fatalf("claim: %d jobs, %v", len(held), err)
+	}
+	byID := map[string]*job{}
+	for _, j := range held {
+		byID[j.OutcomeID] = j
+	}
+	// The stale ones were taken over by another claimer after the lease.
+	for _, id := range []string{"stale-retry", "stale-dead", "stale-done"} {
+		rdb.HSet(ctx, st.jobKey(id), fLease, "tok2")
+	}
+	later := t0.Add(time.Hour)
+	changes := []change{
+		{kind: changeRetry, j: byID["retry"], at: later, fields: []any{fAttempts, 1, fSeq, 1}},
+		{kind: changeDead, j: byID["dead"], at: t0, fields: []any{fAttempts, 5, fSeq, 5}},
+		{kind: changeDone, j: byID["done"], at: t0},
+		{kind: changeRetry, j: byID["stale-retry"], at: later, fields: []any{fAttempts, 1}},
+		{kind: changeDead, j: byID["stale-dead"], at: t0, fields: []any{fAttempts, 5}},
+		{kind: changeDone, j: byID["stale-done"], at: t0}, // a delivery is a delivery, whoever holds the lease
+	}
+	got := st.apply(ctx, changes)
+	want := []bool{true, true, true, false, false, true}
+	if len(got) != len(want) {
+		t.Fatalf("%d results for %d changes", len(got), len(want))
+	}
+	for i, r := range got {
+		if r.err != nil || r.ok != want[i] {
+			t.Errorf("%s: ok=%v err=%v, want ok=%v", changes[i].j.OutcomeID, r.ok, r.err, want[i])
+		}
+	}
+	if s := rdb.ZScore(ctx, st.due, "retry").Val(); s != float64(ms(later)) || rdb.HGet(ctx, st.jobKey("retry"), fAttempts).Val() != "1" {
+		t.Errorf("retry scored %v", s)
+	}
+	if rdb.ZScore(ctx, st.dead, "dead").Err() != nil || rdb.ZScore(ctx, st.due, "dead").Err() == nil {
+		t.Error("dead letter not moved to the dead set")
+	}
+	for _, id := range []string{"done", "stale-done"} {
+		if rdb.Exists(ctx, st.doneKey(id), st.jobKey(id)).Val() != 1 || rdb.Exists(ctx, st.doneKey(id)).Val() != 1 {
+			t.Errorf("%s: not marked done", id)
+		}
+	}
+	for _, id := range []string{"stale-retry", "stale-dead"} {
+		if s := rdb.ZScore(ctx, st.due, id).Val(); s != float64(ms(t0.Add(lease))) || rdb.HGet(ctx, st.jobKey(id), fAttempts).Val() != "0" {
+			t.Errorf("%s: a stale result changed the job (score %v)", id, s)
+		}
+	}
+}
