@@ -1,0 +1,75 @@
+package matcher
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/state"
+)
+
+// runPayments sends n intents and n payments paying them (by reference, one wallet per 50
+// payments) through a running matcher and waits for every PAID outcome.
+func runPayments(h *harness, n int, tag string) {
+	h.t.Helper()
+	var intents, pays []*pipeline.Event
+	for i := range n {
+		w := pipeline.Wallet{Provider: pipeline.BKash, Account: fmt.Sprintf("017%08d", i/50), Environment: pipeline.Sandbox}
+		id := fmt.Sprintf("%s-in-%05d", tag, i)
+		ref := fmt.Sprintf("ORD-%s-%05d", tag, i)
+		intents = append(intents, intentEvent(id, w, 100+int64(i%7), ref, 10*time.Minute))
+		pays = append(pays, paymentEvent(fmt.Sprintf("%s-pay-%05d", tag, i), w, 100+int64(i%7), ref, fmt.Sprintf("TRX%s%05d", strings.ToUpper(tag), i)))
+	}
+	h.produce(intents...)
+	h.produce(pays...)
+	h.waitFor(fmt.Sprintf("%d payments of %s paid", n, tag), func(byID map[string][]*kgo.Record) bool {
+		for _, ev := range intents {
+			if len(byID[pipeline.IntentOutcomeID(ev.Intent.ID, 2, pipeline.StatusPaid)]) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// logUsage measures the store's keys by family (every key, MEMORY USAGE of each) and logs bytes
+// per payment; it returns the usage.
+func logUsage(t testing.TB, st *state.Store, payments int, title string) map[string]state.FamilyUsage {
+	t.Helper()
+	u, complete, err := st.Usage(context.Background(), state.UsageLimits{})
+	if err != nil || !complete {
+		t.Fatalf("measuring redis usage: complete=%v err=%v", complete, err)
+	}
+	fams := make([]string, 0, len(u))
+	var total int64
+	for f, x := range u {
+		fams = append(fams, f)
+		total += x.Bytes
+	}
+	slices.Sort(fams)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: Redis bytes per payment by family (%d payments)\n", title, payments)
+	for _, f := range fams {
+		fmt.Fprintf(&b, "  %-16s keys %6d  bytes/payment %7.1f\n", f, u[f].Keys, float64(u[f].Bytes)/float64(payments))
+	}
+	fmt.Fprintf(&b, "  %-16s              bytes/payment %7.1f", "total", float64(total)/float64(payments))
+	t.Log(b.String())
+	return u
+}
+
+// TestRedisBytesPerPayment is the measurement of issue 16: n payments through the matcher, then
+// every key of the run measured by family. Run with -v to read the table.
+func TestRedisBytesPerPayment(t *testing.T) {
+	h := newHarness(t)
+	h.startMatcher(prometheus.NewRegistry())
+	const n = 500
+	runPayments(h, n, "m")
+	logUsage(t, h.st, n, "after the run")
+}
