@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -9,10 +10,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/state"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // runPayments sends n intents and n payments paying them (by reference, one wallet per 50
@@ -72,4 +75,28 @@ func TestRedisBytesPerPayment(t *testing.T) {
 	const n = 500
 	runPayments(h, n, "m")
 	logUsage(t, h.st, n, "after the run")
+}
+
+// restoreMarker puts the outcomes of eventID, as read from the outcomes topic so far, back in its
+// applied marker on wallet w: the marker as a crash between the apply and Kafka's acknowledgement
+// leaves it (full; the matcher compacts it once its outcomes are acknowledged), so that a test
+// redelivering the event replays it as after such a crash.
+func (h *harness) restoreMarker(w pipeline.Wallet, eventID string) {
+	h.t.Helper()
+	var items [][]byte
+	for _, r := range h.recs {
+		o, err := pipeline.DecodeOutcome(r.Value)
+		if err == nil && o.EventID == eventID {
+			items = append(items, r.Value)
+		}
+	}
+	if len(items) == 0 {
+		h.t.Fatalf("no outcome of %s read yet", eventID)
+	}
+	body := "[" + string(bytes.Join(items, []byte(","))) + "]"
+	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(h.t)})
+	defer rdb.Close()
+	if err := rdb.Set(context.Background(), h.st.Keys().Applied(w, eventID), body, time.Hour).Err(); err != nil {
+		h.t.Fatal(err)
+	}
 }

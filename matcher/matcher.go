@@ -77,6 +77,9 @@ type Matcher struct {
 	// far in (ingest's) time the partition has been decided.
 	lastSeen map[int32]time.Time
 
+	ackMu   sync.Mutex
+	unacked map[int32][]state.AppliedRef // applied markers whose outcomes this handle call produces
+
 	lastExpiry time.Time // touched only by the consumer goroutine (Idle)
 	maxRun     int       // events per run (maxRunLength; 1 in tests that compare with one by one)
 	closeOnce  sync.Once
@@ -112,7 +115,7 @@ func New(cfg Config, st *state.Store, reg prometheus.Registerer, cm *bus.Consume
 	return &Matcher{
 		cfg: cfg, st: st, cm: cm, met: met, now: cfg.Now, life: lifecycle.New(),
 		log:   cfg.Logger.With("component", "matcher"),
-		owned: map[int32]bool{}, lastSeen: map[int32]time.Time{}, maxRun: maxRunLength,
+		owned: map[int32]bool{}, lastSeen: map[int32]time.Time{}, maxRun: maxRunLength, unacked: map[int32][]state.AppliedRef{},
 	}, nil
 }
 
@@ -137,9 +140,12 @@ func (m *Matcher) consume(ctx context.Context) error {
 		Handle:     m.handle,
 		Idle:       m.idle,
 		OnAssigned: func(_ context.Context, a map[string][]int32) { m.setOwned(a[inbound], true) },
-		OnRevoked:  func(_ context.Context, r map[string][]int32) { m.setOwned(r[inbound], false) },
-		Metrics:    m.cm,
-		Logger:     m.cfg.Logger,
+		OnRevoked: func(_ context.Context, r map[string][]int32) {
+			m.setOwned(r[inbound], false)
+			m.forgetApplied(r[inbound])
+		},
+		Metrics: m.cm,
+		Logger:  m.cfg.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("starting matcher: %w", err)
@@ -247,6 +253,11 @@ func (m *Matcher) handle(ctx context.Context, fetches kgo.Fetches) error {
 	if err := m.produce(ctx, recs); err != nil {
 		return err
 	}
+	parts := make([]int32, len(batches))
+	for i, b := range batches {
+		parts[i] = b.partition
+	}
+	m.compactProduced(ctx, parts)
 	m.ownedMu.Lock()
 	for _, b := range batches {
 		m.lastSeen[b.partition] = b.records[len(b.records)-1].Timestamp
@@ -259,6 +270,7 @@ func (m *Matcher) handle(ctx context.Context, fetches kgo.Fetches) error {
 func (m *Matcher) snapshotOf(s *state.Snapshot) Snapshot {
 	snap := SnapshotOf(s)
 	snap.LatePaymentGrace = m.cfg.LatePaymentGrace
+	snap.TrxDedupeWindow = m.st.Lifetimes().TrxWindow
 	return snap
 }
 
