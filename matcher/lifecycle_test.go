@@ -100,3 +100,61 @@ func (h *harness) restoreMarker(w pipeline.Wallet, eventID string) {
 		h.t.Fatal(err)
 	}
 }
+
+// perPaymentFamilies are the families every payment adds to; after its lifetimes they must be
+// empty again (wallet-level keys, one per wallet, are not among them).
+var perPaymentFamilies = []string{
+	state.FamilyIntent, state.FamilyIntentIndex, state.FamilyOpenByAmount, state.FamilyReference, state.FamilyTrx,
+	state.FamilyTrxPaid, state.FamilyApplied, state.FamilyIntentLoc, state.FamilyDeadlines, state.FamilyRetire,
+}
+
+// TestRedisFlatOverRetentionWindows (issue 16) runs ten retention windows on compressed
+// lifetimes (settled intents retire after 1s, TrxID marks last 2s, applied markers 1s): each
+// window pays a batch of intents, then waits until every per-payment key left Redis, and Redis
+// usage after window 10 equals usage after window 2, family by family (only the per-wallet keys
+// stay). Before the fix intents, their indexes, locations, TrxID marks and deadlines stayed, so
+// the wait never ended.
+func TestRedisFlatOverRetentionWindows(t *testing.T) {
+	h := newHarness(t)
+	st, err := h.st.WithLifetimes(state.Lifetimes{FinalIntentRetention: time.Second, TrxWindow: 2 * time.Second, AppliedRetention: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.startMatcherOn(st, prometheus.NewRegistry())
+	const perWindow = 30
+	var after2 map[string]state.FamilyUsage
+	for win := 1; win <= 10; win++ {
+		runPayments(h, perWindow, fmt.Sprintf("w%02d", win))
+		var u map[string]state.FamilyUsage
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var complete bool
+			u, complete, err = st.Usage(context.Background(), state.UsageLimits{})
+			if err != nil || !complete {
+				t.Fatalf("usage: %v", err)
+			}
+			left := 0
+			for _, f := range perPaymentFamilies {
+				left += int(u[f].Keys)
+			}
+			if left == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("window %d: per-payment keys still in Redis after their lifetimes: %+v", win, u)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		switch win {
+		case 2:
+			after2 = u
+		case 10:
+			for f, x := range u {
+				if b := after2[f]; x.Keys != b.Keys || float64(x.Bytes) > 1.1*float64(b.Bytes)+64 {
+					t.Errorf("family %s grew from window 2 to 10: %+v -> %+v", f, b, x)
+				}
+			}
+			logUsage(t, st, perWindow*10, "after 10 windows")
+		}
+	}
+}
