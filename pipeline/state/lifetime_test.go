@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -125,7 +126,7 @@ func TestRetireDue(t *testing.T) {
 	if n, err := st.RetireDue(ctx, 0, paidAt.Add(time.Hour+time.Second), 0); err != nil || n != 1 {
 		t.Fatalf("RetireDue after the retention = %d, %v; want 1", n, err)
 	}
-	if _, err := st.GetIntent(ctx, "r1"); err != ErrNotFound {
+	if _, err := st.GetIntent(ctx, "r1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetIntent after retirement = %v, want ErrNotFound", err)
 	}
 	for _, key := range []string{k.IntentsAll(walletA), k.IntentsByStatus(walletA, pipeline.StatusPaid), k.ByReference(walletA, "ORD-R1"), RetireKey(k, 0)} {

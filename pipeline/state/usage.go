@@ -10,8 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/paystream/paystream/pipeline"
 )
 
 // FamilyUsage is how many keys of one family Redis holds and the memory they take.
@@ -202,6 +200,3 @@ func (sm *Sampler) Run(ctx context.Context) error {
 		}
 	}
 }
-
-// keep pipeline imported for the families' documentation links.
-var _ = pipeline.Keys{}
