@@ -177,6 +177,9 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 //   - Review transitions carry the payment's TrxID and Reason and no MatchType. An intent already
 //     REVIEW_REQUIRED that a payment concerns is not changed again: the payment is linked to it
 //     (a review candidate, state.ReviewCandidatesKey) and the payment outcome names it.
+//   - A payment whose time is longer ago than Snapshot.TrxDedupeWindow (its TrxID mark may have
+//     left Redis) is kept for review (pipeline.ReasonBeyondDedupeWindow) before any rule but
+//     dedupe, and a claim does not pay it either.
 //   - A payment whose SMS balance is lower than the chain allows (ReasonBalanceMismatch), or whose
 //     SMS is older than the chain's head and fits nowhere in it (ReasonBalanceOutOfOrder), goes to
 //     review instead of paying or staying unmatched.
