@@ -116,7 +116,8 @@ func TestAdversarialReleasedReviewExpires(t *testing.T) {
 		}
 	}
 	h.dropDeadline(walletB, "rel-b2")
-	h.produce(claimB) // redelivered: replayed from its applied marker
+	h.restoreMarker(walletB, claimB.ID) // as the crash left it: its outcomes not yet acknowledged
+	h.produce(claimB)                   // redelivered: replayed from its applied marker
 	h.waitFor("the replayed release", func(byID map[string][]*kgo.Record) bool { return count(byID, released("rel-b2")) == 2 })
 
 	expired := func(id string) string { return pipeline.IntentOutcomeID(id, 4, pipeline.StatusExpired) }

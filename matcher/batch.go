@@ -182,7 +182,8 @@ plan:
 		return nil, nil, err
 	}
 	var again []*pending
-	var reopen []state.Deadline // intents returned to PENDING: their deadlines (see reopened)
+	fu := m.st.NewFollowups(partition) // deadlines and retirements (lifecycle.go)
+	var applied []state.AppliedRef
 	broken := map[string]bool{} // wallets with a conflict in this run: their later events are decided again
 	for _, st := range steps {
 		it, kind := st.it, string(st.it.ev.Kind)
@@ -198,7 +199,10 @@ plan:
 		case st.replay != nil:
 			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
 			recs = m.appendOutcomes(recs, st.replay)
-			reopen = append(reopen, reopenedIn(st.replay)...)
+			fu.Outcomes(intentOutcomes(st.replay))
+			if len(st.replay) > 0 { // produced again now: compacted once acknowledged
+				applied = append(applied, state.AppliedRef{Wallet: it.ev.Wallet, EventID: it.ev.ID})
+			}
 			continue
 		}
 		wk := it.ev.Wallet.Key()
@@ -228,15 +232,20 @@ plan:
 		recs = m.appendOutcomes(recs, res.Outcomes)
 		if res.Replayed {
 			m.met.events.WithLabelValues(kind, resultReplayed).Inc()
-			reopen = append(reopen, reopenedIn(res.Outcomes)...)
+			fu.Outcomes(intentOutcomes(res.Outcomes))
+			applied = append(applied, state.AppliedRef{Wallet: it.ev.Wallet, EventID: it.ev.ID})
 			continue
 		}
-		reopen = append(reopen, reopened(it.ev.Wallet, &st.d)...)
+		fu.Transitions(it.ev.Wallet, st.d.Transitions)
+		if len(res.Outcomes) > 0 {
+			applied = append(applied, state.AppliedRef{Wallet: it.ev.Wallet, EventID: it.ev.ID})
+		}
 		m.finish(ctx, it.ev, &st.d, now)
 	}
-	if err := m.st.AddDeadlines(ctx, partition, reopen); err != nil {
+	if err := fu.Exec(ctx); err != nil {
 		return nil, nil, err
 	}
+	m.noteApplied(partition, applied...)
 	rest := make([]*pending, 0, len(again)+len(items)-cut+len(after))
 	rest = append(rest, again...)
 	rest = append(rest, items[cut:]...)

@@ -71,6 +71,11 @@ type Snapshot struct {
 	// so that Decide stays a function of its arguments: 0 means DefaultLatePaymentGrace, a negative
 	// value no grace.
 	LatePaymentGrace time.Duration
+	// TrxDedupeWindow is the matcher's TrxID dedupe window (state.Lifetimes.TrxWindow), policy
+	// carried like LatePaymentGrace: a payment whose time (PaymentWindow) is longer ago than it is
+	// kept for review (pipeline.ReasonBeyondDedupeWindow) instead of paying or staying unmatched,
+	// since its TrxID mark may have left Redis. 0 means no window (every TrxID mark kept).
+	TrxDedupeWindow time.Duration
 }
 
 // Decision is what Decide concluded: the intent transitions, payment disposition and other state
@@ -172,6 +177,9 @@ func PaymentWindow(ev *pipeline.Event) (at, createdUpTo time.Time) {
 //   - Review transitions carry the payment's TrxID and Reason and no MatchType. An intent already
 //     REVIEW_REQUIRED that a payment concerns is not changed again: the payment is linked to it
 //     (a review candidate, state.ReviewCandidatesKey) and the payment outcome names it.
+//   - A payment whose time is longer ago than Snapshot.TrxDedupeWindow (its TrxID mark may have
+//     left Redis) is kept for review (pipeline.ReasonBeyondDedupeWindow) before any rule but
+//     dedupe, and a claim does not pay it either.
 //   - A payment whose SMS balance is lower than the chain allows (ReasonBalanceMismatch), or whose
 //     SMS is older than the chain's head and fits nowhere in it (ReasonBalanceOutOfOrder), goes to
 //     review instead of paying or staying unmatched.
@@ -291,6 +299,11 @@ func (x *decider) payment() {
 	x.d.SeenTrxID = p.TrxID
 	all := intents(x.snap)
 	at, createdUpTo := PaymentWindow(x.ev)
+	if x.beyondWindow(at) {
+		x.d.Rule, x.d.Disposition = pipeline.RuleDedupe, pipeline.DispositionReview
+		x.recordPayment(pipeline.DispositionReview, pipeline.RuleDedupe, pipeline.ReasonBeyondDedupeWindow, nil, true)
+		return
+	}
 	if x.byClaims(all, at) {
 		return
 	}
@@ -333,6 +346,13 @@ func (x *decider) payment() {
 	default:
 		x.review(cands, pipeline.RuleAmount, pipeline.ReasonAmbiguous)
 	}
+}
+
+// beyondWindow reports whether a payment made at "at" is older than the TrxID dedupe window
+// (Snapshot.TrxDedupeWindow), so it must not pay automatically.
+func (x *decider) beyondWindow(at time.Time) bool {
+	w := x.snap.TrxDedupeWindow
+	return w > 0 && !at.IsZero() && x.now.Sub(at) > w
 }
 
 // referenced returns the intent whose id is ref, or else those whose customer reference is ref.

@@ -58,6 +58,8 @@ func (x *decider) claimVerdict(r *pipeline.IntentRecord, claimedSender string, p
 		return ReasonSenderMismatch
 	case at.Before(r.CreatedAt.Add(-OccurredAtTolerance)):
 		return ReasonPaymentBeforeIntent
+	case x.beyondWindow(at):
+		return pipeline.ReasonBeyondDedupeWindow
 	case r.Status == pipeline.StatusReviewRequired && at.Before(r.ExpiresAt):
 		return ""
 	case !x.payable(r, at, accepted):

@@ -1,7 +1,6 @@
 package matcher
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,6 +37,10 @@ func (m *Matcher) idle(ctx context.Context) error {
 		wg.Go(func() {
 			if err := m.expirePartition(ctx, p, cutoffs[p]); err != nil {
 				errs[i] = fmt.Errorf("expiring deadlines of partition %d: %w", p, err)
+				return
+			}
+			if err := m.retirePartition(ctx, p, now); err != nil {
+				errs[i] = fmt.Errorf("retiring intents of partition %d: %w", p, err)
 			}
 		})
 	}
@@ -97,6 +100,8 @@ func (m *Matcher) expirePartition(ctx context.Context, p int32, cutoff time.Time
 		}
 		var recs []bus.Record
 		done := make([]state.Deadline, 0, len(due))
+		fu := m.st.NewFollowups(p) // retirements of the expired intents (lifecycle.go)
+		var applied []state.AppliedRef
 		for _, d := range due {
 			out, keep, err := m.expireOne(ctx, d)
 			if err != nil {
@@ -105,13 +110,21 @@ func (m *Matcher) expirePartition(ctx context.Context, p int32, cutoff time.Time
 			if !keep {
 				done = append(done, d)
 			}
+			if len(out) > 0 {
+				fu.Outcomes(intentOutcomes(out))
+				applied = append(applied, state.AppliedRef{Wallet: d.Wallet, EventID: ExpiryEventID(d.IntentID)})
+			}
 			recs = m.appendOutcomes(recs, out)
 		}
 		if err := m.produce(ctx, recs); err != nil {
 			return err
 		}
-		if err := m.st.RemoveDeadlines(ctx, p, done); err != nil {
+		fu.RemoveDeadlines(done)
+		if err := fu.Exec(ctx); err != nil {
 			return err
+		}
+		if err := m.st.CompactApplied(ctx, applied); err != nil {
+			m.log.Warn("applied markers keep their outcomes until they expire", "markers", len(applied), "err", err)
 		}
 		if len(due) < expiryBatch || len(done) == 0 {
 			return nil
@@ -142,42 +155,4 @@ func (m *Matcher) expireOne(ctx context.Context, d state.Deadline) (out []json.R
 		return nil // gone: nothing to expire
 	})
 	return out, keep, err
-}
-
-// Reopened intents. An intent under review has no deadline once an expiry tick has seen it (a
-// REVIEW_REQUIRED intent's deadline is removed when due: expiry is a no-op for it), and a tick of a
-// matcher whose clock runs ahead, or before a clock step back, removes it before the intent's
-// ExpiresAt. A review the matcher releases back to PENDING (release, ReasonCandidateUsed) therefore
-// gets its deadline registered again, idempotently, by every run that applies or replays the
-// release: the run's state.Store.AddDeadlines comes before its outcomes are produced and its offsets
-// committed, so a crash in between replays the event, whose stored outcomes name the intent again.
-
-// reopened returns the deadlines of the intents d returns to PENDING on wallet w.
-func reopened(w pipeline.Wallet, d *Decision) []state.Deadline {
-	var out []state.Deadline
-	for _, t := range d.Transitions {
-		if t.To == pipeline.StatusPending {
-			out = append(out, state.Deadline{Wallet: w, IntentID: t.IntentID, At: t.ExpiresAt})
-		}
-	}
-	return out
-}
-
-var pendingStatus = []byte(`"` + string(pipeline.StatusPending) + `"`)
-
-// reopenedIn returns the deadlines of the intents that the stored outcomes of a replayed event
-// return to PENDING (what reopened returned when the event was applied).
-func reopenedIn(out []json.RawMessage) []state.Deadline {
-	var ds []state.Deadline
-	for _, raw := range out {
-		if !bytes.Contains(raw, pendingStatus) {
-			continue // the common case: no intent went back to PENDING
-		}
-		o, err := pipeline.DecodeOutcome(raw)
-		if err != nil || o.Type != pipeline.OutcomeIntentStatus || o.Status != pipeline.StatusPending || o.Intent == nil {
-			continue
-		}
-		ds = append(ds, state.Deadline{Wallet: o.Wallet, IntentID: o.Intent.ID, At: o.Intent.ExpiresAt})
-	}
-	return ds
 }

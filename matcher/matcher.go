@@ -74,6 +74,9 @@ type Matcher struct {
 	// far in (ingest's) time the partition has been decided.
 	lastSeen map[int32]time.Time
 
+	ackMu   sync.Mutex
+	unacked map[int32][]state.AppliedRef // applied markers whose outcomes this handle call produces
+
 	lastExpiry time.Time // touched only by the consumer goroutine (Idle)
 	maxRun     int       // events per run (maxRunLength; 1 in tests that compare with one by one)
 	closeOnce  sync.Once
@@ -109,7 +112,7 @@ func New(cfg Config, st *state.Store, reg prometheus.Registerer, cm *bus.Consume
 	return &Matcher{
 		cfg: cfg, st: st, cm: cm, met: met, now: cfg.Now, life: lifecycle.New(),
 		log:   cfg.Logger.With("component", "matcher"),
-		owned: map[int32]bool{}, lastSeen: map[int32]time.Time{}, maxRun: maxRunLength,
+		owned: map[int32]bool{}, lastSeen: map[int32]time.Time{}, maxRun: maxRunLength, unacked: map[int32][]state.AppliedRef{},
 	}, nil
 }
 
@@ -134,9 +137,12 @@ func (m *Matcher) consume(ctx context.Context) error {
 		Handle:     m.handle,
 		Idle:       m.idle,
 		OnAssigned: func(_ context.Context, a map[string][]int32) { m.setOwned(a[inbound], true) },
-		OnRevoked:  func(_ context.Context, r map[string][]int32) { m.setOwned(r[inbound], false) },
-		Metrics:    m.cm,
-		Logger:     m.cfg.Logger,
+		OnRevoked: func(_ context.Context, r map[string][]int32) {
+			m.setOwned(r[inbound], false)
+			m.forgetApplied(r[inbound])
+		},
+		Metrics: m.cm,
+		Logger:  m.cfg.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("starting matcher: %w", err)
@@ -229,6 +235,11 @@ func (m *Matcher) handle(ctx context.Context, b *bus.Batch) error {
 	if err := m.produce(ctx, recs); err != nil {
 		return err
 	}
+	parts := make([]int32, len(batches))
+	for i, b := range batches {
+		parts[i] = b.Partition
+	}
+	m.compactProduced(ctx, parts)
 	m.ownedMu.Lock()
 	for i := range batches {
 		p := &batches[i]
@@ -242,6 +253,7 @@ func (m *Matcher) handle(ctx context.Context, b *bus.Batch) error {
 func (m *Matcher) snapshotOf(s *state.Snapshot) Snapshot {
 	snap := SnapshotOf(s)
 	snap.LatePaymentGrace = m.cfg.LatePaymentGrace
+	snap.TrxDedupeWindow = m.st.Lifetimes().TrxWindow
 	return snap
 }
 

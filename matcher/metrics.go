@@ -32,6 +32,7 @@ type metrics struct {
 	gaps      *prometheus.CounterVec
 	conflicts prometheus.Counter
 	produced  prometheus.Counter
+	retired   prometheus.Counter
 	runs      prometheus.Histogram
 }
 
@@ -71,6 +72,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "paystream_matcher_outcomes_produced_total",
 			Help: "Outcome records acknowledged by Kafka (replays included).",
 		}),
+		retired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paystream_matcher_intents_retired_total",
+			Help: "Settled intents deleted from Redis after the final-intent retention (their history is in ClickHouse).",
+		}),
 		runs: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "paystream_matcher_run_events",
 			Help:    "Events per run: decided over snapshots loaded in one pipeline and applied in one pipeline (at most 512).",
@@ -87,7 +92,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.events, m.decisions, m.latency, m.dups, m.ignored, m.gaps, m.conflicts, m.produced, m.runs} {
+	for _, c := range []prometheus.Collector{m.events, m.decisions, m.latency, m.dups, m.ignored, m.gaps, m.conflicts, m.produced, m.retired, m.runs} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

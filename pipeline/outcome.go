@@ -67,6 +67,10 @@ const (
 	ReasonAmountMismatch = "amount_mismatch"
 	ReasonAmbiguous      = "ambiguous"
 	ReasonLatePayment    = "late_payment"
+	// ReasonBeyondDedupeWindow: the payment happened longer ago than the TrxID dedupe window
+	// (state.Lifetimes.TrxWindow), so paystream can no longer prove its TrxID was not used before;
+	// it is never paid automatically, an operator compares it with the wallet's statement.
+	ReasonBeyondDedupeWindow = "beyond_dedupe_window"
 )
 
 // OutcomeType says what an outcome records.

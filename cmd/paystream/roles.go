@@ -73,6 +73,7 @@ type runtime struct {
 	kafka    *bus.Pinger // answers /readyz's Kafka check in every role
 	ingest   *ingest.Server
 	matcher  *matcher.Matcher
+	usage    *state.Sampler // the matcher role's Redis usage by key family
 	webhooks *webhook.Sink
 	audit    *audit.Sink
 	metrics  *http.Server
@@ -170,11 +171,24 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 		}
 	}
 	if rt.has(roleMatcher) {
+		life := state.Lifetimes{FinalIntentRetention: cfg.FinalIntentRetention, TrxWindow: cfg.TrxDedupeWindow}
+		if err := life.Check(); err != nil {
+			return nil, fmt.Errorf("--final-intent-retention / --trx-dedupe-window: %w", err)
+		}
+		mst, err := st.WithLifetimes(life)
+		if err != nil {
+			return nil, fmt.Errorf("--final-intent-retention / --trx-dedupe-window: %w", err)
+		}
 		rt.matcher, err = matcher.New(matcher.Config{
 			Bus: rt.busCfg, Topics: rt.topics, ExpiryInterval: cfg.ExpiryInterval, LatePaymentGrace: cfg.LatePaymentGrace, Logger: log,
-		}, st, rt.reg, cm)
+		}, mst, rt.reg, cm)
 		if err != nil {
 			return nil, err
+		}
+		if cfg.RedisUsageInterval > 0 {
+			if rt.usage, err = state.NewSampler(mst, state.SamplerConfig{Interval: cfg.RedisUsageInterval, Logger: log}, rt.reg); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if rt.has(roleWebhooks) {
@@ -283,6 +297,9 @@ func (rt *runtime) run(ctx context.Context, onReady func()) error {
 	}
 	if rt.matcher != nil {
 		start(roleMatcher, rt.matcher.Run)
+	}
+	if rt.usage != nil {
+		start("redis-usage", rt.usage.Run)
 	}
 	if rt.webhooks != nil {
 		start(roleWebhooks, rt.webhooks.Run)

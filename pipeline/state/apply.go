@@ -204,7 +204,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 	markTrx := "0"
 	if ch.SeenTrxID != "" {
 		o.keys[keyTrx-1] = k.Trx(w, pipeline.NormalizeTrxID(ch.SeenTrxID))
-		markTrx = "1"
+		markTrx = strconv.FormatInt(s.life.trxMarkTTL().Milliseconds(), 10) // the mark's TTL
 	}
 	ifVersion := ""
 	if ch.IfVersion != nil {
@@ -338,7 +338,7 @@ func (s *Store) applyArgs(ch *Change) ([]string, []any, []json.RawMessage, error
 	if ch.NewVersion != 0 {
 		newVersion = strconv.FormatInt(ch.NewVersion, 10)
 	}
-	args := []any{body, int64(AppliedTTL / time.Second), ch.EventID, markTrx, ifVersion, len(ch.Transitions), o.n, newVersion}
+	args := []any{body, int64(s.life.AppliedRetention / time.Second), ch.EventID, markTrx, ifVersion, len(ch.Transitions), o.n, newVersion}
 	args = append(args, cas...)
 	args = append(args, o.ops...)
 	return o.keys, args, items, nil

@@ -106,7 +106,7 @@ func (b *Batch) Stale(sn *Snapshot) bool {
 // mark, and the key (or hash field) of every operation, except the wallet version and balance head.
 func (b *Batch) addWrites(keys []string, args []any, balance string) {
 	b.writes[keys[keyApplied-1]] = struct{}{}
-	if args[3] == "1" {
+	if args[3] != "0" {
 		b.writes[keys[keyTrx-1]] = struct{}{}
 	}
 	n, _ := args[5].(int)

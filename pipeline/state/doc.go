@@ -20,13 +20,15 @@
 // hash tag (checked before the script is sent), so the store works unchanged on Redis Cluster: no
 // CROSSSLOT by construction. TRXID below is the TrxID trimmed and upper-cased (pipeline.NormalizeTrxID).
 //
-//	<tag>:intent:<id>          hash   json, status, version, updatedAt (unix ms), trxId, matchType, reason
+//	<tag>:intent:<id>          hash   json, status, version, updatedAt (unix ms), trxId, matchType, reason;
+//	                                  a settled intent (Settled) and its index, reference and location
+//	                                  entries leave Lifetimes.FinalIntentRetention after its last change
 //	<tag>:idx:all              zset   intent ids by creation time (ms)
 //	<tag>:idx:<STATUS>         zset   intent ids in that status by creation time (ms)
 //	<tag>:open:amt:<paisa>     zset   PENDING intent ids of that amount by creation time (ms)
 //	<tag>:ref:<REFERENCE>      set    intent ids whose customer reference is REFERENCE (upper-cased), any status
-//	<tag>:trx:<TRXID>          string the id of the event that reported the TrxID first (no TTL)
-//	<tag>:trxpaid              hash   TRXID -> the intent it paid (no TTL; TrxUse)
+//	<tag>:trx:<TRXID>          string the id of the event that reported the TrxID first (TTL Lifetimes.TrxWindow + slack)
+//	<tag>:trxpaid              hash   TRXID -> the intent it paid (TrxUse; a field leaves with its intent, RetireDue)
 //	<tag>:unmatched            zset   unmatched payment event ids by payment time (ms)
 //	<tag>:pay:review           zset   payment event ids kept for review, by payment time (ms)
 //	<tag>:pay:records          hash   event id -> pipeline.PaymentRecord JSON (unmatched and review payments)
@@ -36,9 +38,10 @@
 //	<tag>:balance              string pipeline.BalanceHead JSON: the newest trusted SMS balance
 //	<tag>:balance:gaps         zset   pipeline.BalanceGap JSON by SMS time (ms), newest MaxBalanceGaps
 //	<tag>:ver                  string the wallet's version: +1 per applied decision
-//	<tag>:applied:<event id>   string the JSON array of outcomes the event produced (TTL 7 days)
+//	<tag>:applied:<event id>   string the JSON array of outcomes the event produced, "[]" once Kafka acknowledged them (TTL Lifetimes.AppliedRetention, 7 days)
 //	<prefix>:intentloc:<id>    string the intent's wallet key (no tag: a single-key record)
-//	<prefix>:{exp:<p>}:deadlines zset "<wallet key>|<intent id>" by expiry (ms, rounded up)
+//	<prefix>:{exp:<p>}:deadlines zset "<wallet key>|<intent id>" by expiry (ms, rounded up); PENDING intents only
+//	<prefix>:{exp:<p>}:retire    zset "<wallet key>|<intent id>" of settled intents by the time they leave Redis (RetireDue)
 //
 // Apply is one Lua script: it checks the applied marker, the wallet's version (Change.IfVersion),
 // the TrxID mark and every changed intent's status and version, and only then runs the write

@@ -58,8 +58,9 @@ func (s *Store) OpenIntentsOfAmount(ctx context.Context, wallets []pipeline.Wall
 }
 
 // TrxSeen reports whether the matcher decided a payment.reported carrying trxID on wallet w (or an
-// operator approved an intent with it): the TrxID mark (Keys.Trx), which is never removed. Any
-// later report of trxID is a duplicate (SPEC rule 1). trxID is compared in NormalizeTrxID form;
+// operator approved an intent with it): the TrxID mark (Keys.Trx), kept for the dedupe window
+// (Lifetimes.TrxWindow). Any later report of trxID within it is a duplicate (SPEC rule 1); a
+// payment older than the window is sent to review by the matcher instead. trxID is compared in NormalizeTrxID form;
 // an empty one is never seen (no Redis call). It blocks for one round trip. Errors: Redis errors,
 // wrapped. TrxUse also says which intent the TrxID paid.
 func (s *Store) TrxSeen(ctx context.Context, w pipeline.Wallet, trxID string) (bool, error) {

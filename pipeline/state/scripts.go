@@ -34,7 +34,7 @@ return 1
 //
 //	KEYS: 1 applied marker, 2 wallet version, 3 trx key (or KEYS[1] when ARGV[4] is '0'),
 //	      then one intent hash per transition (compare-and-set), then the keys of the operations
-//	ARGV: 1 outcomes JSON, 2 marker TTL seconds, 3 event id, 4 mark trx '1'/'0',
+//	ARGV: 1 outcomes JSON, 2 marker TTL seconds, 3 event id, 4 the TrxID mark's TTL in ms ('0': no mark),
 //	      5 expected wallet version ('' for no check), 6 transition count n, 7 operation count m,
 //	      8 new wallet version ('' to increment it),
 //	      then 3 per transition: intent id, from status, from version,
@@ -54,7 +54,7 @@ if ARGV[5] ~= '' then
     return {2, 'version', v, ''}
   end
 end
-if ARGV[4] == '1' then
+if ARGV[4] ~= '0' then
   local seen = redis.call('GET', KEYS[3])
   if seen and seen ~= ARGV[3] then
     return {2, 'trx', seen, ''}
@@ -105,8 +105,8 @@ for i = 0, m - 1 do
     redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. x)
   end
 end
-if ARGV[4] == '1' then
-  redis.call('SET', KEYS[3], ARGV[3])
+if ARGV[4] ~= '0' then
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
 end
 if ARGV[8] ~= '' then
   redis.call('SET', KEYS[2], ARGV[8])

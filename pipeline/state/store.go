@@ -47,11 +47,14 @@ const (
 type Store struct {
 	rdb  redis.UniversalClient
 	keys pipeline.Keys
+	life Lifetimes
 }
 
-// New returns a store over rdb (a single node, a failover client or a cluster client) using keys.
+// New returns a store over rdb (a single node, a failover client or a cluster client) using keys,
+// with the default Lifetimes (WithLifetimes changes them).
 func New(rdb redis.UniversalClient, keys pipeline.Keys) *Store {
-	return &Store{rdb: rdb, keys: keys}
+	life, _ := Lifetimes{}.withDefaults() // the defaults are within bounds
+	return &Store{rdb: rdb, keys: keys, life: life}
 }
 
 // Keys returns the key builder the store uses.
