@@ -37,7 +37,11 @@ type Lifetimes struct {
 
 // Defaults and bounds of Lifetimes.
 const (
-	DefaultFinalIntentRetention = 72 * time.Hour
+	// DefaultFinalIntentRetention is 180 days because the merchant and bdQuickPay APIs answer for an
+	// intent from Redis only (GetIntent), and merchants must be able to ask for at least that long.
+	// A shorter retention keeps Redis smaller but makes older intents answer 404, until those APIs
+	// fall back to the ClickHouse history.
+	DefaultFinalIntentRetention = 180 * 24 * time.Hour
 	// MinFinalIntentRetention is the shortest retention a deployment may configure (Check): the
 	// late-payment grace and ExpiredByAmountKey must find EXPIRED intents.
 	MinFinalIntentRetention = 2 * ExpiredHorizon
