@@ -1,0 +1,208 @@
+package ingest_test
+
+import (
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/paystream/paystream/ingest"
+	"github.com/paystream/paystream/ingest/ingesttest"
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/snsverify/snstest"
+)
+
+// Fixed per-request counters of the hot ingest routes that CI guards (issue 16): Redis round trips
+// (a pipeline is one), Redis commands and heap allocations per accepted request, with the rate
+// limits at cmd's production defaults (200/s per credential, 1000/s per client address). A test
+// fails when a route goes over its budget; nothing here measures time. When a change lowers a
+// figure, lower its budget with it (the commit message says from what to what).
+
+// Production rate limits (cmd/paystream: --rate-limit-key, --rate-limit-ip).
+const (
+	prodRateLimitKey = 200
+	prodRateLimitIP  = 1000
+)
+
+// routeBudget is what one accepted request of a route may cost at most.
+type routeBudget struct {
+	trips, cmds int64   // Redis round trips and commands
+	allocs      float64 // heap allocations (testing.AllocsPerRun), the handler's and go-redis's
+}
+
+// hotRoute is one hot route: how to build its i-th request (each a new payment or intent) and the
+// answer it must get.
+type hotRoute struct {
+	name    string
+	path    string
+	headers func(body []byte) map[string]string
+	body    func(i int) []byte
+	want    int
+}
+
+// hotRoutes builds a merchant with SANDBOX bKash and Nagad wallets, an SMS device, a transaction-API
+// integration and an SNS integration on f, and returns the hot routes on them. Budgets: see
+// TestRedisRoundTripBudget.
+func hotRoutes(t testing.TB, f *fixture, signer *snstest.Signer) []hotRoute {
+	t.Helper()
+	m := f.txnOnboard(t)
+	_, token, _ := f.RegisterDevice(t, m.id, "", fmt.Sprintf(`{"1":{"provider":"bkash","account":%q},"2":{"provider":"nagad","account":%q}}`, m.bkash, m.nagad))
+	txnKey, txnSecret := f.txnIntegration(t, m.id, pipeline.Sandbox, false)
+	code, out, _ := f.do("POST", "/admin/v1/merchants/"+m.id+"/integrations", f.AdminHeaders(),
+		fmt.Sprintf(`{"type":"sns","environment":"SANDBOX","wallet":{"provider":"bkash","account":%q},"topicArn":%q}`, m.bkash, ingesttest.SNSTopic))
+	if code != 201 {
+		t.Fatalf("creating the SNS integration: %d %v", code, out)
+	}
+	sns := ingesttest.SNS{Signer: signer, ShunnoID: out["shunnoId"].(string), AppSecret: out["appSecret"].(string),
+		ClientKey: out["clientSecret"].(string), MerchantID: m.id, Wallet: pipeline.Wallet{Provider: pipeline.BKash, Account: m.bkash, Environment: pipeline.Sandbox}}
+	code, in, _ := f.do("POST", "/v1/payments/intents", map[string]string{"X-Api-Key": m.key}, `{"amount":500,"currency":"BDT","customerReference":"BUDGET-SIM"}`)
+	if code != 201 {
+		t.Fatalf("creating the simulator's intent: %d %v", code, in)
+	}
+	run := randHex(3)
+	trx := func(p string, i int) string { return fmt.Sprintf("%s%s%05d", p, run, i) }
+	key := func([]byte) map[string]string { return map[string]string{"X-Api-Key": m.key} }
+	return []hotRoute{
+		{name: "create intent", path: "/v1/payments/intents", headers: key, want: 201,
+			body: func(i int) []byte {
+				return fmt.Appendf(nil, `{"amount":%d,"currency":"BDT","customerReference":"B-%s","idempotencyKey":"idem-%s"}`, 100+i, trx("C", i), trx("C", i))
+			}},
+		{name: "create intent, no idempotency key", path: "/v1/payments/intents", headers: key, want: 201,
+			body: func(i int) []byte {
+				return fmt.Appendf(nil, `{"amount":%d,"currency":"BDT","customerReference":"B-%s"}`, 100+i, trx("N", i))
+			}},
+		{name: "sandbox simulator", path: "/v1/sandbox/sms-events/simulate", headers: key, want: 202,
+			body: func(i int) []byte {
+				return fmt.Appendf(nil, `{"paymentIntentId":%q,"amount":500,"trxId":%q,"senderMsisdn":"01783110247"}`, in["id"], trx("S", i))
+			}},
+		{name: "SMS forward", path: "/v1/sms/" + token + "/forwarder", headers: func([]byte) map[string]string { return nil }, want: 202,
+			body: func(i int) []byte {
+				return []byte(ingesttest.SMSForwarderBody("bKash", ingesttest.SMSBKash(trx("F", i), ingesttest.SMSAt), ingesttest.SMSAt, "1"))
+			}},
+		{name: "txn complete", path: txnCompletePath, want: 202,
+			headers: func(b []byte) map[string]string {
+				return map[string]string{"API-Key": txnKey, "X-Signature": txnSign(txnSecret, string(b))}
+			},
+			body: func(i int) []byte {
+				return fmt.Appendf(nil, `{"transaction_id":%q,"amount":100,"from_account":"01711111111","to_account":%q}`, trx("T", i), m.bkash)
+			}},
+		{name: "SNS notification", path: sns.URL("SHUNNOIT"), headers: func([]byte) map[string]string { return sns.Secrets() }, want: 200,
+			body: func(i int) []byte {
+				return []byte(sns.Notification(t, ingesttest.SNSMessage(trx("N", i), nil), true, ""))
+			}},
+	}
+}
+
+// routeBudgets are the documented budgets of hotRoutes, by name. Round trips and commands are exact
+// (the steady state is deterministic); allocations have a few of headroom for what the runtime and
+// go-redis's pool allocate now and then.
+var routeBudgets = map[string]routeBudget{
+	"create intent":                     {trips: 6, cmds: 8, allocs: 235},
+	"create intent, no idempotency key": {trips: 4, cmds: 6, allocs: 190},
+	"sandbox simulator":                 {trips: 2, cmds: 2, allocs: 115},
+	"SMS forward":                       {trips: 4, cmds: 6, allocs: 210},
+	"txn complete":                      {trips: 5, cmds: 5, allocs: 228},
+	"SNS notification":                  {trips: 5, cmds: 5, allocs: 172},
+}
+
+// budgetFixture is the fixture with every surface mounted, the SNS signer's host trusted, the
+// rate limits at cmd's defaults, Kafka acknowledging at once, and Redis commands counted.
+func budgetFixture(t testing.TB) (*fixture, *ingesttest.RedisOps, []hotRoute) {
+	t.Helper()
+	f := newFixture(t, 5*time.Second)
+	signer := snstest.NewSigner(t)
+	f.remount(func(c *ingest.Config) { c.RateLimitKey, c.RateLimitIP = prodRateLimitKey, prodRateLimitIP }, allOptions{snsHosts: []string{signer.Host}})
+	routes := hotRoutes(t, f, signer)
+	f.Pub.Swap(ingesttest.NopPublisher{})
+	return f, ingesttest.CountRedisOps(f.RDB), routes
+}
+
+// sendRoute runs one request of r in memory on ctx (reused, as the server reuses its contexts)
+// and fails t unless it gets r.want.
+func sendRoute(t testing.TB, f *fixture, ctx *fasthttp.RequestCtx, r hotRoute, body []byte, headers map[string]string) {
+	t.Helper()
+	ctx.Request.Reset()
+	ctx.Response.Reset()
+	ctx.ResetUserValues()
+	ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+	ctx.Request.SetRequestURI(r.path)
+	ctx.Request.Header.SetContentType("application/json")
+	for k, v := range headers {
+		ctx.Request.Header.Set(k, v)
+	}
+	ctx.Request.SetBodyRaw(body)
+	f.S.Handler()(ctx)
+	if code := ctx.Response.StatusCode(); code != r.want {
+		t.Fatalf("%s: answer %d, want %d: %s", r.name, code, r.want, ctx.Response.Body())
+	}
+}
+
+// TestRedisRoundTripBudget sends each hot route's requests with the production rate limits on
+// and checks the Redis round trips and commands each one costs against the route's budget
+// (routeBudgets). The first requests of a route warm the caches (directory, intent identity) and
+// are not counted: the budget is the steady state.
+func TestRedisRoundTripBudget(t *testing.T) {
+	f, ops, routes := budgetFixture(t)
+	const warm, n = 3, 10
+	for _, r := range routes {
+		t.Run(r.name, func(t *testing.T) {
+			var ctx fasthttp.RequestCtx
+			ctx.SetRemoteAddr(budgetPeer)
+			for i := range warm {
+				b := r.body(i)
+				sendRoute(t, f, &ctx, r, b, r.headers(b))
+			}
+			var trips, cmds int64
+			for i := warm; i < warm+n; i++ {
+				b := r.body(i)
+				h := r.headers(b)
+				tr, cm := ops.Measure(func() { sendRoute(t, f, &ctx, r, b, h) })
+				trips, cmds = max(trips, tr), max(cmds, cm)
+			}
+			b := routeBudgets[r.name]
+			t.Logf("%s: %d round trips, %d commands per request (budget %d, %d)", r.name, trips, cmds, b.trips, b.cmds)
+			if trips > b.trips || cmds > b.cmds {
+				t.Errorf("%s: %d Redis round trips and %d commands per request, budget %d and %d", r.name, trips, cmds, b.trips, b.cmds)
+			}
+		})
+	}
+}
+
+// TestAllocationBudget checks the heap allocations of one accepted request of each hot route
+// (testing.AllocsPerRun, Kafka acknowledging at once; go-redis's allocations included) against the
+// route's budget (routeBudgets). Requests are built before they are counted.
+func TestAllocationBudget(t *testing.T) {
+	f, _, routes := budgetFixture(t)
+	const runs = 50
+	for _, r := range routes {
+		t.Run(r.name, func(t *testing.T) {
+			var ctx fasthttp.RequestCtx
+			ctx.SetRemoteAddr(budgetPeer)
+			bodies := make([][]byte, runs+5)
+			headers := make([]map[string]string, len(bodies))
+			for i := range bodies {
+				bodies[i] = r.body(100 + i)
+				headers[i] = r.headers(bodies[i])
+			}
+			for i := range 3 { // warm the caches
+				sendRoute(t, f, &ctx, r, bodies[i], headers[i])
+			}
+			i := 3
+			allocs := testing.AllocsPerRun(runs, func() {
+				sendRoute(t, f, &ctx, r, bodies[i], headers[i])
+				i++
+			})
+			b := routeBudgets[r.name]
+			t.Logf("%s: %.0f allocations per request (budget %.0f)", r.name, allocs, b.allocs)
+			if allocs > b.allocs {
+				t.Errorf("%s: %.0f allocations per request, budget %.0f", r.name, allocs, b.allocs)
+			}
+		})
+	}
+}
+
+// budgetPeer is the public client address the budget tests send from (the per-address limit
+// counts it as itself).
+var budgetPeer = &net.TCPAddr{IP: net.ParseIP("198.51.100.77"), Port: 40000}
