@@ -100,12 +100,12 @@ func hotRoutes(t testing.TB, f *fixture, signer *snstest.Signer) []hotRoute {
 // cmd's defaults: one lease of 20 per credential, one of 100 per address); allocations have a few
 // of headroom for what the runtime and go-redis's pool allocate now and then.
 var routeBudgets = map[string]routeBudget{
-	"create intent":                     {trips: 4.07, cmds: 6.07, allocs: 190},
+	"create intent":                     {trips: 3.07, cmds: 5.07, allocs: 163},
 	"create intent, no idempotency key": {trips: 2.07, cmds: 4.07, allocs: 145},
 	"sandbox simulator":                 {trips: 0.07, cmds: 0.07, allocs: 75},
 	"SMS forward":                       {trips: 2.07, cmds: 4.07, allocs: 165},
-	"txn complete":                      {trips: 3.07, cmds: 3.07, allocs: 182},
-	"SNS notification":                  {trips: 3.07, cmds: 3.07, allocs: 129},
+	"txn complete":                      {trips: 2.07, cmds: 2.07, allocs: 179},
+	"SNS notification":                  {trips: 2.07, cmds: 2.07, allocs: 126},
 }
 
 // budgetFixture is the fixture with every surface mounted, the SNS signer's host trusted, the
