@@ -102,19 +102,24 @@ func hotRoutes(t testing.TB, f *fixture, signer *snstest.Signer) []hotRoute {
 var routeBudgets = map[string]routeBudget{
 	"create intent":                     {trips: 3.07, cmds: 5.07, allocs: 163},
 	"create intent, no idempotency key": {trips: 2.07, cmds: 4.07, allocs: 145},
-	"sandbox simulator":                 {trips: 0.07, cmds: 0.07, allocs: 75},
-	"SMS forward":                       {trips: 2.07, cmds: 4.07, allocs: 165},
-	"txn complete":                      {trips: 2.07, cmds: 2.07, allocs: 179},
-	"SNS notification":                  {trips: 2.07, cmds: 2.07, allocs: 126},
+	"sandbox simulator":                 {trips: 0.07, cmds: 0.07, allocs: 55},
+	"SMS forward":                       {trips: 2.07, cmds: 4.07, allocs: 147},
+	"txn complete":                      {trips: 2.07, cmds: 2.07, allocs: 177},
+	"SNS notification":                  {trips: 2.07, cmds: 2.07, allocs: 118},
 }
 
 // budgetFixture is the fixture with every surface mounted, the SNS signer's host trusted, the
 // rate limits at cmd's defaults, Kafka acknowledging at once, and Redis commands counted.
 func budgetFixture(t testing.TB) (*fixture, *ingesttest.RedisOps, []hotRoute) {
+	return budgetFixtureLimits(t, prodRateLimitKey, prodRateLimitIP)
+}
+
+// budgetFixtureLimits is budgetFixture with the given rate limits.
+func budgetFixtureLimits(t testing.TB, keyRate, ipRate int) (*fixture, *ingesttest.RedisOps, []hotRoute) {
 	t.Helper()
 	f := newFixture(t, 5*time.Second)
 	signer := snstest.NewSigner(t)
-	f.remount(func(c *ingest.Config) { c.RateLimitKey, c.RateLimitIP = prodRateLimitKey, prodRateLimitIP }, allOptions{snsHosts: []string{signer.Host}})
+	f.remount(func(c *ingest.Config) { c.RateLimitKey, c.RateLimitIP = keyRate, ipRate }, allOptions{snsHosts: []string{signer.Host}})
 	routes := hotRoutes(t, f, signer)
 	f.Pub.Swap(ingesttest.NopPublisher{})
 	frozen := time.Now()
@@ -212,3 +217,35 @@ func TestAllocationBudget(t *testing.T) {
 // budgetPeer is the public client address the budget tests send from (the per-address limit
 // counts it as itself).
 var budgetPeer = &net.TCPAddr{IP: net.ParseIP("198.51.100.77"), Port: 40000}
+
+// BenchmarkHotRoutes runs each hot route of TestRedisRoundTripBudget, one new payment or intent
+// per iteration, with the rate limits on but high enough for a benchmark's pace (10^6/s: a lease
+// serves 10^5 requests, so the limiters cost what a request answered from a lease costs):
+//
+//	go test -run '^$' -bench HotRoutes -benchmem ./ingest
+func BenchmarkHotRoutes(b *testing.B) {
+	f, _, routes := budgetFixtureLimits(b, 1_000_000, 1_000_000)
+	for _, r := range routes {
+		b.Run(r.name, func(b *testing.B) {
+			var ctx fasthttp.RequestCtx
+			ctx.SetRemoteAddr(budgetPeer)
+			bodies := make([][]byte, 0, 256)
+			headers := make([]map[string]string, 0, 256)
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				if i%256 == 0 { // build the next requests outside the timer
+					b.StopTimer()
+					bodies, headers = bodies[:0], headers[:0]
+					for j := range 256 {
+						body := r.body(1000 + i + j)
+						bodies, headers = append(bodies, body), append(headers, r.headers(body))
+					}
+					b.StartTimer()
+				}
+				sendRoute(b, f, &ctx, r, bodies[i%256], headers[i%256])
+				i++
+			}
+		})
+	}
+}

@@ -359,8 +359,18 @@ func (s *Surface) handleSimulate(ctx *fasthttp.RequestCtx) {
 	if ev == nil {
 		return
 	}
-	ingest.WriteJSON(ctx, http.StatusAccepted, map[string]any{
-		"accepted": true, "eventId": ev.ID, "paymentIntentId": id, "trxId": trx,
-		"amount": amt.String(), "receiverMsisdn": rec.ReceiverMsisdn,
+	ingest.WriteJSON(ctx, http.StatusAccepted, simulateAnswer{
+		Accepted: true, EventID: ev.ID, PaymentIntentID: id, TrxID: trx,
+		Amount: amt.String(), ReceiverMsisdn: rec.ReceiverMsisdn,
 	})
+}
+
+// simulateAnswer is the simulator's 202 (fields in the order the seed's map answer had: by name).
+type simulateAnswer struct {
+	Accepted        bool   `json:"accepted"`
+	Amount          string `json:"amount"`
+	EventID         string `json:"eventId"`
+	PaymentIntentID string `json:"paymentIntentId"`
+	ReceiverMsisdn  string `json:"receiverMsisdn"`
+	TrxID           string `json:"trxId"`
 }
