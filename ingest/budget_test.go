@@ -96,16 +96,17 @@ func hotRoutes(t testing.TB, f *fixture, signer *snstest.Signer) []hotRoute {
 }
 
 // routeBudgets are the documented budgets of hotRoutes, by name. Round trips and commands are the
-// route's own plus the rate limiters' leases spread over the requests (about 0.05-0.07 a request at
-// cmd's defaults: one lease of 20 per credential, one of 100 per address); allocations have a few
-// of headroom for what the runtime and go-redis's pool allocate now and then.
+// route's own (a whole number) plus at most 0.15 a request for the rate limiters' leases spread over
+// the requests (leases grow from 1 to 20 per credential and 100 per address at cmd's defaults; in
+// the steady state that is 0.06 a request); allocations have a few of headroom for what the runtime
+// and go-redis's pool allocate now and then.
 var routeBudgets = map[string]routeBudget{
-	"create intent":                     {trips: 3.07, cmds: 5.07, allocs: 158},
-	"create intent, no idempotency key": {trips: 2.07, cmds: 4.07, allocs: 140},
-	"sandbox simulator":                 {trips: 0.07, cmds: 0.07, allocs: 50},
-	"SMS forward":                       {trips: 2.07, cmds: 4.07, allocs: 143},
-	"txn complete":                      {trips: 2.07, cmds: 2.07, allocs: 171},
-	"SNS notification":                  {trips: 2.07, cmds: 2.07, allocs: 113},
+	"create intent":                     {trips: 3.15, cmds: 5.15, allocs: 158},
+	"create intent, no idempotency key": {trips: 2.15, cmds: 4.15, allocs: 140},
+	"sandbox simulator":                 {trips: 0.15, cmds: 0.15, allocs: 50},
+	"SMS forward":                       {trips: 2.15, cmds: 4.15, allocs: 143},
+	"txn complete":                      {trips: 2.15, cmds: 2.15, allocs: 171},
+	"SNS notification":                  {trips: 2.15, cmds: 2.15, allocs: 113},
 }
 
 // budgetFixture is the fixture with every surface mounted, the SNS signer's host trusted, the

@@ -68,10 +68,13 @@ const (
 // rateLimiter holds the two GCRA limits. A zero Rate disables its scope. Safe for concurrent use.
 //
 // Budgets are shared by every replica through Redis (redis_rate's GCRA bucket per identity), but
-// answered locally: a replica leases a tenth of a second's worth of an identity's requests
-// (scopeLimit.lease: 20 per credential and 100 per client address at cmd's defaults, 1 at rates
-// under 20/s) from the shared bucket in one round trip (AllowAtMost) and spends them without
-// Redis for up to leaseTTL; a refusal is remembered until the Retry-After Redis gave, so a client
+// answered locally: a replica leases requests of an identity from the shared bucket in one round
+// trip (AllowAtMost) and spends them without Redis for up to leaseTTL. A lease starts at one
+// request and doubles each time the last one was spent within its time, up to a tenth of a
+// second's worth (scopeLimit.lease: 20 per credential and 100 per client address at cmd's
+// defaults, 1 at rates under 20/s); when a lease runs out of time unspent, the next is what was
+// used of it. So a quiet identity costs a round trip per request as before, a busy one one per
+// lease, and what a replica leases and never spends stays near what it spends. A refusal is remembered until the Retry-After Redis gave, so a client
 // over its limit costs no round trip either. Every admitted request was taken from the shared
 // bucket, so k replicas admit at most k·lease requests more than one shared bucket would in any
 // stretch of time, and only by spending, within leaseTTL, requests leased before it; an
@@ -108,6 +111,8 @@ type localBucket struct {
 	leasedUntil int64 // unix nanoseconds: tokens are void from then
 	deniedUntil int64 // unix nanoseconds: until then the identity is refused without asking Redis
 	leasing     bool  // a lease of this identity is in flight
+	granted     int   // the size of the last lease Redis granted
+	next        int   // the size of the next lease to ask for (0: 1)
 }
 
 // newRateLimiter builds the limiter on rdb: keyRate and ipRate are requests per second (burst
@@ -185,7 +190,9 @@ func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *A
 	b := sl.bucket(identity)
 	b.mu.Lock()
 	if b.tokens > 0 && now < b.leasedUntil {
-		b.tokens--
+		if b.tokens--; b.tokens == 0 { // spent within its time: lease twice as much next
+			b.next = min(2*b.granted, sl.lease)
+		}
 		b.mu.Unlock()
 		return nil
 	}
@@ -195,7 +202,10 @@ func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *A
 	}
 	n, leaser := 1, !b.leasing
 	if leaser {
-		n, b.leasing, b.tokens = sl.lease, true, 0
+		if b.tokens > 0 { // the last lease ran out of time: lease what was used of it next
+			b.next = max(1, b.granted-b.tokens)
+		}
+		n, b.leasing, b.tokens = min(max(1, b.next), sl.lease), true, 0
 	}
 	b.mu.Unlock()
 
@@ -217,8 +227,11 @@ func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *A
 	b.mu.Lock()
 	if leaser {
 		b.leasing = false
+		b.granted = res.Allowed
 		if res.Allowed > 1 {
 			b.tokens, b.leasedUntil = res.Allowed-1, now+int64(leaseTTL)
+		} else if res.Allowed == 1 { // a lease of one, spent at once: lease two next
+			b.next = min(2, sl.lease)
 		}
 	}
 	if res.Allowed <= 0 {
