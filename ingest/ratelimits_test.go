@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -428,6 +429,46 @@ func TestRateLimitLeasesShareOneBudget(t *testing.T) {
 		}
 		if ra, err := strconv.Atoi(string(resp.Header.Peek("Retry-After"))); resp.StatusCode() == http.StatusTooManyRequests && (err != nil || ra < 1 || ra > 2) {
 			t.Errorf("429 with Retry-After %q, want 1 or 2 whole seconds", resp.Header.Peek("Retry-After"))
+		}
+	}
+}
+
+// TestRateLimitLeaseFollowsDemand: a replica's leases of an address's budget (1000/s: at most 100)
+// start at one request and double while they are spent in time (7 requests: leases of 1, 2 and 4,
+// three round trips), and after one runs out of time mostly unspent the next is what was used of
+// it, so a quiet client takes from the shared budget about what it spends. The limiter's clock is
+// the test's.
+func TestRateLimitLeaseFollowsDemand(t *testing.T) {
+	f := newLimitedFixture(t, 0, 1000)
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	f.S.SetLimiterClockForTest(func() time.Time { return time.Unix(0, now.Load()) })
+	ops := ingesttest.CountRedisOps(f.RDB)
+	send := func(n int) int64 {
+		trips, _ := ops.Measure(func() {
+			for i := range n {
+				if code, m, _ := f.lmDo("GET", "/v1/nope", "203.0.113.70", nil, ""); code != http.StatusNotFound {
+					t.Fatalf("request %d: %d %v", i+1, code, m)
+				}
+			}
+		})
+		return trips
+	}
+	for _, step := range []struct {
+		what      string
+		requests  int
+		advance   time.Duration // the clock moves this much before the requests
+		wantTrips int64
+	}{
+		{"leases of 1, 2 and 4", 7, 0, 3},
+		{"a lease of 8, spent in time", 8, 0, 1},
+		{"a lease of 16 after the 8 were spent", 1, 0, 1},
+		{"the 16 ran out of time with 15 unspent: a lease of 1", 1, 2 * time.Second, 1},
+		{"that one was spent at once: a lease of 2", 2, 2 * time.Second, 1},
+	} {
+		now.Add(int64(step.advance))
+		if trips := send(step.requests); trips != step.wantTrips {
+			t.Errorf("%s: %d round trips for %d requests, want %d", step.what, trips, step.requests, step.wantTrips)
 		}
 	}
 }
