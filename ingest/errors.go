@@ -75,6 +75,24 @@ func WriteJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	ctx.SetBody(b)
 }
 
+// MustJSON encodes v, which must encode (a fixed answer), once: for WriteJSONBytes. It panics
+// otherwise, at start.
+func MustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("encoding a fixed answer: %v", err))
+	}
+	return b
+}
+
+// WriteJSONBytes answers status with b, a JSON document encoded once (MustJSON): the fixed answers
+// of the hot routes, without encoding them on every request.
+func WriteJSONBytes(ctx *fasthttp.RequestCtx, status int, b []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.SetBody(b)
+}
+
 // DecodeJSON parses a JSON object body into v; nil, or a clear 400 for the usual mistakes.
 func DecodeJSON(body []byte, v any) *APIError {
 	if len(body) == 0 {

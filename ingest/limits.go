@@ -9,10 +9,12 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
@@ -20,7 +22,8 @@ import (
 
 // Request limits that apply to every route, whatever its surface:
 //
-//   - Rate limits, GCRA in Redis (redis_rate) so every ingest replica shares the buckets:
+//   - Rate limits, GCRA in Redis (redis_rate) so every ingest replica shares the buckets, answered
+//     from leases each replica takes from them in chunks (rateLimiter):
 //     per client address (ClientKey: the TCP peer, or the rightmost public X-Forwarded-For hop
 //     behind a loopback/private proxy) on every route but /admin, checked in instrument before the
 //     handler; and per credential, checked by each surface's authentication once the credential
@@ -52,20 +55,64 @@ const (
 	rateLimitBypass = time.Second
 	// rateLimitLogEvery bounds the limiter's error log to one line per interval while Redis is down.
 	rateLimitLogEvery = 10 * time.Second
+	// leaseDivisor sets the lease: a replica takes max(1, rate/leaseDivisor) requests of an
+	// identity's budget from Redis in one round trip (a tenth of a second's worth).
+	leaseDivisor = 10
+	// leaseTTL is how long leased requests stay spendable; what is left of a lease then is dropped.
+	leaseTTL = time.Second
+	// maxLocalIdentities bounds the identities per scope whose lease a replica keeps (LRU); an
+	// evicted identity's unspent lease is dropped (it only refuses earlier, never later).
+	maxLocalIdentities = 100_000
 )
 
 // rateLimiter holds the two GCRA limits. A zero Rate disables its scope. Safe for concurrent use.
+//
+// Budgets are shared by every replica through Redis (redis_rate's GCRA bucket per identity), but
+// answered locally: a replica leases requests of an identity from the shared bucket in one round
+// trip (AllowAtMost) and spends them without Redis for up to leaseTTL. A lease starts at one
+// request and doubles each time the last one was spent within its time, up to a tenth of a
+// second's worth (scopeLimit.lease: 20 per credential and 100 per client address at cmd's
+// defaults, 1 at rates under 20/s); when a lease runs out of time unspent, the next is what was
+// used of it. So a quiet identity costs a round trip per request as before, a busy one one per
+// lease, and what a replica leases and never spends stays near what it spends. A refusal is remembered until the Retry-After Redis gave, so a client
+// over its limit costs no round trip either. Every admitted request was taken from the shared
+// bucket, so k replicas admit at most k·lease requests more than one shared bucket would in any
+// stretch of time, and only by spending, within leaseTTL, requests leased before it; an
+// identity's leftover leases (at most k·lease) are lost, so it may be refused up to that many
+// requests early. While a replica's lease of an identity is in flight, its other requests of that
+// identity take one request each from Redis, as without leases.
 type rateLimiter struct {
 	lim    *redis_rate.Limiter
 	prefix string // Redis key prefix (pipeline.Keys.Prefix)
-	key    redis_rate.Limit
-	ip     redis_rate.Limit
+	key    scopeLimit
+	ip     scopeLimit
 	log    *slog.Logger
+	now    func() time.Time // the clock of the leases and refusals (time.Now)
 
 	rejected    *prometheus.CounterVec
 	errors      prometheus.Counter
 	bypassUntil atomic.Int64 // unix nanoseconds: until then requests go through unchecked
 	lastLog     atomic.Int64 // unix nanoseconds of the last error logged
+}
+
+// scopeLimit is one scope's limit and this replica's leases of it, by identity.
+type scopeLimit struct {
+	name  string // scopeKey or scopeIP
+	what  string // how the 429 names the identity
+	limit redis_rate.Limit
+	lease int // requests leased per round trip
+	local *lru.Cache[string, *localBucket]
+}
+
+// localBucket is what this replica holds of one identity's shared budget.
+type localBucket struct {
+	mu          sync.Mutex
+	tokens      int   // leased requests not yet spent
+	leasedUntil int64 // unix nanoseconds: tokens are void from then
+	deniedUntil int64 // unix nanoseconds: until then the identity is refused without asking Redis
+	leasing     bool  // a lease of this identity is in flight
+	granted     int   // the size of the last lease Redis granted
+	next        int   // the size of the next lease to ask for (0: 1)
 }
 
 // newRateLimiter builds the limiter on rdb: keyRate and ipRate are requests per second (burst
@@ -75,8 +122,8 @@ func newRateLimiter(rdb redis.UniversalClient, prefix string, keyRate, ipRate in
 		prefix = "ps"
 	}
 	l := &rateLimiter{
-		lim: redis_rate.NewLimiter(rdb), prefix: prefix, log: log,
-		key: perSecondBurst2x(keyRate), ip: perSecondBurst2x(ipRate),
+		lim: redis_rate.NewLimiter(rdb), prefix: prefix, log: log, now: time.Now,
+		key: newScopeLimit(scopeKey, "API key", keyRate), ip: newScopeLimit(scopeIP, "client address", ipRate),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paystream_ratelimit_rejected_total", Help: "Requests answered 429 by the rate limits, by scope (key: per credential; ip: per client address).",
 		}, []string{"scope"}),
@@ -90,31 +137,85 @@ func newRateLimiter(rdb redis.UniversalClient, prefix string, keyRate, ipRate in
 	return l
 }
 
-func perSecondBurst2x(rate int) redis_rate.Limit {
+func newScopeLimit(name, what string, rate int) scopeLimit {
+	sl := scopeLimit{name: name, what: what}
 	if rate <= 0 {
-		return redis_rate.Limit{}
+		return sl
 	}
-	return redis_rate.Limit{Rate: rate, Burst: 2 * rate, Period: time.Second}
+	sl.limit = redis_rate.Limit{Rate: rate, Burst: 2 * rate, Period: time.Second}
+	sl.lease = max(1, rate/leaseDivisor)
+	sl.local, _ = lru.New[string, *localBucket](maxLocalIdentities) // only a size <= 0 fails
+	return sl
 }
 
-// allow takes one request from the bucket of identity in scope. It returns the 429 to answer, or
-// nil when the request may go on: within the limit, the scope is disabled, or Redis failed now or
-// less than rateLimitBypass ago (counted; logged at most once per rateLimitLogEvery).
-func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *APIError {
-	limit := l.ip
-	what := "client address"
-	if scope == scopeKey {
-		limit, what = l.key, "API key"
+// bucket is identity's localBucket, added when it has none.
+func (sl *scopeLimit) bucket(identity string) *localBucket {
+	if b, ok := sl.local.Get(identity); ok {
+		return b
 	}
-	if limit.IsZero() {
+	b := &localBucket{}
+	if prev, ok, _ := sl.local.PeekOrAdd(identity, b); ok {
+		return prev
+	}
+	return b
+}
+
+// resetLocal drops every lease and remembered refusal (tests that swap the limiter's Redis).
+func (l *rateLimiter) resetLocal() {
+	for _, sl := range []*scopeLimit{&l.key, &l.ip} {
+		if sl.local != nil {
+			sl.local.Purge()
+		}
+	}
+}
+
+// allow takes one request from the budget of identity in scope: from this replica's lease when it
+// holds one, else from Redis (leasing more when no other lease of identity is in flight). It
+// returns the 429 to answer, or nil when the request may go on: within the limit, the scope is
+// disabled, or Redis failed now or less than rateLimitBypass ago (counted; logged at most once
+// per rateLimitLogEvery).
+func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *APIError {
+	sl := &l.ip
+	if scope == scopeKey {
+		sl = &l.key
+	}
+	if sl.limit.IsZero() {
 		return nil
 	}
-	if time.Now().UnixNano() < l.bypassUntil.Load() {
+	now := l.now().UnixNano()
+	if now < l.bypassUntil.Load() {
 		l.errors.Inc()
 		return nil
 	}
-	res, err := l.lim.Allow(RequestContext(ctx), l.prefix+":ratelimit:"+scope+":"+identity, limit)
+	b := sl.bucket(identity)
+	b.mu.Lock()
+	if b.tokens > 0 && now < b.leasedUntil {
+		if b.tokens--; b.tokens == 0 { // spent within its time: lease twice as much next
+			b.next = min(2*b.granted, sl.lease)
+		}
+		b.mu.Unlock()
+		return nil
+	}
+	if wait := b.deniedUntil - now; wait > 0 {
+		b.mu.Unlock()
+		return l.tooMany(sl, time.Duration(wait))
+	}
+	n, leaser := 1, !b.leasing
+	if leaser {
+		if b.tokens > 0 { // the last lease ran out of time: lease what was used of it next
+			b.next = max(1, b.granted-b.tokens)
+		}
+		n, b.leasing, b.tokens = min(max(1, b.next), sl.lease), true, 0
+	}
+	b.mu.Unlock()
+
+	res, err := l.lim.AllowAtMost(RequestContext(ctx), l.prefix+":ratelimit:"+scope+":"+identity, sl.limit, n)
 	if err != nil {
+		if leaser {
+			b.mu.Lock()
+			b.leasing = false
+			b.mu.Unlock()
+		}
 		l.errors.Inc()
 		now := time.Now().UnixNano()
 		l.bypassUntil.Store(now + int64(rateLimitBypass))
@@ -123,14 +224,34 @@ func (l *rateLimiter) allow(ctx *fasthttp.RequestCtx, scope, identity string) *A
 		}
 		return nil
 	}
+	b.mu.Lock()
+	if leaser {
+		b.leasing = false
+		b.granted = res.Allowed
+		if res.Allowed > 1 {
+			b.tokens, b.leasedUntil = res.Allowed-1, now+int64(leaseTTL)
+		} else if res.Allowed == 1 { // a lease of one, spent at once: lease two next
+			b.next = min(2, sl.lease)
+		}
+	}
+	if res.Allowed <= 0 {
+		b.deniedUntil = now + int64(res.RetryAfter)
+	}
+	b.mu.Unlock()
 	if res.Allowed > 0 {
 		return nil
 	}
-	l.rejected.WithLabelValues(scope).Inc()
-	secs := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
+	return l.tooMany(sl, res.RetryAfter)
+}
+
+// tooMany counts a refusal of scope and returns its 429, Retry-After retry (whole seconds, rounded
+// up, at least 1).
+func (l *rateLimiter) tooMany(sl *scopeLimit, retry time.Duration) *APIError {
+	l.rejected.WithLabelValues(sl.name).Inc()
+	secs := max(1, int(math.Ceil(retry.Seconds())))
 	return &APIError{
 		Status: http.StatusTooManyRequests, RetryAfter: secs,
-		Message: fmt.Sprintf("Rate limit of this %s exceeded; retry in %d seconds", what, secs),
+		Message: fmt.Sprintf("Rate limit of this %s exceeded; retry in %d seconds", sl.what, secs),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -365,3 +366,109 @@ func TestRefusalHeadersOnlyOnTheirSurface(t *testing.T) {
 
 // unknownIntentID is a well-formed intent id that no test creates.
 const unknownIntentID = "0190f0e5-0000-7000-8000-00000000dead"
+
+// TestRateLimitLeasesShareOneBudget: two replicas on one Redis answer one client address from
+// leases of its shared budget (100/s, burst 200: leases of 10). Together they admit the burst, and
+// no more than the burst, what refilled while the test ran and one lease per replica; a burst
+// costs about one Redis round trip per lease, not one per request; and once refused, a replica
+// answers the client 429 with Retry-After without asking Redis again.
+func TestRateLimitLeasesShareOneBudget(t *testing.T) {
+	const rate, burst, lease, replicas = 100, 200, 10, 2
+	f := newLimitedFixture(t, 0, rate)
+	second, err := ingest.New(f.Cfg, ingest.Deps{Redis: f.RDB, Pub: f.Pub, State: f.State, Directory: f.Dir}, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges := []*ingest.Server{f.S, second}
+	ops := ingesttest.CountRedisOps(f.RDB)
+	send := func(s *ingest.Server) *fasthttp.Response {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI("/v1/nope") // 404 while admitted
+		ctx.SetRemoteAddr(&net.TCPAddr{IP: net.ParseIP("203.0.113.60"), Port: 40000})
+		s.Handler()(&ctx)
+		resp := &fasthttp.Response{}
+		ctx.Response.CopyTo(resp)
+		return resp
+	}
+	start := time.Now()
+	admitted, refusedInARow := 0, 0
+	trips0, _ := ops.Snapshot()
+	for i := 0; refusedInARow < replicas; i++ {
+		if i > 10*burst {
+			t.Fatalf("no 429 from both replicas after %d requests (%d admitted)", i, admitted)
+		}
+		switch code := send(edges[i%replicas]).StatusCode(); code {
+		case http.StatusTooManyRequests:
+			refusedInARow++
+		case http.StatusNotFound:
+			admitted, refusedInARow = admitted+1, 0
+		default:
+			t.Fatalf("request %d: %d", i, code)
+		}
+	}
+	elapsed := time.Since(start)
+	trips1, _ := ops.Snapshot()
+	// Every admitted request was taken from the shared bucket: at most the burst, what refilled
+	// meanwhile (wall time bounds Redis's), and what the replicas leased but had not yet spent
+	// (none left here: both were refused). Fractions of a request left in the bucket are lost.
+	if hi := burst + int(rate*elapsed.Seconds()) + 1 + replicas*lease; admitted > hi {
+		t.Errorf("the replicas admitted %d requests; the shared budget allows at most %d", admitted, hi)
+	}
+	if admitted < burst-replicas {
+		t.Errorf("the replicas admitted %d requests; the burst of %d should all be admitted", admitted, burst)
+	}
+	if trips, most := trips1-trips0, int64(admitted/lease+4*replicas+int(rate*elapsed.Seconds())); trips > most {
+		t.Errorf("%d Redis round trips for %d admitted requests, want at most %d (one per lease of %d)", trips, admitted, most, lease)
+	}
+	// Refused: answered locally, with a Retry-After, until the one Redis gave.
+	for _, s := range edges {
+		var resp *fasthttp.Response
+		trips, _ := ops.Measure(func() { resp = send(s) })
+		if resp.StatusCode() == http.StatusTooManyRequests && trips != 0 {
+			t.Errorf("a refused client cost %d Redis round trips", trips)
+		}
+		if ra, err := strconv.Atoi(string(resp.Header.Peek("Retry-After"))); resp.StatusCode() == http.StatusTooManyRequests && (err != nil || ra < 1 || ra > 2) {
+			t.Errorf("429 with Retry-After %q, want 1 or 2 whole seconds", resp.Header.Peek("Retry-After"))
+		}
+	}
+}
+
+// TestRateLimitLeaseFollowsDemand: a replica's leases of an address's budget (1000/s: at most 100)
+// start at one request and double while they are spent in time (7 requests: leases of 1, 2 and 4,
+// three round trips), and after one runs out of time mostly unspent the next is what was used of
+// it, so a quiet client takes from the shared budget about what it spends. The limiter's clock is
+// the test's.
+func TestRateLimitLeaseFollowsDemand(t *testing.T) {
+	f := newLimitedFixture(t, 0, 1000)
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	f.S.SetLimiterClockForTest(func() time.Time { return time.Unix(0, now.Load()) })
+	ops := ingesttest.CountRedisOps(f.RDB)
+	send := func(n int) int64 {
+		trips, _ := ops.Measure(func() {
+			for i := range n {
+				if code, m, _ := f.lmDo("GET", "/v1/nope", "203.0.113.70", nil, ""); code != http.StatusNotFound {
+					t.Fatalf("request %d: %d %v", i+1, code, m)
+				}
+			}
+		})
+		return trips
+	}
+	for _, step := range []struct {
+		what      string
+		requests  int
+		advance   time.Duration // the clock moves this much before the requests
+		wantTrips int64
+	}{
+		{"leases of 1, 2 and 4", 7, 0, 3},
+		{"a lease of 8, spent in time", 8, 0, 1},
+		{"a lease of 16 after the 8 were spent", 1, 0, 1},
+		{"the 16 ran out of time with 15 unspent: a lease of 1", 1, 2 * time.Second, 1},
+		{"that one was spent at once: a lease of 2", 2, 2 * time.Second, 1},
+	} {
+		now.Add(int64(step.advance))
+		if trips := send(step.requests); trips != step.wantTrips {
+			t.Errorf("%s: %d round trips for %d requests, want %d", step.what, trips, step.requests, step.wantTrips)
+		}
+	}
+}

@@ -34,7 +34,7 @@ func redactLog(s string) string {
 }
 
 // logPath is what a log line may say about the request's path: the pattern of the route that
-// matched (router.SaveMatchedRoutePath), else the path with its credentials redacted.
+// matched (recorded by instrument under router.MatchedRoutePathParam), else the path with its credentials redacted.
 func logPath(ctx *fasthttp.RequestCtx) string {
 	if p, ok := ctx.UserValue(router.MatchedRoutePathParam).(string); ok && p != "" {
 		return p

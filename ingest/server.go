@@ -50,18 +50,19 @@ type Publisher interface {
 
 // Server is the ingest role. New starts nothing; Run serves until its context ends.
 type Server struct {
-	cfg   Config
-	rdb   redis.UniversalClient
-	pub   Publisher
-	state *state.Store
-	dir   *directory.Directory
-	log   *slog.Logger
-	m     *metrics
-	srv   *fasthttp.Server
-	rtr   *router.Router // the route table, for tests that walk every route
-	sem   chan struct{}
-	limit *rateLimiter
-	look  *lookups
+	cfg     Config
+	rdb     redis.UniversalClient
+	pub     Publisher
+	state   *state.Store
+	dir     *directory.Directory
+	log     *slog.Logger
+	m       *metrics
+	srv     *fasthttp.Server
+	rtr     *router.Router // the route table, for tests that walk every route
+	sem     chan struct{}
+	limit   *rateLimiter
+	inbound string // cfg.Topics.Inbound(), made once
+	look    *lookups
 	// shapes are the error writers of the mounted surfaces, by path prefix (Mux.ErrorShape).
 	shapes []errorShape
 	// refusalHeaders are the surfaces' extra headers on the edge's own refusals, by path prefix
@@ -135,6 +136,7 @@ func New(cfg Config, d Deps, reg prometheus.Registerer) (*Server, error) {
 		sem: make(chan struct{}, cfg.MaxInFlight), look: newLookups(), life: lifecycle.New(),
 	}
 	s.limit = newRateLimiter(d.Redis, cfg.Keys.Prefix, cfg.RateLimitKey, cfg.RateLimitIP, s.log, reg)
+	s.inbound = cfg.Topics.Inbound()
 	s.srv = &fasthttp.Server{
 		Handler:            s.routes(),
 		Name:               "paystream",
@@ -154,16 +156,15 @@ func (s *Server) routes() fasthttp.RequestHandler {
 	r := router.New()
 	s.rtr = r
 	r.RedirectTrailingSlash = false
-	r.SaveMatchedRoutePath = true // logPath: logs name the route, never a path holding a device token
 	r.HandleMethodNotAllowed = true
 	route := func(method, path, name string, h fasthttp.RequestHandler) { // name: the metrics label
-		r.Handle(method, path, s.instrument(name, h))
+		r.Handle(method, path, s.instrument(name, path, h))
 	}
 	s.openapiRoutes(route)
-	r.NotFound = s.instrument("not_found", func(ctx *fasthttp.RequestCtx) {
+	r.NotFound = s.instrument("not_found", "", func(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusNotFound, "Cannot %s %s", ctx.Method(), ctx.Path()))
 	})
-	r.MethodNotAllowed = s.instrument("method_not_allowed", func(ctx *fasthttp.RequestCtx) {
+	r.MethodNotAllowed = s.instrument("method_not_allowed", "", func(ctx *fasthttp.RequestCtx) {
 		WriteError(ctx, Errf(http.StatusMethodNotAllowed, "Method %s is not allowed on %s", ctx.Method(), ctx.Path()))
 	})
 	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
@@ -175,11 +176,19 @@ func (s *Server) routes() fasthttp.RequestHandler {
 }
 
 // instrument adds the request id, the in-flight bound, the shared request limits (admit) and the
-// per-route metrics.
-func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+// per-route metrics, and records the route's pattern ("" none) for logPath where the router's
+// SaveMatchedRoutePath would (under router.MatchedRoutePathParam), without its allocations.
+func (s *Server) instrument(route, pattern string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	// Resolved once, on the route's first request (no empty series for routes never called).
 	duration := sync.OnceValue(func() prometheus.Observer { return s.m.duration.WithLabelValues(route) })
+	var saved any // the pattern, boxed once
+	if pattern != "" {
+		saved = pattern
+	}
 	return func(ctx *fasthttp.RequestCtx) {
+		if saved != nil {
+			ctx.SetUserValue(router.MatchedRoutePathParam, saved)
+		}
 		start := time.Now()
 		rid := string(ctx.Request.Header.Peek("X-Request-Id"))
 		if rid == "" || len(rid) > 128 {
@@ -208,8 +217,7 @@ func (s *Server) instrument(route string, h fasthttp.RequestHandler) fasthttp.Re
 			s.m.shed.Inc()
 			WriteError(ctx, errBusy)
 		}
-		code := strconv.Itoa(ctx.Response.StatusCode())
-		s.m.requests.WithLabelValues(route, code).Inc()
+		s.m.requests.WithLabelValues(route, statusLabel(ctx.Response.StatusCode())).Inc()
 		duration().Observe(time.Since(start).Seconds())
 	}
 }
@@ -241,6 +249,22 @@ func (s *Server) transportError(ctx *fasthttp.RequestCtx, err error) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// statusLabels are the status codes 100-599 as metric labels, made once.
+var statusLabels = func() (l [500]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(100 + i)
+	}
+	return l
+}()
+
+// statusLabel is code as a metric label (allocated only outside 100-599).
+func statusLabel(code int) string {
+	if code >= 100 && code < 600 {
+		return statusLabels[code-100]
+	}
+	return strconv.Itoa(code)
 }
 
 type ridKey struct{}
@@ -276,7 +300,7 @@ func (s *Server) Publish(ctx *fasthttp.RequestCtx, ev *pipeline.Event) error {
 	}
 	pctx, cancel := context.WithTimeout(RequestContext(ctx), s.cfg.ProduceTimeout)
 	defer cancel()
-	if err := s.pub.Send(pctx, s.cfg.Topics.Inbound(), []byte(ev.Wallet.Key()), b); err != nil {
+	if err := s.pub.Send(pctx, s.inbound, []byte(ev.Wallet.Key()), b); err != nil {
 		return err
 	}
 	s.m.accepted.WithLabelValues(string(ev.Kind), string(ev.Source), string(ev.Environment)).Inc()

@@ -30,7 +30,7 @@ type Mux struct{ s *Server }
 // Handle routes method and path to h behind the edge's instrumentation (request id, in-flight
 // bound, IP rate limit, metrics labelled name). name must be a constant: it is a metrics label.
 func (m *Mux) Handle(method, path, name string, h fasthttp.RequestHandler) {
-	m.s.rtr.Handle(method, path, m.s.instrument(name, h))
+	m.s.rtr.Handle(method, path, m.s.instrument(name, path, h))
 }
 
 // HandleErr is Handle for a handler that returns its failure instead of answering it: a non-nil

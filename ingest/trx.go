@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -57,34 +56,34 @@ func TrxEventID(src pipeline.Source, w pipeline.Wallet, trxID string) string {
 	return uuid.NewSHA1(trxEventNS, []byte("payment.reported\x00"+string(src)+"\x00"+w.Key()+"\x00"+trxID)).String()
 }
 
-// ClaimTrx marks trxID of wallet w "pending" before its event is produced. dup is true when the
-// TrxID must be answered "duplicate": its mark is "done" (a report was acknowledged by Kafka), or
-// the matcher decided it. Otherwise the caller produces the event, whether the mark was new or an
-// earlier report's "pending", and calls MarkTrxDone once Kafka acknowledged it. err is a Redis failure (answer Internal).
+// claimTrxScript is ClaimTrx in one round trip: KEYS[1] is the matcher's mark of the decided TrxID
+// (pipeline.Keys.Trx, what state.Store.TrxSeen reads), KEYS[2] ingest's mark
+// (pipeline.Keys.ReportedTrx; both under the wallet's hash tag, so one slot), ARGV the "pending"
+// value, its TTL in seconds, the "done" value and "1" when KEYS[1] is to be read. It returns 1 when the TrxID is a duplicate (decided,
+// or its mark is "done"), else 0, having set the mark "pending" if there was none.
+var claimTrxScript = redis.NewScript(`
+if ARGV[4] == "1" and redis.call("EXISTS", KEYS[1]) == 1 then return 1 end
+if redis.call("SET", KEYS[2], ARGV[1], "NX", "EX", ARGV[2]) then return 0 end
+if redis.call("GET", KEYS[2]) == ARGV[3] then return 1 end
+return 0
+`)
+
+// ClaimTrx marks trxID of wallet w "pending" before its event is produced, in one Redis round
+// trip (claimTrxScript). dup is true when the TrxID must be answered "duplicate": its mark is
+// "done" (a report was acknowledged by Kafka), or the matcher decided it. Otherwise the caller
+// produces the event, whether the mark was new or an earlier report's "pending", and calls
+// MarkTrxDone once Kafka acknowledged it. err is a Redis failure (answer Internal).
 func (s *Server) ClaimTrx(ctx context.Context, w pipeline.Wallet, trxID string) (dup bool, err error) {
-	decided, err := s.state.TrxSeen(ctx, w, trxID)
-	if err != nil {
-		return false, fmt.Errorf("checking trx: %w", err)
+	trx, decidable := pipeline.NormalizeTrxID(trxID), "1"
+	if trx == "" { // as TrxSeen: an empty TrxID is never decided
+		decidable = "0"
 	}
-	if decided {
-		return true, nil
-	}
-	k := s.cfg.Keys.ReportedTrx(w, trxID)
-	ok, err := s.rdb.SetNX(ctx, k, trxPending, trxMarkTTL).Result()
+	keys := []string{s.cfg.Keys.Trx(w, trx), s.cfg.Keys.ReportedTrx(w, trxID)}
+	n, err := claimTrxScript.Run(ctx, s.rdb, keys, trxPending, int64(trxMarkTTL/time.Second), trxDone, decidable).Int()
 	if err != nil {
 		return false, fmt.Errorf("claiming trx: %w", err)
 	}
-	if ok {
-		return false, nil
-	}
-	v, err := s.rdb.Get(ctx, k).Result()
-	if errors.Is(err, redis.Nil) { // expired or replaced since: produce, the matcher dedupes
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("reading trx mark: %w", err)
-	}
-	return v == trxDone, nil
+	return n == 1, nil
 }
 
 // MarkTrxDone turns trxID's mark into "done" after Kafka acknowledged its event. A failure is only

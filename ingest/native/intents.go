@@ -144,6 +144,11 @@ func (s *Surface) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 	fp := fingerprint(&req, amt, ttl)
 	if req.IdempotencyKey != "" {
 		claimKey = s.accept.IdempotencyKey(m.ID, env, req.IdempotencyKey)
+	}
+	// With a payment method, a used key is looked up before its upstream creates a payment. Without
+	// one nothing happens before the claim but a read, so the claim itself finds a used key (one
+	// round trip less for a new intent; a replay takes the lost-claim path below).
+	if claimKey != "" && start != nil {
 		prev, err := s.accept.LoadIdempotent(ingest.RequestContext(ctx), claimKey)
 		if err != nil {
 			s.fail.Internal(ctx, "reading idempotency key", err)
@@ -177,7 +182,7 @@ func (s *Surface) handleCreateIntent(ctx *fasthttp.RequestCtx) {
 			s.fail.Internal(ctx, "claiming idempotency key", err)
 			return
 		}
-		if !ok { // a concurrent request with the same key won the claim
+		if !ok { // the key was used before, or a concurrent request with it won the claim
 			prev, err := s.accept.LoadIdempotent(ingest.RequestContext(ctx), claimKey)
 			if err != nil || prev == nil {
 				s.fail.Internal(ctx, "reading idempotency key", err)
@@ -354,8 +359,18 @@ func (s *Surface) handleSimulate(ctx *fasthttp.RequestCtx) {
 	if ev == nil {
 		return
 	}
-	ingest.WriteJSON(ctx, http.StatusAccepted, map[string]any{
-		"accepted": true, "eventId": ev.ID, "paymentIntentId": id, "trxId": trx,
-		"amount": amt.String(), "receiverMsisdn": rec.ReceiverMsisdn,
+	ingest.WriteJSON(ctx, http.StatusAccepted, simulateAnswer{
+		Accepted: true, EventID: ev.ID, PaymentIntentID: id, TrxID: trx,
+		Amount: amt.String(), ReceiverMsisdn: rec.ReceiverMsisdn,
 	})
+}
+
+// simulateAnswer is the simulator's 202 (fields in the order the seed's map answer had: by name).
+type simulateAnswer struct {
+	Accepted        bool   `json:"accepted"`
+	Amount          string `json:"amount"`
+	EventID         string `json:"eventId"`
+	PaymentIntentID string `json:"paymentIntentId"`
+	ReceiverMsisdn  string `json:"receiverMsisdn"`
+	TrxID           string `json:"trxId"`
 }

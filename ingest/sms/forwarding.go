@@ -182,9 +182,7 @@ func (s *Surface) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms 
 		p.OccurredAt = occurredAt(p.OccurredAt, orTime(sms.SentAt, sms.ReceivedAt))
 		ev.Kind, ev.Payment = pipeline.KindPaymentReported, &p
 	}
-	answer := map[string]any{
-		"accepted": true, "eventId": ev.ID, "pays": result == smsPayment, "kind": ev.Kind, "result": result, "smsKind": res.Kind,
-	}
+	answer := smsAnswer{Accepted: true, EventID: ev.ID, Pays: result == smsPayment, Kind: ev.Kind, Result: result, SMSKind: res.Kind}
 
 	c := ingest.RequestContext(ctx)
 	seen := smsSeenKey(s.keys, dev.ID, ev.ID)
@@ -197,7 +195,7 @@ func (s *Surface) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms 
 		v, err := s.rdb.Get(c, seen).Result()
 		if err == nil && v == "done" {
 			s.m.duplicates.Inc()
-			answer["duplicate"] = true
+			answer.Duplicate = true
 			ingest.WriteJSON(ctx, http.StatusOK, answer)
 			return
 		}
@@ -230,6 +228,18 @@ func (s *Surface) acceptSMS(ctx *fasthttp.RequestCtx, dev *pipeline.Device, sms 
 		s.log.Warn("recording forwarded sms for operators failed", "device", dev.ID, "event", ev.ID, "err", err, "request_id", ingest.RequestID(ctx))
 	}
 	ingest.WriteJSON(ctx, http.StatusAccepted, answer)
+}
+
+// smsAnswer is the answer to a forwarded SMS that was accepted (fields by name, the order of the
+// map it replaced).
+type smsAnswer struct {
+	Accepted  bool               `json:"accepted"`
+	Duplicate bool               `json:"duplicate,omitempty"`
+	EventID   string             `json:"eventId"`
+	Kind      pipeline.EventKind `json:"kind"`
+	Pays      bool               `json:"pays"`
+	Result    string             `json:"result"`
+	SMSKind   string             `json:"smsKind"`
 }
 
 // smsSeenKey marks an SMS event as produced ("pending" while producing, then "done").

@@ -44,7 +44,7 @@ func (h *Surface) notification(ctx *fasthttp.RequestCtx, in *pipeline.Integratio
 		}
 		h.log.Info("SNS notification of a transaction that is not Completed; nothing produced", "integration", in.ID,
 			"status", snsClip(status, 40), "trx", snsClip(trx, 40), "request_id", ingest.RequestID(ctx))
-		ingest.WriteJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Notification processed."})
+		ingest.WriteJSONBytes(ctx, http.StatusOK, snsProcessed)
 		return
 	}
 	pay, ae := p.payment(in.Wallet.Provider)
@@ -71,7 +71,7 @@ func (h *Surface) notification(ctx *fasthttp.RequestCtx, in *pipeline.Integratio
 		return
 	}
 	h.trx.MarkTrxDone(ingest.RequestContext(ctx), ev.Wallet, pay.TrxID, ingest.RequestID(ctx))
-	ingest.WriteJSON(ctx, http.StatusOK, map[string]any{"status": http.StatusOK, "message": "Notification processed."})
+	ingest.WriteJSONBytes(ctx, http.StatusOK, snsProcessed)
 }
 
 // decodeSNSPayment parses a notification's Message object, naming fields as Message.<field>.
@@ -163,3 +163,7 @@ func snsClip(s string, n int) string {
 	}
 	return s
 }
+
+// snsProcessed is the answer to a notification that was handled, encoded once (keys by name, as the
+// map it replaced encoded them).
+var snsProcessed = ingest.MustJSON(map[string]any{"status": http.StatusOK, "message": "Notification processed."})

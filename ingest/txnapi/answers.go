@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"regexp"
 	"time"
+
+	"github.com/paystream/paystream/ingest"
 )
 
 // Field limits of seed 002 (in characters, after trimming spaces) and of paystream.
@@ -54,4 +56,10 @@ var (
 	txnRefused   = txnAnswer{Code: http.StatusForbidden, Message: "transaction not allowed", Type: "error"}
 	txnDuplicate = txnAnswer{Code: http.StatusBadRequest, Message: "duplicate transaction id", Type: "error"}
 	txnDenied    = txnDeniedAnswer{Message: "access denied", Type: "error", Code: http.StatusUnauthorized, Errors: "access denied"}
+)
+
+// The answers of the complete route, encoded once.
+var (
+	txnAcceptedJSON  = ingest.MustJSON(txnAccepted)
+	txnDuplicateJSON = ingest.MustJSON(txnDuplicate)
 )

@@ -69,7 +69,7 @@ func (s *Surface) handleTxnComplete(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if dup {
-		ingest.WriteJSON(ctx, http.StatusBadRequest, txnDuplicate)
+		ingest.WriteJSONBytes(ctx, http.StatusBadRequest, txnDuplicateJSON)
 		return
 	}
 	if err := s.pub.Publish(ctx, ev); err != nil {
@@ -77,5 +77,5 @@ func (s *Surface) handleTxnComplete(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	s.trx.MarkTrxDone(ingest.RequestContext(ctx), wallet, ev.Payment.TrxID, ingest.RequestID(ctx))
-	ingest.WriteJSON(ctx, http.StatusAccepted, txnAccepted)
+	ingest.WriteJSONBytes(ctx, http.StatusAccepted, txnAcceptedJSON)
 }
