@@ -24,12 +24,12 @@ type HeadlineReport struct {
 	IdleSeconds       float64 `json:"idle_seconds"`
 	// PaystreamUsPerPayment is the headline: net CPU-µs of every paystream process (the broker
 	// apart in production; included in dev, where it runs inside the one process).
-	PaystreamUsPerPayment    float64   `json:"paystream_cpu_us_per_payment"`
-	PaystreamUsPerPaymentRaw float64   `json:"paystream_cpu_us_per_payment_raw"`
-	PaystreamCPUSeconds      float64   `json:"paystream_cpu_seconds"` // raw, over the window
-	PaystreamIdleCores       float64   `json:"paystream_idle_cores"`
-	Roles                    []RoleCPU `json:"roles"`
-	Broker                   *RoleCPU  `json:"broker,omitempty"`
+	PaystreamUsPerPayment    float64      `json:"paystream_cpu_us_per_payment"`
+	PaystreamUsPerPaymentRaw float64      `json:"paystream_cpu_us_per_payment_raw"`
+	PaystreamCPUSeconds      float64      `json:"paystream_cpu_seconds"` // raw, over the window
+	PaystreamIdleCores       float64      `json:"paystream_idle_cores"`
+	Roles                    []RoleCPU    `json:"roles"`
+	Broker                   *RoleCPU     `json:"broker,omitempty"`
 	Redis                    *RedisReport `json:"redis,omitempty"`
 	// PendingDeadlines is how many intent deadlines Redis still held at the end of the window
 	// (-setup-in-window waits for 0: every expiry check ran inside the window); -1 unknown.
@@ -176,15 +176,15 @@ func takeSnapshot(ctx context.Context, in *instance, rdb *redis.Client) snapshot
 
 // headlineInput is the run's readings for the headline.
 type headlineInput struct {
-	in                          *instance
-	idle0, idle1, win0, win1    snapshot // idle1 is taken just before the load; win0 at its start
-	memBefore, memAfter         int64
-	payments                    int
-	loadSeconds                 float64 // for payments per second
-	families                    []FamilyReport
-	familiesErr                 error
-	pendingDeadlines            int64
-	hasRedis                    bool
+	in                       *instance
+	idle0, idle1, win0, win1 snapshot // idle1 is taken just before the load; win0 at its start
+	memBefore, memAfter      int64
+	payments                 int
+	loadSeconds              float64 // for payments per second
+	families                 []FamilyReport
+	familiesErr              error
+	pendingDeadlines         int64
+	hasRedis                 bool
 }
 
 // buildHeadline computes the headline from the snapshots.
@@ -218,7 +218,10 @@ func buildHeadline(h HeadlineReport, x headlineInput) *HeadlineReport {
 			x.memBefore, x.memAfter, h.IdleSeconds, h.WindowSeconds, x.payments)
 		h.Redis.Families = x.families
 		var sampled int64
-		for _, f := range x.families {
+		for i := range x.families {
+			f := &x.families[i]
+			f.KeysPerPayment = perPaymentCount(float64(f.Keys), x.payments)
+			f.BytesPerPayment = perPaymentCount(float64(f.Bytes), x.payments)
 			sampled += f.Bytes
 		}
 		h.Redis.SampledBytesPerPayment = perPaymentCount(float64(sampled), x.payments)

@@ -442,7 +442,7 @@ func run(ctx context.Context, o options) error {
 				memAfter = st.usedMemory
 			}
 			if in.prefix != "" && o.familySample > 0 {
-				fams, famErr = scanFamilies(context.WithoutCancel(ctx), rdb, in.prefix, o.familySample, rep.Load.Accepted)
+				fams, famErr = scanFamilies(context.WithoutCancel(ctx), rdb, in.prefix, o.familySample)
 			}
 		}
 		rl := ""

@@ -15,7 +15,7 @@ import (
 // request fields (started, answered, status, …) and the receiver, under its mutex, the webhook
 // fields (paidAt onwards). The report reads everything once both have stopped.
 type payment struct {
-	idx      int    // its index in the plan
+	idx      int // its index in the plan
 	intentID string
 	trx      string // TrxID, unique in the run, bKash-shaped (10 upper-case letters and digits)
 	payer    string // the customer's mobile number; also the intent's customerReference

@@ -25,7 +25,7 @@ type receiver struct {
 
 	mu            sync.Mutex
 	index         map[string]int // intent id -> payment index
-	paid          int // payments with at least one payment.paid
+	paid          int            // payments with at least one payment.paid
 	badSignatures int
 	unknownIntent int // verified webhooks about an intent this run did not create
 	unknownPath   int

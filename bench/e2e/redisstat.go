@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -119,7 +120,7 @@ type FamilyReport struct {
 	Keys            int     `json:"keys"`
 	Sampled         int     `json:"sampled"`          // keys whose MEMORY USAGE was read
 	Bytes           int64   `json:"bytes"`            // estimated: keys × mean sampled MEMORY USAGE
-	KeysPerPayment  float64 `json:"keys_per_payment"` // over accepted payments
+	KeysPerPayment  float64 `json:"keys_per_payment"` // over accepted payments (buildHeadline)
 	BytesPerPayment float64 `json:"bytes_per_payment"`
 }
 
@@ -138,7 +139,7 @@ func familyEstimate(keys int, sampled []int64) int64 {
 // scanFamilies counts every key under the run's prefix (and the rate limiter's) by family, and
 // reads MEMORY USAGE of at most perFamily keys of each (a uniform reservoir sample), so the cost
 // stays bounded on a large keyspace. Families are sorted by estimated bytes, largest first.
-func scanFamilies(ctx context.Context, rdb *redis.Client, prefix string, perFamily int, payments int) ([]FamilyReport, error) {
+func scanFamilies(ctx context.Context, rdb *redis.Client, prefix string, perFamily int) ([]FamilyReport, error) {
 	counts := map[string]int{}
 	samples := map[string][]string{}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -168,7 +169,7 @@ func scanFamilies(ctx context.Context, rdb *redis.Client, prefix string, perFami
 		for i, k := range samples[f] {
 			cmds[i] = pipe.MemoryUsage(ctx, k)
 		}
-		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("MEMORY USAGE of %s keys: %w", f, err)
 		}
 		var sizes []int64
@@ -178,8 +179,6 @@ func scanFamilies(ctx context.Context, rdb *redis.Client, prefix string, perFami
 			}
 		}
 		fr := FamilyReport{Family: f, Keys: counts[f], Sampled: len(sizes), Bytes: familyEstimate(counts[f], sizes)}
-		fr.KeysPerPayment = perPaymentCount(float64(fr.Keys), payments)
-		fr.BytesPerPayment = perPaymentCount(float64(fr.Bytes), payments)
 		out = append(out, fr)
 	}
 	slices.SortStableFunc(out, func(a, b FamilyReport) int { return int(b.Bytes - a.Bytes) })

@@ -386,10 +386,18 @@ func writeTable(w io.Writer, r *Report) error {
 		if p.Error != "" {
 			fmt.Fprintf(tw, "paystream\tpid %d: %s\n", p.PID, p.Error)
 		} else {
-			fmt.Fprintf(tw, "paystream\tpid %d: CPU %.1f s over %.1f s of load (%.2f cores), %.1f s in set-up\n",
-				p.PID, p.CPUSecondsLoad, p.LoadSeconds, p.CPUCoresLoad, p.CPUSecondsSetup)
-			fmt.Fprintf(tw, "\tpeak RSS %.0f MiB (VmHWM), max sampled %.0f MiB; generator CPU %.1f s\n",
-				float64(p.PeakRSSBytes)/(1<<20), float64(p.MaxSampledRSS)/(1<<20), p.GeneratorCPU)
+			who := fmt.Sprintf("pid %d", p.PID)
+			if cf.Processes > 1 {
+				who = fmt.Sprintf("%d processes (the broker apart)", cf.Processes)
+			}
+			fmt.Fprintf(tw, "paystream\t%s: CPU %.1f s over %.1f s of load (%.2f cores), %.1f s in set-up\n",
+				who, p.CPUSecondsLoad, p.LoadSeconds, p.CPUCoresLoad, p.CPUSecondsSetup)
+			hwm := "VmHWM"
+			if cf.Processes > 1 {
+				hwm = "VmHWM, summed"
+			}
+			fmt.Fprintf(tw, "\tpeak RSS %.0f MiB (%s), max sampled %.0f MiB; generator CPU %.1f s\n",
+				float64(p.PeakRSSBytes)/(1<<20), hwm, float64(p.MaxSampledRSS)/(1<<20), p.GeneratorCPU)
 		}
 	}
 	if m := r.Machine; m != nil {

@@ -26,9 +26,9 @@ import (
 
 // instance is the paystream the benchmark drives.
 type instance struct {
-	base     string   // ingest base URL (merchant, admin and every inbound surface)
-	bases    []string // every ingest's base URL (production: one per ingest process); load is spread over them
-	admin    string   // admin token
+	base     string    // ingest base URL (merchant, admin and every inbound surface)
+	bases    []string  // every ingest's base URL (production: one per ingest process); load is spread over them
+	admin    string    // admin token
 	procs    []procRef // paystream's processes whose CPU is "paystream's" (dev: one; production: every role)
 	broker   procRef   // production: the standalone broker (kafka-dev), reported apart; pid 0 otherwise
 	pprof    string    // base URL serving /debug/pprof, "" when unknown
@@ -231,9 +231,10 @@ func spawn(c spawnConfig) (*instance, error) {
 		plan = append(plan, planned{name: "kafka-dev", role: "kafka-dev", args: []string{"kafka-dev"}, ready: broker,
 			env: []string{"PAYSTREAM_EMBEDDED_KAFKA_ADDR=" + broker, "PAYSTREAM_DATA_DIR=" + filepath.Join(dir, "data")}})
 		// audit first: it migrates the ClickHouse schema the others may read.
-		for i, role := range productionRoles {
+		seen := map[string]int{}
+		for _, role := range productionRoles {
 			metrics, err1 := freeAddr()
-			p := planned{name: fmt.Sprintf("%s-%d", role, i), role: role, args: []string{role}, ready: "http://" + metrics + "/readyz"}
+			p := planned{name: fmt.Sprintf("%s-%d", role, seen[role]), role: role, args: []string{role}, ready: "http://" + metrics + "/readyz"}
 			p.env = []string{"PAYSTREAM_METRICS_ADDR=" + metrics, "PAYSTREAM_KAFKA_INSTANCE_ID=bench-" + p.name}
 			var err2 error
 			if role == "ingest" {
@@ -246,6 +247,7 @@ func spawn(c spawnConfig) (*instance, error) {
 			if err := errors.Join(err1, err2); err != nil {
 				return nil, fmt.Errorf("finding free ports: %w", err)
 			}
+			seen[role]++
 			plan = append(plan, p)
 		}
 	default:

@@ -2,12 +2,12 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
