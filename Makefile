@@ -103,7 +103,7 @@ bench: build
 	go test -run '^$$' -bench . -benchmem ./pipeline/... ./matcher/... ./sink/... ./ingest/... | tee $(BENCH_OUT)/micro.txt
 	go run ./bench/stages -duration 5s -webhooks 20000 -matcher-intents 20000 -json $(BENCH_OUT)/stages.json -cpuprofile $(BENCH_OUT)/stages-pprof | tee $(BENCH_OUT)/stages.txt
 	for layout in production dev; do \
-		go run ./bench/e2e -spawn bin/paystream -layout $$layout -setup-in-window -rate-limits defaults -idle 5s \
+		go run ./bench/e2e -spawn bin/paystream -layout $$layout -setup-in-window -idempotency-keys -rate-limits defaults -idle 5s \
 			-merchants 10 -rate $(BENCH_HEADLINE_RATE) -duration $(BENCH_HEADLINE_DURATION) -mix native=1,sms=1,sns=1,txn=1 \
 			-json $(BENCH_OUT)/headline-$$layout.json | tee $(BENCH_OUT)/headline-$$layout.txt; done
 	go run ./bench/e2e -spawn bin/paystream -merchants 20 -rate $(BENCH_RATE) -duration $(BENCH_DURATION) \

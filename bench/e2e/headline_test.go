@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -156,5 +157,28 @@ func TestReceiverRegister(t *testing.T) {
 	r.register("pi_1", 3)
 	if i, ok := r.index["pi_1"]; !ok || i != 3 {
 		t.Errorf("index = %v", r.index)
+	}
+}
+
+func TestIntentBody(t *testing.T) {
+	p := &payment{amount: 123, payer: "01712345678", trx: "D000000001"}
+	for _, idem := range []bool{false, true} {
+		var v struct {
+			Amount    int    `json:"amount"`
+			Currency  string `json:"currency"`
+			Reference string `json:"customerReference"`
+			TTL       int    `json:"ttlSeconds"`
+			Idem      string `json:"idempotencyKey"`
+		}
+		if err := json.Unmarshal(intentBody(p, 20*time.Second, idem), &v); err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if idem {
+			want = "bench-D000000001"
+		}
+		if v.Amount != 123 || v.Currency != "BDT" || v.Reference != p.payer || v.TTL != 20 || v.Idem != want {
+			t.Errorf("idem %v: %+v", idem, v)
+		}
 	}
 }

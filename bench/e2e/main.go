@@ -73,6 +73,7 @@ type options struct {
 	rateLimits        string
 	redisPrefix       string
 	familySample      int
+	idemKeys          bool
 }
 
 // parseFlags reads the command line.
@@ -117,6 +118,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.ttl, "ttl", 0, "intents' TTL (default: 20s with -setup-in-window, else long enough to outlive the run)")
 	fs.StringVar(&o.rateLimits, "rate-limits", "off", "spawned: off (both rate limits 0) or defaults (paystream's production defaults)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "", "-url: the running paystream's PAYSTREAM_REDIS_PREFIX, for the bytes its keys hold per family (spawned: its own)")
+	fs.BoolVar(&o.idemKeys, "idempotency-keys", false, "send an idempotencyKey with every intent, as merchants' integrations do (its claim is then in the CPU and the Redis bytes)")
 	fs.IntVar(&o.familySample, "family-sample", 200, "keys per family whose MEMORY USAGE is read after the run (0: no per-family figures)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -281,7 +283,7 @@ func run(ctx context.Context, o options) error {
 	}
 	setupIntents := 0
 	if !o.setupInWindow {
-		if err := adm.createIntents(ctx, pays, merchants, o.concurrency, ttl, newProgress(bars, n, "creating intents")); err != nil {
+		if err := adm.createIntents(ctx, pays, merchants, o.concurrency, ttl, o.idemKeys, newProgress(bars, n, "creating intents")); err != nil {
 			return err
 		}
 		for i := range pays {
@@ -325,7 +327,7 @@ func run(ctx context.Context, o options) error {
 	}
 	snd := &sender{bases: in.bases, client: client, merchants: merchants, errs: &errorSamples{}, rcv: rcv}
 	if o.setupInWindow {
-		snd.intentTTL = ttl
+		snd.intentTTL, snd.idemKeys = ttl, o.idemKeys
 	}
 	var done atomic.Int64
 	bar := newProgress(bars, n, "offering payments")

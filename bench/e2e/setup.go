@@ -489,8 +489,8 @@ func randUint64() uint64 {
 }
 
 // createIntents creates every payment's intent with `concurrency` concurrent requests: the
-// payment's amount, its payer as customerReference, and ttl. It stops at the first error.
-func (a *admin) createIntents(ctx context.Context, pays []payment, merchants []merchantCreds, concurrency int, ttl time.Duration, bar *progress) error {
+// payment's amount, its payer as customerReference, ttl and, with idem, an idempotency key. It stops at the first error.
+func (a *admin) createIntents(ctx context.Context, pays []payment, merchants []merchantCreds, concurrency int, ttl time.Duration, idem bool, bar *progress) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next, done atomic.Int64
@@ -503,7 +503,7 @@ func (a *admin) createIntents(ctx context.Context, pays []payment, merchants []m
 					return
 				}
 				p := &pays[i]
-				body := intentBody(p, ttl)
+				body := intentBody(p, ttl, idem)
 				var v struct {
 					ID string `json:"id"`
 				}

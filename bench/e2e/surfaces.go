@@ -121,19 +121,25 @@ type sender struct {
 	// intentTTL > 0: create each payment's intent, with this TTL, just before its payment
 	// (-setup-in-window), and register it with rcv.
 	intentTTL time.Duration
+	idemKeys  bool // send an idempotencyKey with each intent
 	rcv       *receiver
 }
 
 // intentBody is the merchant API's request for p's intent: its amount, its payer as
-// customerReference, and ttl.
-func intentBody(p *payment, ttl time.Duration) []byte {
+// customerReference, and ttl; with idem, an idempotencyKey unique in the run ("bench-" + its TrxID),
+// as a merchant's integration sends one.
+func intentBody(p *payment, ttl time.Duration, idem bool) []byte {
+	if idem {
+		return fmt.Appendf(nil, `{"amount":%d,"currency":"BDT","customerReference":%q,"ttlSeconds":%d,"idempotencyKey":"bench-%s"}`,
+			p.amount, p.payer, int(ttl.Seconds()), p.trx)
+	}
 	return fmt.Appendf(nil, `{"amount":%d,"currency":"BDT","customerReference":%q,"ttlSeconds":%d}`, p.amount, p.payer, int(ttl.Seconds()))
 }
 
 // createIntent creates p's intent through base and registers it with the receiver. On failure it
 // records the answer as p's (so the payment counts as an error) and returns false.
 func (s *sender) createIntent(ctx context.Context, base string, m *merchantCreds, p *payment) bool {
-	code, b, err := s.post(ctx, base+"/v1/payments/intents", intentBody(p, s.intentTTL), "X-Api-Key", m.apiKey)
+	code, b, err := s.post(ctx, base+"/v1/payments/intents", intentBody(p, s.intentTTL, s.idemKeys), "X-Api-Key", m.apiKey)
 	var v struct {
 		ID string `json:"id"`
 	}
