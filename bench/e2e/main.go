@@ -17,8 +17,11 @@
 // It reports offered and accepted rates, statuses per surface, latency percentiles (HTTP accept,
 // accepted → decided, accepted → delivered, and the same from the schedule), correctness (paid
 // exactly once, lost, duplicated, wrong merchant, …) and paystream's CPU and peak RSS, as a table,
-// as JSON (-json) and as a chart over time (-plot). Flags and the report's fields: README.md here;
-// results: bench/README.md.
+// as JSON (-json) and as a chart over time (-plot). Its headline (issue 16) is paystream's CPU-µs
+// per payment net of the idle rate, per process (-layout production: one process per role on a
+// standalone broker, reported apart), beside Redis's CPU-µs and bytes retained per payment; with
+// -setup-in-window intent creation and expiry are inside the measured window. Flags and the
+// report's fields: README.md here; results: bench/README.md.
 //
 //	go run ./bench/e2e -spawn bin/paystream                                     # starts its own `paystream dev`
 //	go run ./bench/e2e -url http://127.0.0.1:8080 -admin $PAYSTREAM_ADMIN_TOKEN -pid $(pidof paystream)
@@ -80,7 +83,7 @@ type options struct {
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
-	fs.StringVar(&o.spawn, "spawn", "", "path of a paystream binary: start `paystream dev` on free ports for this run (rate limits off)")
+	fs.StringVar(&o.spawn, "spawn", "", "path of a paystream binary: start `paystream dev` (see -layout) on free ports for this run (rate limits off unless -rate-limits defaults)")
 	fs.StringVar(&o.url, "url", "", "base URL of a running paystream instead (it needs PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true for the local receiver, and rate limits off to measure capacity)")
 	fs.StringVar(&o.admin, "admin", os.Getenv("PAYSTREAM_ADMIN_TOKEN"), "admin token of the running paystream (default $PAYSTREAM_ADMIN_TOKEN)")
 	fs.IntVar(&o.pid, "pid", 0, "pid of the running paystream, for its CPU and RSS from /proc (spawned: its own)")
