@@ -91,12 +91,21 @@ BENCH_RATE ?= 1000
 BENCH_DURATION ?= 60s
 # The memory soak: the same load for this long (RSS per minute in soak.txt); empty skips it.
 BENCH_SOAK ?= 5m
+# issue 16's headline: CPU-µs per payment (all roles, intents and expiry inside the window, rate
+# limits at their defaults), Redis CPU-µs and bytes per payment, in the production layout (one
+# process per role on kafka-dev) and in dev.
+BENCH_HEADLINE_RATE ?= 400
+BENCH_HEADLINE_DURATION ?= 45s
 BENCH_OUT ?= bench/results/$(shell date -u +%Y%m%dT%H%M%SZ)
 bench: build
 	deploy/local/services.sh
 	mkdir -p $(BENCH_OUT)
 	go test -run '^$$' -bench . -benchmem ./pipeline/... ./matcher/... ./sink/... ./ingest/... | tee $(BENCH_OUT)/micro.txt
 	go run ./bench/stages -duration 5s -webhooks 20000 -matcher-intents 20000 -json $(BENCH_OUT)/stages.json -cpuprofile $(BENCH_OUT)/stages-pprof | tee $(BENCH_OUT)/stages.txt
+	for layout in production dev; do \
+		go run ./bench/e2e -spawn bin/paystream -layout $$layout -setup-in-window -idempotency-keys -rate-limits defaults -idle 5s \
+			-merchants 10 -rate $(BENCH_HEADLINE_RATE) -duration $(BENCH_HEADLINE_DURATION) -mix native=1,sms=1,sns=1,txn=1 \
+			-json $(BENCH_OUT)/headline-$$layout.json | tee $(BENCH_OUT)/headline-$$layout.txt; done
 	go run ./bench/e2e -spawn bin/paystream -merchants 20 -rate $(BENCH_RATE) -duration $(BENCH_DURATION) \
 		-mix native=4,sms=3,sns=2,txn=1 -json $(BENCH_OUT)/e2e.json -plot $(BENCH_OUT)/e2e.html \
 		-profile $(BENCH_OUT)/e2e-pprof | tee $(BENCH_OUT)/e2e.txt

@@ -17,8 +17,11 @@
 // It reports offered and accepted rates, statuses per surface, latency percentiles (HTTP accept,
 // accepted → decided, accepted → delivered, and the same from the schedule), correctness (paid
 // exactly once, lost, duplicated, wrong merchant, …) and paystream's CPU and peak RSS, as a table,
-// as JSON (-json) and as a chart over time (-plot). Flags and the report's fields: README.md here;
-// results: bench/README.md.
+// as JSON (-json) and as a chart over time (-plot). Its headline (issue 16) is paystream's CPU-µs
+// per payment net of the idle rate, per process (-layout production: one process per role on a
+// standalone broker, reported apart), beside Redis's CPU-µs and bytes retained per payment; with
+// -setup-in-window intent creation and expiry are inside the measured window. Flags and the
+// report's fields: README.md here; results: bench/README.md.
 //
 //	go run ./bench/e2e -spawn bin/paystream                                     # starts its own `paystream dev`
 //	go run ./bench/e2e -url http://127.0.0.1:8080 -admin $PAYSTREAM_ADMIN_TOKEN -pid $(pidof paystream)
@@ -41,6 +44,7 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+	"github.com/redis/go-redis/v9"
 )
 
 type options struct {
@@ -65,13 +69,21 @@ type options struct {
 	receiverAddr      string
 	receiverURL       string
 	sampleEvery       time.Duration
+	layout            string
+	setupInWindow     bool
+	idle              time.Duration
+	ttl               time.Duration
+	rateLimits        string
+	redisPrefix       string
+	familySample      int
+	idemKeys          bool
 }
 
 // parseFlags reads the command line.
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
-	fs.StringVar(&o.spawn, "spawn", "", "path of a paystream binary: start `paystream dev` on free ports for this run (rate limits off)")
+	fs.StringVar(&o.spawn, "spawn", "", "path of a paystream binary: start `paystream dev` (see -layout) on free ports for this run (rate limits off unless -rate-limits defaults)")
 	fs.StringVar(&o.url, "url", "", "base URL of a running paystream instead (it needs PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true for the local receiver, and rate limits off to measure capacity)")
 	fs.StringVar(&o.admin, "admin", os.Getenv("PAYSTREAM_ADMIN_TOKEN"), "admin token of the running paystream (default $PAYSTREAM_ADMIN_TOKEN)")
 	fs.IntVar(&o.pid, "pid", 0, "pid of the running paystream, for its CPU and RSS from /proc (spawned: its own)")
@@ -103,6 +115,14 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.receiverAddr, "receiver-addr", "127.0.0.1:0", "where the webhook receiver listens")
 	fs.StringVar(&o.receiverURL, "receiver-url", "", "base URL paystream reaches the receiver at (default: http://<receiver-addr>)")
 	fs.DurationVar(&o.sampleEvery, "sample", 500*time.Millisecond, "how often to sample paystream's CPU and RSS")
+	fs.StringVar(&o.layout, "layout", layoutDev, "spawned: dev (one `paystream dev`) or production (`paystream kafka-dev` and one process per role: ingest ×2, matcher ×2, webhooks, audit)")
+	fs.BoolVar(&o.setupInWindow, "setup-in-window", false, "create each payment's intent just before its payment, inside the measured window, with a short -ttl, and wait until every deadline has been checked (expiry inside the window)")
+	fs.DurationVar(&o.idle, "idle", 5*time.Second, "measure the idle CPU rate (nothing offered) this long before the load; it is subtracted from the window's CPU (0: none)")
+	fs.DurationVar(&o.ttl, "ttl", 0, "intents' TTL (default: 20s with -setup-in-window, else long enough to outlive the run)")
+	fs.StringVar(&o.rateLimits, "rate-limits", "off", "spawned: off (both rate limits 0) or defaults (paystream's production defaults)")
+	fs.StringVar(&o.redisPrefix, "redis-prefix", "", "-url: the running paystream's PAYSTREAM_REDIS_PREFIX, for the bytes its keys hold per family (spawned: its own)")
+	fs.BoolVar(&o.idemKeys, "idempotency-keys", false, "send an idempotencyKey with every intent, as merchants' integrations do (its claim is then in the CPU and the Redis bytes)")
+	fs.IntVar(&o.familySample, "family-sample", 200, "keys per family whose MEMORY USAGE is read after the run (0: no per-family figures)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -160,17 +180,38 @@ func run(ctx context.Context, o options) error {
 	}
 	bars := !o.quiet && stderrIsTerminal()
 
-	in := &instance{base: strings.TrimRight(o.url, "/"), admin: o.admin, pid: o.pid, pprof: strings.TrimRight(o.url, "/")}
+	switch {
+	case o.rateLimits != "off" && o.rateLimits != "defaults":
+		return fmt.Errorf("-rate-limits %q: want off or defaults", o.rateLimits)
+	case o.idle < 0:
+		return errors.New("-idle must not be negative")
+	}
+	ttl := o.ttl
+	if ttl == 0 && o.setupInWindow {
+		ttl = 20 * time.Second
+	}
+	if ttl == 0 {
+		// Intents live through set-up, the load and the wait, with room to spare.
+		ttl = min(604800*time.Second, max(time.Hour, 2*time.Duration(float64(n)/o.rate*float64(time.Second))+o.wait+10*time.Minute))
+	}
+	in := &instance{base: strings.TrimRight(o.url, "/"), admin: o.admin, pprof: strings.TrimRight(o.url, "/")}
 	if o.spawn != "" {
-		in, err = spawn(spawnConfig{bin: o.spawn, partitions: o.partitions, env: o.env, keepState: o.keep, pprof: o.profileDir != ""})
+		in, err = spawn(spawnConfig{bin: o.spawn, layout: o.layout, partitions: o.partitions, env: o.env, keepState: o.keep,
+			pprof: o.profileDir != "", rateLimits: o.rateLimits == "defaults"})
 		if err != nil {
 			return err
 		}
 		defer in.stop()
-		fmt.Fprintf(os.Stderr, "bench: spawned %s dev (pid %d) at %s; log %s\n", o.spawn, in.pid, in.base, in.spawnLog)
-		if o.pid != 0 {
-			in.pid = o.pid
-		}
+		fmt.Fprintf(os.Stderr, "bench: spawned %s %s (%s) at %v; logs %s\n", o.spawn, in.layout, formatProcs(in), in.bases, in.spawnLog)
+	}
+	if o.pid != 0 {
+		in.procs = []procRef{{name: "paystream", pid: o.pid}}
+	}
+	if len(in.bases) == 0 {
+		in.bases = []string{in.base}
+	}
+	if in.prefix == "" {
+		in.prefix = o.redisPrefix
 	}
 	if o.pprof != "" {
 		in.pprof = strings.TrimRight(o.pprof, "/")
@@ -195,12 +236,26 @@ func run(ctx context.Context, o options) error {
 	sctx, stopSampling := context.WithCancel(ctx)
 	defer stopSampling()
 	var cpuStart procSample
-	if in.pid > 0 {
-		smp = &sampler{pid: in.pid, interval: o.sampleEvery, machine: true}
+	if len(in.procs) > 0 {
+		smp = &sampler{pids: in.pids(), interval: o.sampleEvery, machine: true}
 		go smp.run(sctx)
-		if cpuStart, err = readProc(in.pid); err != nil {
+		if cpuStart, err = readProcs(in.pids()); err != nil {
 			return fmt.Errorf("-pid: %w", err)
 		}
+	}
+	rdb := newRedisClient()
+	defer rdb.Close()
+	var memBefore int64
+	hasRedis := true
+	if st, err := readRedisStats(ctx, rdb); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: no Redis figures: %v\n", err)
+		hasRedis = false
+	} else {
+		memBefore = st.usedMemory
+	}
+	var hrdb *redis.Client
+	if hasRedis {
+		hrdb = rdb
 	}
 
 	var prof *profiler
@@ -222,27 +277,39 @@ func run(ctx context.Context, o options) error {
 	defer client.CloseIdleConnections()
 	adm := &admin{base: in.base, token: in.admin, client: client}
 	merchants := make([]merchantCreds, o.merchants)
-	rcv := &receiver{secrets: make([]string, o.merchants), pays: pays}
+	rcv := &receiver{secrets: make([]string, o.merchants), pays: pays, index: make(map[string]int, n)}
 	for m := range merchants {
 		if merchants[m], err = adm.onboard(ctx, m, hookBase+webhookPath(m), mx); err != nil {
 			return err
 		}
 		rcv.secrets[m] = merchants[m].webhookSecret
 	}
-	// Intents live through set-up, the load and the wait, with room to spare.
-	ttl := min(604800*time.Second, max(time.Hour, 2*time.Duration(float64(n)/o.rate*float64(time.Second))+o.wait+10*time.Minute))
-	if err := adm.createIntents(ctx, pays, merchants, o.concurrency, ttl, newProgress(bars, n, "creating intents")); err != nil {
-		return err
-	}
-	rcv.index = make(map[string]int, n)
-	for i := range pays {
-		rcv.index[pays[i].intentID] = i
+	setupIntents := 0
+	if !o.setupInWindow {
+		if err := adm.createIntents(ctx, pays, merchants, o.concurrency, ttl, o.idemKeys, newProgress(bars, n, "creating intents")); err != nil {
+			return err
+		}
+		for i := range pays {
+			rcv.register(pays[i].intentID, i)
+		}
+		setupIntents = n
 	}
 	setupSecs := time.Since(setupStart).Seconds()
-	fmt.Fprintf(os.Stderr, "bench: set-up: %d merchants, %d intents in %.1f s\n", o.merchants, n, setupSecs)
+	fmt.Fprintf(os.Stderr, "bench: set-up: %d merchants, %d intents in %.1f s\n", o.merchants, setupIntents, setupSecs)
 	srv := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
+
+	// Idle: paystream's (and the broker's and Redis's) CPU rate with nothing offered.
+	idle0 := takeSnapshot(ctx, in, hrdb)
+	if o.idle > 0 {
+		fmt.Fprintf(os.Stderr, "bench: measuring the idle CPU rate for %s\n", o.idle)
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.idle):
+		}
+	}
+	idle1 := takeSnapshot(ctx, in, hrdb)
 
 	// Load: schedule every payment, then offer them.
 	start := time.Now().Add(200 * time.Millisecond)
@@ -250,17 +317,21 @@ func run(ctx context.Context, o options) error {
 	assignSMS(pays, o.merchants, func(m int) int64 { return 1_000_000 + int64(m)*12_345 })
 	t0 := start.UnixNano()
 	var cpuLoad procSample
-	if in.pid > 0 {
-		if cpuLoad, err = readProc(in.pid); err != nil {
+	if len(in.procs) > 0 {
+		if cpuLoad, err = readProcs(in.pids()); err != nil {
 			return err
 		}
 	}
+	win0 := takeSnapshot(ctx, in, hrdb)
 	selfStart := selfCPU()
 	machStart, machErr := readMachineCPU()
 	if prof != nil {
 		prof.startCPU(ctx, time.Until(start)+time.Duration(float64(n)/o.rate*float64(time.Second))+time.Second)
 	}
-	snd := &sender{base: in.base, client: client, merchants: merchants, errs: &errorSamples{}}
+	snd := &sender{bases: in.bases, client: client, merchants: merchants, errs: &errorSamples{}, rcv: rcv}
+	if o.setupInWindow {
+		snd.intentTTL, snd.idemKeys = ttl, o.idemKeys
+	}
 	var done atomic.Int64
 	bar := newProgress(bars, n, "offering payments")
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -290,10 +361,15 @@ func run(ctx context.Context, o options) error {
 		time.Sleep(250 * time.Millisecond)
 	}
 	bar.finish()
+	pending := int64(-1)
+	if o.setupInWindow && hasRedis && in.prefix != "" {
+		pending = drainDeadlines(ctx, rdb, in.prefix, o.partitions, lastIntent(pays).Add(ttl+30*time.Second), bars)
+	}
 	if ctx.Err() == nil {
 		time.Sleep(o.grace)
 	}
 	loadEnd := time.Now()
+	win1 := takeSnapshot(ctx, in, hrdb)
 
 	mach := &MachineReport{Cores: runtime.NumCPU(), LoadSeconds: loadEnd.Sub(start).Seconds()}
 	if machErr == nil {
@@ -307,10 +383,16 @@ func run(ctx context.Context, o options) error {
 	}
 
 	var proc *ProcessReport
-	if in.pid > 0 {
-		proc = &ProcessReport{PID: in.pid, LoadSeconds: loadEnd.Sub(start).Seconds(), GeneratorCPU: selfCPU() - selfStart}
-		end, err1 := readProc(in.pid)
-		peak, err2 := peakRSS(in.pid)
+	if len(in.procs) > 0 {
+		proc = &ProcessReport{PID: in.procs[0].pid, LoadSeconds: loadEnd.Sub(start).Seconds(), GeneratorCPU: selfCPU() - selfStart}
+		end, err1 := readProcs(in.pids())
+		var peak uint64
+		var err2 error
+		for _, pid := range in.pids() {
+			v, err := peakRSS(pid)
+			peak += v
+			err2 = errors.Join(err2, err)
+		}
 		stopSampling()
 		samples, err3 := smp.snapshot()
 		if err := errors.Join(err1, err2, err3); err != nil {
@@ -342,9 +424,9 @@ func run(ctx context.Context, o options) error {
 	rep := buildReport(reportInput{
 		config: ReportConfig{
 			Target: in.base, Spawned: in.spawned, Merchants: o.merchants, Payments: n, Rate: o.rate, Mix: mx.String(),
-			Workers: workers, Seed: o.seed, WaitSeconds: o.wait.Seconds(),
+			Workers: workers, Seed: o.seed, WaitSeconds: o.wait.Seconds(), Layout: in.layout, Processes: len(in.procs),
 		},
-		setup:   SetupReport{Merchants: o.merchants, Intents: n, Seconds: setupSecs, IntentRate: float64(n) / setupSecs},
+		setup:   SetupReport{Merchants: o.merchants, Intents: setupIntents, Seconds: setupSecs, IntentRate: float64(setupIntents) / setupSecs},
 		load:    lr,
 		t0:      t0,
 		pays:    pays,
@@ -355,6 +437,30 @@ func run(ctx context.Context, o options) error {
 		samples: samples,
 	})
 	rep.Profiles = profiles
+	if len(in.procs) > 0 {
+		// After the window: the scan and MEMORY USAGE calls cost Redis CPU the run did not.
+		var memAfter int64
+		var fams []FamilyReport
+		var famErr error
+		if hasRedis {
+			if st, err := readRedisStats(ctx, rdb); err == nil {
+				memAfter = st.usedMemory
+			}
+			if in.prefix != "" && o.familySample > 0 {
+				fams, famErr = scanFamilies(context.WithoutCancel(ctx), rdb, in.prefix, o.familySample)
+			}
+		}
+		rl := ""
+		if in.spawned != "" {
+			rl = o.rateLimits
+		}
+		rep.Headline = buildHeadline(HeadlineReport{Layout: in.layout, SetupInWindow: o.setupInWindow, RateLimits: rl, IntentTTL: ttl.Seconds()},
+			headlineInput{
+				in: in, idle0: idle0, idle1: idle1, win0: win0, win1: win1, memBefore: memBefore, memAfter: memAfter,
+				payments: rep.Load.Accepted, loadSeconds: rep.Load.Seconds, families: fams, familiesErr: famErr,
+				pendingDeadlines: pending, hasRedis: hasRedis,
+			})
+	}
 	if err := writeTable(os.Stdout, rep); err != nil {
 		return err
 	}
@@ -373,6 +479,56 @@ func run(ctx context.Context, o options) error {
 		errs = append(errs, errors.New("interrupted"))
 	}
 	return errors.Join(errs...)
+}
+
+// lastIntent is when the last intent was created in the window (now when none was).
+func lastIntent(pays []payment) time.Time {
+	var last int64
+	for i := range pays {
+		last = max(last, pays[i].intentAt)
+	}
+	if last == 0 {
+		return time.Now()
+	}
+	return time.Unix(0, last)
+}
+
+// drainDeadlines waits until the run's expiry shards hold no deadline (every intent's expiry
+// check ran), or until deadline; it returns how many are left (-1 when Redis cannot tell).
+// partitions 0 means paystream's default (12).
+func drainDeadlines(ctx context.Context, rdb *redis.Client, prefix string, partitions int, deadline time.Time, bars bool) int64 {
+	if partitions <= 0 {
+		partitions = 12
+	}
+	bar := newProgress(bars, -1, "waiting for expiry checks")
+	defer bar.finish()
+	for {
+		n, err := pendingDeadlines(ctx, rdb, prefix, partitions)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			return -1
+		}
+		bar.set(int(n), fmt.Sprintf("%d deadlines left", n))
+		if n == 0 || ctx.Err() != nil || time.Now().After(deadline) {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// formatProcs writes "dev 123" or "kafka-dev 1, audit-0 2, …".
+func formatProcs(in *instance) string {
+	var parts []string
+	if in.broker.pid > 0 {
+		parts = append(parts, fmt.Sprintf("%s %d", in.broker.name, in.broker.pid))
+	}
+	for _, p := range in.procs {
+		parts = append(parts, fmt.Sprintf("%s %d", p.name, p.pid))
+	}
+	return "pids " + strings.Join(parts, ", ")
 }
 
 // paidAccepted counts accepted payments that got their payment.paid webhook.

@@ -15,6 +15,7 @@ import (
 // request fields (started, answered, status, …) and the receiver, under its mutex, the webhook
 // fields (paidAt onwards). The report reads everything once both have stopped.
 type payment struct {
+	idx      int // its index in the plan
 	intentID string
 	trx      string // TrxID, unique in the run, bKash-shaped (10 upper-case letters and digits)
 	payer    string // the customer's mobile number; also the intent's customerReference
@@ -27,6 +28,7 @@ type payment struct {
 	balancePaisa int64 // SMS: the wallet balance the SMS states after this payment
 
 	started     int64 // unix ns a worker began sending (0: never sent)
+	intentAt    int64 // -setup-in-window: unix ns its intent's 201 came back (0: created in set-up, or failed)
 	answered    int64 // unix ns the reporting request's answer (or transport error) came back
 	status      int16 // HTTP status of the reporting request; -1 transport error
 	checkStatus int16 // txn: status of the check request before complete
@@ -71,6 +73,7 @@ func newPlan(c planConfig) []payment {
 	pays := make([]payment, c.n)
 	for i := range pays {
 		p := &pays[i]
+		p.idx = i
 		p.merchant = i % c.merchants
 		p.amount = 100 + i/c.merchants
 		p.surface = c.mix.pick(r)

@@ -17,6 +17,28 @@ type procSample struct {
 	machine    *machineCPU // the machine at the same instant; nil when not sampled
 }
 
+// procRef is one process whose CPU the report counts.
+type procRef struct {
+	name string // e.g. "ingest-1", "dev", "paystream" (-pid)
+	role string // dev, ingest, matcher, webhooks, audit, kafka-dev; "" for -pid
+	pid  int
+}
+
+// readProcs samples several processes at once: the sum of their CPU times and of their RSS.
+func readProcs(pids []int) (procSample, error) {
+	var sum procSample
+	for _, pid := range pids {
+		x, err := readProc(pid)
+		if err != nil {
+			return procSample{}, err
+		}
+		sum.cpuSeconds += x.cpuSeconds
+		sum.rssBytes += x.rssBytes
+		sum.at = x.at
+	}
+	return sum, nil
+}
+
 // readProc samples process pid from /proc: utime+stime of /proc/<pid>/stat and its RSS.
 func readProc(pid int) (procSample, error) {
 	p, err := procfs.NewProc(pid)
@@ -43,9 +65,10 @@ func peakRSS(pid int) (uint64, error) {
 	return s.VmHWM, nil
 }
 
-// sampler samples one process at a fixed interval into a bounded buffer.
+// sampler samples a set of processes (their summed CPU and RSS) at a fixed interval into a
+// bounded buffer.
 type sampler struct {
-	pid      int
+	pids     []int
 	interval time.Duration
 	machine  bool // also sample the machine's and its services' CPU
 
@@ -63,7 +86,7 @@ func (s *sampler) run(ctx context.Context) {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	for {
-		x, err := readProc(s.pid)
+		x, err := readProcs(s.pids)
 		if s.machine {
 			if m, err := readMachineCPU(); err == nil {
 				x.machine = &m

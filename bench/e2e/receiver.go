@@ -17,14 +17,15 @@ import (
 // answers 401 to a bad one (so paystream retries, and the count shows it), and records each
 // payment.paid in the payment of its intent.
 //
-// secrets and index are written during set-up, before the server starts, and only read after.
+// secrets are written during set-up, before the server starts, and only read after; index is
+// written during set-up or, when intents are created inside the load, by register.
 type receiver struct {
-	secrets []string       // webhook secret by merchant index
-	index   map[string]int // intent id -> payment index
+	secrets []string // webhook secret by merchant index
 	pays    []payment
 
 	mu            sync.Mutex
-	paid          int // payments with at least one payment.paid
+	index         map[string]int // intent id -> payment index
+	paid          int            // payments with at least one payment.paid
 	badSignatures int
 	unknownIntent int // verified webhooks about an intent this run did not create
 	unknownPath   int
@@ -82,9 +83,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	decided, _ := time.Parse(time.RFC3339Nano, ev.Timestamp)
-	i, ok := r.index[ev.Data.IntentID]
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	i, ok := r.index[ev.Data.IntentID]
 	if !ok {
 		r.unknownIntent++
 		w.WriteHeader(http.StatusOK)
@@ -114,6 +115,16 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// register records that intent id is payment i's, before its payment is sent.
+func (r *receiver) register(id string, i int) {
+	r.mu.Lock()
+	if r.index == nil {
+		r.index = map[string]int{}
+	}
+	r.index[id] = i
+	r.mu.Unlock()
 }
 
 func (r *receiver) count(c *int) {

@@ -23,6 +23,7 @@ type Report struct {
 	Correctness Correctness            `json:"correctness"`
 	Process     *ProcessReport         `json:"process,omitempty"`
 	Machine     *MachineReport         `json:"machine,omitempty"`
+	Headline    *HeadlineReport        `json:"headline,omitempty"`
 	Profiles    []string               `json:"profiles,omitempty"`
 	Series      []Second               `json:"series"`
 }
@@ -38,6 +39,8 @@ type ReportConfig struct {
 	Workers     int     `json:"workers"`
 	Seed        uint64  `json:"seed"`
 	WaitSeconds float64 `json:"wait_seconds"`
+	Layout      string  `json:"layout,omitempty"`    // spawned: dev or production
+	Processes   int     `json:"processes,omitempty"` // paystream processes measured (the broker apart)
 }
 
 // SetupReport is the onboarding and intent creation before the load.
@@ -77,6 +80,9 @@ type LatencyReport struct {
 	AcceptedDelivered  Percentiles `json:"accepted_to_delivered"`
 	ScheduledDecided   Percentiles `json:"scheduled_to_decided"`
 	ScheduledDelivered Percentiles `json:"scheduled_to_delivered"`
+	// IntentCreated is from the schedule to the intent's 201 (-setup-in-window only: the intent is
+	// created first, so every figure above includes it).
+	IntentCreated Percentiles `json:"scheduled_to_intent_created"`
 }
 
 // SurfaceStat is one surface's share of the run.
@@ -278,13 +284,16 @@ func buildReport(in reportInput) *Report {
 
 // latencies collects the latency samples of accepted payments.
 type latencies struct {
-	accept, accDec, accDel, schedDec, schedDel []float64
+	accept, accDec, accDel, schedDec, schedDel, intent []float64
 }
 
 func newLatencies() *latencies { return &latencies{} }
 
 func (l *latencies) add(p *payment) {
 	l.accept = append(l.accept, nsToMs(p.answered-p.scheduled))
+	if p.intentAt != 0 {
+		l.intent = append(l.intent, nsToMs(p.intentAt-p.scheduled))
+	}
 	if p.decidedAt != 0 {
 		l.accDec = append(l.accDec, nsToMs(p.decidedAt-p.answered))
 		l.schedDec = append(l.schedDec, nsToMs(p.decidedAt-p.scheduled))
@@ -298,7 +307,7 @@ func (l *latencies) add(p *payment) {
 func (l *latencies) report() LatencyReport {
 	return LatencyReport{
 		Accept: percentiles(l.accept), AcceptedDecided: percentiles(l.accDec), AcceptedDelivered: percentiles(l.accDel),
-		ScheduledDecided: percentiles(l.schedDec), ScheduledDelivered: percentiles(l.schedDel),
+		ScheduledDecided: percentiles(l.schedDec), ScheduledDelivered: percentiles(l.schedDel), IntentCreated: percentiles(l.intent),
 	}
 }
 
@@ -320,7 +329,7 @@ func writeTable(w io.Writer, r *Report) error {
 	var b strings.Builder
 	target := cf.Target
 	if cf.Spawned != "" {
-		target = "spawned " + cf.Spawned + " dev at " + cf.Target
+		target = "spawned " + cf.Spawned + " " + cf.Layout + " at " + cf.Target
 	}
 	fmt.Fprintf(&b, "\npaystream bench: %d payments to %d merchants at %.0f/s, mix %s, %s\n\n", cf.Payments, cf.Merchants, cf.Rate, cf.Mix, target)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -343,8 +352,12 @@ func writeTable(w io.Writer, r *Report) error {
 		{"accepted → webhook delivered", r.Latency.AcceptedDelivered},
 		{"scheduled → decided", r.Latency.ScheduledDecided},
 		{"scheduled → webhook delivered", r.Latency.ScheduledDelivered},
+		{"scheduled → intent created", r.Latency.IntentCreated},
 	} {
 		p := row.p
+		if p.Count == 0 && strings.Contains(row.name, "intent") {
+			continue
+		}
 		fmt.Fprintf(&b, "%s %7d %9.1f %9.1f %9.1f %9.1f %9.1f\n", padRight(row.name, 30), p.Count, p.P50, p.P90, p.P99, p.P999, p.Max)
 	}
 
@@ -373,10 +386,18 @@ func writeTable(w io.Writer, r *Report) error {
 		if p.Error != "" {
 			fmt.Fprintf(tw, "paystream\tpid %d: %s\n", p.PID, p.Error)
 		} else {
-			fmt.Fprintf(tw, "paystream\tpid %d: CPU %.1f s over %.1f s of load (%.2f cores), %.1f s in set-up\n",
-				p.PID, p.CPUSecondsLoad, p.LoadSeconds, p.CPUCoresLoad, p.CPUSecondsSetup)
-			fmt.Fprintf(tw, "\tpeak RSS %.0f MiB (VmHWM), max sampled %.0f MiB; generator CPU %.1f s\n",
-				float64(p.PeakRSSBytes)/(1<<20), float64(p.MaxSampledRSS)/(1<<20), p.GeneratorCPU)
+			who := fmt.Sprintf("pid %d", p.PID)
+			if cf.Processes > 1 {
+				who = fmt.Sprintf("%d processes (the broker apart)", cf.Processes)
+			}
+			fmt.Fprintf(tw, "paystream\t%s: CPU %.1f s over %.1f s of load (%.2f cores), %.1f s in set-up\n",
+				who, p.CPUSecondsLoad, p.LoadSeconds, p.CPUCoresLoad, p.CPUSecondsSetup)
+			hwm := "VmHWM"
+			if cf.Processes > 1 {
+				hwm = "VmHWM, summed"
+			}
+			fmt.Fprintf(tw, "\tpeak RSS %.0f MiB (%s), max sampled %.0f MiB; generator CPU %.1f s\n",
+				float64(p.PeakRSSBytes)/(1<<20), hwm, float64(p.MaxSampledRSS)/(1<<20), p.GeneratorCPU)
 		}
 	}
 	if m := r.Machine; m != nil {
@@ -394,6 +415,11 @@ func writeTable(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(tw, "RSS by minute\t%s MiB\n", strings.Join(parts, " / "))
 	}
+	_ = tw.Flush()
+	if h := r.Headline; h != nil {
+		writeHeadline(&b, h)
+	}
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, f := range r.Profiles {
 		fmt.Fprintf(tw, "profile\t%s\n", f)
 	}
@@ -441,4 +467,61 @@ func formatCounts(m map[string]int) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeHeadline writes the headline block: CPU-µs per payment (net of the idle rate, raw in
+// brackets) for paystream, each of its processes, the broker and Redis, and Redis's bytes.
+func writeHeadline(b *strings.Builder, h *HeadlineReport) {
+	inWindow := "intents created in set-up (not counted)"
+	if h.SetupInWindow {
+		inWindow = fmt.Sprintf("intents created in the window (TTL %.0f s)", h.IntentTTL)
+	}
+	rl := h.RateLimits
+	if rl == "" {
+		rl = "as configured"
+	}
+	fmt.Fprintf(b, "\nheadline (%s layout; %s; rate limits %s; %d payments at %.1f/s; window %.1f s; idle measured %.1f s)\n",
+		orUnknown(h.Layout), inWindow, rl, h.Payments, h.PaymentsPerSecond, h.WindowSeconds, h.IdleSeconds)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "\tCPU-µs/payment net\traw\tCPU s raw\tidle cores\t\n")
+	fmt.Fprintf(tw, "paystream (all roles)\t%.0f\t%.0f\t%.2f\t%.3f\t\n", h.PaystreamUsPerPayment, h.PaystreamUsPerPaymentRaw, h.PaystreamCPUSeconds, h.PaystreamIdleCores)
+	if len(h.Roles) > 1 {
+		for _, r := range h.Roles {
+			fmt.Fprintf(tw, "  %s (pid %d)\t%.0f\t%.0f\t%.2f\t%.3f\t\n", r.Name, r.PID, r.UsPerPayment, r.UsPerPaymentRaw, r.CPUSeconds, r.IdleCores)
+		}
+	}
+	if r := h.Broker; r != nil {
+		fmt.Fprintf(tw, "broker %s (pid %d)\t%.0f\t%.0f\t%.2f\t%.3f\t\n", r.Name, r.PID, r.UsPerPayment, r.UsPerPaymentRaw, r.CPUSeconds, r.IdleCores)
+	}
+	if r := h.Redis; r != nil {
+		fmt.Fprintf(tw, "redis-server (pid %d)\t%.0f\t%.0f\t%.2f\t%.3f\t\n", r.PID, r.UsPerPayment, r.UsPerPaymentRaw, r.CPUSeconds, r.IdleCores)
+	}
+	_ = tw.Flush()
+	if r := h.Redis; r != nil {
+		fmt.Fprintf(b, "redis: %.1f commands/payment (net; every client of the server); used_memory %.1f → %.1f MiB: %.0f bytes retained/payment (whole server); the run's keys: %.0f bytes/payment (sampled MEMORY USAGE)\n",
+			r.CommandsPerPayment, float64(r.UsedMemoryBefore)/(1<<20), float64(r.UsedMemoryAfter)/(1<<20), r.BytesRetainedPerPayment, r.SampledBytesPerPayment)
+		if len(r.Families) > 0 {
+			parts := make([]string, 0, len(r.Families))
+			for _, f := range r.Families {
+				parts = append(parts, fmt.Sprintf("%s %.0f B (%.2f keys)", f.Family, f.BytesPerPayment, f.KeysPerPayment))
+			}
+			fmt.Fprintf(b, "redis bytes/payment by family: %s\n", strings.Join(parts, ", "))
+		}
+		if r.Error != "" {
+			fmt.Fprintf(b, "redis: %s\n", r.Error)
+		}
+	}
+	if h.PendingDeadlines > 0 {
+		fmt.Fprintf(b, "expiry: %d deadlines still pending at the end of the window\n", h.PendingDeadlines)
+	}
+	if h.Error != "" {
+		fmt.Fprintf(b, "headline: %s\n", h.Error)
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

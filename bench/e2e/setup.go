@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,13 +26,26 @@ import (
 
 // instance is the paystream the benchmark drives.
 type instance struct {
-	base     string // ingest base URL (merchant, admin and every inbound surface)
-	admin    string // admin token
-	pid      int    // paystream's pid for CPU and memory, 0 when unknown
-	pprof    string // base URL serving /debug/pprof, "" when unknown
-	spawned  string // the binary, when this run started it
-	stop     func() // stops a spawned paystream and removes its state; nil otherwise
-	spawnLog string
+	base     string    // ingest base URL (merchant, admin and every inbound surface)
+	bases    []string  // every ingest's base URL (production: one per ingest process); load is spread over them
+	admin    string    // admin token
+	procs    []procRef // paystream's processes whose CPU is "paystream's" (dev: one; production: every role)
+	broker   procRef   // production: the standalone broker (kafka-dev), reported apart; pid 0 otherwise
+	pprof    string    // base URL serving /debug/pprof, "" when unknown
+	prefix   string    // the Redis key prefix, "" when unknown
+	layout   string    // "dev" or "production" when spawned
+	spawned  string    // the binary, when this run started it
+	stop     func()    // stops a spawned paystream and removes its state; nil otherwise
+	spawnLog string    // the log file (dev) or directory of log files (production)
+}
+
+// pids returns the pids of paystream's processes.
+func (in *instance) pids() []int {
+	out := make([]int, 0, len(in.procs))
+	for _, p := range in.procs {
+		out = append(out, p.pid)
+	}
+	return out
 }
 
 func randHex(n int) string {
@@ -49,103 +63,237 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// spawnConfig says how to start `paystream dev`.
+// spawnConfig says how to start paystream.
 type spawnConfig struct {
 	bin        string
+	layout     string   // layoutDev (one `paystream dev`) or layoutProduction (kafka-dev and six role processes)
 	partitions int      // PAYSTREAM_KAFKA_PARTITIONS, 0 for paystream's default
 	env        []string // extra NAME=value, applied last
 	keepState  bool     // leave the Redis keys and ClickHouse database behind
 	pprof      bool     // serve /debug/pprof on the metrics address (PAYSTREAM_PPROF)
+	rateLimits bool     // keep the rate limits at paystream's defaults (else both are 0: off)
 }
 
-// spawn starts `paystream dev` on free ports with a fresh data dir, Redis prefix and ClickHouse
-// database, rate limits off (the benchmark measures capacity from one address with few keys), and
-// waits up to 60 s for /readyz. Its output goes to a log file in the data dir's parent, kept when
-// paystream fails to start. The returned instance's stop interrupts it (killing it after 40 s) and
-// removes its state.
-func spawn(c spawnConfig) (*instance, error) {
-	httpAddr, err1 := freeAddr()
-	metrics, err2 := freeAddr()
-	kafka, err3 := freeAddr()
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return nil, fmt.Errorf("finding free ports: %w", err)
-	}
-	dir, err := os.MkdirTemp("", "paystream-bench")
+// Layouts of a spawned paystream.
+const (
+	layoutDev        = "dev"
+	layoutProduction = "production"
+)
+
+// child is one process the benchmark started, its output going to a log file.
+type child struct {
+	name    string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	logPath string
+	logf    *os.File
+}
+
+// startChild starts bin with args and env (added to this process's environment), output to logPath.
+func startChild(name, bin string, args, env []string, logPath string) (*child, error) {
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "paystream.log")
-	logf, err := os.Create(logPath)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting %s %v: %w", bin, args, err)
+	}
+	c := &child{name: name, cmd: cmd, exited: make(chan struct{}), logPath: logPath, logf: logf}
+	go func() { _ = cmd.Wait(); close(c.exited) }()
+	return c, nil
+}
+
+// stop interrupts the process and waits for it, killing it after 40 s. It ends only this process,
+// by its pid.
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-c.exited:
+	case <-time.After(40 * time.Second):
+		fmt.Fprintf(os.Stderr, "bench: %s (pid %d) did not stop within 40 s of SIGINT: killing it\n", c.name, c.cmd.Process.Pid)
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+	c.logf.Close()
+}
+
+// waitReady polls ready (an HTTP URL answering 200, or a TCP address when it has no scheme) until
+// it answers or within has passed; it fails at once when the process exits.
+func (c *child) waitReady(ready string, within time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		select {
+		case <-c.exited:
+			return fmt.Errorf("spawned %s exited before it was ready; its log: %s\n%s", c.name, c.logPath, tail(c.logPath, 4096))
+		default:
+		}
+		if !strings.HasPrefix(ready, "http") {
+			if conn, err := net.Dial("tcp", ready); err == nil {
+				conn.Close()
+				return nil
+			}
+			continue
+		}
+		resp, err := client.Get(ready)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("spawned %s not ready in %s; its log: %s\n%s", c.name, within, c.logPath, tail(c.logPath, 4096))
+}
+
+// spawn starts paystream in c.layout on free ports with a fresh data dir, Redis prefix and
+// ClickHouse database, rate limits off unless c.rateLimits, and waits until every process is
+// ready. Output goes to log files in a temporary directory, kept when paystream fails to start.
+// The returned instance's stop interrupts every process it started (killing one after 40 s), the
+// broker last, and removes the state.
+//
+//   - dev: one `paystream dev` (every role and the embedded broker in one process);
+//   - production: `paystream kafka-dev` (the broker, reported apart) and one process per role:
+//     ingest ×2 (each its own HTTP address), matcher ×2, webhooks, audit.
+func spawn(c spawnConfig) (*instance, error) {
+	dir, err := os.MkdirTemp("", "paystream-bench")
 	if err != nil {
 		return nil, err
 	}
 	admin, prefix := "bench_"+randHex(8), "bench"+randHex(3)
 	dsn := "clickhouse://127.0.0.1:9000/paystream_bench_" + randHex(3)
-	cmd := exec.Command(c.bin, "dev")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(),
-		"PAYSTREAM_HTTP_ADDR="+httpAddr, "PAYSTREAM_METRICS_ADDR="+metrics, "PAYSTREAM_EMBEDDED_KAFKA_ADDR="+kafka,
-		"PAYSTREAM_KAFKA_BROKERS=", "PAYSTREAM_DATA_DIR="+filepath.Join(dir, "data"), "PAYSTREAM_REDIS_PREFIX="+prefix,
-		"PAYSTREAM_CLICKHOUSE_DSN="+dsn, "PAYSTREAM_ADMIN_TOKEN="+admin,
+	common := []string{
+		"PAYSTREAM_REDIS_PREFIX=" + prefix, "PAYSTREAM_CLICKHOUSE_DSN=" + dsn, "PAYSTREAM_ADMIN_TOKEN=" + admin,
 		"PAYSTREAM_ALLOW_PRIVATE_WEBHOOKS=true", "PAYSTREAM_LOG_LEVEL=warn",
-		"PAYSTREAM_RATE_LIMIT_IP=0", "PAYSTREAM_RATE_LIMIT_KEY=0",
-	)
+	}
+	if !c.rateLimits {
+		common = append(common, "PAYSTREAM_RATE_LIMIT_IP=0", "PAYSTREAM_RATE_LIMIT_KEY=0")
+	}
 	if c.pprof {
-		cmd.Env = append(cmd.Env, "PAYSTREAM_PPROF=true")
+		common = append(common, "PAYSTREAM_PPROF=true")
 	}
 	if c.partitions > 0 {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("PAYSTREAM_KAFKA_PARTITIONS=%d", c.partitions))
+		common = append(common, fmt.Sprintf("PAYSTREAM_KAFKA_PARTITIONS=%d", c.partitions))
 	}
-	cmd.Env = append(cmd.Env, c.env...)
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("starting %s dev: %w", c.bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	in := &instance{
-		base: "http://" + httpAddr, admin: admin, pid: cmd.Process.Pid, pprof: "http://" + metrics,
-		spawned: c.bin, spawnLog: logPath,
-	}
+	in := &instance{admin: admin, prefix: prefix, layout: c.layout, spawned: c.bin}
+	var children []*child // stopped in reverse order
 	var once sync.Once
 	in.stop = func() {
 		once.Do(func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(40 * time.Second):
-				fmt.Fprintf(os.Stderr, "bench: paystream (pid %d) did not stop within 40 s of SIGINT: killing it\n", cmd.Process.Pid)
-				_ = cmd.Process.Kill()
-				<-exited
+			// Roles first, together; the broker (started first) last.
+			var wg sync.WaitGroup
+			for _, ch := range children[min(1, len(children)):] {
+				wg.Go(ch.stop)
 			}
-			logf.Close()
+			wg.Wait()
+			if len(children) > 0 {
+				children[0].stop()
+			}
 			if !c.keepState {
 				cleanState(dsn, prefix)
 				os.RemoveAll(dir)
 			}
 		})
 	}
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return nil, fmt.Errorf("spawned paystream exited before it was ready; its log: %s\n%s", logPath, tail(logPath, 4096))
-		default:
-		}
-		resp, err := client.Get("http://" + metrics + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return in, nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	fail := func(err error) (*instance, error) {
+		c.keepState = true // keep the logs to read
+		in.stop()
+		return nil, err
 	}
-	c.keepState = true // keep the log to read
-	in.stop()
-	return nil, fmt.Errorf("spawned paystream not ready in 60 s; its log: %s\n%s", logPath, tail(logPath, 4096))
+	type planned struct {
+		name, role, ready string
+		args, env         []string
+		http              string
+	}
+	var plan []planned
+	switch c.layout {
+	case layoutDev, "":
+		in.layout = layoutDev
+		httpAddr, err1 := freeAddr()
+		metrics, err2 := freeAddr()
+		kafka, err3 := freeAddr()
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("finding free ports: %w", err)
+		}
+		plan = append(plan, planned{name: "dev", role: "dev", args: []string{"dev"}, http: httpAddr, ready: "http://" + metrics + "/readyz",
+			env: []string{"PAYSTREAM_HTTP_ADDR=" + httpAddr, "PAYSTREAM_METRICS_ADDR=" + metrics, "PAYSTREAM_EMBEDDED_KAFKA_ADDR=" + kafka,
+				"PAYSTREAM_KAFKA_BROKERS=", "PAYSTREAM_DATA_DIR=" + filepath.Join(dir, "data")}})
+		in.pprof = "http://" + metrics
+	case layoutProduction:
+		broker, err := freeAddr()
+		if err != nil {
+			return nil, fmt.Errorf("finding free ports: %w", err)
+		}
+		common = append(common, "PAYSTREAM_KAFKA_BROKERS="+broker)
+		plan = append(plan, planned{name: "kafka-dev", role: "kafka-dev", args: []string{"kafka-dev"}, ready: broker,
+			env: []string{"PAYSTREAM_EMBEDDED_KAFKA_ADDR=" + broker, "PAYSTREAM_DATA_DIR=" + filepath.Join(dir, "data")}})
+		// audit first: it migrates the ClickHouse schema the others may read.
+		seen := map[string]int{}
+		for _, role := range productionRoles {
+			metrics, err1 := freeAddr()
+			p := planned{name: fmt.Sprintf("%s-%d", role, seen[role]), role: role, args: []string{role}, ready: "http://" + metrics + "/readyz"}
+			p.env = []string{"PAYSTREAM_METRICS_ADDR=" + metrics, "PAYSTREAM_KAFKA_INSTANCE_ID=bench-" + p.name}
+			var err2 error
+			if role == "ingest" {
+				p.http, err2 = freeAddr()
+				p.env = append(p.env, "PAYSTREAM_HTTP_ADDR="+p.http)
+				if in.pprof == "" {
+					in.pprof = "http://" + metrics
+				}
+			}
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, fmt.Errorf("finding free ports: %w", err)
+			}
+			seen[role]++
+			plan = append(plan, p)
+		}
+	default:
+		return nil, fmt.Errorf("-layout %q: want dev or production", c.layout)
+	}
+	in.spawnLog = dir
+	if len(plan) == 1 {
+		in.spawnLog = filepath.Join(dir, plan[0].name+".log")
+	}
+	// Start in plan order; in production the broker and audit each wait for readiness before the
+	// next start, the other roles start together.
+	var starting []int
+	for i, p := range plan {
+		env := append(append(append([]string{}, common...), p.env...), c.env...)
+		ch, err := startChild(p.name, c.bin, p.args, env, filepath.Join(dir, p.name+".log"))
+		if err != nil {
+			return fail(err)
+		}
+		children = append(children, ch)
+		starting = append(starting, i)
+		if i+1 < len(plan) && (p.role == "kafka-dev" || p.role == "audit") || i+1 == len(plan) {
+			for _, j := range starting {
+				if err := children[j].waitReady(plan[j].ready, 60*time.Second); err != nil {
+					return fail(err)
+				}
+			}
+			starting = starting[:0]
+		}
+	}
+	for i, p := range plan {
+		ref := procRef{name: p.name, role: p.role, pid: children[i].cmd.Process.Pid}
+		if p.role == "kafka-dev" {
+			in.broker = ref
+			continue
+		}
+		in.procs = append(in.procs, ref)
+		if p.http != "" {
+			in.bases = append(in.bases, "http://"+p.http)
+		}
+	}
+	in.base = in.bases[0]
+	return in, nil
 }
+
+// productionRoles are the role processes of the production layout, in start order.
+var productionRoles = []string{"audit", "ingest", "ingest", "matcher", "matcher", "webhooks"}
 
 // tail returns up to the last n bytes of a file.
 func tail(path string, n int64) string {
@@ -205,8 +353,8 @@ func cleanState(dsn, prefix string) {
 // merchantCreds is one onboarded merchant and the credentials of each surface it uses.
 type merchantCreds struct {
 	id, apiKey, wallet, webhookSecret string
-	smsURL                            string // the device's forwarder URL (surfSMS)
-	snsURL                            string // the integration's notification URL (surfSNS)
+	smsPath                           string // the device's forwarder path (surfSMS), under any ingest's base URL
+	snsPath                           string // the integration's notification path and query (surfSNS)
 	snsAppSecret, snsClientSecret     string
 	txnKey, txnSecret                 string // the bKash transaction API integration (surfTxn)
 }
@@ -301,7 +449,7 @@ func (a *admin) onboard(ctx context.Context, m int, hookURL string, mx mix) (mer
 		if _, err := a.call(ctx, http.MethodPost, "/admin/v1/merchants/"+mc.id+"/devices", a.bearer(), body, http.StatusCreated, &dev); err != nil {
 			return mc, fmt.Errorf("registering merchant %d's device: %w", m, err)
 		}
-		mc.smsURL = a.base + "/v1/sms/" + dev.Token + "/forwarder"
+		mc.smsPath = "/v1/sms/" + dev.Token + "/forwarder"
 	}
 	if mx.uses(surfSNS) {
 		var in struct {
@@ -313,7 +461,7 @@ func (a *admin) onboard(ctx context.Context, m int, hookURL string, mx mix) (mer
 		if _, err := a.call(ctx, http.MethodPost, "/admin/v1/merchants/"+mc.id+"/integrations", a.bearer(), body, http.StatusCreated, &in); err != nil {
 			return mc, fmt.Errorf("creating merchant %d's SNS integration: %w", m, err)
 		}
-		mc.snsURL = a.base + "/webhooks/notifications?shunno_id=" + url.QueryEscape(in.ShunnoID) + "&client_app=SHUNNOIT"
+		mc.snsPath = "/webhooks/notifications?shunno_id=" + url.QueryEscape(in.ShunnoID) + "&client_app=SHUNNOIT"
 		mc.snsAppSecret, mc.snsClientSecret = in.AppSecret, in.ClientSecret
 	}
 	if mx.uses(surfTxn) {
@@ -341,8 +489,8 @@ func randUint64() uint64 {
 }
 
 // createIntents creates every payment's intent with `concurrency` concurrent requests: the
-// payment's amount, its payer as customerReference, and ttl. It stops at the first error.
-func (a *admin) createIntents(ctx context.Context, pays []payment, merchants []merchantCreds, concurrency int, ttl time.Duration, bar *progress) error {
+// payment's amount, its payer as customerReference, ttl and, with idem, an idempotency key. It stops at the first error.
+func (a *admin) createIntents(ctx context.Context, pays []payment, merchants []merchantCreds, concurrency int, ttl time.Duration, idem bool, bar *progress) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next, done atomic.Int64
@@ -355,7 +503,7 @@ func (a *admin) createIntents(ctx context.Context, pays []payment, merchants []m
 					return
 				}
 				p := &pays[i]
-				body := fmt.Appendf(nil, `{"amount":%d,"currency":"BDT","customerReference":%q,"ttlSeconds":%d}`, p.amount, p.payer, int(ttl.Seconds()))
+				body := intentBody(p, ttl, idem)
 				var v struct {
 					ID string `json:"id"`
 				}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -113,24 +114,72 @@ func signTxn(secret string, body []byte) ([]byte, string, error) {
 
 // sender sends payments to paystream. Its methods are safe for concurrent use.
 type sender struct {
-	base      string
+	bases     []string // every ingest's base URL: payment i goes to bases[i mod len]
 	client    *http.Client
 	merchants []merchantCreds
 	errs      *errorSamples
+	// intentTTL > 0: create each payment's intent, with this TTL, just before its payment
+	// (-setup-in-window), and register it with rcv.
+	intentTTL time.Duration
+	idemKeys  bool // send an idempotencyKey with each intent
+	rcv       *receiver
 }
 
-// send reports p through its surface and records the answer in p. It blocks until the answer or
-// the client's timeout.
+// intentBody is the merchant API's request for p's intent: its amount, its payer as
+// customerReference, and ttl; with idem, an idempotencyKey unique in the run ("bench-" + its TrxID),
+// as a merchant's integration sends one.
+func intentBody(p *payment, ttl time.Duration, idem bool) []byte {
+	if idem {
+		return fmt.Appendf(nil, `{"amount":%d,"currency":"BDT","customerReference":%q,"ttlSeconds":%d,"idempotencyKey":"bench-%s"}`,
+			p.amount, p.payer, int(ttl.Seconds()), p.trx)
+	}
+	return fmt.Appendf(nil, `{"amount":%d,"currency":"BDT","customerReference":%q,"ttlSeconds":%d}`, p.amount, p.payer, int(ttl.Seconds()))
+}
+
+// createIntent creates p's intent through base and registers it with the receiver. On failure it
+// records the answer as p's (so the payment counts as an error) and returns false.
+func (s *sender) createIntent(ctx context.Context, base string, m *merchantCreds, p *payment) bool {
+	code, b, err := s.post(ctx, base+"/v1/payments/intents", intentBody(p, s.intentTTL, s.idemKeys), "X-Api-Key", m.apiKey)
+	var v struct {
+		ID string `json:"id"`
+	}
+	if err == nil && code == http.StatusCreated {
+		if err = json.Unmarshal(b, &v); err == nil && v.ID == "" {
+			err = errors.New("no intent id in the answer")
+		}
+	}
+	now := time.Now().UnixNano()
+	switch {
+	case err != nil:
+		p.answered, p.status = now, -1
+		s.errs.add(fmt.Sprintf("intent: %v", err))
+		return false
+	case code != http.StatusCreated:
+		p.answered, p.status = now, int16(code)
+		s.errs.add(fmt.Sprintf("intent: HTTP %d", code))
+		return false
+	}
+	p.intentID, p.intentAt = v.ID, now
+	s.rcv.register(v.ID, p.idx)
+	return true
+}
+
+// send reports p through its surface and records the answer in p, creating its intent first when
+// s.intentTTL > 0. It blocks until the answer or the client's timeout.
 func (s *sender) send(ctx context.Context, p *payment) {
 	m := &s.merchants[p.merchant]
+	base := s.bases[p.idx%len(s.bases)]
+	if s.intentTTL > 0 && p.intentID == "" && !s.createIntent(ctx, base, m, p) {
+		return
+	}
 	var code int
 	var body []byte
 	var err error
 	switch p.surface {
 	case surfNative:
-		code, _, err = s.post(ctx, s.base+"/v1/sandbox/sms-events/simulate", nativeBody(p), "X-Api-Key", m.apiKey)
+		code, _, err = s.post(ctx, base+"/v1/sandbox/sms-events/simulate", nativeBody(p), "X-Api-Key", m.apiKey)
 	case surfSMS:
-		code, body, err = s.post(ctx, m.smsURL, smsForwarderBody(p))
+		code, body, err = s.post(ctx, base+m.smsPath, smsForwarderBody(p))
 		if err == nil && code == http.StatusAccepted {
 			var a struct {
 				Pays   bool   `json:"pays"`
@@ -142,14 +191,14 @@ func (s *sender) send(ctx context.Context, p *payment) {
 			}
 		}
 	case surfSNS:
-		code, _, err = s.post(ctx, m.snsURL, snsBody(p), "x-app-secret", m.snsAppSecret, "x-client-secret", m.snsClientSecret)
+		code, _, err = s.post(ctx, base+m.snsPath, snsBody(p), "x-app-secret", m.snsAppSecret, "x-client-secret", m.snsClientSecret)
 	case surfTxn:
 		// As an aggregator would: complete only a payment the check allowed. A refused check is
 		// the payment's answer.
-		code, err = s.txn(ctx, m, "check", txnCheckBody(p))
+		code, err = s.txn(ctx, base, m, "check", txnCheckBody(p))
 		p.checkStatus = int16(code)
 		if err == nil && code == http.StatusAccepted {
-			code, err = s.txn(ctx, m, "complete", txnCompleteBody(p, m.wallet))
+			code, err = s.txn(ctx, base, m, "complete", txnCompleteBody(p, m.wallet))
 		}
 	}
 	p.answered = time.Now().UnixNano()
@@ -164,12 +213,12 @@ func (s *sender) send(ctx context.Context, p *payment) {
 	}
 }
 
-func (s *sender) txn(ctx context.Context, m *merchantCreds, op string, body []byte) (int, error) {
+func (s *sender) txn(ctx context.Context, base string, m *merchantCreds, op string, body []byte) (int, error) {
 	c, sig, err := signTxn(m.txnSecret, body)
 	if err != nil {
 		return 0, err
 	}
-	code, _, err := s.post(ctx, s.base+"/api/external/v1/bkash/transactions/"+op, c, "API-Key", m.txnKey, "X-Signature", sig)
+	code, _, err := s.post(ctx, base+"/api/external/v1/bkash/transactions/"+op, c, "API-Key", m.txnKey, "X-Signature", sig)
 	return code, err
 }
 
