@@ -25,30 +25,126 @@ type pending struct {
 	conflicts int
 }
 
-// processPartition decides one partition's polled records, in order, and returns the outcome
-// records to emit. It works in runs: a run loads the snapshots of up to maxRunLength events in one
-// pipelined load (state.LoadSnapshots), decides them in order in memory, and applies every decision
-// in one pipelined round trip (state.Batch). A run ends before the first event whose snapshot a
-// decision earlier in the run makes stale (same TrxID, amount, reference or intent; see
-// Batch.Stale); that event starts the next run with a fresh load. Decisions of one wallet in a run
-// form a version chain, so a change made by anyone else in between is a conflict, as it is for a
-// single decision; the conflicting event and every later one of its wallet in the run are decided
-// again in the next run. A wallet's balance head is carried from one decision to the next in memory.
-func (m *Matcher) processPartition(ctx context.Context, b *bus.Partition) ([]bus.Record, error) {
-	items := make([]*pending, 0, len(b.Records))
-	for i := range b.Records {
-		if it := m.decode(&b.Records[i]); it != nil {
-			items = append(items, it)
+// processPoll decides the records of every partition of a poll, each partition in order, and
+// returns the outcome records to emit, partition by partition. It works in rounds, and a round in
+// runs, one per partition with events left: a run takes up to maxRunLength of its partition's
+// events. The round loads the snapshots of every run in one pipelined load (state.LoadSnapshots),
+// decides each run in order in memory (plan), applies every run's decisions in one pipelined round
+// trip (state.Store.ExecAll), then settles each run and executes every run's followups in one
+// pipeline (state.Store.ExecFollowups). So a poll pays its round trips per round, not per partition.
+//
+// A run ends before the first event whose snapshot a decision earlier in the run makes stale
+// (same TrxID, amount, reference or intent; see Batch.Stale); that event starts its partition's run
+// of the next round with a fresh load. Decisions of one wallet in a run form a version chain, so a
+// change made by anyone else in between is a conflict, as it is for a single decision; the
+// conflicting event and every later one of its wallet in the run are decided again in the next
+// round. A wallet's balance head is carried from one decision to the next in memory.
+func (m *Matcher) processPoll(ctx context.Context, parts []bus.Partition) ([]bus.Record, error) {
+	works := make([]*partWork, len(parts))
+	for i := range parts {
+		w := &partWork{partition: parts[i].Partition, items: make([]*pending, 0, len(parts[i].Records))}
+		for j := range parts[i].Records {
+			if it := m.decode(&parts[i].Records[j]); it != nil {
+				w.items = append(w.items, it)
+			}
+		}
+		works[i] = w
+	}
+	for {
+		var runs []*runPlan
+		var qs []*state.SnapshotQuery
+		for _, w := range works {
+			if len(w.items) > 0 {
+				r := m.startRun(w)
+				runs = append(runs, r)
+				qs = append(qs, r.qs...)
+			}
+		}
+		if len(runs) == 0 {
+			break
+		}
+		if err := m.round(ctx, runs, qs); err != nil {
+			return nil, err
 		}
 	}
 	var recs []bus.Record
-	for len(items) > 0 {
-		var err error
-		if recs, items, err = m.run(ctx, b.Partition, items, recs); err != nil {
-			return nil, fmt.Errorf("partition %d: %w", b.Partition, err)
-		}
+	for _, w := range works {
+		recs = append(recs, w.recs...)
 	}
 	return recs, nil
+}
+
+// partWork is one partition's work in a poll: the events left to decide and the outcome records
+// decided so far.
+type partWork struct {
+	partition int32
+	items     []*pending
+	recs      []bus.Record
+}
+
+// runPlan is one partition's run in a round.
+type runPlan struct {
+	w     *partWork
+	items []*pending // the run's events
+	after []*pending // the partition's events after the run
+	qs    []*state.SnapshotQuery
+	batch *state.Batch
+	steps []step
+	cut   int // items[cut:] were not planned: a snapshot was stale
+	now   time.Time
+	fu    *state.Followups
+}
+
+// startRun takes the run's events off w and lists their snapshot queries.
+func (m *Matcher) startRun(w *partWork) *runPlan {
+	r := &runPlan{w: w, items: w.items}
+	if n := m.maxRun; len(r.items) > n {
+		r.items, r.after = r.items[:n], r.items[n:]
+	}
+	for _, it := range r.items {
+		if it.q != nil {
+			r.qs = append(r.qs, it.q)
+		}
+	}
+	return r
+}
+
+// round decides and applies runs (at most one per partition) over the snapshots of qs (every
+// run's queries, in run order) and leaves in each run's partition the events left: those after
+// the run, preceded by the run's events to decide again.
+func (m *Matcher) round(ctx context.Context, runs []*runPlan, qs []*state.SnapshotQuery) error {
+	snaps, err := m.st.LoadSnapshots(ctx, qs)
+	if err != nil {
+		return fmt.Errorf("loading snapshots: %w", err)
+	}
+	now := m.now().UTC()
+	batches := make([]*state.Batch, len(runs))
+	for i, r := range runs {
+		if err := m.plan(r, snaps[:len(r.qs)], now); err != nil {
+			return fmt.Errorf("partition %d: %w", r.w.partition, err)
+		}
+		snaps = snaps[len(r.qs):]
+		batches[i] = r.batch
+	}
+	results, err := m.st.ExecAll(ctx, batches...)
+	if err != nil {
+		return fmt.Errorf("applying decisions: %w", err)
+	}
+	fus := make([]*state.Followups, len(runs))
+	applied := make([][]state.AppliedRef, len(runs))
+	for i, r := range runs {
+		if applied[i], err = m.settle(ctx, r, results[i]); err != nil {
+			return fmt.Errorf("partition %d: %w", r.w.partition, err)
+		}
+		fus[i] = r.fu
+	}
+	if err := m.st.ExecFollowups(ctx, fus...); err != nil {
+		return err
+	}
+	for i, r := range runs {
+		m.noteApplied(r.w.partition, applied[i]...)
+	}
+	return nil
 }
 
 // decode turns one inbound record into work, or logs, counts and skips it (nil).
@@ -94,29 +190,14 @@ type walletChain struct {
 	balance *pipeline.BalanceHead // the head the last change set, nil if none did
 }
 
-// run decides and applies a prefix of items (at least one) and returns recs with its outcome
-// records appended, and the events left: those after the run, preceded by the run's events to
-// decide again.
-func (m *Matcher) run(ctx context.Context, partition int32, items []*pending, recs []bus.Record) ([]bus.Record, []*pending, error) {
-	var after []*pending
-	if n := m.maxRun; len(items) > n {
-		items, after = items[:n], items[n:]
-	}
-	var qs []*state.SnapshotQuery
-	for _, it := range items {
-		if it.q != nil {
-			qs = append(qs, it.q)
-		}
-	}
-	snaps, err := m.st.LoadSnapshots(ctx, qs)
-	if err != nil {
-		return nil, nil, err
-	}
-
+// plan decides r's events in order over snaps (the snapshots of r.qs) and queues their changes and
+// creations in r.batch, up to the first event whose snapshot is stale (r.cut).
+func (m *Matcher) plan(r *runPlan, snaps []*state.Snapshot, now time.Time) error {
 	batch := m.st.NewBatch()
+	r.batch = batch
+	partition, items := r.w.partition, r.items
 	chains := map[string]*walletChain{}
 	steps := make([]step, 0, len(items))
-	now := m.now().UTC()
 	cut, si := len(items), 0
 plan:
 	for i, it := range items {
@@ -128,7 +209,7 @@ plan:
 				m.poison(string(it.ev.Kind), it.rec, err)
 				st.poisoned = true
 			case err != nil:
-				return nil, nil, fmt.Errorf("intent.created %s: %w", it.ev.ID, err)
+				return fmt.Errorf("intent.created %s: %w", it.ev.ID, err)
 			default:
 				st.op = batch.Len() - 1
 			}
@@ -166,7 +247,7 @@ plan:
 		ch.IfVersion = &ifVersion
 		ch.NewVersion = newVersion()
 		if err := batch.Apply(ch); err != nil {
-			return nil, nil, fmt.Errorf("%s %s: %w", it.ev.Kind, it.ev.ID, err)
+			return fmt.Errorf("%s %s: %w", it.ev.Kind, it.ev.ID, err)
 		}
 		c.next = ch.NewVersion
 		if ch.Balance != nil {
@@ -175,14 +256,19 @@ plan:
 		st.op = batch.Len() - 1
 		steps = append(steps, st)
 	}
+	r.steps, r.cut, r.now = steps, cut, now
+	return nil
+}
 
+// settle reads r's results (those of r.batch), appends the outcome records to r's partition,
+// queues the followups in r.fu and leaves in the partition the events left: those after the run,
+// preceded by the run's events to decide again. It returns the applied markers whose outcomes the
+// partition now produces.
+func (m *Matcher) settle(ctx context.Context, r *runPlan, results []state.BatchResult) ([]state.AppliedRef, error) {
+	steps, items, now, recs := r.steps, r.items, r.now, r.w.recs
 	m.met.runs.Observe(float64(len(steps)))
-	results, err := batch.Exec(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
 	var again []*pending
-	fu := m.st.NewFollowups(partition) // deadlines and retirements (lifecycle.go)
+	fu := m.st.NewFollowups(r.w.partition) // deadlines and retirements (lifecycle.go)
 	var applied []state.AppliedRef
 	broken := map[string]bool{} // wallets with a conflict in this run: their later events are decided again
 	for _, st := range steps {
@@ -192,7 +278,7 @@ plan:
 			continue
 		case it.q == nil:
 			if err := results[st.op].Err; err != nil {
-				return nil, nil, fmt.Errorf("intent.created %s: %w", it.ev.ID, err)
+				return nil, fmt.Errorf("intent.created %s: %w", it.ev.ID, err)
 			}
 			m.met.events.WithLabelValues(kind, resultApplied).Inc()
 			continue
@@ -221,13 +307,13 @@ plan:
 			m.met.conflicts.Inc()
 			m.log.Info("state changed under a decision; deciding again", "event", it.ev.ID, "attempt", it.conflicts, "err", res.Err)
 			if it.conflicts >= maxConflictRetries {
-				return nil, nil, fmt.Errorf("%w: event %s: %w", ErrTooManyConflicts, it.ev.ID, res.Err)
+				return nil, fmt.Errorf("%w: event %s: %w", ErrTooManyConflicts, it.ev.ID, res.Err)
 			}
 			again = append(again, it)
 			continue
 		}
 		if res.Err != nil {
-			return nil, nil, fmt.Errorf("%s %s: %w", kind, it.ev.ID, res.Err)
+			return nil, fmt.Errorf("%s %s: %w", kind, it.ev.ID, res.Err)
 		}
 		recs = m.appendOutcomes(recs, res.Outcomes)
 		if res.Replayed {
@@ -242,14 +328,12 @@ plan:
 		}
 		m.finish(ctx, it.ev, &st.d, now)
 	}
-	if err := fu.Exec(ctx); err != nil {
-		return nil, nil, err
-	}
-	m.noteApplied(partition, applied...)
-	rest := make([]*pending, 0, len(again)+len(items)-cut+len(after))
+	r.fu, r.w.recs = fu, recs
+	rest := make([]*pending, 0, len(again)+len(items)-r.cut+len(r.after))
 	rest = append(rest, again...)
-	rest = append(rest, items[cut:]...)
-	return recs, append(rest, after...), nil
+	rest = append(rest, items[r.cut:]...)
+	r.w.items = append(rest, r.after...)
+	return applied, nil
 }
 
 // finish counts, observes and logs one applied decision.

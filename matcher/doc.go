@@ -48,7 +48,9 @@
 // # Concurrency
 //
 // Inbound events are keyed by receiving wallet, so one partition holds every fact of a wallet. A
-// batch is processed one goroutine per partition, each partition strictly in offset order. Expiry
+// batch (a poll) is processed as a whole, each partition strictly in offset order: its partitions'
+// snapshots are loaded in one pipeline and their decisions applied in one pipeline (processPoll in
+// batch.go), so a poll pays Redis per round, not per partition. Expiry
 // runs in the consumer's Idle hook, between batches, so it never interleaves with event processing
 // in one process; across processes (a zombie after a rebalance) the store's compare-and-sets (every
 // decision is conditional on the wallet's version as loaded, and on each changed intent's status

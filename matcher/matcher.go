@@ -211,26 +211,17 @@ func (m *Matcher) ownedPartitions() []int32 {
 	return out
 }
 
-// handle is the consumer's Handle: partitions concurrently, each in order; outcomes produced once
-// every partition is done; nil only after Kafka acknowledged them all.
+// handle is the consumer's Handle: every partition of the poll decided together (processPoll),
+// each in order; outcomes produced once every partition is done; nil only after Kafka
+// acknowledged them all.
 func (m *Matcher) handle(ctx context.Context, b *bus.Batch) error {
 	batches := b.Partitions // one topic (inbound): one entry per partition
 	if len(batches) == 0 {
 		return nil
 	}
-	outs := make([][]bus.Record, len(batches))
-	errs := make([]error, len(batches))
-	var wg sync.WaitGroup
-	for i := range batches {
-		wg.Go(func() { outs[i], errs[i] = m.processPartition(ctx, &batches[i]) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	recs, err := m.processPoll(ctx, batches)
+	if err != nil {
 		return err
-	}
-	recs := outs[0]
-	for _, o := range outs[1:] {
-		recs = append(recs, o...)
 	}
 	if err := m.produce(ctx, recs); err != nil {
 		return err

@@ -12,10 +12,31 @@ import (
 	"github.com/paystream/paystream/pipeline/bus"
 )
 
+// histogramCount returns the number of observations of the unlabelled histogram name.
+func histogramCount(t testing.TB, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			var n uint64
+			for _, m := range mf.GetMetric() {
+				n += m.GetHistogram().GetSampleCount()
+			}
+			return float64(n)
+		}
+	}
+	t.Fatalf("no histogram %s", name)
+	return 0
+}
+
 // BenchmarkMatcherThroughput measures the matcher draining a backlog on the embedded broker and
 // the real Redis: b.N intents (20 wallets, unique amounts), then one payment for each, all
 // produced before the matcher starts. It reports events/s (intent.created and payment.reported both count)
-// and the allocations per event of the whole matcher (consumer, decoding, deciding, Redis, produce).
+// and the allocations per event of the whole matcher (consumer, decoding, deciding, Redis, produce),
+// and the matcher's Redis round trips per poll (handled batch) and per event.
 func BenchmarkMatcherThroughput(b *testing.B) {
 	h := newHarness(b)
 	var evs, pays []*pipeline.Event
@@ -34,7 +55,8 @@ func BenchmarkMatcherThroughput(b *testing.B) {
 		h.produce(evs[i:min(i+5000, len(evs))]...)
 	}
 	reg := prometheus.NewRegistry()
-	m, err := New(Config{Bus: h.bus, Topics: h.topics, ExpiryInterval: time.Hour, Logger: testLogger()}, h.st, reg, bus.NewConsumerMetrics(reg))
+	st, trips := countedStore(b)
+	m, err := New(Config{Bus: h.bus, Topics: h.topics, ExpiryInterval: time.Hour, Logger: testLogger()}, st, reg, bus.NewConsumerMetrics(reg))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,6 +80,10 @@ func BenchmarkMatcherThroughput(b *testing.B) {
 	m.Close()
 	<-done
 	b.ReportMetric(want/elapsed.Seconds(), "events/s")
+	polls := histogramCount(b, reg, "paystream_consumer_batch_records")
+	b.ReportMetric(float64(trips.n.Load())/max(polls, 1), "redis-trips/poll")
+	b.ReportMetric(float64(trips.n.Load())/want, "redis-trips/event")
+	b.ReportMetric(want/max(polls, 1), "events/poll")
 	if paid := counterValue(b, reg, "paystream_matcher_decisions_total", map[string]string{"status": "PAID"}); paid != float64(b.N) {
 		b.Fatalf("%v intents paid, want %d", paid, b.N)
 	}

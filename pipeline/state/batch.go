@@ -131,19 +131,35 @@ func (b *Batch) addWrites(keys []string, args []any, balance string) {
 // script cache) and returns one result per operation, in order. The error is non-nil only when no
 // result can be trusted (the context ended); a Redis error of one operation is in its result.
 func (b *Batch) Exec(ctx context.Context) ([]BatchResult, error) {
-	if len(b.ops) == 0 {
-		return nil, nil
+	res, err := b.s.ExecAll(ctx, b)
+	if err != nil {
+		return nil, err
 	}
-	pipe := b.s.rdb.Pipeline()
-	for i := range b.ops {
-		op := &b.ops[i]
-		op.cmd = op.script.EvalSha(ctx, pipe, op.keys, op.args...)
-		if op.intentID != "" {
-			op.extraCmds = []redis.Cmder{
-				pipe.Set(ctx, op.location, op.wallet, 0),
-				pipe.ZAdd(ctx, op.deadline, redis.Z{Score: op.dlScore, Member: op.dlMember}),
+	return res[0], nil
+}
+
+// ExecAll is Exec of several batches (the runs of several partitions) in one pipelined round trip
+// (more only when Redis lost its script cache): batches run in the order given, each one's
+// operations in order, so each keeps its own version chains. results[i] holds batches[i]'s results
+// (nil for an empty batch). The batches must be of s. The error is non-nil only when no result can
+// be trusted (the context ended); a Redis error of one operation is in its result.
+func (s *Store) ExecAll(ctx context.Context, batches ...*Batch) ([][]BatchResult, error) {
+	out := make([][]BatchResult, len(batches))
+	pipe := s.rdb.Pipeline()
+	for _, b := range batches {
+		for i := range b.ops {
+			op := &b.ops[i]
+			op.cmd = op.script.EvalSha(ctx, pipe, op.keys, op.args...)
+			if op.intentID != "" {
+				op.extraCmds = []redis.Cmder{
+					pipe.Set(ctx, op.location, op.wallet, 0),
+					pipe.ZAdd(ctx, op.deadline, redis.Z{Score: op.dlScore, Member: op.dlMember}),
+				}
 			}
 		}
+	}
+	if pipe.Len() == 0 {
+		return out, nil
 	}
 	_, _ = pipe.Exec(ctx) // read per command below
 	if err := ctx.Err(); err != nil {
@@ -152,19 +168,27 @@ func (b *Batch) Exec(ctx context.Context) ([]BatchResult, error) {
 	// Redis lost its scripts (a restart or SCRIPT FLUSH): run the refused ones again, in order,
 	// loading each script on the way. A refused script ran nothing, and the scripts of one wallet
 	// are one kind (changes), so the chain order is kept.
-	for i := range b.ops {
-		if op := &b.ops[i]; isNoScript(op.cmd.Err()) {
-			op.cmd = op.script.Run(ctx, b.s.rdb, op.keys, op.args...)
+	for _, b := range batches {
+		for i := range b.ops {
+			if op := &b.ops[i]; isNoScript(op.cmd.Err()) {
+				op.cmd = op.script.Run(ctx, s.rdb, op.keys, op.args...)
+			}
 		}
 	}
-	out := make([]BatchResult, len(b.ops))
-	for i := range b.ops {
-		op := &b.ops[i]
-		if op.intentID != "" {
-			out[i].Err = op.createErr()
+	for bi, b := range batches {
+		if len(b.ops) == 0 {
 			continue
 		}
-		out[i].Outcomes, out[i].Replayed, out[i].Err = applyReply(op.eventID, op.cmd, op.items)
+		res := make([]BatchResult, len(b.ops))
+		for i := range b.ops {
+			op := &b.ops[i]
+			if op.intentID != "" {
+				res[i].Err = op.createErr()
+				continue
+			}
+			res[i].Outcomes, res[i].Replayed, res[i].Err = applyReply(op.eventID, op.cmd, op.items)
+		}
+		out[bi] = res
 	}
 	return out, nil
 }

@@ -195,26 +195,40 @@ func (f *Followups) RemoveDeadlines(ds []Deadline) {
 
 // Exec runs the followups in order in one pipelined round trip (none when empty). Errors: Redis
 // errors, wrapped; the call may be repeated.
-func (f *Followups) Exec(ctx context.Context) error {
-	if len(f.ops) == 0 {
-		return nil
-	}
-	dl, rt := f.s.keys.Deadlines(f.partition), RetireKey(f.s.keys, f.partition)
-	pipe := f.s.rdb.Pipeline()
-	for _, o := range f.ops {
-		switch o.op {
-		case 'a':
-			pipe.ZAdd(ctx, dl, redis.Z{Score: o.score, Member: o.member})
-		case 'r':
-			pipe.ZRem(ctx, dl, o.member)
-		case 's':
-			pipe.ZAdd(ctx, rt, redis.Z{Score: o.score, Member: o.member})
+func (f *Followups) Exec(ctx context.Context) error { return f.s.ExecFollowups(ctx, f) }
+
+// ExecFollowups runs the followups of several partitions (each fs[i] in order) in one pipelined
+// round trip (none when all are empty); each is emptied once it ran. The followups must be of s.
+// Errors: Redis errors, wrapped; the call may be repeated.
+func (s *Store) ExecFollowups(ctx context.Context, fs ...*Followups) error {
+	pipe := s.rdb.Pipeline()
+	var parts []int32
+	for _, f := range fs {
+		if len(f.ops) == 0 {
+			continue
+		}
+		parts = append(parts, f.partition)
+		dl, rt := s.keys.Deadlines(f.partition), RetireKey(s.keys, f.partition)
+		for _, o := range f.ops {
+			switch o.op {
+			case 'a':
+				pipe.ZAdd(ctx, dl, redis.Z{Score: o.score, Member: o.member})
+			case 'r':
+				pipe.ZRem(ctx, dl, o.member)
+			case 's':
+				pipe.ZAdd(ctx, rt, redis.Z{Score: o.score, Member: o.member})
+			}
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("updating deadlines and retirements of partition %d: %w", f.partition, err)
+	if len(parts) == 0 {
+		return nil
 	}
-	f.ops = f.ops[:0]
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("updating deadlines and retirements of partitions %v: %w", parts, err)
+	}
+	for _, f := range fs {
+		f.ops = f.ops[:0]
+	}
 	return nil
 }
 

@@ -1,0 +1,119 @@
+package matcher
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/bus"
+	"github.com/paystream/paystream/pipeline/state"
+	"github.com/paystream/paystream/pipeline/testenv"
+)
+
+// pollRoundTrips is the Redis round trips a poll whose events need one run per partition may
+// pay, however many partitions it holds: snapshot lookups, intent and payment records, the apply
+// pipeline, the followups pipeline.
+const pollRoundTrips = 4
+
+// redisTrips counts a Redis client's round trips: one per command sent on its own, one per
+// pipeline whatever its length; a new connection's handshake is not counted.
+type redisTrips struct{ n atomic.Int64 }
+
+func (c *redisTrips) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
+}
+
+func (c *redisTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if !connInit(cmd) {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (c *redisTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) == 0 || !connInit(cmds[0]) {
+			c.n.Add(1)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// connInit tells the commands a new connection sends first (HELLO, CLIENT SETINFO).
+func connInit(cmd redis.Cmder) bool { return cmd.Name() == "hello" || cmd.Name() == "client" }
+
+// countedStore returns a store on its own Redis client and the counter of that client's round trips.
+func countedStore(t testing.TB) (*state.Store, *redisTrips) {
+	t.Helper()
+	rdb, keys := testenv.Redis(t)
+	c := &redisTrips{}
+	rdb.AddHook(c)
+	return state.New(rdb, keys), c
+}
+
+// A poll pays Redis per round, not per partition: a poll of 1, 4 or 16 partitions, each with a
+// payment of an open intent and an unmatched payment on its own wallet (one run each), loads,
+// applies and runs its followups in pollRoundTrips round trips, and decides every event.
+func TestPollRoundTripsDoNotGrowWithPartitions(t *testing.T) {
+	for _, parts := range []int{1, 4, 16} {
+		t.Run(fmt.Sprintf("partitions=%d", parts), func(t *testing.T) {
+			st, trips := countedStore(t)
+			reg := prometheus.NewRegistry()
+			m, err := New(Config{Bus: bus.Config{Brokers: []string{"127.0.0.1:1"}}, Logger: testLogger()}, st, reg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			var recs []bus.Record
+			for p := range parts {
+				w := pipeline.Wallet{Provider: pipeline.BKash, Account: fmt.Sprintf("0171%07d", p), Environment: pipeline.Sandbox}
+				in := intentEvent(fmt.Sprintf("pi-%d", p), w, 500, "", time.Hour)
+				if err := st.CreateIntentWithDeadline(ctx, in.Intent, int32(p)); err != nil {
+					t.Fatal(err)
+				}
+				for i, ev := range []*pipeline.Event{
+					paymentEvent(fmt.Sprintf("pay-%d", p), w, 500, "", fmt.Sprintf("TRXA%04d", p)),
+					paymentEvent(fmt.Sprintf("pay-x-%d", p), w, 9999, "", fmt.Sprintf("TRXB%04d", p)),
+				} {
+					v, err := pipeline.EncodeEvent(ev)
+					if err != nil {
+						t.Fatal(err)
+					}
+					recs = append(recs, bus.Record{Topic: "inbound", Partition: int32(p), Offset: int64(i), Key: []byte(w.Key()), Value: v})
+				}
+			}
+			before := trips.n.Load()
+			out, err := m.processPoll(ctx, bus.NewBatch(recs...).Partitions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := trips.n.Load() - before; got > pollRoundTrips {
+				t.Errorf("a poll of %d partitions paid %d Redis round trips, budget %d", parts, got, pollRoundTrips)
+			}
+			if paid := counterValue(t, reg, "paystream_matcher_decisions_total", map[string]string{"status": "PAID"}); paid != float64(parts) {
+				t.Errorf("%v intents paid, want %d", paid, parts)
+			}
+			if n := counterValue(t, reg, "paystream_matcher_events_total", map[string]string{"result": resultApplied}); n != float64(2*parts) {
+				t.Errorf("%v events applied, want %d", n, 2*parts)
+			}
+			if len(out) < 2*parts {
+				t.Errorf("%d outcome records for %d payments", len(out), 2*parts)
+			}
+			for p := range parts {
+				rec, err := st.GetIntent(ctx, fmt.Sprintf("pi-%d", p))
+				if err != nil || rec.Status != pipeline.StatusPaid {
+					t.Errorf("intent of partition %d = %+v, %v; want PAID", p, rec, err)
+				}
+			}
+		})
+	}
+}
