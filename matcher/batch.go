@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/paystream/paystream/pipeline"
@@ -118,24 +119,30 @@ func (m *Matcher) round(ctx context.Context, runs []*runPlan, qs []*state.Snapsh
 		return fmt.Errorf("loading snapshots: %w", err)
 	}
 	now := m.now().UTC()
+	runSnaps := make([][]*state.Snapshot, len(runs))
+	for i, r := range runs {
+		runSnaps[i], snaps = snaps[:len(r.qs)], snaps[len(r.qs):]
+	}
+	if err := eachRun(runs, func(i int, r *runPlan) error { return m.plan(r, runSnaps[i], now) }); err != nil {
+		return err
+	}
 	batches := make([]*state.Batch, len(runs))
 	for i, r := range runs {
-		if err := m.plan(r, snaps[:len(r.qs)], now); err != nil {
-			return fmt.Errorf("partition %d: %w", r.w.partition, err)
-		}
-		snaps = snaps[len(r.qs):]
 		batches[i] = r.batch
 	}
 	results, err := m.st.ExecAll(ctx, batches...)
 	if err != nil {
 		return fmt.Errorf("applying decisions: %w", err)
 	}
-	fus := make([]*state.Followups, len(runs))
 	applied := make([][]state.AppliedRef, len(runs))
+	if err := eachRun(runs, func(i int, r *runPlan) (err error) {
+		applied[i], err = m.settle(ctx, r, results[i])
+		return err
+	}); err != nil {
+		return err
+	}
+	fus := make([]*state.Followups, len(runs))
 	for i, r := range runs {
-		if applied[i], err = m.settle(ctx, r, results[i]); err != nil {
-			return fmt.Errorf("partition %d: %w", r.w.partition, err)
-		}
 		fus[i] = r.fu
 	}
 	if err := m.st.ExecFollowups(ctx, fus...); err != nil {
@@ -188,6 +195,38 @@ type walletChain struct {
 	loaded  int64                 // the version every snapshot of the run read
 	next    int64                 // IfVersion of the wallet's next change
 	balance *pipeline.BalanceHead // the head the last change set, nil if none did
+}
+
+// parallelRunEvents is the events of a round from which its runs are planned and settled
+// concurrently (one goroutine per run, on every core); a smaller round is done inline, where a
+// goroutine would cost more than it saves.
+const parallelRunEvents = 64
+
+// eachRun calls fn for every run: concurrently when the round is large (parallelRunEvents), else in
+// order. It returns every error, each wrapped with its run's partition.
+func eachRun(runs []*runPlan, fn func(int, *runPlan) error) error {
+	errs := make([]error, len(runs))
+	call := func(i int) {
+		if err := fn(i, runs[i]); err != nil {
+			errs[i] = fmt.Errorf("partition %d: %w", runs[i].w.partition, err)
+		}
+	}
+	n := 0
+	for _, r := range runs {
+		n += len(r.items)
+	}
+	if len(runs) == 1 || n < parallelRunEvents {
+		for i := range runs {
+			call(i)
+		}
+		return errors.Join(errs...)
+	}
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Go(func() { call(i) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // plan decides r's events in order over snaps (the snapshots of r.qs) and queues their changes and
