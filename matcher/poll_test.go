@@ -117,3 +117,56 @@ func TestPollRoundTripsDoNotGrowWithPartitions(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPollSmall measures the matcher at a steady low rate, where a poll holds 1–2 events per
+// partition (about 1,000 events/s): each poll has, on each of 4 partitions, an intent.created and
+// a payment of the intent created on that partition one poll before. It reports Redis round trips
+// per poll and per event, with the time and allocations of deciding a poll (decode, load, decide,
+// apply, followups; no Kafka).
+func BenchmarkPollSmall(b *testing.B) {
+	const parts = 4
+	st, trips := countedStore(b)
+	m, err := New(Config{Bus: bus.Config{Brokers: []string{"127.0.0.1:1"}}, Logger: testLogger()}, st, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	wallets := make([]pipeline.Wallet, parts)
+	for p := range wallets {
+		wallets[p] = pipeline.Wallet{Provider: pipeline.BKash, Account: fmt.Sprintf("0181%07d", p), Environment: pipeline.Sandbox}
+	}
+	encode := func(ev *pipeline.Event, p, off int) bus.Record {
+		v, err := pipeline.EncodeEvent(ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return bus.Record{Topic: "inbound", Partition: int32(p), Offset: int64(off), Key: []byte(ev.Wallet.Key()), Value: v}
+	}
+	polls := make([][]bus.Partition, b.N+1)
+	for i := range polls {
+		var recs []bus.Record
+		for p, w := range wallets {
+			amount := int64(100 + i*parts + p)
+			recs = append(recs, encode(intentEvent(fmt.Sprintf("sp-%d-%d", i, p), w, amount, "", time.Hour), p, 2*i))
+			if i > 0 {
+				recs = append(recs, encode(paymentEvent(fmt.Sprintf("spay-%d-%d", i, p), w, amount-parts, "", fmt.Sprintf("TRXS%06d%02d", i, p)), p, 2*i+1))
+			}
+		}
+		polls[i] = bus.NewBatch(recs...).Partitions
+	}
+	if _, err := m.processPoll(ctx, polls[0]); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	before := trips.n.Load()
+	b.ResetTimer()
+	for i := 1; i <= b.N; i++ {
+		if _, err := m.processPoll(ctx, polls[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	n := float64(trips.n.Load() - before)
+	b.ReportMetric(n/float64(b.N), "redis-trips/poll")
+	b.ReportMetric(n/float64(b.N*2*parts), "redis-trips/event")
+}
