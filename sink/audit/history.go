@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,9 +17,11 @@ import (
 // only: the latest row per intent (argMax by version) is the intent's current status, exactly the
 // fields the matcher wrote to Redis with that change. Safe for concurrent use.
 //
-// What a row does not hold, History does not invent: the intent's successUrl, failedUrl,
-// cancelUrl, expiredUrl, webhookUrl, metadata, idempotency key, dialect and its tokenized
-// checkout URL and payment method are left empty (see Intent).
+// Since schema version 4 every row carries the whole intent (intent_json), so the record is the
+// one Redis held. For an intent whose rows all predate version 4, what the other columns do not
+// hold is left empty rather than invented: its successUrl, failedUrl, cancelUrl, expiredUrl,
+// webhookUrl, metadata, idempotency key, dialect, and its tokenized checkout URL and payment
+// method (see Intent).
 type History struct {
 	conn driver.Conn
 	db   string
@@ -56,7 +59,8 @@ const historyQuery = `SELECT
 	toString(argMax(amount, version)),
 	argMax(customer_reference, version),
 	toInt64(argMax(intent_created_at_ms, version)),
-	toUInt32(argMax(intent_expires_at, version))
+	toUInt32(argMax(intent_expires_at, version)),
+	argMaxIf(intent_json, version, intent_json != '')
 FROM intent_status_changes
 WHERE environment = ? AND merchant_id = ? AND intent_id = ?
 GROUP BY intent_id`
@@ -65,7 +69,8 @@ GROUP BY intent_id`
 // (and no error) when the audit tables have no status change of it. Errors are ClickHouse's
 // (unreachable, schema missing: wrapped ErrSchemaMissing) or a row that cannot be decoded.
 //
-// The record is rebuilt as follows: Status, Version, TrxID, MatchType and Reason are the latest
+// The Intent is the latest intent_json when a row has one. Otherwise it is rebuilt as follows
+// (rows written before schema version 4): Status, Version, TrxID, MatchType and Reason are the latest
 // change's; UpdatedAt is its decision time, or the creation time for version 1 (as the store sets
 // it); Provider and ReceiverMsisdn come from the wallet key; Amount, CustomerReference and
 // CreatedAt (ms) are the intent's; ExpiresAt is stored in whole seconds and gets CreatedAt's
@@ -89,13 +94,15 @@ func (h *History) Intent(ctx context.Context, merchantID string, env pipeline.En
 		decidedMs, createdMs            int64
 		amount, ref                     string
 		expiresSec                      uint32
+		intentJSON                      string
 	)
-	if err := rows.Scan(&version, &status, &trx, &mt, &reason, &decidedMs, &wallet, &amount, &ref, &createdMs, &expiresSec); err != nil {
+	if err := rows.Scan(&version, &status, &trx, &mt, &reason, &decidedMs, &wallet, &amount, &ref, &createdMs, &expiresSec, &intentJSON); err != nil {
 		return nil, fmt.Errorf("reading history of intent %s: %w", intentID, err)
 	}
 	return recordOf(intentID, merchantID, env, historyRow{
 		version: version, status: status, trxID: trx, matchType: mt, reason: reason, decidedMs: decidedMs,
 		wallet: wallet, amount: amount, reference: ref, createdMs: createdMs, expiresSec: expiresSec,
+		intentJSON: intentJSON,
 	})
 }
 
@@ -106,6 +113,7 @@ type historyRow struct {
 	reference                                        string
 	decidedMs, createdMs                             int64
 	expiresSec                                       uint32
+	intentJSON                                       string // the latest non-empty intent_json
 }
 
 // recordOf rebuilds the IntentRecord of one historyRow (see History.Intent). It is pure.
@@ -131,12 +139,31 @@ func recordOf(intentID, merchantID string, env pipeline.Environment, r historyRo
 	if r.version == 1 {
 		updated = created
 	}
+	in := pipeline.Intent{
+		ID: intentID, MerchantID: merchantID, Environment: env, Amount: amt, Currency: "BDT",
+		CustomerReference: r.reference, Provider: w.Provider, ReceiverMsisdn: w.Account,
+		CreatedAt: created, ExpiresAt: expires,
+	}
+	if r.intentJSON != "" {
+		var whole pipeline.Intent
+		if err := json.Unmarshal([]byte(r.intentJSON), &whole); err != nil {
+			return nil, fmt.Errorf("decoding history of intent %s: intent_json: %w", intentID, err)
+		}
+		if whole.ID != intentID {
+			return nil, fmt.Errorf("decoding history of intent %s: intent_json is intent %q", intentID, whole.ID)
+		}
+		// The row's merchant and environment are the outcome's, which fall back to these when
+		// the intent lacks them.
+		if whole.MerchantID == "" {
+			whole.MerchantID = merchantID
+		}
+		if whole.Environment == "" {
+			whole.Environment = env
+		}
+		in = whole
+	}
 	return &pipeline.IntentRecord{
-		Intent: pipeline.Intent{
-			ID: intentID, MerchantID: merchantID, Environment: env, Amount: amt, Currency: "BDT",
-			CustomerReference: r.reference, Provider: w.Provider, ReceiverMsisdn: w.Account,
-			CreatedAt: created, ExpiresAt: expires,
-		},
+		Intent:    in,
 		Status:    st,
 		Version:   int(r.version),
 		UpdatedAt: updated,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -39,8 +40,9 @@ func statusChange(in pipeline.Intent, v int, from, to pipeline.Status, trx strin
 }
 
 // writeOutcomes writes os through the sink's converter and row writer, twice over (a replay:
-// History must read through unmerged copies).
-func writeOutcomes(t *testing.T, conn driver.Conn, os []*pipeline.Outcome) {
+// History must read through unmerged copies). The rows of the intents in legacy lose their
+// intent_json, as rows written before schema version 4.
+func writeOutcomes(t *testing.T, conn driver.Conn, os []*pipeline.Outcome, legacy map[string]bool) {
 	t.Helper()
 	for copyN := range 2 {
 		buf := newBuffer()
@@ -52,6 +54,11 @@ func writeOutcomes(t *testing.T, conn driver.Conn, os []*pipeline.Outcome) {
 			}
 			if err := conv.add(buf, &bus.Record{Topic: pipeline.Topics{}.Outcomes(), Value: b}); err != nil {
 				t.Fatal(err)
+			}
+		}
+		for i := range buf.changes.rows {
+			if legacy[buf.changes.rows[i].IntentID] {
+				buf.changes.rows[i].IntentJSON = ""
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -70,7 +77,8 @@ func writeOutcomes(t *testing.T, conn driver.Conn, os []*pipeline.Outcome) {
 
 // TestHistoryIntentReadsTheLatestChange writes status changes of intents of every provider and
 // both environments through the sink's row writer into a real ClickHouse and reads each back as
-// the IntentRecord the store held after its last change.
+// the IntentRecord the store held after its last change: whole (URLs, metadata, dialect) from
+// intent_json, and from the other columns for rows written before schema version 4.
 func TestHistoryIntentReadsTheLatestChange(t *testing.T) {
 	t.Parallel()
 	dsn, conn := testDB(t)
@@ -82,12 +90,14 @@ func TestHistoryIntentReadsTheLatestChange(t *testing.T) {
 
 	created := time.Date(2026, 6, 1, 9, 30, 15, 123_000_000, time.UTC)
 	type intentCase struct {
-		in   pipeline.Intent
-		want pipeline.IntentRecord // Intent filled below
+		in     pipeline.Intent
+		want   pipeline.IntentRecord // Intent filled below
+		legacy bool                  // rows without intent_json (before schema version 4)
 	}
 	var (
-		cases []intentCase
-		outs  []*pipeline.Outcome
+		cases  []intentCase
+		outs   []*pipeline.Outcome
+		legacy = map[string]bool{}
 	)
 	for _, p := range []pipeline.Provider{pipeline.BKash, pipeline.Nagad, pipeline.Rocket, pipeline.Upay} {
 		for _, env := range []pipeline.Environment{pipeline.Live, pipeline.Sandbox} {
@@ -108,7 +118,21 @@ func TestHistoryIntentReadsTheLatestChange(t *testing.T) {
 			cases = append(cases, intentCase{in: open, want: pipeline.IntentRecord{Status: pipeline.StatusPending, Version: 1, UpdatedAt: created}})
 		}
 	}
-	writeOutcomes(t, conn, outs)
+	// The same intents once more with rows as written before schema version 4.
+	for _, c := range slices.Clone(cases) {
+		in := c.in
+		in.ID += "_legacy"
+		for _, o := range outs {
+			if o.Intent.ID == c.in.ID {
+				lo := *o
+				lo.ID, lo.Intent = o.ID+"_legacy", &in
+				outs = append(outs, &lo)
+			}
+		}
+		legacy[in.ID] = true
+		cases = append(cases, intentCase{in: in, want: c.want, legacy: true})
+	}
+	writeOutcomes(t, conn, outs, legacy)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -119,7 +143,9 @@ func TestHistoryIntentReadsTheLatestChange(t *testing.T) {
 		}
 		want := c.want
 		want.Intent = c.in
-		want.SuccessURL, want.Metadata, want.Dialect = "", nil, "" // not in the audit tables
+		if c.legacy { // not in the other columns: left empty, never invented
+			want.SuccessURL, want.Metadata, want.Dialect = "", nil, ""
+		}
 		if got == nil || !reflect.DeepEqual(*got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", c.in.ID, got, &want)
 		}
