@@ -40,6 +40,10 @@ type Config struct {
 	RateLimitKey int
 	RateLimitIP  int
 	Logger       *slog.Logger
+	// HistoryHorizon is how far back the merchant APIs answer for an intent that has left Redis
+	// (Deps.History); an older one is answered 404 "beyond paystream's history horizon". Default
+	// DefaultHistoryHorizon (180 days). See history.go.
+	HistoryHorizon time.Duration
 }
 
 // Publisher is what ingest needs of Kafka: send one record and wait for its acknowledgement.
@@ -70,6 +74,8 @@ type Server struct {
 	refusalHeaders []refusalHeaders
 	// methods are the payment methods plugged into intent acceptance, by name (Mux.PaymentMethod).
 	methods map[string]PaymentMethod
+	// history answers for intents that left Redis (Deps.History); nil: off.
+	history IntentHistory
 
 	life      *lifecycle.Group // Run's body and the HTTP server's goroutine
 	served    atomic.Bool      // Run's body ran: it shuts the HTTP server down itself
@@ -88,6 +94,9 @@ type Deps struct {
 	// Directory is the merchant directory (merchants, API keys, integrations) and its cache. cmd
 	// passes the process's one directory; nil builds one over Redis with Config.Keys.
 	Directory *directory.Directory
+	// History is the audit history the merchant APIs read an intent from once it left Redis
+	// (MerchantIntent); nil: off, such an intent is not found.
+	History IntentHistory
 }
 
 // New builds the server: it validates cfg and d (ErrConfig names what is missing), registers the
@@ -130,8 +139,11 @@ func New(cfg Config, d Deps, reg prometheus.Registerer) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.HistoryHorizon <= 0 {
+		cfg.HistoryHorizon = DefaultHistoryHorizon
+	}
 	s := &Server{
-		cfg: cfg, rdb: d.Redis, pub: d.Pub, state: d.State, dir: d.Directory,
+		cfg: cfg, rdb: d.Redis, pub: d.Pub, state: d.State, dir: d.Directory, history: d.History,
 		log: cfg.Logger.With("role", "ingest"), m: newMetrics(reg, cfg.MaxInFlight),
 		sem: make(chan struct{}, cfg.MaxInFlight), look: newLookups(), life: lifecycle.New(),
 	}
@@ -410,6 +422,8 @@ type metrics struct {
 	accepted    *prometheus.CounterVec
 	unavailable prometheus.Counter
 	panics      prometheus.Counter
+	// history counts MerchantIntent's reads past Redis, by result (history.go).
+	history *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, capacity int) *metrics {
@@ -436,12 +450,16 @@ func newMetrics(reg prometheus.Registerer, capacity int) *metrics {
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "paystream_http_panics_total", Help: "Handler panics (bugs); answered 503.",
 		}),
+		history: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paystream_ingest_intent_history_reads_total",
+			Help: "Merchant API intent reads not answered by Redis, by result: found (answered from the audit history), not_found, beyond_horizon, error.",
+		}, []string{"result"}),
 	}
 	capG := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "paystream_http_inflight_capacity", Help: "Maximum concurrent requests before shedding.",
 	})
 	capG.Set(float64(capacity))
-	reg.MustRegister(m.requests, m.duration, m.inflight, m.shed, m.accepted, m.unavailable, m.panics, capG)
+	reg.MustRegister(m.requests, m.duration, m.inflight, m.shed, m.accepted, m.unavailable, m.panics, m.history, capG)
 	return m
 }
 

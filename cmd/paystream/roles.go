@@ -76,6 +76,7 @@ type runtime struct {
 	usage    *state.Sampler // the matcher role's Redis usage by key family
 	webhooks *webhook.Sink
 	audit    *audit.Sink
+	history  *audit.History // the ingest role's intent history (--intent-history-dsn); nil: off
 	metrics  *http.Server
 	httpAddr net.Addr
 	metAddr  net.Addr
@@ -155,11 +156,21 @@ func newRuntime(ctx context.Context, cfg *Config, brokers []string, roles []stri
 			return nil, err
 		}
 		tok := tokenizedConfig(cfg, bkashDefaults, rt.rdb, rt.reg)
+		if cfg.HistoryHorizon <= 0 {
+			return nil, fmt.Errorf("--history-horizon %s must be positive", cfg.HistoryHorizon)
+		}
+		var hist ingest.IntentHistory // stays a nil interface when off
+		if cfg.IntentHistoryDSN != "" {
+			if rt.history, err = audit.NewHistory(cfg.IntentHistoryDSN); err != nil {
+				return nil, fmt.Errorf("--intent-history-dsn: %w", err)
+			}
+			hist = rt.history
+		}
 		rt.ingest, err = ingest.New(ingest.Config{
 			Addr: cfg.HTTPAddr, PublicURL: cfg.PublicURL, Topics: rt.topics, Keys: rt.keys,
 			MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight, ProduceTimeout: cfg.ProduceTimeout, Logger: log,
-			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP,
-		}, ingest.Deps{Redis: rt.rdb, Pub: rt.producer, State: st, Directory: dir}, rt.reg)
+			RateLimitKey: cfg.RateLimitKey, RateLimitIP: cfg.RateLimitIP, HistoryHorizon: cfg.HistoryHorizon,
+		}, ingest.Deps{Redis: rt.rdb, Pub: rt.producer, State: st, Directory: dir, History: hist}, rt.reg)
 		if err != nil {
 			return nil, err
 		}
@@ -343,6 +354,9 @@ func (rt *runtime) closeStage(name string) {
 	case roleIngest:
 		rt.ingest.Close()
 		rt.producer.Close(ctx)
+		if rt.history != nil {
+			_ = rt.history.Close()
+		}
 	case roleMatcher:
 		rt.matcher.Close()
 	case roleWebhooks:

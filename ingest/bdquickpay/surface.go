@@ -46,6 +46,9 @@ type Intents interface {
 	AcceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) error
 	// CheckoutURL is the hosted checkout page of an intent.
 	CheckoutURL(id string) string
+	// MerchantIntent reads an intent as merchant m sees it in env: Redis, else the audit history
+	// (ingest.Server.MerchantIntent); state.ErrNotFound, or *ingest.HorizonError wrapping it.
+	MerchantIntent(ctx context.Context, m *pipeline.Merchant, env pipeline.Environment, id string) (*pipeline.IntentRecord, error)
 }
 
 // IntentReader reads an intent's current state (*state.Store); state.ErrNotFound if none.

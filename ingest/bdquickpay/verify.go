@@ -3,6 +3,7 @@ package bdquickpay
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -24,12 +25,16 @@ func (s *Surface) loadInvoice(ctx *fasthttp.RequestCtx, m *pipeline.Merchant, en
 		ingest.WriteError(ctx, errBQPNotFound)
 		return nil
 	}
-	rec, err := s.reader.GetIntent(ingest.RequestContext(ctx), id)
-	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
-		ingest.WriteError(ctx, errBQPNotFound)
+	rec, err := s.intents.MerchantIntent(ingest.RequestContext(ctx), m, env, id)
+	var he *ingest.HorizonError
+	switch {
+	case errors.As(err, &he):
+		ingest.WriteError(ctx, ingest.Errf(http.StatusNotFound, "%s: %s.", strings.TrimSuffix(errBQPNotFound.Message, "."), he))
 		return nil
-	}
-	if err != nil {
+	case errors.Is(err, state.ErrNotFound):
+		ingest.WriteError(ctx, errBQPNotFound) // another merchant's (or environment's) invoice does not exist for you
+		return nil
+	case err != nil:
 		s.fail.Internal(ctx, "loading intent", err)
 		return nil
 	}

@@ -55,7 +55,10 @@ type Fixture struct {
 	AdminAPI *admin.Surface
 	// Webhooks is the webhook queue the admin API is given (nil: its dead-letter routes answer 501).
 	Webhooks admin.WebhookAdmin
-	mount    Mount
+	// History is the audit history the edge reads intents from once they left Redis
+	// (ingest.Deps.History; nil: off), given to S on Rebuild.
+	History ingest.IntentHistory
+	mount   Mount
 }
 
 // Mount builds the surfaces under test on the fixture's kernel and mounts them.
@@ -143,7 +146,7 @@ func (f *Fixture) Rebuild(mod func(*ingest.Config), mount Mount) {
 	if err != nil {
 		panic(err)
 	}
-	s, err := ingest.New(f.Cfg, ingest.Deps{Redis: f.RDB, Pub: f.Pub, State: f.State, Directory: dir}, f.Reg)
+	s, err := ingest.New(f.Cfg, ingest.Deps{Redis: f.RDB, Pub: f.Pub, State: f.State, Directory: dir, History: f.History}, f.Reg)
 	if err != nil {
 		panic(err)
 	}

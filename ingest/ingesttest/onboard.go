@@ -33,6 +33,7 @@ type BDQuickPayMerchant struct {
 	AppKey, SecretKey   string // SANDBOX
 	LiveApp, LiveSecret string
 	TestKey             string // the native sk_test_ key every merchant also gets
+	LiveKey             string // its native sk_live_ key
 }
 
 // Sandbox are the seed's headers of a SANDBOX request of m.
@@ -56,6 +57,7 @@ func (f *Fixture) OnboardBDQuickPay(t testing.TB) BDQuickPayMerchant {
 		ID: m["id"].(string), AppKey: sb["appKey"].(string), SecretKey: sb["secretKey"].(string),
 		LiveApp: live["appKey"].(string), LiveSecret: live["secretKey"].(string),
 		TestKey: m["apiKeys"].(map[string]any)["SANDBOX"].(string),
+		LiveKey: m["apiKeys"].(map[string]any)["LIVE"].(string),
 	}
 }
 

@@ -244,12 +244,16 @@ func (s *Surface) handleGetIntent(ctx *fasthttp.RequestCtx) {
 		ingest.WriteError(ctx, errNotFound)
 		return
 	}
-	rec, err := s.reader.GetIntent(ingest.RequestContext(ctx), id)
-	if errors.Is(err, state.ErrNotFound) || (err == nil && (rec.MerchantID != m.ID || rec.Environment != env)) {
+	rec, err := s.accept.MerchantIntent(ingest.RequestContext(ctx), m, env, id)
+	var he *ingest.HorizonError
+	switch {
+	case errors.As(err, &he):
+		ingest.WriteError(ctx, ingest.Errf(http.StatusNotFound, "%s: %s", errNotFound.Message, he))
+		return
+	case errors.Is(err, state.ErrNotFound):
 		ingest.WriteError(ctx, errNotFound) // another merchant's (or environment's) intent does not exist for you
 		return
-	}
-	if err != nil {
+	case err != nil:
 		s.fail.Internal(ctx, "loading intent", err)
 		return
 	}

@@ -35,6 +35,9 @@ type Acceptance interface {
 	AcceptIntent(ctx *fasthttp.RequestCtx, in *pipeline.Intent, raw []byte) error
 	// View is an intent as seed 004's PaymentIntent object, with its checkout URL.
 	View(rec *pipeline.IntentRecord) dialect.Intent
+	// MerchantIntent reads an intent as merchant m sees it in env: Redis, else the audit history
+	// (ingest.Server.MerchantIntent); state.ErrNotFound, or *ingest.HorizonError wrapping it.
+	MerchantIntent(ctx context.Context, m *pipeline.Merchant, env pipeline.Environment, id string) (*pipeline.IntentRecord, error)
 }
 
 // IntentReader reads intents (*state.Store).

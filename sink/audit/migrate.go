@@ -319,6 +319,14 @@ var migrations = []migration{
 		PARTITION BY toYYYYMM(accepted_at)
 		ORDER BY (environment, merchant_id, outcome_id)`,
 	}},
+
+	// Version 4: the whole intent on every status change, so that History (history.go) answers for
+	// an intent that left Redis with everything the merchant APIs show (its URLs, metadata,
+	// payment method and checkout URL are in no other column). Rows written before are ''.
+	{version: 4, name: "intent on status changes", addColumns: []columnAdd{
+		// AFTER keeps the latency columns last, where the insert column list has them.
+		{table: tableChanges, column: "intent_json", typ: "String DEFAULT '' AFTER decided_at_ms"},
+	}},
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -480,14 +488,16 @@ func parseDSN(dsn string) (*clickhouse.Options, string, error) {
 
 // ClickHouse error codes this package explains to operators.
 const (
+	chNoSuchColumn    = 16
 	chUnknownTable    = 60
 	chUnknownDatabase = 81
 )
 
-// schemaHint wraps err with ErrSchemaMissing when ClickHouse says the database or a table is missing.
+// schemaHint wraps err with ErrSchemaMissing when ClickHouse says the database, a table or a
+// column is missing (a schema older than this binary's).
 func schemaHint(err error) error {
 	var ex *clickhouse.Exception
-	if errors.As(err, &ex) && (ex.Code == chUnknownTable || ex.Code == chUnknownDatabase) {
+	if errors.As(err, &ex) && (ex.Code == chUnknownTable || ex.Code == chUnknownDatabase || ex.Code == chNoSuchColumn) {
 		return fmt.Errorf("%w: %w", ErrSchemaMissing, err)
 	}
 	return err

@@ -41,7 +41,7 @@ var (
 		"trx_id", "amount", "payment_amount", "sender", "customer_reference",
 		"intent_created_at", "intent_created_at_ms", "intent_expires_at",
 		"accepted_at", "accepted_at_ms", "decided_at", "decided_at_ms",
-		"decision_latency_ms", "intent_age_ms", "ingested_at_ms",
+		"intent_json", "decision_latency_ms", "intent_age_ms", "ingested_at_ms",
 	}
 	paymentColumns = []string{
 		"outcome_id", "event_id", "provider", "wallet", "merchant_id", "environment",
@@ -104,6 +104,7 @@ type changeRow struct {
 	Amount, PaymentAmount                                                   pipeline.Money
 	Sender, CustomerReference                                               string
 	IntentCreatedAt, IntentExpiresAt, AcceptedAt, DecidedAt                 time.Time
+	IntentJSON                                                              string // the outcome's pipeline.Intent as JSON
 }
 
 func (r *changeRow) values(ingestedMs uint64) []any {
@@ -113,7 +114,7 @@ func (r *changeRow) values(ingestedMs uint64) []any {
 		r.TrxID, r.Amount.String(), r.PaymentAmount.String(), r.Sender, r.CustomerReference,
 		dateTime(r.IntentCreatedAt), unixMs(r.IntentCreatedAt), dateTime(r.IntentExpiresAt),
 		dateTime(r.AcceptedAt), unixMs(r.AcceptedAt), dateTime(r.DecidedAt), unixMs(r.DecidedAt),
-		msBetween(r.AcceptedAt, r.DecidedAt), msBetween(r.IntentCreatedAt, r.DecidedAt), ingestedMs,
+		r.IntentJSON, msBetween(r.AcceptedAt, r.DecidedAt), msBetween(r.IntentCreatedAt, r.DecidedAt), ingestedMs,
 	}
 }
 
@@ -346,6 +347,9 @@ func changeRowOf(o *pipeline.Outcome) changeRow {
 	}
 	if p := o.Payment; p != nil {
 		r.TrxID, r.PaymentAmount, r.Sender = p.TrxID, p.Amount, p.Sender
+	}
+	if b, err := json.Marshal(in); err == nil { // a decoded Intent always marshals
+		r.IntentJSON = string(b)
 	}
 	return r
 }
