@@ -12,6 +12,7 @@ import (
 	"github.com/paystream/paystream/ingest/ingesttest"
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/snsverify/snstest"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // Fixed per-request counters of the hot ingest routes that CI guards (issue 16): Redis round trips
@@ -111,12 +112,12 @@ var routeBudgets = map[string]routeBudget{
 
 // budgetFixture is the fixture with every surface mounted, the SNS signer's host trusted, the
 // rate limits at cmd's defaults, Kafka acknowledging at once, and Redis commands counted.
-func budgetFixture(t testing.TB) (*fixture, *ingesttest.RedisOps, []hotRoute) {
+func budgetFixture(t testing.TB) (*fixture, *testenv.RedisOps, []hotRoute) {
 	return budgetFixtureLimits(t, prodRateLimitKey, prodRateLimitIP)
 }
 
 // budgetFixtureLimits is budgetFixture with the given rate limits.
-func budgetFixtureLimits(t testing.TB, keyRate, ipRate int) (*fixture, *ingesttest.RedisOps, []hotRoute) {
+func budgetFixtureLimits(t testing.TB, keyRate, ipRate int) (*fixture, *testenv.RedisOps, []hotRoute) {
 	t.Helper()
 	f := newFixture(t, 5*time.Second)
 	signer := snstest.NewSigner(t)
@@ -125,7 +126,7 @@ func budgetFixtureLimits(t testing.TB, keyRate, ipRate int) (*fixture, *ingestte
 	f.Pub.Swap(ingesttest.NopPublisher{})
 	frozen := time.Now()
 	f.S.SetLimiterClockForTest(func() time.Time { return frozen })
-	return f, ingesttest.CountRedisOps(f.RDB), routes
+	return f, testenv.CountRedisOps(f.RDB), routes
 }
 
 // sendRoute runs one request of r in memory on ctx (reused, as the server reuses its contexts)

@@ -22,6 +22,7 @@ import (
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/directory"
 	"github.com/paystream/paystream/pipeline/state"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
 
 // Tests of limits.go through the edge with every surface mounted: the Redis-backed rate limits
@@ -380,7 +381,7 @@ func TestRateLimitLeasesShareOneBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	edges := []*ingest.Server{f.S, second}
-	ops := ingesttest.CountRedisOps(f.RDB)
+	ops := testenv.CountRedisOps(f.RDB)
 	send := func(s *ingest.Server) *fasthttp.Response {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.SetRequestURI("/v1/nope") // 404 while admitted
@@ -443,7 +444,7 @@ func TestRateLimitLeaseFollowsDemand(t *testing.T) {
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
 	f.S.SetLimiterClockForTest(func() time.Time { return time.Unix(0, now.Load()) })
-	ops := ingesttest.CountRedisOps(f.RDB)
+	ops := testenv.CountRedisOps(f.RDB)
 	send := func(n int) int64 {
 		trips, _ := ops.Measure(func() {
 			for i := range n {

@@ -3,13 +3,10 @@ package matcher
 import (
 	"context"
 	"fmt"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/pipeline"
 	"github.com/paystream/paystream/pipeline/bus"
@@ -22,42 +19,11 @@ import (
 // pipeline, the followups pipeline.
 const pollRoundTrips = 4
 
-// redisTrips counts a Redis client's round trips: one per command sent on its own, one per
-// pipeline whatever its length; a new connection's handshake is not counted.
-type redisTrips struct{ n atomic.Int64 }
-
-func (c *redisTrips) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
-}
-
-func (c *redisTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if !connInit(cmd) {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (c *redisTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) == 0 || !connInit(cmds[0]) {
-			c.n.Add(1)
-		}
-		return next(ctx, cmds)
-	}
-}
-
-// connInit tells the commands a new connection sends first (HELLO, CLIENT SETINFO).
-func connInit(cmd redis.Cmder) bool { return cmd.Name() == "hello" || cmd.Name() == "client" }
-
 // countedStore returns a store on its own Redis client and the counter of that client's round trips.
-func countedStore(t testing.TB) (*state.Store, *redisTrips) {
+func countedStore(t testing.TB) (*state.Store, *testenv.RedisOps) {
 	t.Helper()
 	rdb, keys := testenv.Redis(t)
-	c := &redisTrips{}
-	rdb.AddHook(c)
-	return state.New(rdb, keys), c
+	return state.New(rdb, keys), testenv.CountRedisOps(rdb)
 }
 
 // A poll pays Redis per round, not per partition: a poll of 1, 4 or 16 partitions, each with a
@@ -91,12 +57,12 @@ func TestPollRoundTripsDoNotGrowWithPartitions(t *testing.T) {
 					recs = append(recs, bus.Record{Topic: "inbound", Partition: int32(p), Offset: int64(i), Key: []byte(w.Key()), Value: v})
 				}
 			}
-			before := trips.n.Load()
+			before := trips.Trips()
 			out, err := m.processPoll(ctx, bus.NewBatch(recs...).Partitions)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := trips.n.Load() - before; got > pollRoundTrips {
+			if got := trips.Trips() - before; got > pollRoundTrips {
 				t.Errorf("a poll of %d partitions paid %d Redis round trips, budget %d", parts, got, pollRoundTrips)
 			}
 			if paid := counterValue(t, reg, "paystream_matcher_decisions_total", map[string]string{"status": "PAID"}); paid != float64(parts) {
@@ -158,7 +124,7 @@ func BenchmarkPollSmall(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	before := trips.n.Load()
+	before := trips.Trips()
 	b.ResetTimer()
 	for i := 1; i <= b.N; i++ {
 		if _, err := m.processPoll(ctx, polls[i]); err != nil {
@@ -166,7 +132,7 @@ func BenchmarkPollSmall(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	n := float64(trips.n.Load() - before)
+	n := float64(trips.Trips() - before)
 	b.ReportMetric(n/float64(b.N), "redis-trips/poll")
 	b.ReportMetric(n/float64(b.N*2*parts), "redis-trips/event")
 }

@@ -81,8 +81,8 @@ func BenchmarkMatcherThroughput(b *testing.B) {
 	<-done
 	b.ReportMetric(want/elapsed.Seconds(), "events/s")
 	polls := histogramCount(b, reg, "paystream_consumer_batch_records")
-	b.ReportMetric(float64(trips.n.Load())/max(polls, 1), "redis-trips/poll")
-	b.ReportMetric(float64(trips.n.Load())/want, "redis-trips/event")
+	b.ReportMetric(float64(trips.Trips())/max(polls, 1), "redis-trips/poll")
+	b.ReportMetric(float64(trips.Trips())/want, "redis-trips/event")
 	b.ReportMetric(want/max(polls, 1), "events/poll")
 	if paid := counterValue(b, reg, "paystream_matcher_decisions_total", map[string]string{"status": "PAID"}); paid != float64(b.N) {
 		b.Fatalf("%v intents paid, want %d", paid, b.N)

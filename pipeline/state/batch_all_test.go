@@ -3,51 +3,13 @@ package state
 import (
 	"context"
 	"errors"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 
 	"github.com/paystream/paystream/pipeline"
+	"github.com/paystream/paystream/pipeline/testenv"
 )
-
-// tripCounter counts a Redis client's round trips: one per command sent on its own, one per
-// pipeline whatever its length.
-type tripCounter struct{ n atomic.Int64 }
-
-func countTrips(rdb *redis.Client) *tripCounter {
-	c := &tripCounter{}
-	rdb.AddHook(c)
-	return c
-}
-
-func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) { return next(ctx, network, addr) }
-}
-
-func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if !connInit(cmd) {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) == 0 || !connInit(cmds[0]) {
-			c.n.Add(1)
-		}
-		return next(ctx, cmds)
-	}
-}
-
-// connInit tells the commands a new connection sends before its first use (HELLO, CLIENT
-// SETINFO): the pool's, not the caller's.
-func connInit(cmd redis.Cmder) bool { return cmd.Name() == "hello" || cmd.Name() == "client" }
 
 // ExecAll runs several partitions' batches in one round trip, each with its own results and
 // version chains: a conflict in one batch's chain leaves the others applied.
@@ -83,12 +45,12 @@ func TestExecAllOneRoundTrip(t *testing.T) {
 	if err := bb.Apply(&Change{Wallet: walletB, EventID: "b1", IfVersion: &stale, NewVersion: newTestVersion(3), Balance: &pipeline.BalanceHead{EventID: "b1"}}); err != nil {
 		t.Fatal(err)
 	}
-	trips := countTrips(rdb)
+	trips := testenv.CountRedisOps(rdb)
 	res, err := st.ExecAll(ctx, ba, empty, bb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := trips.n.Load(); n != 1 {
+	if n := trips.Trips(); n != 1 {
 		t.Errorf("ExecAll of 3 batches took %d round trips, want 1", n)
 	}
 	if len(res) != 3 || len(res[0]) != 3 || res[1] != nil || len(res[2]) != 1 {
@@ -147,11 +109,11 @@ func TestExecFollowupsAcrossPartitions(t *testing.T) {
 	f0.Deadlines([]Deadline{{Wallet: walletA, IntentID: "i0", At: at}})
 	f1.Deadlines([]Deadline{{Wallet: walletB, IntentID: "i1", At: at}, {Wallet: walletB, IntentID: "i2", At: at}})
 	f1.RemoveDeadlines([]Deadline{{Wallet: walletB, IntentID: "i2"}})
-	trips := countTrips(rdb)
+	trips := testenv.CountRedisOps(rdb)
 	if err := st.ExecFollowups(ctx, f0, f1, f2); err != nil {
 		t.Fatal(err)
 	}
-	if n := trips.n.Load(); n != 1 {
+	if n := trips.Trips(); n != 1 {
 		t.Errorf("ExecFollowups of 3 partitions took %d round trips, want 1", n)
 	}
 	if f0.Len()+f1.Len() != 0 {
@@ -163,8 +125,8 @@ func TestExecFollowupsAcrossPartitions(t *testing.T) {
 	if got, _ := rdb.ZRange(ctx, k.Deadlines(1), 0, -1).Result(); len(got) != 1 {
 		t.Errorf("partition 1 deadlines = %v, want i1 only (i2 added then removed in order)", got)
 	}
-	before := trips.n.Load()
-	if err := st.ExecFollowups(ctx, f0, f2); err != nil || trips.n.Load() != before {
-		t.Errorf("ExecFollowups of empty followups = %v after %d round trips, want none", err, trips.n.Load()-before)
+	before := trips.Trips()
+	if err := st.ExecFollowups(ctx, f0, f2); err != nil || trips.Trips() != before {
+		t.Errorf("ExecFollowups of empty followups = %v after %d round trips, want none", err, trips.Trips()-before)
 	}
 }

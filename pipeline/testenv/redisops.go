@@ -1,4 +1,4 @@
-package ingesttest
+package testenv
 
 import (
 	"context"
@@ -8,9 +8,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisOps counts what a Redis client sends: commands, and round trips (one per command sent on
-// its own, one per pipeline or transaction whatever its length). Add it to a client with
-// CountRedisOps; it counts every caller of that client, so measure one request at a time.
+// RedisOps counts a Redis client's round trips and commands: a command sent on its own is one
+// round trip, a pipeline or transaction is one round trip whatever its length (each of its
+// commands counted, a transaction's MULTI and EXEC included). The commands a new connection sends
+// before its first use (HELLO, CLIENT SETINFO) are the pool's, not the caller's, and are not
+// counted. It counts every caller of the client: measure one thing at a time.
 type RedisOps struct {
 	trips, cmds atomic.Int64
 }
@@ -21,6 +23,9 @@ func CountRedisOps(rdb redis.UniversalClient) *RedisOps {
 	rdb.AddHook(o)
 	return o
 }
+
+// Trips returns the round trips counted so far.
+func (o *RedisOps) Trips() int64 { return o.trips.Load() }
 
 // Snapshot returns the round trips and commands counted so far.
 func (o *RedisOps) Snapshot() (trips, cmds int64) { return o.trips.Load(), o.cmds.Load() }
@@ -33,28 +38,34 @@ func (o *RedisOps) Measure(fn func()) (trips, cmds int64) {
 	return t1 - t0, c1 - c0
 }
 
-// DialHook passes dials on uncounted (a new connection's HELLO is the pool's, not a request's).
+// DialHook passes dials on uncounted.
 func (o *RedisOps) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return next(ctx, network, addr)
 	}
 }
 
-// ProcessHook counts a command sent on its own: one round trip.
+// ProcessHook counts a command sent on its own.
 func (o *RedisOps) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		o.trips.Add(1)
-		o.cmds.Add(1)
+		if !connInit(cmd) {
+			o.trips.Add(1)
+			o.cmds.Add(1)
+		}
 		return next(ctx, cmd)
 	}
 }
 
-// ProcessPipelineHook counts a pipeline or transaction: one round trip, each of its commands (a
-// transaction's MULTI and EXEC included).
+// ProcessPipelineHook counts a pipeline or transaction.
 func (o *RedisOps) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		o.trips.Add(1)
-		o.cmds.Add(int64(len(cmds)))
+		if len(cmds) == 0 || !connInit(cmds[0]) {
+			o.trips.Add(1)
+			o.cmds.Add(int64(len(cmds)))
+		}
 		return next(ctx, cmds)
 	}
 }
+
+// connInit tells the commands a new connection sends before its first use.
+func connInit(cmd redis.Cmder) bool { return cmd.Name() == "hello" || cmd.Name() == "client" }
